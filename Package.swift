@@ -1,0 +1,48 @@
+// swift-tools-version: 6.0
+// runner — a declarative pipeline runner. Foundation plus Debian C libraries only:
+// every C library is reached through exactly one thin `.systemLibrary` target.
+import PackageDescription
+
+let package = Package(
+    name: "runner",
+    products: [
+        .executable(name: "runner", targets: ["runner"]),
+    ],
+    targets: [
+        // MARK: - C libraries (module maps only)
+
+        /// libyaml's event parser (Debian libyaml-dev, pkg-config yaml-0.1).
+        .systemLibrary(
+            name: "CYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
+
+        // MARK: - Core (pure: no I/O)
+
+        /// Model, diagnostics, DAG, validation, expressions, durations, cron, state machines.
+        .target(name: "RunnerCore"),
+
+        // MARK: - Adapters
+
+        /// libyaml events -> located node tree -> typed `Pipeline` + diagnostics.
+        .target(name: "RunnerYAML", dependencies: ["CYAML", "RunnerCore"]),
+
+        // MARK: - Front doors
+
+        /// Subcommands, argument parsing and rendering.
+        .target(name: "RunnerCLI", dependencies: ["RunnerCore", "RunnerYAML"]),
+        /// The `runner` executable: `main.swift` only.
+        .executableTarget(name: "runner", dependencies: ["RunnerCLI"]),
+
+        // MARK: - Tests
+
+        .testTarget(name: "RunnerCoreTests", dependencies: ["RunnerCore"]),
+        .testTarget(name: "RunnerYAMLTests", dependencies: ["RunnerYAML", "RunnerCore"]),
+        .testTarget(
+            name: "RunnerCLITests",
+            dependencies: ["RunnerCLI", "RunnerCore", "RunnerYAML"],
+            resources: []
+        ),
+    ]
+)
