@@ -1,0 +1,62 @@
+import RunnerCore
+import RunnerYAML
+
+enum ValidateCommand {
+    static let spec = CommandSpec(
+        name: "validate",
+        summary: "Check pipeline files and report every problem",
+        usage: "runner validate FILE... [--json]",
+        options: [.init(long: "json", short: nil, valueName: nil, help: "print the result as JSON")],
+        positionalName: "at least one FILE",
+        positionals: 1...Int.max,
+        discussion: "Exit status: 0 when every file is valid (warnings allowed), 2 otherwise.")
+
+    struct FileJSON: Encodable {
+        var file: String
+        var valid: Bool
+        var pipeline: String?
+        var steps: Int?
+        var diagnostics: [DiagnosticJSON]
+    }
+
+    struct OutputJSON: Encodable {
+        var valid: Bool
+        var errors: Int
+        var warnings: Int
+        var files: [FileJSON]
+    }
+
+    static func run(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode {
+        let results = arguments.positionals.map { (file: $0, result: PipelineLoader.load(path: $0)) }
+        let errors = results.reduce(0) { $0 + $1.result.diagnostics.filter(\.isError).count }
+        let warnings = results.reduce(0) { $0 + $1.result.diagnostics.filter { !$0.isError }.count }
+        let allValid = results.allSatisfy(\.result.isValid)
+        if arguments.has("json") {
+            let files = results.map { file, result in
+                FileJSON(file: file, valid: result.isValid, pipeline: result.pipeline?.pipeline.name.value,
+                         steps: result.pipeline?.steps.count, diagnostics: result.diagnostics.map(DiagnosticJSON.init))
+            }
+            context.console.out(JSONOutput.encode(OutputJSON(valid: allValid, errors: errors, warnings: warnings, files: files)))
+            return allValid ? .success : .invalid
+        }
+        let renderer = DiagnosticRenderer(colors: context.console.colorsError)
+        let style = Style(enabled: context.console.colorsOutput)
+        for (file, result) in results {
+            for d in result.diagnostics { context.console.err(renderer.render(d)) }
+            if let p = result.pipeline {
+                let w = result.diagnostics.count
+                context.console.out("\(style.green("ok")) \(file): pipeline '\(p.pipeline.name.value)', \(p.steps.count) step\(p.steps.count == 1 ? "" : "s")\(w > 0 ? ", \(w) warning\(w == 1 ? "" : "s")" : "")\n")
+            }
+        }
+        if !allValid {
+            let invalid = results.filter { !$0.result.isValid }.count
+            let summary = results.count == 1
+                ? "\(results[0].file) is invalid: \(count(errors, "error"))\(warnings > 0 ? ", \(count(warnings, "warning"))" : "")"
+                : "\(invalid) of \(results.count) files are invalid: \(count(errors, "error"))\(warnings > 0 ? ", \(count(warnings, "warning"))" : "")"
+            context.console.err(renderer.style.red("error") + ": " + summary + "\n")
+        }
+        return allValid ? .success : .invalid
+    }
+
+    static func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+}

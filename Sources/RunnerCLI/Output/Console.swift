@@ -1,0 +1,53 @@
+import Foundation
+
+/// Where the CLI writes, and whether it may colour. Tests pass a capturing console.
+public final class Console: @unchecked Sendable {
+    public enum Stream { case output, error }
+
+    private let lock = NSLock()
+    private let write: (Stream, String) -> Void
+    public let colorsOutput: Bool
+    public let colorsError: Bool
+
+    public init(colorsOutput: Bool, colorsError: Bool, write: @escaping (Stream, String) -> Void) {
+        self.colorsOutput = colorsOutput
+        self.colorsError = colorsError
+        self.write = write
+    }
+
+    /// The process's stdout and stderr; colour on a TTY unless `NO_COLOR` is set.
+    public static func standard(environment: [String: String] = ProcessInfo.processInfo.environment) -> Console {
+        let noColor = environment["NO_COLOR"].map { !$0.isEmpty } ?? false
+        let term = environment["TERM"] ?? ""
+        return Console(colorsOutput: !noColor && term != "dumb" && isatty(1) == 1,
+                       colorsError: !noColor && term != "dumb" && isatty(2) == 1) { stream, text in
+            let handle = stream == .output ? FileHandle.standardOutput : FileHandle.standardError
+            handle.write(Data(text.utf8))
+        }
+    }
+
+    public func out(_ text: String) { emit(.output, text) }
+    public func err(_ text: String) { emit(.error, text) }
+
+    private func emit(_ stream: Stream, _ text: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        write(stream, text)
+    }
+}
+
+/// ANSI styles, applied only when the stream is a colour terminal.
+struct Style {
+    let enabled: Bool
+
+    func bold(_ s: String) -> String { wrap(s, "1") }
+    func red(_ s: String) -> String { wrap(s, "1;31") }
+    func yellow(_ s: String) -> String { wrap(s, "1;33") }
+    func cyan(_ s: String) -> String { wrap(s, "36") }
+    func green(_ s: String) -> String { wrap(s, "32") }
+    func dim(_ s: String) -> String { wrap(s, "2") }
+
+    private func wrap(_ s: String, _ code: String) -> String {
+        enabled ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s
+    }
+}

@@ -1,0 +1,178 @@
+import Foundation
+import RunnerCore
+
+/// What `plan` shows, as data: rendered as text, or encoded as JSON.
+struct PlanModel: Encodable {
+    struct Param: Encodable {
+        var name: String
+        var type: String
+        var value: Value?
+        var source: String
+        var required: Bool
+        var secret: Bool
+        var errorCode: String?
+        var description: String?
+
+        enum CodingKeys: String, CodingKey {
+            case name, type, value, source, required, secret, errorCode = "error_code", description
+        }
+    }
+
+    struct ErrorClass: Encodable {
+        var match: String
+        var code: String
+        var retry: String
+        var origin: String
+    }
+
+    struct Step: Encodable {
+        var name: String
+        var stage: String?
+        var wave: Int
+        var needs: [String]
+        var afterStage: String?
+        var run: String
+        var shell: [String]
+        var workdir: String?
+        var timeout: String?
+        var retry: String
+        var errors: [ErrorClass]
+        var condition: String?
+        /// The condition's value when it reads only params; nil when decided at run time.
+        var conditionValue: Bool?
+        var forEach: String?
+        var instances: [String]?
+        var outputs: [String]
+        var commitPoint: Bool
+        var continueOnError: Bool
+        var allowPartial: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case name, stage, wave, needs, afterStage = "after_stage", run, shell, workdir, timeout, retry, errors
+            case condition = "if", conditionValue = "if_value", forEach = "for_each", instances, outputs
+            case commitPoint = "commit_point", continueOnError = "continue_on_error", allowPartial = "allow_partial"
+        }
+    }
+
+    struct Concurrency: Encodable {
+        var group: String
+        var key: String?
+        var onConflict: String
+        var errorCode: String
+        enum CodingKeys: String, CodingKey { case group, key, onConflict = "on_conflict", errorCode = "error_code" }
+    }
+
+    struct Schedule: Encodable {
+        var cron: String
+        var timezone: String
+        var next: String?
+    }
+
+    struct Triggers: Encodable {
+        var apiPath: String?
+        var schedules: [Schedule]
+        var git: String?
+        enum CodingKeys: String, CodingKey { case apiPath = "api_path", schedules, git }
+    }
+
+    var pipeline: String
+    var file: String
+    var description: String?
+    var params: [Param]
+    var concurrency: Concurrency?
+    var idempotency: String?
+    var triggers: Triggers
+    var main: [Step]
+    var rollback: [Step]
+    var finally: [Step]
+    var commitPoints: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case pipeline, file, description, params, concurrency, idempotency, triggers, main, rollback, finally
+        case commitPoints = "commit_points"
+    }
+
+    init(_ validated: ValidatedPipeline, params values: [String: Value], given: Set<String>, environment: [String: String]) {
+        let p = validated.pipeline
+        pipeline = p.name.value
+        file = p.file
+        description = p.description
+        params = p.params.map { spec in
+            let value = values[spec.name.value]
+            let source = given.contains(spec.name.value) ? "given" : value != nil ? "default" : "unset"
+            return Param(name: spec.name.value, type: spec.kind.displayName,
+                         value: spec.isSecret && value != nil ? .string("***") : value, source: source,
+                         required: spec.isRequired, secret: spec.isSecret, errorCode: spec.errorCode?.value,
+                         description: spec.description)
+        }
+        concurrency = p.concurrency.map { c in
+            Concurrency(group: c.group?.value ?? p.name.value, key: c.key?.text, onConflict: c.onConflict.rawValue,
+                        errorCode: c.errorCode?.value ?? ConcurrencyPolicy.defaultErrorCode)
+        }
+        idempotency = p.idempotency.map { i in
+            "key \(i.isRequired ? "required" : "optional"), remembered \(DurationText.format(i.ttl?.value ?? IdempotencyPolicy.defaultTTL))"
+                + (i.isRequired ? ", missing → \(i.errorCode?.value ?? IdempotencyPolicy.defaultErrorCode)" : "")
+        }
+        let now = Date()
+        triggers = Triggers(
+            apiPath: p.triggers.api?.path.value,
+            schedules: p.triggers.schedules.map { s in
+                let tz = s.timezone?.value ?? "UTC"
+                let next = TimeZone(identifier: tz).flatMap { s.cron.value.nextFire(after: now, in: $0) }
+                return Schedule(cron: s.cron.value.source, timezone: tz, next: next.map { ISO8601DateFormatter().string(from: $0) })
+            },
+            git: p.triggers.git.map { g in
+                "\(g.events.map(\.rawValue).joined(separator: ", ")) on \(g.refs.map(\.value).joined(separator: ", "))"
+                    + (g.param.map { " → params.\($0.value)" } ?? "")
+            })
+        let context = EvaluationContext(params: values)
+        let build = { (section: PipelineGraph.SectionKind) -> [Step] in
+            validated.graph.executionOrder(of: section).map { Self.step($0, validated, context) }
+        }
+        main = build(.main)
+        rollback = build(.rollback)
+        finally = build(.finally)
+        commitPoints = p.stages.flatMap(\.steps).filter(\.isCommitPoint).map(\.name.value)
+        _ = environment
+    }
+
+    private static func step(_ index: Int, _ v: ValidatedPipeline, _ context: EvaluationContext) -> Step {
+        let s = v.steps[index]
+        let policy = StepPolicy(step: s, pipeline: v.pipeline)
+        let node = v.graph.nodes[index]
+        var stageName: String?, afterStage: String?
+        if case .main(let stage) = s.section {
+            stageName = v.pipeline.stages[stage].name.value
+            var previous = stage - 1
+            while previous >= 0, v.pipeline.stages[previous].steps.isEmpty { previous -= 1 }
+            if previous >= 0 { afterStage = v.pipeline.stages[previous].name.value }
+        }
+        var conditionValue: Bool?
+        if let condition = s.condition, condition.root.references.allSatisfy({ if case .param = $0.reference { true } else { false } }) {
+            conditionValue = ExpressionEvaluator.isTrue(ExpressionEvaluator.evaluate(condition.root, in: context))
+        }
+        var forEachText: String?, instances: [String]?
+        switch s.forEach {
+        case .expression(let e)?:
+            forEachText = e.text
+            if case .list(let items) = ExpressionEvaluator.evaluate(e.root, in: context) {
+                instances = items.compactMap(\.environmentText).map { s.stepName.instance($0).rawValue }
+            }
+        case .items(let items)?:
+            forEachText = "[" + items.compactMap(\.value.environmentText).joined(separator: ", ") + "]"
+            instances = items.compactMap(\.value.environmentText).map { s.stepName.instance($0).rawValue }
+        case nil:
+            break
+        }
+        return Step(
+            name: s.name.value, stage: stageName, wave: node.level + 1, needs: s.needs.map(\.value), afterStage: afterStage,
+            run: s.run.value, shell: policy.shell.argv, workdir: policy.workdir,
+            timeout: policy.timeout.map(DurationText.format), retry: policy.retry.summary,
+            errors: policy.errorClasses.map {
+                ErrorClass(match: $0.matcherSummary, code: $0.code, retry: $0.retry.summary, origin: $0.origin.rawValue)
+            },
+            condition: s.condition?.text, conditionValue: conditionValue, forEach: forEachText, instances: instances,
+            outputs: s.outputs.map(\.value), commitPoint: s.isCommitPoint, continueOnError: s.continuesOnError,
+            allowPartial: s.allowsPartial)
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import RunnerCore
+
+/// Exit codes of DESIGN.md, shared by every command.
+public enum ExitCode: Int32, Sendable {
+    case success = 0
+    case runFailed = 1
+    case invalid = 2
+    case conflict = 3
+    case usage = 64
+    case internalError = 70
+}
+
+/// The `runner` command line: parse, dispatch, render. `main.swift` only calls `run`.
+public enum RunnerCLI {
+    public static let version = "0.1.0"
+
+    struct Command: Sendable {
+        var spec: CommandSpec
+        var run: @Sendable (ParsedArguments, Context) -> ExitCode
+    }
+
+    struct Context {
+        var console: Console
+        var environment: [String: String]
+        var currentDirectory: String
+    }
+
+    static let commands: [Command] = [
+        Command(spec: ValidateCommand.spec, run: ValidateCommand.run),
+        Command(spec: PlanCommand.spec, run: PlanCommand.run),
+        Command(spec: GraphCommand.spec, run: GraphCommand.run),
+    ]
+
+    public static func run(_ arguments: [String], console: Console = .standard(),
+                           environment: [String: String] = ProcessInfo.processInfo.environment,
+                           currentDirectory: String = FileManager.default.currentDirectoryPath) -> Int32 {
+        let context = Context(console: console, environment: environment, currentDirectory: currentDirectory)
+        return dispatch(arguments, context).rawValue
+    }
+
+    static func dispatch(_ arguments: [String], _ context: Context) -> ExitCode {
+        guard let first = arguments.first else {
+            context.console.err(overview())
+            return .usage
+        }
+        switch first {
+        case "--version", "-V", "version":
+            context.console.out("runner \(version) (pipeline format version 1)\n")
+            return .success
+        case "--help", "-h":
+            context.console.out(overview())
+            return .success
+        case "help":
+            guard arguments.count > 1 else {
+                context.console.out(overview())
+                return .success
+            }
+            guard let command = commands.first(where: { $0.spec.name == arguments[1] }) else {
+                return usageError(UsageError(message: "no help for unknown command '\(arguments[1])'", hint: suggestion(for: arguments[1])), context)
+            }
+            context.console.out(ArgumentParser.help(for: command.spec))
+            return .success
+        default:
+            break
+        }
+        guard let command = commands.first(where: { $0.spec.name == first }) else {
+            let message = first.hasPrefix("-") ? "unknown option '\(first)'" : "unknown command '\(first)'"
+            return usageError(UsageError(message: message, hint: suggestion(for: first)), context)
+        }
+        switch ArgumentParser.parse(Array(arguments.dropFirst()), for: command.spec) {
+        case .failure(let error):
+            return usageError(error, context)
+        case .success(let parsed):
+            if parsed.has("help") {
+                context.console.out(ArgumentParser.help(for: command.spec))
+                return .success
+            }
+            return command.run(parsed, context)
+        }
+    }
+
+    static func suggestion(for word: String) -> String {
+        let names = commands.map(\.spec.name) + ["help", "version"]
+        return Suggestion.closest(to: word.trimmingCharacters(in: CharacterSet(charactersIn: "-")), in: names)
+            .map { "did you mean '\($0)'?" } ?? "commands: " + commands.map(\.spec.name).joined(separator: ", ") + " (see 'runner help')"
+    }
+
+    static func usageError(_ error: UsageError, _ context: Context) -> ExitCode {
+        let d = Diagnostic(.usage, error.message, hint: error.hint)
+        context.console.err(DiagnosticRenderer(colors: context.console.colorsError).render(d))
+        return .usage
+    }
+
+    static func overview() -> String {
+        var out = """
+        runner \(version): a declarative pipeline runner
+
+        USAGE: runner <command> [options]
+
+        COMMANDS:
+
+        """
+        let width = commands.map(\.spec.name.count).max() ?? 0
+        for c in commands {
+            out += "  \(c.spec.name)\(String(repeating: " ", count: width - c.spec.name.count + 2))\(c.spec.summary)\n"
+        }
+        out += """
+
+        Run 'runner help <command>' or 'runner <command> --help' for a command's options.
+        Exit codes: 0 ok, 1 run failed, 2 invalid pipeline or params, 3 conflict, 64 usage, 70 internal error.
+
+        """
+        return out
+    }
+}

@@ -1,0 +1,65 @@
+/// The values an expression reads when it is evaluated.
+public struct EvaluationContext: Sendable {
+    public var params: [String: Value]
+    public var stepStatuses: [String: StepStatus]
+    public var stepOutputs: [String: [String: String]]
+    public var env: [String: String]
+
+    public init(params: [String: Value] = [:], stepStatuses: [String: StepStatus] = [:],
+                stepOutputs: [String: [String: String]] = [:], env: [String: String] = [:]) {
+        self.params = params
+        self.stepStatuses = stepStatuses
+        self.stepOutputs = stepOutputs
+        self.env = env
+    }
+}
+
+/// Evaluates a checked expression. Unset values are `null`; `null` is false where a boolean is
+/// needed. Never traps: a type the checker should have refused gives `false`.
+public enum ExpressionEvaluator {
+    public static func evaluate(_ node: ExpressionNode, in context: EvaluationContext) -> Value {
+        switch node.kind {
+        case .literal(let v):
+            return v
+        case .list(let items):
+            return .list(items.map { evaluate($0, in: context) })
+        case .reference(let r):
+            switch r {
+            case .param(let name): return context.params[name] ?? .null
+            case .env(let name): return .string(context.env[name] ?? "")
+            case .stepStatus(let step): return context.stepStatuses[step].map { .string($0.rawValue) } ?? .null
+            case .stepOutput(let step, let output): return context.stepOutputs[step]?[output].map(Value.string) ?? .null
+            }
+        case .not(let operand):
+            return .bool(!isTrue(evaluate(operand, in: context)))
+        case .binary(let op, let l, let r):
+            switch op {
+            case .and:
+                return .bool(isTrue(evaluate(l, in: context)) && isTrue(evaluate(r, in: context)))
+            case .or:
+                return .bool(isTrue(evaluate(l, in: context)) || isTrue(evaluate(r, in: context)))
+            case .equal:
+                return .bool(areEqual(evaluate(l, in: context), evaluate(r, in: context)))
+            case .notEqual:
+                return .bool(!areEqual(evaluate(l, in: context), evaluate(r, in: context)))
+            case .contains:
+                guard case .list(let items) = evaluate(r, in: context) else { return .bool(false) }
+                let needle = evaluate(l, in: context)
+                return .bool(items.contains { areEqual($0, needle) })
+            }
+        }
+    }
+
+    public static func isTrue(_ value: Value) -> Bool {
+        if case .bool(true) = value { return true }
+        return false
+    }
+
+    static func areEqual(_ a: Value, _ b: Value) -> Bool {
+        switch (a, b) {
+        case let (.int(x), .number(y)): return Double(x) == y
+        case let (.number(x), .int(y)): return x == Double(y)
+        default: return a == b
+        }
+    }
+}

@@ -1,0 +1,102 @@
+/// The syntax tree of an expression. Offsets are in Characters from the start of the source.
+public struct ExpressionNode: Hashable, Sendable {
+    public indirect enum Kind: Hashable, Sendable {
+        case literal(Value)
+        case list([ExpressionNode])
+        case reference(Reference)
+        case not(ExpressionNode)
+        case binary(BinaryOperator, ExpressionNode, ExpressionNode)
+    }
+
+    public var kind: Kind
+    public var offset: Int
+    public var length: Int
+
+    public init(_ kind: Kind, offset: Int, length: Int) {
+        self.kind = kind
+        self.offset = offset
+        self.length = max(1, length)
+    }
+
+    /// Every reference in the tree, in source order.
+    public var references: [(reference: Reference, node: ExpressionNode)] {
+        var found: [(Reference, ExpressionNode)] = []
+        visit { node in
+            if case .reference(let r) = node.kind { found.append((r, node)) }
+        }
+        return found
+    }
+
+    func visit(_ body: (ExpressionNode) -> Void) {
+        body(self)
+        switch kind {
+        case .literal, .reference: break
+        case .list(let items): items.forEach { $0.visit(body) }
+        case .not(let operand): operand.visit(body)
+        case .binary(_, let l, let r): l.visit(body); r.visit(body)
+        }
+    }
+}
+
+public enum Reference: Hashable, Sendable, CustomStringConvertible {
+    case param(String)
+    case stepStatus(String)
+    case stepOutput(step: String, output: String)
+    case env(String)
+
+    public var description: String {
+        switch self {
+        case .param(let p): "params.\(p)"
+        case .stepStatus(let s): "steps.\(s).status"
+        case .stepOutput(let s, let o): "steps.\(s).outputs.\(o)"
+        case .env(let e): "env.\(e)"
+        }
+    }
+
+    public var stepName: String? {
+        switch self {
+        case .stepStatus(let s), .stepOutput(let s, _): s
+        case .param, .env: nil
+        }
+    }
+}
+
+public enum BinaryOperator: String, Hashable, Sendable {
+    case equal = "=="
+    case notEqual = "!="
+    case and = "&&"
+    case or = "||"
+    case contains = "in"
+}
+
+/// An expression together with its source, so every later check can point into it.
+public struct ParsedExpression: Hashable, Sendable {
+    public var source: SourceText
+    public var root: ExpressionNode
+
+    public init(source: SourceText, root: ExpressionNode) {
+        self.source = source
+        self.root = root
+    }
+
+    public var text: String { source.text }
+
+    public func location(of node: ExpressionNode) -> SourceLocation {
+        source.location(atOffset: node.offset)
+    }
+}
+
+/// The static type of an expression.
+public enum ExpressionType: String, Hashable, Sendable {
+    case bool, number, string, list, null
+
+    var article: String {
+        switch self {
+        case .bool: "a boolean"
+        case .number: "a number"
+        case .string: "a string"
+        case .list: "a list"
+        case .null: "null"
+        }
+    }
+}

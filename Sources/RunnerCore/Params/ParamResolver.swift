@@ -1,0 +1,239 @@
+import Foundation
+
+/// A param value as given: text from the command line (`-p k=v`), or a typed value from a
+/// JSON body, a params file or a schedule.
+public enum ParamInput: Hashable, Sendable {
+    case text(String)
+    case value(Value)
+}
+
+/// Checks given params against their declarations and applies defaults. Every problem is
+/// reported, with the param's own error code when it declares one.
+public enum ParamResolver {
+    public struct Resolution: Sendable {
+        public var values: [String: Value]
+        public var diagnostics: [Diagnostic]
+    }
+
+    public static func resolve(_ inputs: [(name: String, input: ParamInput)], against specs: [ParamSpec]) -> Resolution {
+        var values: [String: Value] = [:]
+        var diagnostics: [Diagnostic] = []
+        let byName = Dictionary(specs.map { ($0.name.value, $0) }, uniquingKeysWith: { a, _ in a })
+        var seen = Set<String>()
+        for (name, input) in inputs {
+            guard let spec = byName[name] else {
+                diagnostics.append(Diagnostic(
+                    .unexpectedParam, "unknown param '\(name)'",
+                    hint: Suggestion.hint(for: name, in: specs.map(\.name.value))
+                        ?? (specs.isEmpty ? "this pipeline takes no params" : "params: " + specs.map(\.name.value).joined(separator: ", ")),
+                    subject: "params.\(name)"))
+                continue
+            }
+            guard seen.insert(name).inserted else {
+                diagnostics.append(Diagnostic(.invalidParam, "param '\(name)' is given more than once",
+                                              contractCode: spec.errorCode?.value, subject: "params.\(name)"))
+                continue
+            }
+            switch coerce(input, to: spec.kind) {
+            case .success(let value):
+                if let problem = check(value, against: spec.kind) {
+                    diagnostics.append(invalid(spec, problem, input: input))
+                } else {
+                    values[name] = value
+                }
+            case .failure(let problem):
+                diagnostics.append(invalid(spec, problem, input: input))
+            }
+        }
+        for spec in specs where values[spec.name.value] == nil && !seen.contains(spec.name.value) {
+            if let d = spec.defaultValue {
+                values[spec.name.value] = d.value
+            } else if spec.isRequired {
+                diagnostics.append(Diagnostic(
+                    .missingParam, "missing required param '\(spec.name.value)' (\(spec.kind.displayName))",
+                    hint: "pass it: -p \(spec.name.value)=VALUE",
+                    contractCode: spec.errorCode?.value, subject: "params.\(spec.name.value)"))
+            }
+        }
+        return Resolution(values: values, diagnostics: diagnostics)
+    }
+
+    private static func invalid(_ spec: ParamSpec, _ problem: Problem, input: ParamInput) -> Diagnostic {
+        Diagnostic(.invalidParam, "param '\(spec.name.value)': \(problem.message)", hint: problem.hint,
+                   contractCode: spec.errorCode?.value, subject: "params.\(spec.name.value)")
+    }
+
+    public struct Problem: Error, Hashable, Sendable {
+        public var message: String
+        public var hint: String?
+        public init(_ message: String, hint: String? = nil) {
+            self.message = message
+            self.hint = hint
+        }
+    }
+
+    /// Turns an input into a value of the kind, or says why it cannot.
+    public static func coerce(_ input: ParamInput, to kind: ParamKind) -> Result<Value, Problem> {
+        switch input {
+        case .value(let value): coerce(value: value, to: kind)
+        case .text(let text): coerce(text: text, to: kind)
+        }
+    }
+
+    private static func coerce(text: String, to kind: ParamKind) -> Result<Value, Problem> {
+        switch kind {
+        case .string, .enumeration, .gitref:
+            return coerce(value: .string(text), to: kind)
+        case .int:
+            guard let i = Int(text.trimmingCharacters(in: .whitespaces)) else {
+                return .failure(Problem("'\(text)' is not an integer"))
+            }
+            return .success(.int(i))
+        case .number:
+            guard let d = Double(text.trimmingCharacters(in: .whitespaces)), d.isFinite else {
+                return .failure(Problem("'\(text)' is not a number"))
+            }
+            return .success(.number(d))
+        case .bool:
+            switch text {
+            case "true": return .success(.bool(true))
+            case "false": return .success(.bool(false))
+            default: return .failure(Problem("'\(text)' is not a boolean", hint: "write true or false"))
+            }
+        case .timestamp:
+            return coerce(value: .string(text), to: kind)
+        case .list(let rules):
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            if trimmed.hasPrefix("[") {
+                guard let array = try? JSONDecoder().decode([Value].self, from: Data(trimmed.utf8)) else {
+                    return .failure(Problem("'\(text)' is not a JSON array", hint: "write -p k=a,b or -p 'k=[\"a\",\"b\"]'"))
+                }
+                return coerce(value: .list(array), to: kind)
+            }
+            let parts = trimmed.isEmpty ? [] : trimmed.split(separator: ",", omittingEmptySubsequences: false)
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+            var items: [Value] = []
+            for part in parts {
+                switch coerce(text: part, to: rules.items) {
+                case .success(let v): items.append(v)
+                case .failure(let p): return .failure(Problem("item '\(part)': \(p.message)", hint: p.hint))
+                }
+            }
+            return .success(.list(items))
+        }
+    }
+
+    private static func coerce(value: Value, to kind: ParamKind) -> Result<Value, Problem> {
+        switch (kind, value) {
+        case (.string, .string), (.enumeration, .string), (.gitref, .string), (.bool, .bool), (.int, .int), (.number, .number):
+            return .success(value)
+        case (.number, .int(let i)):
+            return .success(.number(Double(i)))
+        case (.int, .number(let d)) where d.rounded() == d && abs(d) < 9e15:
+            return .success(.int(Int(d)))
+        case (.timestamp, .string(let s)):
+            switch Timestamp.normalize(s) {
+            case .success(let normalized): return .success(.string(normalized))
+            case .failure(let e): return .failure(Problem(e.message, hint: e.hint))
+            }
+        case (.list(let rules), .list(let items)):
+            var out: [Value] = []
+            for (n, item) in items.enumerated() {
+                switch coerce(value: item, to: rules.items) {
+                case .success(let v): out.append(v)
+                case .failure(let p): return .failure(Problem("item \(n + 1): \(p.message)", hint: p.hint))
+                }
+            }
+            return .success(.list(out))
+        case (.list(let rules), .string), (.list(let rules), .int), (.list(let rules), .number), (.list(let rules), .bool):
+            return .failure(Problem("expected a list of \(rules.items.displayName), got \(value.typeName) \(value.displayText)"))
+        default:
+            return .failure(Problem("expected \(kind.displayName), got \(value.typeName) \(value.displayText)"))
+        }
+    }
+
+    /// Checks a value of the right type against the kind's rules.
+    public static func check(_ value: Value, against kind: ParamKind) -> Problem? {
+        switch (kind, value) {
+        case (.string(let rules), .string(let s)):
+            let count = s.count
+            if let min = rules.minLength, count < min { return Problem("must be at least \(min) characters, got \(count)") }
+            if let max = rules.maxLength, count > max { return Problem("must be at most \(max) characters, got \(count)") }
+            if let pattern = rules.pattern, !matchesWhole(s, pattern: pattern) {
+                return Problem("'\(s)' does not match the pattern \(pattern)")
+            }
+        case (.int(let min, let max), .int(let i)):
+            if let min, i < min { return Problem("must be at least \(min), got \(i)") }
+            if let max, i > max { return Problem("must be at most \(max), got \(i)") }
+        case (.number(let min, let max), .number(let d)):
+            if let min, d < min { return Problem("must be at least \(Value.format(min)), got \(Value.format(d))") }
+            if let max, d > max { return Problem("must be at most \(Value.format(max)), got \(Value.format(d))") }
+        case (.enumeration(let values), .string(let s)):
+            if !values.contains(s) {
+                return Problem("'\(s)' is not one of \(values.joined(separator: ", "))",
+                               hint: Suggestion.hint(for: s, in: values))
+            }
+        case (.gitref, .string(let s)):
+            if s.isEmpty { return Problem("a git ref cannot be empty") }
+            if s.count > 255 { return Problem("a git ref is at most 255 characters") }
+            if s.hasPrefix("-") { return Problem("'\(s)' is not a git ref: it starts with '-'") }
+            if s.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }) {
+                return Problem("'\(s.debugDescription)' is not a git ref: it contains whitespace or control characters")
+            }
+        case (.list(let rules), .list(let items)):
+            if let min = rules.minItems, items.count < min {
+                return Problem(items.isEmpty ? "must not be empty (at least \(min) item\(min == 1 ? "" : "s"))" : "must have at least \(min) items, got \(items.count)")
+            }
+            if let max = rules.maxItems, items.count > max { return Problem("must have at most \(max) items, got \(items.count)") }
+            if rules.isUnique {
+                var seen = Set<Value>()
+                for item in items where !seen.insert(item).inserted {
+                    return Problem("item \(item.displayText) appears more than once")
+                }
+            }
+            for item in items {
+                if let text = item.environmentText, text.contains("\n") {
+                    return Problem("list items cannot contain a newline")
+                }
+                if let p = check(item, against: rules.items) { return Problem("item \(item.displayText): \(p.message)", hint: p.hint) }
+            }
+        default:
+            break
+        }
+        return nil
+    }
+
+    public static func matchesWhole(_ s: String, pattern: String) -> Bool {
+        guard let regex = try? NSRegularExpression(pattern: pattern) else { return false }
+        let range = NSRange(s.startIndex..., in: s)
+        guard let match = regex.firstMatch(in: s, options: [.anchored], range: range) else { return false }
+        return match.range == range
+    }
+}
+
+extension Value: Codable {
+    /// JSON: null, booleans, numbers (integers stay `.int`), strings and arrays. Objects are
+    /// not values of any param type and are refused.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null; return }
+        if let b = try? container.decode(Bool.self) { self = .bool(b); return }
+        if let i = try? container.decode(Int.self) { self = .int(i); return }
+        if let d = try? container.decode(Double.self) { self = .number(d); return }
+        if let s = try? container.decode(String.self) { self = .string(s); return }
+        if let a = try? container.decode([Value].self) { self = .list(a); return }
+        throw DecodingError.dataCorruptedError(in: container, debugDescription: "objects are not param values")
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let b): try container.encode(b)
+        case .int(let i): try container.encode(i)
+        case .number(let d): try container.encode(d)
+        case .string(let s): try container.encode(s)
+        case .list(let items): try container.encode(items)
+        }
+    }
+}

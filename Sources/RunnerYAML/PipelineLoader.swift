@@ -1,0 +1,63 @@
+import Foundation
+import RunnerCore
+
+/// Reads, decodes and validates a pipeline file: the one entry point front doors use.
+public enum PipelineLoader {
+    public struct Result: Sendable {
+        /// Set when the pipeline is valid (warnings allowed).
+        public var pipeline: ValidatedPipeline?
+        /// Every diagnostic, errors and warnings, sorted by location.
+        public var diagnostics: [Diagnostic]
+        public var isValid: Bool { pipeline != nil }
+    }
+
+    public static func load(path: String, limits: YAMLLimits = .standard) -> Result {
+        switch readFile(path, limits: limits) {
+        case .success(let bytes): return load(bytes: bytes, file: path, limits: limits)
+        case .failure(let d): return Result(pipeline: nil, diagnostics: [d])
+        }
+    }
+
+    public static func load(bytes: [UInt8], file: String, limits: YAMLLimits = .standard) -> Result {
+        let read = YAMLReader.read(bytes, file: file, limits: limits)
+        guard let root = read.root else { return Result(pipeline: nil, diagnostics: read.diagnostics) }
+        let decoded = PipelineDecoder.decode(root, file: file)
+        var diagnostics = read.diagnostics + decoded.diagnostics
+        guard let pipeline = decoded.pipeline else { return Result(pipeline: nil, diagnostics: unique(diagnostics)) }
+        let validation = PipelineValidator.validate(pipeline)
+        diagnostics = unique(diagnostics + validation.diagnostics)
+        guard !diagnostics.hasErrors, let validated = validation.pipeline else { return Result(pipeline: nil, diagnostics: diagnostics) }
+        return Result(pipeline: validated, diagnostics: diagnostics)
+    }
+
+    static func unique(_ diagnostics: [Diagnostic]) -> [Diagnostic] {
+        var seen = Set<Diagnostic>()
+        return diagnostics.filter { seen.insert($0).inserted }.sortedByLocation()
+    }
+
+    static func readFile(_ path: String, limits: YAMLLimits) -> Swift.Result<[UInt8], Diagnostic> {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            return .failure(Diagnostic(.unreadableFile, "no such file: \(path)", hint: "check the path", subject: path))
+        }
+        if isDirectory.boolValue {
+            return .failure(Diagnostic(.unreadableFile, "\(path) is a directory, not a pipeline file",
+                                       hint: "name a .yaml file, e.g. \(path)/pipeline.yaml", subject: path))
+        }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            return .failure(Diagnostic(.unreadableFile, "cannot read \(path): permission denied", hint: DiagnosticCode.unreadableFile.help,
+                                       subject: path))
+        }
+        defer { try? handle.close() }
+        do {
+            let data = try handle.read(upToCount: limits.maxFileBytes + 1) ?? Data()
+            if data.count > limits.maxFileBytes {
+                return .failure(Diagnostic(.fileTooLarge, "\(path) is larger than \(limits.maxFileBytes >> 20) MiB",
+                                           at: SourceLocation(file: path, line: 1, column: 1), hint: DiagnosticCode.fileTooLarge.help))
+            }
+            return .success([UInt8](data))
+        } catch {
+            return .failure(Diagnostic(.unreadableFile, "cannot read \(path): \(error.localizedDescription)", subject: path))
+        }
+    }
+}

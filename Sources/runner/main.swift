@@ -1,0 +1,4 @@
+import Foundation
+import RunnerCLI
+
+exit(RunnerCLI.run(Array(CommandLine.arguments.dropFirst())))
