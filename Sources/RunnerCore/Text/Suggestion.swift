@@ -11,7 +11,12 @@ public enum Suggestion {
             guard distance <= limit else { continue }
             if best == nil || distance < best!.distance { best = (candidate, distance) }
         }
-        return best?.candidate
+        if let best { return best.candidate }
+        // Typos keep the start of a word ("success" for "succeeded"): a long shared prefix counts.
+        return candidates.filter { candidate in
+            let prefix = zip(lowered, candidate.lowercased()).prefix { $0 == $1 }.count
+            return prefix >= 4 && prefix * 2 > min(word.count, candidate.count)
+        }.min { $0.count < $1.count }
     }
 
     /// `"did you mean 'x'?"`, or nil.

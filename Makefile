@@ -1,0 +1,56 @@
+# runner — two commands on a fresh machine:
+#   make demo   installs what is missing, builds, runs the docs pipeline
+#   make test   installs what is missing, builds, runs every test
+SWIFT ?= swift
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Debian packages: libyaml for the loader; the rest are what the example pipelines' scripts
+# and the tests use.
+APT_PACKAGES := libyaml-dev pkg-config sqlite3 zip unzip git
+RUNNER_DEBUG := .build/debug/runner
+RUNNER_RELEASE := .build/release/runner
+
+.PHONY: all deps apt-deps py-deps build release test test-swift test-schema test-scripts demo bench clean
+
+all: build
+
+deps: apt-deps py-deps
+
+apt-deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make: installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# check-jsonschema validates the pipeline schema; PyYAML drives the seed-script test.
+py-deps:
+	@python3 -c "import check_jsonschema, yaml" 2>/dev/null || { \
+	  echo "make: installing Python tools: check-jsonschema pyyaml"; \
+	  python3 -m pip install -q check-jsonschema pyyaml 2>/dev/null || python3 -m pip install -q --break-system-packages check-jsonschema pyyaml; }
+
+build: apt-deps
+	$(SWIFT) build
+
+release: apt-deps
+	$(SWIFT) build -c release --product runner
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+	Tests/Schema/check-schema.sh $(RUNNER_DEBUG)
+	Tests/Scripts/seed-scripts.sh
+
+demo: deps release
+	@echo "== runner validate pipelines/*.yaml"
+	$(RUNNER_RELEASE) validate pipelines/*.yaml
+	@echo "== runner plan pipelines/docs-publish.yaml -p targetRef=HEAD -p reason='make demo'"
+	$(RUNNER_RELEASE) plan pipelines/docs-publish.yaml -p targetRef=HEAD -p "reason=make demo"
+	@echo "== runner graph pipelines/docs-publish.yaml --format text"
+	$(RUNNER_RELEASE) graph pipelines/docs-publish.yaml --format text
+
+bench: deps
+	bench/validate.sh
+
+clean:
+	rm -rf .build .demo
