@@ -30,12 +30,13 @@ struct DecodingContext {
 
     /// The fields of a mapping, reporting keys not in `allowed` (with a suggestion) and a
     /// node that is not a mapping.
-    mutating func fields(_ node: YAMLNode, _ what: String, allowed: [String], misplaced: [String: String] = [:]) -> Fields? {
+    mutating func fields(_ node: YAMLNode, _ what: String, allowed: [String], misplaced: [String: String] = [:],
+                         allowsExtensions: Bool = false) -> Fields? {
         guard case .mapping(let pairs) = node.content else {
             wrongType(node, what, expected: "a mapping")
             return nil
         }
-        for pair in pairs where !allowed.contains(pair.name) {
+        for pair in pairs where !allowed.contains(pair.name) && !(allowsExtensions && pair.name.hasPrefix("x-")) {
             if let reason = misplaced[pair.name] {
                 report(.invalidParamSpec, "key '\(pair.name)' \(reason)", at: pair.key.location, length: pair.name.count,
                        hint: "keys of this type: " + allowed.joined(separator: ", "))
@@ -56,8 +57,16 @@ struct DecodingContext {
 
     mutating func wrongType(_ node: YAMLNode, _ what: String, expected: String, hint: String? = nil) {
         var hint = hint
-        if hint == nil, expected == "a string", case .scalar(let text, _) = node.content {
-            hint = "quote it to make it a string: \"\(text)\""
+        if hint == nil, case .scalar(let text, let style) = node.content {
+            if expected == "a string" {
+                hint = "quote it to make it a string: \"\(text)\""
+            } else if expected.hasPrefix("a list") {
+                hint = "write a list: [\(text)]"
+            } else if expected == "true or false", style != .plain, ["true", "false"].contains(text.lowercased()) {
+                hint = "remove the quotes: \(text.lowercased())"
+            } else if expected == "an integer" || expected == "a number", style != .plain, Double(text) != nil {
+                hint = "remove the quotes: \(text)"
+            }
         }
         report(.wrongType, "\(what) must be \(expected), not \(node.resolvedKind.description)", at: node.location, hint: hint)
     }

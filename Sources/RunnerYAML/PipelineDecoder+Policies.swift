@@ -66,6 +66,11 @@ extension DecodingContext {
         var trigger = GitTrigger(location: node.location)
         if let events = f["events"], let items = list(events, "'events' of \(owner)", allowSingle: true) {
             trigger.events = items.compactMap { choice($0, "an event of \(owner)", as: GitTrigger.Event.self) }
+            if items.isEmpty {
+                report(.invalidGitTrigger, "the git trigger lists no events", at: events.location, hint: "e.g. events: [post-receive]")
+            }
+        } else if !f.has("events") {
+            report(.invalidGitTrigger, "the git trigger lists no events", at: node.location, hint: "e.g. events: [post-receive]")
         }
         if let refs = f["refs"] { trigger.refs = stringList(refs, "'refs' of \(owner)", allowSingle: true) }
         trigger.param = string(f, "param", owner)

@@ -27,7 +27,7 @@ extension DecodingContext {
                    at: root.location, hint: "start the file with `version: 1`")
             return nil
         }
-        guard let fields = fields(root, "the pipeline", allowed: PipelineDecoder.topLevelKeys) else { return nil }
+        guard let fields = fields(root, "the pipeline", allowed: PipelineDecoder.topLevelKeys, allowsExtensions: true) else { return nil }
         let version = require(fields, "version", "the pipeline").flatMap { node in int(node, "'version'").map { Located($0, at: node.location) } }
         let name = string(fields, "name", "the pipeline", required: true)
         var pipeline = Pipeline(file: file, location: root.location,

@@ -268,7 +268,7 @@ private struct TreeBuilder {
         var notes: [Diagnostic.Note] = []
         if let context = parser.context.map({ String(cString: $0) }) {
             message = "\(problem) \(context)"
-            if parser.error != YAML_READER_ERROR {
+            if parser.error != YAML_READER_ERROR, parser.context_mark.index != parser.problem_mark.index {
                 notes.append(.init("\(context.replacingOccurrences(of: "while ", with: "")) started here", at: location(parser.context_mark)))
             }
         }

@@ -9,6 +9,9 @@ struct DiagnosticRenderer {
 
     init(colors: Bool) { style = Style(enabled: colors) }
 
+    /// Uses `text` for code frames of `file` instead of reading it (golden tests, the server).
+    func register(_ file: String, text: String) { sources.register(file, text: text) }
+
     func render(_ d: Diagnostic) -> String {
         let severity = d.severity == .error ? style.red("error[\(d.displayCode)]") : style.yellow("warning[\(d.displayCode)]")
         var out: String
@@ -69,6 +72,12 @@ struct DiagnosticRenderer {
 final class SourceCache: @unchecked Sendable {
     private var files: [String: [Substring]?] = [:]
     private let lock = NSLock()
+
+    func register(_ file: String, text: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        files[file] = text.split(separator: "\n", omittingEmptySubsequences: false)
+    }
 
     func line(_ number: Int, of file: String) -> String? {
         lock.lock()

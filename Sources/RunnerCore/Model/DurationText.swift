@@ -34,6 +34,10 @@ public enum DurationText {
                     message: "duration '\(text)' has a number without a unit",
                     hint: "add a unit: '\(text)s' for seconds, '\(text)m' for minutes"))
             }
+            if unit.hasPrefix(".") || unit.hasPrefix(",") {
+                return .failure(ParseError(message: "duration '\(text)' has a fraction",
+                                           hint: "use a smaller unit instead: '1500ms' rather than '1.5s'"))
+            }
             guard let rank = units.firstIndex(where: { $0.suffix == unit }) else {
                 return .failure(ParseError(
                     message: "duration '\(text)' has an unknown unit '\(unit)'",

@@ -136,9 +136,6 @@ extension PipelineValidator {
     }
 
     private mutating func checkGit(_ git: GitTrigger) {
-        if git.events.isEmpty {
-            report(.invalidGitTrigger, "the git trigger lists no events", at: git.location, hint: "e.g. events: [post-receive]")
-        }
         if git.refs.isEmpty {
             report(.ineffectiveSetting, "the git trigger lists no refs: no push will ever launch a run", at: git.location,
                    hint: "e.g. refs: [refs/heads/main]")

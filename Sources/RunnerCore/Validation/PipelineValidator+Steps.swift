@@ -3,7 +3,9 @@ import Foundation
 extension PipelineValidator {
     mutating func checkStep(_ step: Step, index: Int) {
         let owner = "step '\(step.name.value)'"
-        if step.run.value.allSatisfy(\.isWhitespace) {
+        // A missing `run` was reported by the decoder, which left a placeholder at the step.
+        let isPlaceholder = step.run.location == step.location
+        if step.run.value.allSatisfy(\.isWhitespace), !isPlaceholder {
             report(.invalidValue, "\(owner) has an empty `run`", at: step.run.location, hint: "write the command to run")
         } else if step.run.value.contains("${{") {
             report(.ineffectiveSetting, "\(owner): the runner never substitutes `${{ }}` into `run` text", at: step.run.location,

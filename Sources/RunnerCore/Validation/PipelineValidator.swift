@@ -59,7 +59,7 @@ public struct PipelineValidator {
     // MARK: - Structure
 
     private mutating func checkStructure() {
-        if pipeline.stages.allSatisfy({ $0.steps.isEmpty }) {
+        if !pipeline.stages.isEmpty, pipeline.stages.allSatisfy({ $0.steps.isEmpty }) {
             report(.emptyPipeline, "pipeline '\(pipeline.name.value)' has no steps", at: pipeline.location)
         }
         var stageNames: [String: SourceLocation] = [:]
@@ -155,13 +155,13 @@ public struct PipelineValidator {
     private mutating func checkCycles() {
         for cycle in graph.cycles() {
             let names = cycle.map { graph.nodes[$0].name }
-            // Point at the edge that closes the cycle: in the last step's needs, the first step.
-            let closer = steps[cycle[cycle.count - 2]]
-            let location = closer.needs.first { $0.value == names[0] }?.location ?? closer.name.location
+            // Point at the first edge of the path: in the first step's needs, the second step.
+            let first = steps[cycle[0]]
+            let location = first.needs.first { $0.value == names[1] }?.location ?? first.name.location
             let message = cycle.count == 2
                 ? "dependency cycle: step '\(names[0])' needs itself"
                 : "dependency cycle: " + names.joined(separator: " -> ")
-            report(.dependencyCycle, message, at: location, length: names[0].count,
+            report(.dependencyCycle, message, at: location, length: names[1].count,
                    hint: cycle.count == 2 ? "remove '\(names[0])' from its own needs" : "remove one of the 'needs' edges on the cycle",
                    notes: cycle.dropLast().map { .init("'\(graph.nodes[$0].name)' is defined here", at: steps[$0].name.location) })
         }
