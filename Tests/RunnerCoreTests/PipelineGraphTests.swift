@@ -28,7 +28,7 @@ import Testing
         let (_, diagnostics) = PipelineValidator.check(p)
         let cycle = diagnostics.first { $0.code == .dependencyCycle }
         #expect(cycle?.message == "dependency cycle: a -> b -> a")
-        #expect(cycle?.location?.line == 22)
+        #expect(cycle?.location?.line == 12)
     }
 
     @Test func canReadFollowsDependencies() {
