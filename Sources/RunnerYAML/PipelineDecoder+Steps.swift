@@ -4,8 +4,8 @@ extension DecodingContext {
     static let stepKeys = ["name", "description", "run", "shell", "workdir", "env", "needs", "if", "for_each", "timeout", "retry",
                            "errors", "error", "outputs", "commit_point", "continue_on_error", "allow_partial"]
 
-    mutating func decodeSteps(_ node: YAMLNode, _ what: String, section: StepSection) -> [Step] {
-        guard let items = list(node, what) else { return [] }
+    mutating func decodeSteps(_ node: YAMLNode, _ what: @autoclosure () -> String, section: StepSection) -> [Step] {
+        guard let items = list(node, what()) else { return [] }
         return items.compactMap { decodeStep($0, section: section) }
     }
 
@@ -48,76 +48,76 @@ extension DecodingContext {
         return expression(node, "the `for_each` of \(owner)").map(ForEach.expression)
     }
 
-    mutating func decodeShell(_ node: YAMLNode, _ what: String) -> Shell? {
+    mutating func decodeShell(_ node: YAMLNode, _ what: @autoclosure () -> String) -> Shell? {
         if case .sequence = node.content {
-            let argv = stringList(node, what)
+            let argv = stringList(node, what())
             return Shell(argv: argv.map(\.value), location: node.location)
         }
-        return string(node, what).map { Shell(program: $0.value, location: node.location) }
+        return string(node, what()).map { Shell(program: $0.value, location: node.location) }
     }
 
     // MARK: - Retry
 
-    mutating func decodeRetry(_ node: YAMLNode, _ what: String) -> Located<RetryPolicy>? {
+    mutating func decodeRetry(_ node: YAMLNode, _ what: @autoclosure () -> String) -> Located<RetryPolicy>? {
         switch node.resolvedKind {
         case .int:
-            return int(node, what).map { Located(RetryPolicy(attempts: $0), at: node.location) }
+            return int(node, what()).map { Located(RetryPolicy(attempts: $0), at: node.location) }
         case .string where node.scalar == "none":
             return Located(.none, at: node.location)
         case .mapping:
-            return decodeRetryMapping(node, what)
+            return decodeRetryMapping(node, what())
         default:
-            report(.wrongType, "\(what) must be 'none', a number of attempts, or a mapping, not \(node.resolvedKind.description)",
+            report(.wrongType, "\(what()) must be 'none', a number of attempts, or a mapping, not \(node.resolvedKind.description)",
                    at: node.location, hint: "e.g. `retry: 3` or `retry: {attempts: 3, backoff: {initial: 1s}}`")
             return nil
         }
     }
 
-    private mutating func decodeRetryMapping(_ node: YAMLNode, _ what: String) -> Located<RetryPolicy>? {
-        guard let f = fields(node, what, allowed: ["attempts", "backoff", "at"]) else { return nil }
+    private mutating func decodeRetryMapping(_ node: YAMLNode, _ what: @autoclosure () -> String) -> Located<RetryPolicy>? {
+        guard let f = fields(node, what(), allowed: ["attempts", "backoff", "at"]) else { return nil }
         var policy = RetryPolicy(attempts: 3)
         if let at = f["at"] {
             if f.has("backoff") {
-                report(.conflictingKeys, "\(what) has both 'at' and 'backoff'", at: f.keyNode("backoff")?.location ?? node.location,
+                report(.conflictingKeys, "\(what()) has both 'at' and 'backoff'", at: f.keyNode("backoff")?.location ?? node.location,
                        hint: "'at' waits until a moment; 'backoff' waits a delay: keep one")
             }
             policy.attempts = RetryPolicy.defaultDeferredAttempts
-            policy.deferral = decodeDeferral(at, "'at' of \(what)")
+            policy.deferral = decodeDeferral(at, "'at' of \(what())")
         }
-        if let attempts = f["attempts"], let value = int(attempts, "'attempts' of \(what)") { policy.attempts = value }
+        if let attempts = f["attempts"], let value = int(attempts, "'attempts' of \(what())") { policy.attempts = value }
         if let backoff = f["backoff"], policy.deferral == nil {
-            policy.backoff = decodeBackoff(backoff, "'backoff' of \(what)")
+            policy.backoff = decodeBackoff(backoff, "'backoff' of \(what())")
         }
         return Located(policy, at: node.location)
     }
 
-    private mutating func decodeDeferral(_ node: YAMLNode, _ what: String) -> RetryPolicy.Deferral? {
-        guard let text = string(node, what) else { return nil }
+    private mutating func decodeDeferral(_ node: YAMLNode, _ what: @autoclosure () -> String) -> RetryPolicy.Deferral? {
+        guard let text = string(node, what()) else { return nil }
         switch text.value {
         case "next_day_utc": return .nextDayUTC
         case "next_hour_utc": return .nextHourUTC
         default:
             if !text.value.contains(" ") && !text.value.hasPrefix("@") {
-                report(.invalidValue, "\(what) must be next_day_utc, next_hour_utc or a cron expression, not '\(text.value)'",
+                report(.invalidValue, "\(what()) must be next_day_utc, next_hour_utc or a cron expression, not '\(text.value)'",
                        at: node.location, length: text.value.count,
                        hint: Suggestion.hint(for: text.value, in: ["next_day_utc", "next_hour_utc"]) ?? "e.g. `at: \"0 0 * * *\"`")
                 return nil
             }
-            return cron(node, what).map { .cron($0.value) }
+            return cron(node, what()).map { .cron($0.value) }
         }
     }
 
-    private mutating func decodeBackoff(_ node: YAMLNode, _ what: String) -> RetryPolicy.Backoff {
+    private mutating func decodeBackoff(_ node: YAMLNode, _ what: @autoclosure () -> String) -> RetryPolicy.Backoff {
         var backoff = RetryPolicy.Backoff.standard
-        guard let f = fields(node, what, allowed: ["initial", "factor", "max", "jitter"]) else { return backoff }
-        if let d = duration(f, "initial", what) { backoff.initial = d.value }
-        if let d = duration(f, "max", what) {
+        guard let f = fields(node, what(), allowed: ["initial", "factor", "max", "jitter"]) else { return backoff }
+        if let d = duration(f, "initial", what()) { backoff.initial = d.value }
+        if let d = duration(f, "max", what()) {
             backoff.max = d.value
         } else if !f.has("max"), backoff.initial > backoff.max {
             backoff.max = backoff.initial
         }
-        if let factor = f["factor"], let value = number(factor, "'factor' of \(what)") { backoff.factor = value }
-        if let jitter = f["jitter"], let value = choice(jitter, "'jitter' of \(what)", as: RetryPolicy.Backoff.Jitter.self) {
+        if let factor = f["factor"], let value = number(factor, "'factor' of \(what())") { backoff.factor = value }
+        if let jitter = f["jitter"], let value = choice(jitter, "'jitter' of \(what())", as: RetryPolicy.Backoff.Jitter.self) {
             backoff.jitter = value
         }
         return backoff
@@ -125,13 +125,13 @@ extension DecodingContext {
 
     // MARK: - Error classes
 
-    mutating func decodeErrorClasses(_ node: YAMLNode, _ what: String) -> [ErrorClass] {
-        guard let items = list(node, what) else { return [] }
-        return items.compactMap { decodeErrorClass($0, what) }
+    mutating func decodeErrorClasses(_ node: YAMLNode, _ what: @autoclosure () -> String) -> [ErrorClass] {
+        guard let items = list(node, what()) else { return [] }
+        return items.compactMap { decodeErrorClass($0, what()) }
     }
 
-    private mutating func decodeErrorClass(_ node: YAMLNode, _ what: String) -> ErrorClass? {
-        let owner = "an error class of \(what)"
+    private mutating func decodeErrorClass(_ node: YAMLNode, _ what: @autoclosure () -> String) -> ErrorClass? {
+        let owner = "an error class of \(what())"
         guard let f = fields(node, owner, allowed: ["exit_codes", "stderr", "timeout", "code", "message", "retry"]),
               let code = string(f, "code", owner, required: true) else { return nil }
         var errorClass = ErrorClass(code: code, location: node.location)

@@ -95,13 +95,13 @@ extension DecodingContext {
         return decodeSteps(steps, "the \(name) steps", section: section)
     }
 
-    mutating func decodeEnvironment(_ node: YAMLNode, _ what: String) -> [EnvironmentEntry] {
+    mutating func decodeEnvironment(_ node: YAMLNode, _ what: @autoclosure () -> String) -> [EnvironmentEntry] {
         guard case .mapping(let pairs) = node.content else {
-            wrongType(node, what, expected: "a mapping of NAME: value")
+            wrongType(node, what(), expected: "a mapping of NAME: value")
             return []
         }
         return pairs.compactMap { pair in
-            scalarText(pair.value, "\(what) '\(pair.name)'").map {
+            scalarText(pair.value, "\(what()) '\(pair.name)'").map {
                 EnvironmentEntry(name: Located(pair.name, at: pair.key.location), value: $0)
             }
         }

@@ -8,26 +8,30 @@ public enum PipelineLoader {
         public var pipeline: ValidatedPipeline?
         /// Every diagnostic, errors and warnings, sorted by location.
         public var diagnostics: [Diagnostic]
+        /// The located node tree the pipeline was decoded from.
+        public var syntaxTree: YAMLNode?
         public var isValid: Bool { pipeline != nil }
     }
 
     public static func load(path: String, limits: YAMLLimits = .standard) -> Result {
         switch readFile(path, limits: limits) {
         case .success(let bytes): return load(bytes: bytes, file: path, limits: limits)
-        case .failure(let d): return Result(pipeline: nil, diagnostics: [d])
+        case .failure(let d): return Result(pipeline: nil, diagnostics: [d], syntaxTree: nil)
         }
     }
 
     public static func load(bytes: [UInt8], file: String, limits: YAMLLimits = .standard) -> Result {
         let read = YAMLReader.read(bytes, file: file, limits: limits)
-        guard let root = read.root else { return Result(pipeline: nil, diagnostics: read.diagnostics) }
+        guard let root = read.root else { return Result(pipeline: nil, diagnostics: read.diagnostics, syntaxTree: nil) }
         let decoded = PipelineDecoder.decode(root, file: file)
         var diagnostics = read.diagnostics + decoded.diagnostics
-        guard let pipeline = decoded.pipeline else { return Result(pipeline: nil, diagnostics: unique(diagnostics)) }
+        guard let pipeline = decoded.pipeline else { return Result(pipeline: nil, diagnostics: unique(diagnostics), syntaxTree: root) }
         let validation = PipelineValidator.validate(pipeline)
         diagnostics = unique(diagnostics + validation.diagnostics)
-        guard !diagnostics.hasErrors, let validated = validation.pipeline else { return Result(pipeline: nil, diagnostics: diagnostics) }
-        return Result(pipeline: validated, diagnostics: diagnostics)
+        guard !diagnostics.hasErrors, let validated = validation.pipeline else {
+            return Result(pipeline: nil, diagnostics: diagnostics, syntaxTree: root)
+        }
+        return Result(pipeline: validated, diagnostics: diagnostics, syntaxTree: root)
     }
 
     static func unique(_ diagnostics: [Diagnostic]) -> [Diagnostic] {

@@ -1,3 +1,4 @@
+import Foundation
 import RunnerCore
 
 /// A node of a YAML document with where it was written. Aliases share the anchored node.
@@ -20,6 +21,8 @@ public final class YAMLNode: Sendable {
     public let isColumnExact: Bool
     /// Nodes in this subtree, aliases counted by what they expand to.
     let weight: Int
+    /// What YAML 1.2's core schema makes of the node, resolved once when it is built.
+    public let resolvedKind: ResolvedKind
 
     init(_ content: Content, at location: SourceLocation, tag: String?, isColumnExact: Bool = false, weight: Int) {
         self.content = content
@@ -27,6 +30,7 @@ public final class YAMLNode: Sendable {
         self.tag = tag
         self.isColumnExact = isColumnExact
         self.weight = weight
+        self.resolvedKind = Self.resolve(content, tag: tag)
     }
 
     /// The scalar's text, if it is a scalar.
@@ -43,8 +47,7 @@ public final class YAMLNode: Sendable {
         return SourceText(s, at: start, isColumnExact: isColumnExact)
     }
 
-    /// What YAML 1.2's core schema makes of a plain scalar, for type checks and messages.
-    public var resolvedKind: ResolvedKind {
+    private static func resolve(_ content: Content, tag: String?) -> ResolvedKind {
         switch content {
         case .sequence: return .sequence
         case .mapping: return .mapping
@@ -91,23 +94,44 @@ public struct YAMLPair: Sendable {
 /// YAML 1.2 core schema resolution of plain scalars (not YAML 1.1: `yes`, `on` stay strings).
 enum CoreSchema {
     static func resolve(_ s: String) -> YAMLNode.ResolvedKind {
-        switch s {
-        case "", "~", "null", "Null", "NULL": return .null
-        case "true", "True", "TRUE", "false", "False", "FALSE": return .bool
-        case ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN": return .float
-        default: break
+        var s = s
+        return s.withUTF8 { resolve(bytes: $0) }
+    }
+
+    /// Most scalars are names and words: one look at the first byte settles them, so the
+    /// string comparisons below run only for the few that could be null, bool or a number.
+    static func resolve(bytes b: UnsafeBufferPointer<UInt8>) -> YAMLNode.ResolvedKind {
+        guard let first = b.first else { return .null }
+        switch first {
+        case UInt8(ascii: "~"):
+            return b.count == 1 ? .null : .string
+        case UInt8(ascii: "n"), UInt8(ascii: "N"):
+            return matches(b, ["null", "Null", "NULL"]) ? .null : .string
+        case UInt8(ascii: "t"), UInt8(ascii: "T"), UInt8(ascii: "f"), UInt8(ascii: "F"):
+            return matches(b, ["true", "True", "TRUE", "false", "False", "FALSE"]) ? .bool : .string
+        case UInt8(ascii: "."):
+            if matches(b, [".inf", ".Inf", ".INF", ".nan", ".NaN", ".NAN"]) { return .float }
+        case UInt8(ascii: "+"), UInt8(ascii: "-"):
+            if matches(b, ["+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF"]) { return .float }
+        case UInt8(ascii: "0")...UInt8(ascii: "9"):
+            break
+        default:
+            return .string
         }
-        let b = Array(s.utf8)
-        guard let first = b.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") || first == UInt8(ascii: ".")
-                || (first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9")) else { return .string }
         if isInteger(b) { return .int }
         if isFloat(b) { return .float }
         return .string
     }
 
+    private static func matches(_ b: UnsafeBufferPointer<UInt8>, _ words: [StaticString]) -> Bool {
+        words.contains { word in
+            word.utf8CodeUnitCount == b.count && memcmp(word.utf8Start, b.baseAddress!, b.count) == 0
+        }
+    }
+
     static func isDigit(_ c: UInt8) -> Bool { c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
 
-    static func isInteger(_ b: [UInt8]) -> Bool {
+    static func isInteger(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         if b.count > 2, b[0] == UInt8(ascii: "0"), b[1] == UInt8(ascii: "o") {
             return b[2...].allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "7") }
         }
@@ -120,7 +144,7 @@ enum CoreSchema {
     }
 
     /// `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`
-    static func isFloat(_ b: [UInt8]) -> Bool {
+    static func isFloat(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         var i = 0
         if i < b.count, b[i] == UInt8(ascii: "-") || b[i] == UInt8(ascii: "+") { i += 1 }
         var mantissaDigits = 0

@@ -35,19 +35,23 @@ public enum YAMLReader {
 }
 
 private struct TreeBuilder {
+    /// An open collection. Its children wait in `pending` from index `start` until it closes,
+    /// so no frame owns an array while it grows.
     struct Frame {
         var isMapping: Bool
         var location: SourceLocation
         var anchor: String?
         var tag: String?
-        var children: [YAMLNode] = []
+        var start: Int
         var weight = 1
     }
 
     let file: String
+    let fileID: SourceFileID
     let limits: YAMLLimits
     let bytes: UnsafeBufferPointer<UInt8>
     var stack: [Frame] = []
+    var pending: [YAMLNode] = []
     var anchors: [String: YAMLNode] = [:]
     var root: YAMLNode?
     var documents = 0
@@ -56,6 +60,7 @@ private struct TreeBuilder {
 
     init(file: String, limits: YAMLLimits, bytes: UnsafeBufferPointer<UInt8>) {
         self.file = file
+        self.fileID = SourceFileID(file)
         self.limits = limits
         self.bytes = bytes
     }
@@ -92,7 +97,7 @@ private struct TreeBuilder {
     }
 
     func location(_ mark: yaml_mark_t) -> SourceLocation {
-        SourceLocation(file: file, line: Int(mark.line) + 1, column: Int(mark.column) + 1)
+        SourceLocation(fileID: fileID, line: Int(mark.line) + 1, column: Int(mark.column) + 1)
     }
 
     static func string(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> String? {
@@ -127,11 +132,11 @@ private struct TreeBuilder {
         case YAML_SEQUENCE_START_EVENT:
             let tag = try checkTag(Self.string(event.data.sequence_start.tag), expected: "seq", at: location(event.start_mark))
             try push(Frame(isMapping: false, location: location(event.start_mark),
-                           anchor: Self.string(event.data.sequence_start.anchor), tag: tag))
+                           anchor: Self.string(event.data.sequence_start.anchor), tag: tag, start: pending.count))
         case YAML_MAPPING_START_EVENT:
             let tag = try checkTag(Self.string(event.data.mapping_start.tag), expected: "map", at: location(event.start_mark))
             try push(Frame(isMapping: true, location: location(event.start_mark),
-                           anchor: Self.string(event.data.mapping_start.anchor), tag: tag))
+                           anchor: Self.string(event.data.mapping_start.anchor), tag: tag, start: pending.count))
         case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
             try pop()
         default:
@@ -154,7 +159,8 @@ private struct TreeBuilder {
             throw Stop(diagnostic: Diagnostic(.scalarTooLong, "a value of \(data.length) bytes is longer than the limit of \(limits.maxScalarBytes) bytes",
                                               at: start, hint: DiagnosticCode.scalarTooLong.help))
         }
-        let text = data.value.map { String(decoding: UnsafeBufferPointer(start: $0, count: data.length), as: UTF8.self) } ?? ""
+        let raw = UnsafeBufferPointer(start: data.value, count: data.value == nil ? 0 : data.length)
+        let text = String(decoding: raw, as: UTF8.self)
         let style: YAMLNode.ScalarStyle
         switch data.style {
         case YAML_SINGLE_QUOTED_SCALAR_STYLE: style = .singleQuoted
@@ -163,15 +169,17 @@ private struct TreeBuilder {
         case YAML_FOLDED_SCALAR_STYLE: style = .folded
         default: style = .plain
         }
-        let tag = try checkTag(Self.string(data.tag), expected: nil, at: start)
+        let tag = data.tag == nil ? nil : try checkTag(Self.string(data.tag), expected: nil, at: start)
         var exact = false
         if event.start_mark.line == event.end_mark.line {
             let span = Int(event.end_mark.column) - Int(event.start_mark.column)
             let quotes = style == .singleQuoted || style == .doubleQuoted ? 2 : 0
-            exact = (style == .plain || quotes == 2) && span - quotes == text.unicodeScalars.count
+            var scalars = 0
+            for byte in raw where byte & 0xC0 != 0x80 { scalars += 1 }
+            exact = (style == .plain || quotes == 2) && span - quotes == scalars
         }
         let node = YAMLNode(.scalar(text, style), at: start, tag: tag, isColumnExact: exact, weight: 1)
-        if let anchor = Self.string(data.anchor) { anchors[anchor] = node }
+        if data.anchor != nil, let anchor = Self.string(data.anchor) { anchors[anchor] = node }
         try add(node, at: start)
     }
 
@@ -188,13 +196,14 @@ private struct TreeBuilder {
     }
 
     mutating func add(_ node: YAMLNode, at location: SourceLocation) throws {
-        guard !stack.isEmpty else {
+        let top = stack.count - 1
+        guard top >= 0 else {
             root = node
             return
         }
-        stack[stack.count - 1].children.append(node)
-        stack[stack.count - 1].weight += node.weight
-        if stack[stack.count - 1].isMapping, stack[stack.count - 1].children.count % 2 == 1, node.scalar == nil {
+        pending.append(node)
+        stack[top].weight += node.weight
+        if stack[top].isMapping, (pending.count - stack[top].start) % 2 == 1, node.resolvedKind == .mapping || node.resolvedKind == .sequence {
             throw Stop(diagnostic: Diagnostic(.complexKey, "a mapping key must be a plain value, not \(node.resolvedKind.description)",
                                               at: location, hint: DiagnosticCode.complexKey.help))
         }
@@ -204,36 +213,41 @@ private struct TreeBuilder {
         guard let frame = stack.popLast() else { return }
         let node: YAMLNode
         if frame.isMapping {
-            node = YAMLNode(.mapping(try pairs(of: frame)), at: frame.location, tag: frame.tag, weight: frame.weight)
+            node = YAMLNode(.mapping(try pairs(of: pending[frame.start...])), at: frame.location, tag: frame.tag, weight: frame.weight)
         } else {
-            node = YAMLNode(.sequence(frame.children), at: frame.location, tag: frame.tag, weight: frame.weight)
+            node = YAMLNode(.sequence(Array(pending[frame.start...])), at: frame.location, tag: frame.tag, weight: frame.weight)
         }
+        pending.removeSubrange(frame.start...)
         if let anchor = frame.anchor { anchors[anchor] = node }
         try add(node, at: frame.location)
     }
 
     /// Pairs of a mapping, with duplicate keys reported and `<<` merges applied: explicit keys
     /// win over merged ones, and an earlier merge source wins over a later one.
-    mutating func pairs(of frame: Frame) throws -> [YAMLPair] {
+    mutating func pairs(of children: ArraySlice<YAMLNode>) throws -> [YAMLPair] {
         var explicit: [YAMLPair] = []
+        explicit.reserveCapacity(children.count / 2)
         var merges: [YAMLNode] = []
+        // Pipeline mappings are small: below 16 keys a linear scan beats hashing.
+        let isLarge = children.count > 32
         var firstByName: [String: YAMLNode] = [:]
-        var index = 0
-        while index + 1 < frame.children.count {
-            let key = frame.children[index], value = frame.children[index + 1]
+        var index = children.startIndex
+        while index + 1 < children.endIndex {
+            let key = children[index], value = children[index + 1]
             index += 2
             let name = key.scalar ?? ""
             if name == "<<", case .scalar(_, .plain) = key.content, key.tag == nil {
                 merges.append(value)
                 continue
             }
-            if let first = firstByName[name] {
+            let earlier = isLarge ? firstByName[name] : explicit.first(where: { $0.name == name })?.key
+            if let first = earlier {
                 diagnostics.append(Diagnostic(.duplicateKey, "duplicate key '\(name)'", at: key.location, length: max(1, name.count),
                                               hint: DiagnosticCode.duplicateKey.help,
                                               notes: [.init("first defined here", at: first.location)]))
                 continue
             }
-            firstByName[name] = key
+            if isLarge { firstByName[name] = key }
             explicit.append(YAMLPair(key: key, value: value, name: name))
         }
         guard !merges.isEmpty else { return explicit }

@@ -20,6 +20,7 @@ enum GraphCommand {
                 hint: Suggestion.hint(for: formatName, in: names) ?? "formats: " + names.joined(separator: ", ")), context)
         }
         let loaded = PipelineLoader.load(path: arguments.positionals[0])
+        defer { ExitWithoutTeardown.keep(loaded) }
         let renderer = DiagnosticRenderer(colors: context.console.colorsError)
         loaded.diagnostics.forEach { context.console.err(renderer.render($0)) }
         guard let validated = loaded.pipeline else { return .invalid }

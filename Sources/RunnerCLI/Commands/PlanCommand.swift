@@ -20,6 +20,7 @@ enum PlanCommand {
         let file = arguments.positionals[0]
         let renderer = DiagnosticRenderer(colors: context.console.colorsError)
         let loaded = PipelineLoader.load(path: file)
+        defer { ExitWithoutTeardown.keep(loaded) }
         guard let validated = loaded.pipeline else {
             loaded.diagnostics.forEach { context.console.err(renderer.render($0)) }
             return .invalid

@@ -28,6 +28,7 @@ enum ValidateCommand {
 
     static func run(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode {
         let results = arguments.positionals.map { (file: $0, result: PipelineLoader.load(path: $0)) }
+        defer { ExitWithoutTeardown.keep(results) }
         let errors = results.reduce(0) { $0 + $1.result.diagnostics.filter(\.isError).count }
         let warnings = results.reduce(0) { $0 + $1.result.diagnostics.filter { !$0.isError }.count }
         let allValid = results.allSatisfy(\.result.isValid)
@@ -42,7 +43,10 @@ enum ValidateCommand {
         let renderer = DiagnosticRenderer(colors: context.console.colorsError)
         let style = Style(enabled: context.console.colorsOutput)
         for (file, result) in results {
-            for d in result.diagnostics { context.console.err(renderer.render(d)) }
+            for d in result.diagnostics.prefix(Self.shownPerFile) { context.console.err(renderer.render(d)) }
+            if result.diagnostics.count > Self.shownPerFile {
+                context.console.err("\(file): \(result.diagnostics.count - Self.shownPerFile) more diagnostics not shown (--json lists them all)\n")
+            }
             if let p = result.pipeline {
                 let w = result.diagnostics.count
                 context.console.out("\(style.green("ok")) \(file): pipeline '\(p.pipeline.name.value)', \(p.steps.count) step\(p.steps.count == 1 ? "" : "s")\(w > 0 ? ", \(w) warning\(w == 1 ? "" : "s")" : "")\n")
@@ -57,6 +61,9 @@ enum ValidateCommand {
         }
         return allValid ? .success : .invalid
     }
+
+    /// Past this many, text output stops listing: the first problems are the useful ones.
+    static let shownPerFile = 50
 
     static func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
 }

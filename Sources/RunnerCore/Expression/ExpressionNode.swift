@@ -1,4 +1,4 @@
-/// The syntax tree of an expression. Offsets are in Characters from the start of the source.
+/// The syntax tree of an expression. Offsets are in Unicode scalars from the start of the source.
 public struct ExpressionNode: Hashable, Sendable {
     public indirect enum Kind: Hashable, Sendable {
         case literal(Value)

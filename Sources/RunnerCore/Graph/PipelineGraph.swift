@@ -19,7 +19,11 @@ public struct PipelineGraph: Sendable {
     /// Builds the graph. Invalid `needs` (unknown, across sections, to a later stage) are
     /// reported by the validator and left out here.
     public init(pipeline: Pipeline) {
-        let steps = pipeline.allSteps
+        self.init(pipeline: pipeline, steps: pipeline.allSteps)
+    }
+
+    /// With `steps` already gathered (`pipeline.allSteps`), which copying 10,000 steps twice would cost.
+    public init(pipeline: Pipeline, steps: [Step]) {
         var indexByName: [String: Int] = [:]
         indexByName.reserveCapacity(steps.count)
         for (i, step) in steps.enumerated() where indexByName[step.name.value] == nil {

@@ -7,7 +7,7 @@ extension PipelineValidator {
         let isPlaceholder = step.run.location == step.location
         if step.run.value.allSatisfy(\.isWhitespace), !isPlaceholder {
             report(.invalidValue, "\(owner) has an empty `run`", at: step.run.location, hint: "write the command to run")
-        } else if step.run.value.contains("${{") {
+        } else if Self.containsSubstitutionSyntax(step.run.value) {
             report(.ineffectiveSetting, "\(owner): the runner never substitutes `${{ }}` into `run` text", at: step.run.location,
                    hint: "read values from the environment instead: $PARAM_X, $STEP_X_Y, $ITEM", severity: .warning)
         }
@@ -38,8 +38,15 @@ extension PipelineValidator {
         }
     }
 
-    var paramsByName: [String: ParamSpec] {
-        Dictionary(pipeline.params.map { ($0.name.value, $0) }, uniquingKeysWith: { a, _ in a })
+    /// `${{` in run text: a byte scan, as Foundation's `contains` is slow on 10,000 scripts.
+    static func containsSubstitutionSyntax(_ text: String) -> Bool {
+        var previous2: UInt8 = 0, previous: UInt8 = 0
+        for byte in text.utf8 {
+            if previous2 == UInt8(ascii: "$") && previous == UInt8(ascii: "{") && byte == UInt8(ascii: "{") { return true }
+            previous2 = previous
+            previous = byte
+        }
+        return false
     }
 
     func scope(forStep index: Int, owner: String) -> ExpressionScope {
@@ -50,7 +57,7 @@ extension PipelineValidator {
                 guard let i = graph.indexByName[name] else { return nil }
                 return .init(outputs: steps[i].outputs.map(\.value), isForEach: steps[i].forEach != nil)
             },
-            stepNames: steps.map(\.name.value),
+            stepNames: stepNames,
             canRead: { name in graph.indexByName[name].map { graph.canRead(index, $0) } ?? true },
             allowsEnv: true,
             owner: owner)

@@ -4,7 +4,17 @@ public struct PipelineValidator {
     let pipeline: Pipeline
     let steps: [Step]
     let graph: PipelineGraph
+    let paramsByName: [String: ParamSpec]
+    let stepNames: [String]
     var diagnostics: [Diagnostic] = []
+
+    init(pipeline: Pipeline) {
+        self.pipeline = pipeline
+        self.steps = pipeline.allSteps
+        self.graph = PipelineGraph(pipeline: pipeline, steps: steps)
+        self.paramsByName = Dictionary(pipeline.params.map { ($0.name.value, $0) }, uniquingKeysWith: { a, _ in a })
+        self.stepNames = steps.map(\.name.value)
+    }
 
     /// The validated pipeline when there are no errors, and every diagnostic found.
     public static func validate(_ pipeline: Pipeline) -> (pipeline: ValidatedPipeline?, diagnostics: [Diagnostic]) {
@@ -16,7 +26,7 @@ public struct PipelineValidator {
 
     /// Every diagnostic, errors and warnings, in the order found.
     public static func check(_ pipeline: Pipeline) -> (PipelineGraph, [Diagnostic]) {
-        var validator = PipelineValidator(pipeline: pipeline, steps: pipeline.allSteps, graph: PipelineGraph(pipeline: pipeline))
+        var validator = PipelineValidator(pipeline: pipeline)
         validator.run()
         return (validator.graph, validator.diagnostics)
     }
@@ -78,7 +88,7 @@ public struct PipelineValidator {
                 report(.emptyPipeline, "stage '\(stage.name.value)' has no steps", at: stage.name.location)
             }
         }
-        var stepNames: [String: Step] = [:]
+        var stepNames: [String: (location: SourceLocation, section: StepSection)] = [:]
         for step in steps {
             if !NameRules.isStepName(step.name.value) {
                 report(.invalidName, "invalid step name '\(step.name.value)'", at: step.name.location,
@@ -88,9 +98,9 @@ public struct PipelineValidator {
             if let first = stepNames[step.name.value] {
                 report(.duplicateStep, "duplicate step name '\(step.name.value)'", at: step.name.location,
                        length: step.name.value.count,
-                       notes: [.init("first defined here (\(first.section) steps)", at: first.name.location)])
+                       notes: [.init("first defined here (\(first.section) steps)", at: first.location)])
             } else {
-                stepNames[step.name.value] = step
+                stepNames[step.name.value] = (step.name.location, step.section)
             }
         }
         checkStepEnvironmentNames()
