@@ -143,3 +143,20 @@ import Testing
         #expect(eval(text, context) == .bool(expected), "\(text)")
     }
 }
+
+@Suite struct PartialEvaluationTests {
+    func partial(_ text: String, _ params: [String: Value]) -> Value? {
+        let e = try! ExpressionParser.parse(SourceText(text, at: SourceLocation(file: "f", line: 1, column: 1))).get()
+        return ExpressionEvaluator.partiallyEvaluate(e.root, params: params)
+    }
+
+    @Test func paramsDecideWhatTheyCan() {
+        let p: [String: Value] = ["force": .bool(true), "off": .bool(false), "kind": .string("full")]
+        #expect(partial("params.force || steps.a.status == \"failed\"", p) == .bool(true))
+        #expect(partial("params.off && steps.a.status == \"failed\"", p) == .bool(false))
+        #expect(partial("params.off || steps.a.status == \"failed\"", p) == nil)
+        #expect(partial("!(steps.a.outputs.x == \"1\")", p) == nil)
+        #expect(partial("params.kind in [\"full\", \"fast\"]", p) == .bool(true))
+        #expect(partial("env.CI == \"true\"", p) == nil)
+    }
+}

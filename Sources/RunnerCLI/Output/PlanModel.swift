@@ -147,9 +147,8 @@ struct PlanModel: Encodable {
             while previous >= 0, v.pipeline.stages[previous].steps.isEmpty { previous -= 1 }
             if previous >= 0 { afterStage = v.pipeline.stages[previous].name.value }
         }
-        var conditionValue: Bool?
-        if let condition = s.condition, condition.root.references.allSatisfy({ if case .param = $0.reference { true } else { false } }) {
-            conditionValue = ExpressionEvaluator.isTrue(ExpressionEvaluator.evaluate(condition.root, in: context))
+        let conditionValue = s.condition.flatMap {
+            ExpressionEvaluator.partiallyEvaluate($0.root, params: context.params).map(ExpressionEvaluator.isTrue)
         }
         var forEachText: String?, instances: [String]?
         switch s.forEach {

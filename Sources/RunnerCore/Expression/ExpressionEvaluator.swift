@@ -50,6 +50,45 @@ public enum ExpressionEvaluator {
         }
     }
 
+    /// Evaluates what can be known before a run: params only. Reads of steps and env are
+    /// unknown (nil), and `&&`/`||` still decide when one side settles it (`true || ?`).
+    public static func partiallyEvaluate(_ node: ExpressionNode, params: [String: Value]) -> Value? {
+        switch node.kind {
+        case .literal(let v):
+            return v
+        case .list(let items):
+            var values: [Value] = []
+            for item in items {
+                guard let v = partiallyEvaluate(item, params: params) else { return nil }
+                values.append(v)
+            }
+            return .list(values)
+        case .reference(.param(let name)):
+            return params[name] ?? .null
+        case .reference:
+            return nil
+        case .not(let operand):
+            return partiallyEvaluate(operand, params: params).map { .bool(!isTrue($0)) }
+        case .binary(let op, let l, let r):
+            let left = partiallyEvaluate(l, params: params), right = partiallyEvaluate(r, params: params)
+            switch op {
+            case .and:
+                if let left, !isTrue(left) { return .bool(false) }
+                if let right, !isTrue(right) { return .bool(false) }
+                guard left != nil, right != nil else { return nil }
+                return .bool(true)
+            case .or:
+                if let left, isTrue(left) { return .bool(true) }
+                if let right, isTrue(right) { return .bool(true) }
+                guard left != nil, right != nil else { return nil }
+                return .bool(false)
+            default:
+                guard left != nil, right != nil else { return nil }
+                return evaluate(node, in: EvaluationContext(params: params))
+            }
+        }
+    }
+
     public static func isTrue(_ value: Value) -> Bool {
         if case .bool(true) = value { return true }
         return false
