@@ -23,11 +23,11 @@ apt-deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-# check-jsonschema validates the pipeline schema; PyYAML drives the seed-script test.
+# check-jsonschema validates the pipeline schema against the loader.
 py-deps:
-	@python3 -c "import check_jsonschema, yaml" 2>/dev/null || { \
-	  echo "make: installing Python tools: check-jsonschema pyyaml"; \
-	  python3 -m pip install -q check-jsonschema pyyaml 2>/dev/null || python3 -m pip install -q --break-system-packages check-jsonschema pyyaml; }
+	@python3 -c "import check_jsonschema" 2>/dev/null || { \
+	  echo "make: installing Python tools: check-jsonschema"; \
+	  python3 -m pip install -q check-jsonschema 2>/dev/null || python3 -m pip install -q --break-system-packages check-jsonschema; }
 
 build: apt-deps
 	$(SWIFT) build
@@ -39,7 +39,7 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	Tests/Schema/check-schema.sh $(RUNNER_DEBUG)
-	Tests/Scripts/seed-scripts.sh
+	python3 Tests/Scripts/seed_scripts.py $(RUNNER_DEBUG)
 
 demo: deps release
 	@echo "== runner validate pipelines/*.yaml"

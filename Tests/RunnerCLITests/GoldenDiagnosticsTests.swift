@@ -75,3 +75,48 @@ enum Paths {
     static let fixtures = packageRoot.appendingPathComponent("Tests/Fixtures")
     static let pipelines = packageRoot.appendingPathComponent("pipelines")
 }
+
+/// The example pipelines load without a single diagnostic, and plan with the params a user
+/// would give.
+@Suite struct SeedPipelineTests {
+    static let files = ((try? FileManager.default.contentsOfDirectory(atPath: Paths.pipelines.path)) ?? [])
+        .filter { $0.hasSuffix(".yaml") }.sorted()
+
+    @Test func allFivePipelinesArePresent() {
+        #expect(Self.files == ["backup.yaml", "docs-publish.yaml", "ingestion.yaml", "promotion.yaml", "restore.yaml"])
+    }
+
+    @Test(arguments: files)
+    func loadsCleanly(_ name: String) {
+        let result = PipelineLoader.load(path: Paths.pipelines.appendingPathComponent(name).path)
+        #expect(result.isValid)
+        #expect(result.diagnostics.isEmpty, "\(result.diagnostics.map { "\($0.location?.description ?? ""): \($0.message)" })")
+    }
+
+    @Test(arguments: [
+        ("docs-publish.yaml", ["targetRef=main"]),
+        ("ingestion.yaml", ["trigger_mode=manual", "run_kind=official_ingestion", "target_types=official,appearance"]),
+        ("backup.yaml", ["dirPath=dump1"]),
+        ("restore.yaml", ["zipFilePath=dump1/job/backup-job.zip"]),
+        ("promotion.yaml", ["source_app=my-app-development", "targets=my-app-staging,my-app-production"]),
+    ])
+    func plans(_ name: String, _ params: [String]) {
+        let r = runCLI(["plan", Paths.pipelines.appendingPathComponent(name).path] + params.flatMap { ["-p", $0] })
+        #expect(r.status == 0, "\(r.err)")
+    }
+
+    /// Seed 002's validation table, through `plan`: each bad input gets its seed code.
+    @Test(arguments: [
+        ("target_types=", "INVALID_TARGET"), ("target_types=official,unknown", "INVALID_TARGET"),
+        ("from_published_at=2026-13-01", "INVALID_TIMESTAMP"), ("trigger_mode=sometimes", "INVALID_TRIGGER_MODE"),
+        ("run_kind=everything", "INVALID_RUN_KIND"),
+    ])
+    func ingestionValidationCodes(_ bad: String, _ code: String) {
+        var params = ["trigger_mode=manual", "run_kind=official_ingestion", "target_types=official"]
+        params.removeAll { $0.hasPrefix(bad.prefix { $0 != "=" } + "=") }
+        params.append(bad)
+        let r = runCLI(["plan", Paths.pipelines.appendingPathComponent("ingestion.yaml").path] + params.flatMap { ["-p", $0] })
+        #expect(r.status == 2)
+        #expect(r.err.contains("error[\(code)]"), "\(r.err)")
+    }
+}

@@ -37,7 +37,8 @@ enum PlanCommand {
         if resolution.diagnostics.hasErrors {
             resolution.diagnostics.forEach { context.console.err(renderer.render($0)) }
             if !arguments.has("json") {
-                context.console.err("\(renderer.style.red("error")): invalid params for pipeline '\(validated.pipeline.name.value)'; see 'runner plan \(file)' without params for the declarations\n")
+                context.console.err("\(renderer.style.red("error")): invalid params for pipeline '\(validated.pipeline.name.value)'\n"
+                                    + ParamTable.render(validated.pipeline.params))
             } else {
                 context.console.out(JSONOutput.encode(["diagnostics": resolution.diagnostics.map(DiagnosticJSON.init)]))
             }
@@ -85,5 +86,35 @@ enum ParamInputs {
             inputs.append((name, .text(value)))
         }
         return .success(inputs)
+    }
+}
+
+/// The declared params, one a line, for a reader who just passed wrong ones.
+enum ParamTable {
+    static func render(_ specs: [ParamSpec]) -> String {
+        guard !specs.isEmpty else { return "this pipeline takes no params\n" }
+        let width = specs.map(\.name.value.count).max() ?? 0
+        var out = "params:\n"
+        for spec in specs {
+            var facts = [describe(spec.kind)]
+            if spec.isRequired { facts.append("required") }
+            if let d = spec.defaultValue { facts.append("default \(d.value.displayText)") }
+            if let code = spec.errorCode { facts.append("error \(code.value)") }
+            out += "  \(spec.name.value)\(String(repeating: " ", count: width - spec.name.value.count))  \(facts.joined(separator: ", "))\n"
+        }
+        return out
+    }
+
+    static func describe(_ kind: ParamKind) -> String {
+        switch kind {
+        case .enumeration(let values): return values.joined(separator: "|")
+        case .list(let rules):
+            var text = "list of \(describe(rules.items))"
+            if let min = rules.minItems { text += ", at least \(min)" }
+            if let max = rules.maxItems { text += ", at most \(max)" }
+            return text
+        case .timestamp: return "timestamp (ISO 8601)"
+        default: return kind.displayName
+        }
     }
 }

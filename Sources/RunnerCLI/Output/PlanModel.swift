@@ -43,13 +43,15 @@ struct PlanModel: Encodable {
         var forEach: String?
         var instances: [String]?
         var outputs: [String]
+        /// The pipeline's and the step's own variables; the runner adds PARAM_*, STEP_*, RUNNER_*.
+        var env: [String: String]
         var commitPoint: Bool
         var continueOnError: Bool
         var allowPartial: Bool
 
         enum CodingKeys: String, CodingKey {
             case name, stage, wave, needs, afterStage = "after_stage", run, shell, workdir, timeout, retry, errors
-            case condition = "if", conditionValue = "if_value", forEach = "for_each", instances, outputs
+            case condition = "if", conditionValue = "if_value", forEach = "for_each", instances, outputs, env
             case commitPoint = "commit_point", continueOnError = "continue_on_error", allowPartial = "allow_partial"
         }
     }
@@ -171,7 +173,9 @@ struct PlanModel: Encodable {
                 ErrorClass(match: $0.matcherSummary, code: $0.code, retry: $0.retry.summary, origin: $0.origin.rawValue)
             },
             condition: s.condition?.text, conditionValue: conditionValue, forEach: forEachText, instances: instances,
-            outputs: s.outputs.map(\.value), commitPoint: s.isCommitPoint, continueOnError: s.continuesOnError,
+            outputs: s.outputs.map(\.value),
+            env: Dictionary((v.pipeline.env + s.env).map { ($0.name.value, $0.value) }, uniquingKeysWith: { _, step in step }),
+            commitPoint: s.isCommitPoint, continueOnError: s.continuesOnError,
             allowPartial: s.allowsPartial)
     }
 }

@@ -16,7 +16,6 @@ struct PlanTextRenderer {
                 var line = "  \(pad(p.name, nameWidth))  \(pad(p.type, typeWidth))  \(value)"
                 var notes: [String] = []
                 if p.source != "unset" { notes.append(p.source) }
-                if p.type == "gitref", p.value != nil { notes.append("resolved to a commit when the run starts") }
                 if let code = p.errorCode { notes.append("invalid → \(code)") }
                 if !notes.isEmpty { line += "  " + style.dim("(" + notes.joined(separator: "; ") + ")") }
                 out += line + "\n"
