@@ -38,7 +38,7 @@ release: apt-deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
-	Tests/Schema/check-schema.sh $(RUNNER_DEBUG)
+	python3 Tests/Schema/check-schema.py $(RUNNER_DEBUG)
 	python3 Tests/Scripts/seed_scripts.py $(RUNNER_DEBUG)
 
 demo: deps release
