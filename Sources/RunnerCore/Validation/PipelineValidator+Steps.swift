@@ -70,14 +70,16 @@ extension PipelineValidator {
     }
 
     private mutating func checkOutputs(_ step: Step) {
-        var seen = Set<String>()
+        var seen: [String] = []
         for output in step.outputs {
             if !NameRules.isIdentifier(output.value) {
                 report(.invalidName, "invalid output name '\(output.value)' of step '\(step.name.value)'", at: output.location,
                        length: output.value.count, hint: "output names use [A-Za-z_][A-Za-z0-9_]*")
-            } else if !seen.insert(output.value).inserted {
+            } else if seen.contains(output.value) {
                 report(.duplicateEntry, "step '\(step.name.value)' declares output '\(output.value)' twice", at: output.location,
                        length: output.value.count)
+            } else {
+                seen.append(output.value)
             }
         }
     }

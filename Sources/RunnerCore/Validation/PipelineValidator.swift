@@ -89,6 +89,7 @@ public struct PipelineValidator {
             }
         }
         var stepNames: [String: (location: SourceLocation, section: StepSection)] = [:]
+        stepNames.reserveCapacity(steps.count)
         for step in steps {
             if !NameRules.isStepName(step.name.value) {
                 report(.invalidName, "invalid step name '\(step.name.value)'", at: step.name.location,
@@ -127,13 +128,15 @@ public struct PipelineValidator {
 
     private mutating func checkNeeds() {
         for (index, step) in steps.enumerated() {
-            var seen = Set<String>()
+            var seen: [String] = []
             for need in step.needs {
-                if !seen.insert(need.value).inserted {
+                // Needs lists are short: an array beats a set allocated per step.
+                if seen.contains(need.value) {
                     report(.duplicateEntry, "step '\(step.name.value)' lists '\(need.value)' in needs twice", at: need.location,
                            length: need.value.count)
                     continue
                 }
+                seen.append(need.value)
                 guard let target = graph.indexByName[need.value] else {
                     let candidates = steps.filter { PipelineGraph.isValidEdge(from: step.section, to: $0.section) }.map(\.name.value)
                     report(.unknownNeed, "step '\(step.name.value)' needs unknown step '\(need.value)'", at: need.location,
