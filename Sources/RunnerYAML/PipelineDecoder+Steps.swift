@@ -6,7 +6,25 @@ extension DecodingContext {
 
     mutating func decodeSteps(_ node: YAMLNode, _ what: @autoclosure () -> String, section: StepSection) -> [Step] {
         guard let items = list(node, what()) else { return [] }
-        return items.compactMap { decodeStep($0, section: section) }
+        return decodeSteps(items.map { ($0, section) }).compactMap { $0 }
+    }
+
+    /// Steps are independent of each other: large pipelines decode them on every core, each
+    /// chunk with its own diagnostics, merged back in file order.
+    mutating func decodeSteps(_ work: [(node: YAMLNode, section: StepSection)]) -> [Step?] {
+        let file = self.file
+        let chunks = ParallelMap.chunks(of: work.count) { range -> ([Step?], [Diagnostic]) in
+            var context = DecodingContext(file: file)
+            let steps = work[range].map { context.decodeStep($0.node, section: $0.section) }
+            return (steps, context.diagnostics)
+        }
+        var steps: [Step?] = []
+        steps.reserveCapacity(work.count)
+        for (decoded, found) in chunks {
+            steps += decoded
+            diagnostics += found
+        }
+        return steps
     }
 
     mutating func decodeStep(_ node: YAMLNode, section: StepSection) -> Step? {

@@ -72,15 +72,24 @@ extension DecodingContext {
     private mutating func decodeStageList(_ node: YAMLNode) -> [Stage] {
         guard let items = list(node, "'stages'") else { return [] }
         var stages: [Stage] = []
+        var work: [(node: YAMLNode, section: StepSection)] = []
+        var counts: [Int] = []
         for item in items {
             let index = stages.count
             guard let f = fields(item, "a stage", allowed: ["name", "description", "steps"]) else { continue }
             let name = string(f, "name", "a stage", required: true) ?? Located("stage\(index + 1)", at: item.location)
-            var stage = Stage(name: name, description: string(f, "description", "stage '\(name.value)'")?.value)
+            stages.append(Stage(name: name, description: string(f, "description", "stage '\(name.value)'")?.value))
+            var stepNodes: [YAMLNode] = []
             if let steps = require(f, "steps", "stage '\(name.value)'") {
-                stage.steps = decodeSteps(steps, "the steps of stage '\(name.value)'", section: .main(stage: index))
+                stepNodes = list(steps, "the steps of stage '\(name.value)'") ?? []
             }
-            stages.append(stage)
+            work += stepNodes.map { ($0, .main(stage: index)) }
+            counts.append(stepNodes.count)
+        }
+        var decoded = decodeSteps(work)[...]
+        for index in stages.indices {
+            stages[index].steps = decoded.prefix(counts[index]).compactMap { $0 }
+            decoded = decoded.dropFirst(counts[index])
         }
         return stages
     }

@@ -10,7 +10,15 @@ public enum PipelineLoader {
         public var diagnostics: [Diagnostic]
         /// The located node tree the pipeline was decoded from.
         public var syntaxTree: YAMLNode?
+        /// Where the time went: reading the YAML, decoding, validating.
+        public var timings = Timings()
         public var isValid: Bool { pipeline != nil }
+    }
+
+    public struct Timings: Sendable {
+        public var read: Duration = .zero
+        public var decode: Duration = .zero
+        public var validate: Duration = .zero
     }
 
     public static func load(path: String, limits: YAMLLimits = .standard) -> Result {
@@ -21,17 +29,30 @@ public enum PipelineLoader {
     }
 
     public static func load(bytes: [UInt8], file: String, limits: YAMLLimits = .standard) -> Result {
+        let clock = ContinuousClock()
+        var timings = Timings()
+        var start = clock.now
+        func lap() -> Duration {
+            let now = clock.now
+            defer { start = now }
+            return now - start
+        }
         let read = YAMLReader.read(bytes, file: file, limits: limits)
-        guard let root = read.root else { return Result(pipeline: nil, diagnostics: read.diagnostics, syntaxTree: nil) }
+        timings.read = lap()
+        guard let root = read.root else { return Result(pipeline: nil, diagnostics: read.diagnostics, syntaxTree: nil, timings: timings) }
         let decoded = PipelineDecoder.decode(root, file: file)
+        timings.decode = lap()
         var diagnostics = read.diagnostics + decoded.diagnostics
-        guard let pipeline = decoded.pipeline else { return Result(pipeline: nil, diagnostics: unique(diagnostics), syntaxTree: root) }
+        guard let pipeline = decoded.pipeline else {
+            return Result(pipeline: nil, diagnostics: unique(diagnostics), syntaxTree: root, timings: timings)
+        }
         let validation = PipelineValidator.validate(pipeline)
         diagnostics = unique(diagnostics + validation.diagnostics)
+        timings.validate = lap()
         guard !diagnostics.hasErrors, let validated = validation.pipeline else {
-            return Result(pipeline: nil, diagnostics: diagnostics, syntaxTree: root)
+            return Result(pipeline: nil, diagnostics: diagnostics, syntaxTree: root, timings: timings)
         }
-        return Result(pipeline: validated, diagnostics: diagnostics, syntaxTree: root)
+        return Result(pipeline: validated, diagnostics: diagnostics, syntaxTree: root, timings: timings)
     }
 
     static func unique(_ diagnostics: [Diagnostic]) -> [Diagnostic] {

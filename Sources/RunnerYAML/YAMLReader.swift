@@ -1,4 +1,4 @@
-import CYAML
+import Foundation
 import RunnerCore
 
 /// Bounds that keep hostile input from costing unbounded time or memory.
@@ -23,14 +23,48 @@ public enum YAMLReader {
         public var diagnostics: [Diagnostic]
     }
 
+    /// Files at least this large are parsed on a second thread while the tree is built.
+    static let threadedThreshold = 256 << 10
+    static let chunkSize = 4096
+
     public static func read(_ bytes: [UInt8], file: String, limits: YAMLLimits = .standard) -> Output {
         if let problem = TextCheck.encodingProblem(bytes, file: file) {
             return Output(root: nil, diagnostics: [problem])
         }
         return bytes.withUnsafeBufferPointer { buffer in
-            var builder = TreeBuilder(file: file, limits: limits, bytes: buffer)
-            return builder.run()
+            guard let producer = YAMLEventProducer(bytes: buffer, file: file, limits: limits) else {
+                return Output(root: nil, diagnostics: [Diagnostic(.internalError, "libyaml could not be initialised")])
+            }
+            var builder = TreeBuilder(file: file, limits: limits)
+            if buffer.count < threadedThreshold || ProcessInfo.processInfo.activeProcessorCount < 2 {
+                while !builder.consume(producer.next(chunkSize)) {}
+            } else {
+                // libyaml parses on its own thread; this one builds the tree from its events.
+                let queue = YAMLEventQueue()
+                let done = DispatchSemaphore(value: 0)
+                let work = ProducerWork(producer: producer)
+                let thread = Thread {
+                    while true {
+                        let chunk = work.producer.next(chunkSize)
+                        if chunk.isEmpty || !queue.put(chunk) { break }
+                        if let last = chunk.last?.kind, last == .streamEnd || last == .failure { break }
+                    }
+                    queue.finish()
+                    done.signal()
+                }
+                thread.stackSize = 1 << 20
+                thread.start()
+                while let chunk = queue.take(), !builder.consume(chunk) {}
+                queue.cancel()
+                done.wait()
+            }
+            return builder.output()
         }
+    }
+
+    /// The producer is used by one thread at a time: the parsing thread, until it signals.
+    private struct ProducerWork: @unchecked Sendable {
+        let producer: YAMLEventProducer
     }
 }
 
@@ -49,7 +83,6 @@ private struct TreeBuilder {
     let file: String
     let fileID: SourceFileID
     let limits: YAMLLimits
-    let bytes: UnsafeBufferPointer<UInt8>
     var stack: [Frame] = []
     var pending: [YAMLNode] = []
     var anchors: [String: YAMLNode] = [:]
@@ -57,130 +90,106 @@ private struct TreeBuilder {
     var documents = 0
     var aliasExpansion = 0
     var diagnostics: [Diagnostic] = []
+    var stopped: Diagnostic?
+    var isFinished = false
 
-    init(file: String, limits: YAMLLimits, bytes: UnsafeBufferPointer<UInt8>) {
+    init(file: String, limits: YAMLLimits) {
         self.file = file
         self.fileID = SourceFileID(file)
         self.limits = limits
-        self.bytes = bytes
     }
 
     struct Stop: Error { var diagnostic: Diagnostic }
 
-    mutating func run() -> YAMLReader.Output {
-        var parser = yaml_parser_t()
-        guard yaml_parser_initialize(&parser) == 1 else {
-            return .init(root: nil, diagnostics: [Diagnostic(.internalError, "libyaml could not be initialised")])
+    /// Builds from a chunk of events; true when the stream ended or reading stopped.
+    mutating func consume(_ chunk: [YAMLEvent]) -> Bool {
+        guard !isFinished else { return true }
+        if chunk.isEmpty {
+            isFinished = true
+            return true
         }
-        defer { yaml_parser_delete(&parser) }
-        yaml_parser_set_input_string(&parser, bytes.baseAddress, bytes.count)
-        yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)
-        var event = yaml_event_t()
         do {
-            while true {
-                guard yaml_parser_parse(&parser, &event) == 1 else { throw Stop(diagnostic: parserError(parser)) }
-                defer { yaml_event_delete(&event) }
-                if event.type == YAML_STREAM_END_EVENT { break }
-                try handle(&event)
+            for index in chunk.indices {
+                switch chunk[index].kind {
+                case .streamEnd:
+                    isFinished = true
+                    return true
+                case .failure:
+                    throw Stop(diagnostic: chunk[index].failure ?? Diagnostic(.yamlSyntax, "invalid YAML"))
+                default:
+                    try handle(chunk[index])
+                }
             }
         } catch let stop as Stop {
-            return .init(root: nil, diagnostics: diagnostics + [stop.diagnostic])
+            stopped = stop.diagnostic
+            isFinished = true
+            return true
         } catch {
-            return .init(root: nil, diagnostics: [Diagnostic(.internalError, "\(error)")])
+            stopped = Diagnostic(.internalError, "\(error)")
+            isFinished = true
+            return true
         }
+        return false
+    }
+
+    func output() -> YAMLReader.Output {
+        if let stopped { return .init(root: nil, diagnostics: diagnostics + [stopped]) }
         guard let root, !(root.resolvedKind == .null) else {
             let message = documents == 0 ? "the file is empty" : "the document is empty"
-            return .init(root: nil, diagnostics: [Diagnostic(.emptyDocument, message, at: SourceLocation(file: file, line: 1, column: 1),
+            return .init(root: nil, diagnostics: [Diagnostic(.emptyDocument, message, at: SourceLocation(fileID: fileID, line: 1, column: 1),
                                                              hint: DiagnosticCode.emptyDocument.help)])
         }
         return .init(root: root, diagnostics: diagnostics)
     }
 
-    func location(_ mark: yaml_mark_t) -> SourceLocation {
-        SourceLocation(fileID: fileID, line: Int(mark.line) + 1, column: Int(mark.column) + 1)
+    func location(_ event: YAMLEvent) -> SourceLocation {
+        SourceLocation(fileID: fileID, line: Int(event.line), column: Int(event.column))
     }
 
-    static func string(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> String? {
-        guard let pointer else { return nil }
-        return String(cString: pointer)
-    }
-
-    mutating func handle(_ event: inout yaml_event_t) throws {
-        switch event.type {
-        case YAML_DOCUMENT_START_EVENT:
+    mutating func handle(_ event: YAMLEvent) throws {
+        switch event.kind {
+        case .documentStart:
             documents += 1
             if documents > 1 {
                 throw Stop(diagnostic: Diagnostic(.multipleDocuments, "the file holds more than one YAML document",
-                                                  at: location(event.start_mark), hint: DiagnosticCode.multipleDocuments.help))
+                                                  at: location(event), hint: DiagnosticCode.multipleDocuments.help))
             }
-        case YAML_SCALAR_EVENT:
-            try scalar(&event)
-        case YAML_ALIAS_EVENT:
-            let name = Self.string(event.data.alias.anchor) ?? ""
+        case .scalar:
+            let start = location(event)
+            let tag = event.tag == nil ? nil : try checkTag(event.tag, expected: nil, at: start)
+            let node = YAMLNode(.scalar(event.text, event.style), at: start, tag: tag, isColumnExact: event.isColumnExact, weight: 1)
+            if let anchor = event.anchor { anchors[anchor] = node }
+            try add(node, at: start)
+        case .alias:
+            let name = event.text
             guard let target = anchors[name] else {
                 throw Stop(diagnostic: Diagnostic(.undefinedAlias, "alias '*\(name)' refers to no anchor defined before it",
-                                                  at: location(event.start_mark), length: name.count + 1,
+                                                  at: location(event), length: name.count + 1,
                                                   hint: DiagnosticCode.undefinedAlias.help))
             }
             aliasExpansion += target.weight
             if aliasExpansion > limits.maxAliasExpansion {
                 throw Stop(diagnostic: Diagnostic(.aliasLimit, "aliases expand to more than \(limits.maxAliasExpansion) nodes",
-                                                  at: location(event.start_mark), length: name.count + 1,
+                                                  at: location(event), length: name.count + 1,
                                                   hint: DiagnosticCode.aliasLimit.help))
             }
-            try add(target, at: location(event.start_mark))
-        case YAML_SEQUENCE_START_EVENT:
-            let tag = try checkTag(Self.string(event.data.sequence_start.tag), expected: "seq", at: location(event.start_mark))
-            try push(Frame(isMapping: false, location: location(event.start_mark),
-                           anchor: Self.string(event.data.sequence_start.anchor), tag: tag, start: pending.count))
-        case YAML_MAPPING_START_EVENT:
-            let tag = try checkTag(Self.string(event.data.mapping_start.tag), expected: "map", at: location(event.start_mark))
-            try push(Frame(isMapping: true, location: location(event.start_mark),
-                           anchor: Self.string(event.data.mapping_start.anchor), tag: tag, start: pending.count))
-        case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
+            try add(target, at: location(event))
+        case .sequenceStart, .mappingStart:
+            let isMapping = event.kind == .mappingStart
+            let tag = try checkTag(event.tag, expected: isMapping ? "map" : "seq", at: location(event))
+            try push(Frame(isMapping: isMapping, location: location(event), anchor: event.anchor, tag: tag, start: pending.count))
+        case .collectionEnd:
             try pop()
-        default:
+        case .streamEnd, .failure, .ignored:
             break
         }
     }
-
     mutating func push(_ frame: Frame) throws {
         guard stack.count < limits.maxDepth else {
             throw Stop(diagnostic: Diagnostic(.nestingTooDeep, "collections are nested deeper than \(limits.maxDepth) levels",
                                               at: frame.location, hint: DiagnosticCode.nestingTooDeep.help))
         }
         stack.append(frame)
-    }
-
-    mutating func scalar(_ event: inout yaml_event_t) throws {
-        let data = event.data.scalar
-        let start = location(event.start_mark)
-        guard data.length <= limits.maxScalarBytes else {
-            throw Stop(diagnostic: Diagnostic(.scalarTooLong, "a value of \(data.length) bytes is longer than the limit of \(limits.maxScalarBytes) bytes",
-                                              at: start, hint: DiagnosticCode.scalarTooLong.help))
-        }
-        let raw = UnsafeBufferPointer(start: data.value, count: data.value == nil ? 0 : data.length)
-        let text = String(decoding: raw, as: UTF8.self)
-        let style: YAMLNode.ScalarStyle
-        switch data.style {
-        case YAML_SINGLE_QUOTED_SCALAR_STYLE: style = .singleQuoted
-        case YAML_DOUBLE_QUOTED_SCALAR_STYLE: style = .doubleQuoted
-        case YAML_LITERAL_SCALAR_STYLE: style = .literal
-        case YAML_FOLDED_SCALAR_STYLE: style = .folded
-        default: style = .plain
-        }
-        let tag = data.tag == nil ? nil : try checkTag(Self.string(data.tag), expected: nil, at: start)
-        var exact = false
-        if event.start_mark.line == event.end_mark.line {
-            let span = Int(event.end_mark.column) - Int(event.start_mark.column)
-            let quotes = style == .singleQuoted || style == .doubleQuoted ? 2 : 0
-            var scalars = 0
-            for byte in raw where byte & 0xC0 != 0x80 { scalars += 1 }
-            exact = (style == .plain || quotes == 2) && span - quotes == scalars
-        }
-        let node = YAMLNode(.scalar(text, style), at: start, tag: tag, isColumnExact: exact, weight: 1)
-        if data.anchor != nil, let anchor = Self.string(data.anchor) { anchors[anchor] = node }
-        try add(node, at: start)
     }
 
     /// Standard tags only; `!!str 5` is a string, `!custom` is refused.
@@ -268,31 +277,5 @@ private struct TreeBuilder {
             }
         }
         return merged
-    }
-
-    func parserError(_ parser: yaml_parser_t) -> Diagnostic {
-        let problem = parser.problem.map { String(cString: $0) } ?? "invalid YAML"
-        var at: SourceLocation
-        if parser.error == YAML_READER_ERROR {
-            at = TextCheck.location(ofByte: Int(parser.problem_offset), in: bytes, file: file)
-        } else {
-            at = location(parser.problem_mark)
-        }
-        var message = problem
-        var notes: [Diagnostic.Note] = []
-        if let context = parser.context.map({ String(cString: $0) }) {
-            message = "\(problem) \(context)"
-            if parser.error != YAML_READER_ERROR, parser.context_mark.index != parser.problem_mark.index {
-                notes.append(.init("\(context.replacingOccurrences(of: "while ", with: "")) started here", at: location(parser.context_mark)))
-            }
-        }
-        var hint = DiagnosticCode.yamlSyntax.help
-        let offset = Int(parser.problem_mark.index)
-        if parser.error != YAML_READER_ERROR, let character = TextCheck.character(atCharacterIndex: offset, in: bytes), character == "\t" {
-            hint = "YAML indentation uses spaces; replace the tab with spaces"
-        } else if problem.contains("control characters") || problem.contains("invalid") && problem.contains("octet") {
-            hint = "this looks like a binary file, not a pipeline"
-        }
-        return Diagnostic(.yamlSyntax, message, at: at, hint: hint, notes: notes)
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import RunnerCore
 import RunnerYAML
 
@@ -6,7 +7,10 @@ enum ValidateCommand {
         name: "validate",
         summary: "Check pipeline files and report every problem",
         usage: "runner validate FILE... [--json]",
-        options: [.init(long: "json", short: nil, valueName: nil, help: "print the result as JSON")],
+        options: [
+            .init(long: "json", short: nil, valueName: nil, help: "print the result as JSON"),
+            .init(long: "timings", short: nil, valueName: nil, help: "print the time spent reading, decoding and validating each file"),
+        ],
         positionalName: "at least one FILE",
         positionals: 1...Int.max,
         discussion: "Exit status: 0 when every file is valid (warnings allowed), 2 otherwise.")
@@ -52,6 +56,12 @@ enum ValidateCommand {
                 context.console.out("\(style.green("ok")) \(file): pipeline '\(p.pipeline.name.value)', \(p.steps.count) step\(p.steps.count == 1 ? "" : "s")\(w > 0 ? ", \(w) warning\(w == 1 ? "" : "s")" : "")\n")
             }
         }
+        if arguments.has("timings") {
+            for (file, result) in results {
+                let t = result.timings
+                context.console.err("\(file): read \(Self.milliseconds(t.read)) ms, decode \(Self.milliseconds(t.decode)) ms, validate \(Self.milliseconds(t.validate)) ms\n")
+            }
+        }
         if !allValid {
             let invalid = results.filter { !$0.result.isValid }.count
             let summary = results.count == 1
@@ -64,6 +74,11 @@ enum ValidateCommand {
 
     /// Past this many, text output stops listing: the first problems are the useful ones.
     static let shownPerFile = 50
+
+    static func milliseconds(_ d: Duration) -> String {
+        let (seconds, attoseconds) = d.components
+        return String(format: "%.1f", Double(seconds) * 1000 + Double(attoseconds) / 1e15)
+    }
 
     static func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
 }

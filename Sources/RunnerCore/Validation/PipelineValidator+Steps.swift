@@ -1,6 +1,18 @@
 import Foundation
 
 extension PipelineValidator {
+    /// Each step is checked on its own: large pipelines use every core.
+    mutating func checkSteps() {
+        let base = self
+        let chunks = ParallelMap.chunks(of: steps.count) { range -> [Diagnostic] in
+            var checker = base
+            checker.diagnostics = []
+            for index in range { checker.checkStep(checker.steps[index], index: index) }
+            return checker.diagnostics
+        }
+        for found in chunks { diagnostics += found }
+    }
+
     mutating func checkStep(_ step: Step, index: Int) {
         let owner = "step '\(step.name.value)'"
         // A missing `run` was reported by the decoder, which left a placeholder at the step.

@@ -1,6 +1,6 @@
 /// Checks a decoded pipeline as a whole: names, the DAG, expressions, policies, triggers.
 /// Collects every diagnostic before returning (XcodeGen's SpecValidation does the same).
-public struct PipelineValidator {
+public struct PipelineValidator: Sendable {
     let pipeline: Pipeline
     let steps: [Step]
     let graph: PipelineGraph
@@ -44,7 +44,7 @@ public struct PipelineValidator {
         checkStructure()
         checkNeeds()
         checkCycles()
-        for (index, step) in steps.enumerated() { checkStep(step, index: index) }
+        checkSteps()
         checkErrorClasses(pipeline.errors, owner: "the pipeline's errors")
         checkRollback()
         checkPolicies()
