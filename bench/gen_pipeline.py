@@ -15,7 +15,9 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("steps", type=int)
     parser.add_argument("--stages", type=int, default=None)
+    parser.add_argument("--rich", action="store_true", help="longer step blocks (about 220 bytes a step instead of 175)")
     args = parser.parse_args()
+    rich = args.rich
     n = args.steps
     stages = args.stages or max(1, n // 100)
     rng = random.Random(n)
@@ -43,14 +45,16 @@ def main():
         for j in range(count):
             name = f"step_{index:05d}"
             out.append(f"      - name: {name}")
-            if index % 10 == 0:
+            if rich and index % 10 == 0:
                 out.append(f"        description: build part {index}")
-            if index % 5 == 0:
+            if index % (5 if rich else 10) == 0:
                 out.append("        run: |")
                 out.append(f"          echo \"building {index} in $PARAM_MODE mode\"")
                 out.append(f"          make -C src/part{index % 97} TARGET=t{index}")
-            else:
+            elif rich:
                 out.append(f"        run: make -C src/part{index % 97} TARGET=t{index}")
+            else:
+                out.append(f"        run: make part{index}")
             if j > 0:
                 needs = sorted({f"step_{first + rng.randrange(j):05d}" for _ in range(rng.randint(1, 2))})
                 out.append(f"        needs: [{', '.join(needs)}]")
@@ -59,7 +63,8 @@ def main():
             if index % 3 == 0:
                 out.append("        timeout: 5m")
             if index % 2 == 0:
-                out.append("        retry: {attempts: 3, backoff: {initial: 1s, factor: 2, max: 30s}}")
+                out.append("        retry: {attempts: 3, backoff: {initial: 1s, factor: 2, max: 30s}}" if rich
+                           else "        retry: {attempts: 3, backoff: {initial: 1s}}")
             if index % 5 == 0:
                 out.append("        errors:")
                 out.append("          - {exit_codes: [3], code: FLAKY_TEST, retry: 2}")
@@ -67,7 +72,7 @@ def main():
                 out.append("        error: BUILD_FAILED")
             if index % 4 == 0:
                 out.append("        outputs: [artifact]")
-            if index % 10 == 0:
+            if rich and index % 10 == 0:
                 out.append(f"        env: {{PART: \"{index}\"}}")
             index += 1
     print("\n".join(out))

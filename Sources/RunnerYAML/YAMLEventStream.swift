@@ -2,8 +2,32 @@ import CYAML
 import Foundation
 import RunnerCore
 
-/// One libyaml event, copied out of libyaml into Swift values so another thread can build the
-/// tree from it while libyaml parses on.
+/// Events copied out of libyaml, with the scalars' bytes in one buffer: the parsing thread
+/// only copies bytes, and the building thread makes Swift strings from them.
+struct YAMLEventChunk: Sendable {
+    var events: [YAMLEvent] = []
+    var bytes: [UInt8] = []
+
+    var isEmpty: Bool { events.isEmpty }
+
+    func text(of event: YAMLEvent) -> String {
+        bytes.withUnsafeBufferPointer {
+            String(decoding: UnsafeBufferPointer(rebasing: $0[Int(event.offset)..<Int(event.offset + event.length)]), as: UTF8.self)
+        }
+    }
+
+    /// Whether the scalar's characters map one-to-one onto columns of its line.
+    func isColumnExact(_ event: YAMLEvent) -> Bool {
+        guard event.span >= 0 else { return false }
+        let quotes = event.style == .singleQuoted || event.style == .doubleQuoted ? 2 : 0
+        guard event.style == .plain || quotes == 2 else { return false }
+        var scalars = 0
+        for index in Int(event.offset)..<Int(event.offset + event.length) where bytes[index] & 0xC0 != 0x80 { scalars += 1 }
+        return Int(event.span) - quotes == scalars
+    }
+}
+
+/// One libyaml event as plain values.
 struct YAMLEvent: Sendable {
     enum Kind: UInt8, Sendable {
         case documentStart, scalar, alias, sequenceStart, mappingStart, collectionEnd, streamEnd, failure
@@ -28,9 +52,11 @@ struct YAMLEvent: Sendable {
     var line: Int32 = 0
     var column: Int32 = 0
     var style: YAMLNode.ScalarStyle = .plain
-    var isColumnExact = false
-    /// The scalar's text, or the alias's anchor name.
-    var text = ""
+    /// Columns the scalar spans on its line, or -1 when it spans lines.
+    var span: Int32 = -1
+    /// The scalar's text (or an alias's anchor name) in the chunk's bytes.
+    var offset: Int32 = 0
+    var length: Int32 = 0
     var extras: Extras?
 
     init(kind: Kind) { self.kind = kind }
@@ -76,20 +102,21 @@ final class YAMLEventProducer {
     }
 
     /// Up to `count` events; the last chunk ends with `.streamEnd` or `.failure`.
-    func next(_ count: Int) -> [YAMLEvent] {
-        guard !isDone else { return [] }
-        var chunk: [YAMLEvent] = []
-        chunk.reserveCapacity(count)
+    func next(_ count: Int) -> YAMLEventChunk {
+        guard !isDone else { return YAMLEventChunk() }
+        var chunk = YAMLEventChunk()
+        chunk.events.reserveCapacity(count)
+        chunk.bytes.reserveCapacity(count * 16)
         var event = yaml_event_t()
-        while chunk.count < count {
+        while chunk.events.count < count {
             guard yaml_parser_parse(parser, &event) == 1 else {
-                chunk.append(.failure(parserError()))
+                chunk.events.append(.failure(parserError()))
                 isDone = true
                 return chunk
             }
-            let converted = convert(&event)
+            let converted = convert(&event, into: &chunk.bytes)
             yaml_event_delete(&event)
-            chunk.append(converted)
+            chunk.events.append(converted)
             if converted.kind == .streamEnd || converted.kind == .failure {
                 isDone = true
                 break
@@ -102,7 +129,13 @@ final class YAMLEventProducer {
         pointer.map { String(cString: $0) }
     }
 
-    private func convert(_ event: inout yaml_event_t) -> YAMLEvent {
+    private func append(_ pointer: UnsafePointer<yaml_char_t>?, _ length: Int, to bytes: inout [UInt8], _ out: inout YAMLEvent) {
+        out.offset = Int32(bytes.count)
+        out.length = Int32(length)
+        if let pointer, length > 0 { bytes.append(contentsOf: UnsafeBufferPointer(start: pointer, count: length)) }
+    }
+
+    private func convert(_ event: inout yaml_event_t, into bytes: inout [UInt8]) -> YAMLEvent {
         var out: YAMLEvent
         switch event.type {
         case YAML_DOCUMENT_START_EVENT: out = YAMLEvent(kind: .documentStart)
@@ -113,8 +146,7 @@ final class YAMLEventProducer {
                                            at: location(event.start_mark), hint: DiagnosticCode.scalarTooLong.help))
             }
             out = YAMLEvent(kind: .scalar)
-            let raw = UnsafeBufferPointer(start: data.value, count: data.value == nil ? 0 : data.length)
-            out.text = String(decoding: raw, as: UTF8.self)
+            append(data.value, data.value == nil ? 0 : data.length, to: &bytes, &out)
             switch data.style {
             case YAML_SINGLE_QUOTED_SCALAR_STYLE: out.style = .singleQuoted
             case YAML_DOUBLE_QUOTED_SCALAR_STYLE: out.style = .doubleQuoted
@@ -124,15 +156,12 @@ final class YAMLEventProducer {
             }
             if data.tag != nil || data.anchor != nil { out.extras = YAMLEvent.Extras(anchor: string(data.anchor), tag: string(data.tag)) }
             if event.start_mark.line == event.end_mark.line {
-                let span = Int(event.end_mark.column) - Int(event.start_mark.column)
-                let quotes = out.style == .singleQuoted || out.style == .doubleQuoted ? 2 : 0
-                var scalars = 0
-                for byte in raw where byte & 0xC0 != 0x80 { scalars += 1 }
-                out.isColumnExact = (out.style == .plain || quotes == 2) && span - quotes == scalars
+                out.span = Int32(clamping: Int(event.end_mark.column) - Int(event.start_mark.column))
             }
         case YAML_ALIAS_EVENT:
             out = YAMLEvent(kind: .alias)
-            out.text = string(event.data.alias.anchor) ?? ""
+            let anchor = event.data.alias.anchor
+            append(anchor, anchor.map { strlen(UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) } ?? 0, to: &bytes, &out)
         case YAML_SEQUENCE_START_EVENT:
             out = YAMLEvent(kind: .sequenceStart)
             let data = event.data.sequence_start
@@ -183,13 +212,13 @@ final class YAMLEventProducer {
 /// consumer that stopped early (a bomb, a syntax error) never lets the parser run ahead.
 final class YAMLEventQueue: @unchecked Sendable {
     private let condition = NSCondition()
-    private var chunks: [[YAMLEvent]] = []
+    private var chunks: [YAMLEventChunk] = []
     private var isFinished = false
     private var isCancelled = false
     private let capacity = 8
 
     /// False when the consumer has gone away.
-    func put(_ chunk: [YAMLEvent]) -> Bool {
+    func put(_ chunk: YAMLEventChunk) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         while chunks.count >= capacity && !isCancelled { condition.wait() }
@@ -214,7 +243,7 @@ final class YAMLEventQueue: @unchecked Sendable {
     }
 
     /// The next chunk, or nil when the producer finished and everything was taken.
-    func take() -> [YAMLEvent]? {
+    func take() -> YAMLEventChunk? {
         condition.lock()
         defer { condition.unlock() }
         while chunks.isEmpty && !isFinished { condition.wait() }

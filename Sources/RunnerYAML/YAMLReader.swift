@@ -47,7 +47,7 @@ public enum YAMLReader {
                     while true {
                         let chunk = work.producer.next(chunkSize)
                         if chunk.isEmpty || !queue.put(chunk) { break }
-                        if let last = chunk.last?.kind, last == .streamEnd || last == .failure { break }
+                        if let last = chunk.events.last?.kind, last == .streamEnd || last == .failure { break }
                     }
                     queue.finish()
                     done.signal()
@@ -102,22 +102,22 @@ private struct TreeBuilder {
     struct Stop: Error { var diagnostic: Diagnostic }
 
     /// Builds from a chunk of events; true when the stream ended or reading stopped.
-    mutating func consume(_ chunk: [YAMLEvent]) -> Bool {
+    mutating func consume(_ chunk: YAMLEventChunk) -> Bool {
         guard !isFinished else { return true }
         if chunk.isEmpty {
             isFinished = true
             return true
         }
         do {
-            for index in chunk.indices {
-                switch chunk[index].kind {
+            for index in chunk.events.indices {
+                switch chunk.events[index].kind {
                 case .streamEnd:
                     isFinished = true
                     return true
                 case .failure:
-                    throw Stop(diagnostic: chunk[index].failure ?? Diagnostic(.yamlSyntax, "invalid YAML"))
+                    throw Stop(diagnostic: chunk.events[index].failure ?? Diagnostic(.yamlSyntax, "invalid YAML"))
                 default:
-                    try handle(chunk[index])
+                    try handle(chunk.events[index], in: chunk)
                 }
             }
         } catch let stop as Stop {
@@ -146,7 +146,7 @@ private struct TreeBuilder {
         SourceLocation(fileID: fileID, line: Int(event.line), column: Int(event.column))
     }
 
-    mutating func handle(_ event: YAMLEvent) throws {
+    mutating func handle(_ event: YAMLEvent, in chunk: YAMLEventChunk) throws {
         switch event.kind {
         case .documentStart:
             documents += 1
@@ -157,11 +157,12 @@ private struct TreeBuilder {
         case .scalar:
             let start = location(event)
             let tag = event.tag == nil ? nil : try checkTag(event.tag, expected: nil, at: start)
-            let node = YAMLNode(.scalar(event.text, event.style), at: start, tag: tag, isColumnExact: event.isColumnExact, weight: 1)
+            let node = YAMLNode(.scalar(chunk.text(of: event), event.style), at: start, tag: tag,
+                                isColumnExact: chunk.isColumnExact(event), weight: 1)
             if let anchor = event.anchor { anchors[anchor] = node }
             try add(node, at: start)
         case .alias:
-            let name = event.text
+            let name = chunk.text(of: event)
             guard let target = anchors[name] else {
                 throw Stop(diagnostic: Diagnostic(.undefinedAlias, "alias '*\(name)' refers to no anchor defined before it",
                                                   at: location(event), length: name.count + 1,

@@ -6,7 +6,7 @@ enum ValidateCommand {
     static let spec = CommandSpec(
         name: "validate",
         summary: "Check pipeline files and report every problem",
-        usage: "runner validate FILE... [--json]",
+        usage: "runner validate FILE... [--json] [--timings]",
         options: [
             .init(long: "json", short: nil, valueName: nil, help: "print the result as JSON"),
             .init(long: "timings", short: nil, valueName: nil, help: "print the time spent reading, decoding and validating each file"),
