@@ -20,9 +20,13 @@ public struct ErrorClass: Sendable {
 
     /// `exit 75`, `stderr /rate/`, `timeout`, `any failure`.
     public var matcherSummary: String {
+        Self.describeMatchers(exitCodes: exitCodes, stderrPattern: stderrPattern?.value, matchesTimeout: matchesTimeout)
+    }
+
+    static func describeMatchers(exitCodes: [Int], stderrPattern: String?, matchesTimeout: Bool) -> String {
         var parts: [String] = []
         if !exitCodes.isEmpty { parts.append("exit " + exitCodes.map(String.init).joined(separator: "|")) }
-        if let p = stderrPattern { parts.append("stderr /\(p.value)/") }
+        if let stderrPattern { parts.append("stderr /\(stderrPattern)/") }
         if matchesTimeout { parts.append("timeout") }
         return parts.isEmpty ? "any failure" : parts.joined(separator: " and ")
     }

@@ -26,11 +26,7 @@ public struct StepPolicy: Sendable {
         public var isCatchAll: Bool { exitCodes.isEmpty && stderrPattern == nil && !matchesTimeout }
 
         public var matcherSummary: String {
-            var parts: [String] = []
-            if !exitCodes.isEmpty { parts.append("exit " + exitCodes.map(String.init).joined(separator: "|")) }
-            if let p = stderrPattern { parts.append("stderr /\(p)/") }
-            if matchesTimeout { parts.append("timeout") }
-            return parts.isEmpty ? "any failure" : parts.joined(separator: " and ")
+            ErrorClass.describeMatchers(exitCodes: exitCodes, stderrPattern: stderrPattern, matchesTimeout: matchesTimeout)
         }
     }
 
