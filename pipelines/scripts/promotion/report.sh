@@ -7,7 +7,7 @@ while IFS= read -r target; do
   [ -n "$target" ] || continue
   current=$(basename "$(readlink "$APPS_ROOT/$target/current" 2>/dev/null || echo none)")
   state=failed
-  if grep -q "\"promotion\": \"${RUNNER_RUN_ID:-manual}\"" "$APPS_ROOT/$target/current/release.json" 2>/dev/null; then
+  if grep -qF "\"promotion\": \"${RUNNER_RUN_ID:-manual}\"" "$APPS_ROOT/$target/current/release.json" 2>/dev/null; then
     state=succeeded
   fi
   echo "$target: $state ($current)"
