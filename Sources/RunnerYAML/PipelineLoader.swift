@@ -66,8 +66,8 @@ public enum PipelineLoader {
             return .failure(Diagnostic(.unreadableFile, "no such file: \(path)", hint: "check the path", subject: path))
         }
         if isDirectory.boolValue {
-            return .failure(Diagnostic(.unreadableFile, "\(path) is a directory, not a pipeline file",
-                                       hint: "name a .yaml file, e.g. \(path)/pipeline.yaml", subject: path))
+            return .failure(Diagnostic(.unreadableFile, "\(path) is a directory without .yaml files",
+                                       hint: "name a pipeline file, or a directory that holds some", subject: path))
         }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             return .failure(Diagnostic(.unreadableFile, "cannot read \(path): permission denied", hint: DiagnosticCode.unreadableFile.help,

@@ -98,7 +98,13 @@ func fixture(_ path: String) -> String { Paths.fixtures.appendingPathComponent(p
         #expect(missing.err.contains("error[RUN1010]: no such file: /nonexistent/pipeline.yaml"))
         let dir = runCLI(["validate", Paths.fixtures.path])
         #expect(dir.status == 2)
-        #expect(dir.err.contains("is a directory"))
+        #expect(dir.err.contains("is a directory without .yaml files"))
+    }
+
+    @Test func aDirectoryStandsForItsPipelines() {
+        let r = runCLI(["validate", Paths.pipelines.path])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.components(separatedBy: "\n").filter { $0.hasPrefix("ok ") }.count == 5)
     }
 
     @Test func severalFilesReportEachAndSummarise() {

@@ -13,7 +13,7 @@ enum ValidateCommand {
         ],
         positionalName: "at least one FILE",
         positionals: 1...Int.max,
-        discussion: "Exit status: 0 when every file is valid (warnings allowed), 2 otherwise.")
+        discussion: "A directory stands for the .yaml and .yml files in it.\nExit status: 0 when every file is valid (warnings allowed), 2 otherwise.")
 
     struct FileJSON: Encodable {
         var file: String
@@ -31,7 +31,7 @@ enum ValidateCommand {
     }
 
     static func run(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode {
-        let results = arguments.positionals.map { (file: $0, result: PipelineLoader.load(path: $0)) }
+        let results = expand(arguments.positionals).map { (file: $0, result: PipelineLoader.load(path: $0)) }
         defer { ExitWithoutTeardown.keep(results) }
         let errors = results.reduce(0) { $0 + $1.result.diagnostics.filter(\.isError).count }
         let warnings = results.reduce(0) { $0 + $1.result.diagnostics.filter { !$0.isError }.count }
@@ -70,6 +70,18 @@ enum ValidateCommand {
             context.console.err(renderer.style.red("error") + ": " + summary + "\n")
         }
         return allValid ? .success : .invalid
+    }
+
+    /// Directories stand for their pipeline files (not recursive), in name order; a directory
+    /// without any stays, so the loader reports it.
+    static func expand(_ paths: [String]) -> [String] {
+        paths.flatMap { path -> [String] in
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue,
+                  let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return [path] }
+            let files = names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+            return files.isEmpty ? [path] : files.map { (path as NSString).appendingPathComponent($0) }
+        }
     }
 
     /// Past this many, text output stops listing: the first problems are the useful ones.
