@@ -31,7 +31,10 @@ public enum YAMLReader {
         if let problem = TextCheck.encodingProblem(bytes, file: file) {
             return Output(root: nil, diagnostics: [problem])
         }
-        return bytes.withUnsafeBufferPointer { buffer in
+        // A UTF-8 byte-order mark is allowed; libyaml, told the encoding, would read it as text.
+        let hasBOM = bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF
+        return bytes.withUnsafeBufferPointer { whole in
+            let buffer = hasBOM ? UnsafeBufferPointer(rebasing: whole[3...]) : whole
             guard let producer = YAMLEventProducer(bytes: buffer, file: file, limits: limits) else {
                 return Output(root: nil, diagnostics: [Diagnostic(.internalError, "libyaml could not be initialised")])
             }

@@ -137,6 +137,18 @@ func fixture(_ path: String) -> String { Paths.fixtures.appendingPathComponent(p
         #expect(d.hint == "did you mean 'forceInvalidate'?")
     }
 
+    @Test func codeFramesWorkWithCRLFAndAByteOrderMark() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("crlf-\(UUID().uuidString).yaml")
+        try Data([0xEF, 0xBB, 0xBF] + Array("version: 1\r\nname: crlf\r\nsteps:\r\n  - {name: a, run: x, timout: 1m}\r\n".utf8))
+            .write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let r = runCLI(["validate", file.path])
+        #expect(r.status == 2)
+        #expect(r.err.contains(":4:23: error[RUN2001]: unknown key 'timout'"))
+        #expect(r.err.contains("  4 |   - {name: a, run: x, timout: 1m}\n"))
+        #expect(r.err.contains("    | " + String(repeating: " ", count: 22) + "^^^^^^\n"))
+    }
+
     @Test func warningsDoNotFail() {
         let r = runCLI(["validate", fixture("pipelines/valid/007-warnings.yaml")])
         #expect(r.status == 0)

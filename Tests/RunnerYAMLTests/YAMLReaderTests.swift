@@ -150,6 +150,13 @@ import RunnerCore
         #expect(out.diagnostics.first?.location?.line == 1)
     }
 
+    @Test func byteOrderMarkAndCRLFAreAccepted() {
+        let out = YAMLReader.read([0xEF, 0xBB, 0xBF] + Array("a: 1\r\nb: x\r\n".utf8), file: "t.yaml")
+        #expect(out.diagnostics.isEmpty)
+        #expect(mapping(out.root).map(\.name) == ["a", "b"])
+        #expect(mapping(out.root)[1].value.location == SourceLocation(file: "t.yaml", line: 2, column: 4))
+    }
+
     @Test func validMultibyteTextIsAccepted() {
         let out = read("description: ドキュメント公開 🚀\n")
         #expect(out.diagnostics.isEmpty)

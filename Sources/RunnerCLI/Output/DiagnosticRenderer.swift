@@ -76,7 +76,14 @@ final class SourceCache: @unchecked Sendable {
     func register(_ file: String, text: String) {
         lock.lock()
         defer { lock.unlock() }
-        files[file] = text.split(separator: "\n", omittingEmptySubsequences: false)
+        files[file] = Self.lines(text)
+    }
+
+    /// Lines as YAML counts them: "\r\n" (one Character in Swift), "\n" and "\r" all break,
+    /// and a byte-order mark is not part of the first line.
+    static func lines(_ text: String) -> [Substring] {
+        let body = text.hasPrefix("\u{FEFF}") ? text.dropFirst() : text[...]
+        return body.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
     }
 
     func line(_ number: Int, of file: String) -> String? {
@@ -84,12 +91,10 @@ final class SourceCache: @unchecked Sendable {
         defer { lock.unlock() }
         if files[file] == nil {
             let text = FileManager.default.contents(atPath: file).map { String(decoding: $0, as: UTF8.self) }
-            files[file] = text.map { $0.split(separator: "\n", omittingEmptySubsequences: false) }
+            files[file] = text.map(Self.lines)
         }
         guard let lines = files[file] ?? nil, number >= 1, number <= lines.count else { return nil }
-        var line = lines[number - 1]
-        if line.hasSuffix("\r") { line = line.dropLast() }
-        return String(line)
+        return String(lines[number - 1])
     }
 }
 
