@@ -105,6 +105,15 @@ enum Paths {
         #expect(r.status == 0, "\(r.err)")
     }
 
+    /// Seed 003: paths stay inside the storage area at the param check, before any step runs.
+    @Test(arguments: [("backup.yaml", "dirPath", "../etc"), ("backup.yaml", "dirPath", "a/./b"), ("backup.yaml", "dirPath", "/abs"),
+                      ("restore.yaml", "zipFilePath", "../x.zip"), ("restore.yaml", "zipFilePath", "dump1/x.tar")])
+    func pathsAreConfined(_ file: String, _ param: String, _ value: String) {
+        let r = runCLI(["plan", Paths.pipelines.appendingPathComponent(file).path, "-p", "\(param)=\(value)"])
+        #expect(r.status == 2)
+        #expect(r.err.contains("error[INVALID_PATH]"), "\(r.err)")
+    }
+
     /// Seed 002's validation table, through `plan`: each bad input gets its seed code.
     @Test(arguments: [
         ("target_types=", "INVALID_TARGET"), ("target_types=official,unknown", "INVALID_TARGET"),
