@@ -39,6 +39,7 @@ let package = Package(
 
         .testTarget(name: "RunnerCoreTests", dependencies: ["RunnerCore"]),
         .testTarget(name: "RunnerYAMLTests", dependencies: ["RunnerYAML", "RunnerCore"]),
+        .testTarget(name: "RunnerEngineTests", dependencies: ["RunnerCore", "RunnerYAML"]),
         .testTarget(
             name: "RunnerCLITests",
             dependencies: ["RunnerCLI", "RunnerCore", "RunnerYAML"],
