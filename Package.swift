@@ -18,6 +18,13 @@ let package = Package(
             providers: [.apt(["libyaml-dev"])]
         ),
 
+        /// SQLite (Debian libsqlite3-dev, pkg-config sqlite3): run state.
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+
         // MARK: - Core (pure: no I/O)
 
         /// Model, diagnostics, DAG, validation, expressions, durations, cron, state machines.
@@ -27,6 +34,9 @@ let package = Package(
 
         /// libyaml events -> located node tree -> typed `Pipeline` + diagnostics.
         .target(name: "RunnerYAML", dependencies: ["CYAML", "RunnerCore"]),
+
+        /// SQLite wrapper, migrations, and the durable run store.
+        .target(name: "RunnerStore", dependencies: ["CSQLite", "RunnerCore"]),
 
         // MARK: - Front doors
 
@@ -40,6 +50,7 @@ let package = Package(
         .testTarget(name: "RunnerCoreTests", dependencies: ["RunnerCore"]),
         .testTarget(name: "RunnerYAMLTests", dependencies: ["RunnerYAML", "RunnerCore"]),
         .testTarget(name: "RunnerEngineTests", dependencies: ["RunnerCore", "RunnerYAML"]),
+        .testTarget(name: "RunnerStoreTests", dependencies: ["RunnerStore", "RunnerCore"]),
         .testTarget(
             name: "RunnerCLITests",
             dependencies: ["RunnerCLI", "RunnerCore", "RunnerYAML"],

@@ -37,5 +37,11 @@ public struct TransitionError: Error, Hashable, Sendable, CustomStringConvertibl
     public var from: String
     public var to: String
 
+    public init(subject: String, from: String, to: String) {
+        self.subject = subject
+        self.from = from
+        self.to = to
+    }
+
     public var description: String { "\(subject) cannot go from \(from) to \(to)" }
 }

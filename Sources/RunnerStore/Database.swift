@@ -1,0 +1,196 @@
+import CSQLite
+import Foundation
+
+/// A thin wrapper over one SQLite connection: statements, bindings, transactions. The only
+/// code that touches the SQLite C API.
+public final class Database: @unchecked Sendable {
+    public struct Error: Swift.Error, CustomStringConvertible, Sendable {
+        public var code: Int32
+        public var message: String
+        public var description: String { "sqlite error \(code): \(message)" }
+    }
+
+    private var handle: OpaquePointer?
+    private var statements: [String: OpaquePointer] = [:]
+    private let lock = NSRecursiveLock()
+    public let path: String
+
+    /// Opens (creating) the database in WAL mode with `synchronous=NORMAL`: a process crash
+    /// (kill -9) loses nothing committed; a power loss may lose the last commits.
+    public init(path: String) throws {
+        self.path = path
+        var db: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let status = sqlite3_open_v2(path, &db, flags, nil)
+        guard status == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            sqlite3_close(db)
+            throw Error(code: status, message: "\(message) (\(path))")
+        }
+        handle = db
+        sqlite3_busy_timeout(db, 5_000)
+        try execute("PRAGMA journal_mode=WAL")
+        try execute("PRAGMA synchronous=NORMAL")
+        try execute("PRAGMA foreign_keys=ON")
+    }
+
+    deinit {
+        for statement in statements.values { sqlite3_finalize(statement) }
+        sqlite3_close(handle)
+    }
+
+    private func error(_ status: Int32) -> Error {
+        Error(code: status, message: handle.map { String(cString: sqlite3_errmsg($0)) } ?? "closed")
+    }
+
+    /// Runs SQL without results (one or more statements).
+    public func execute(_ sql: String) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        var message: UnsafeMutablePointer<CChar>?
+        let status = sqlite3_exec(handle, sql, nil, nil, &message)
+        if status != SQLITE_OK {
+            let text = message.map { String(cString: $0) } ?? "error"
+            sqlite3_free(message)
+            throw Error(code: status, message: text)
+        }
+    }
+
+    /// A write transaction, taken with BEGIN IMMEDIATE so it never fails half-way with BUSY.
+    public func write<T>(_ body: () throws -> T) throws -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// A read: one consistent snapshot.
+    public func read<T>(_ body: () throws -> T) throws -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        try execute("BEGIN")
+        defer { try? execute("COMMIT") }
+        return try body()
+    }
+
+    /// Runs a statement with bindings; returns changed rows.
+    @discardableResult
+    public func run(_ sql: String, _ values: [SQLValue] = []) throws -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        let statement = try prepare(sql, values)
+        let status = sqlite3_step(statement)
+        guard status == SQLITE_DONE || status == SQLITE_ROW else { throw error(status) }
+        return Int(sqlite3_changes(handle))
+    }
+
+    /// Rows of a query, each as its column values.
+    public func query(_ sql: String, _ values: [SQLValue] = []) throws -> [Row] {
+        lock.lock()
+        defer { lock.unlock() }
+        let statement = try prepare(sql, values)
+        var rows: [Row] = []
+        while true {
+            let status = sqlite3_step(statement)
+            if status == SQLITE_DONE { break }
+            guard status == SQLITE_ROW else { throw error(status) }
+            rows.append(Row(statement: statement))
+        }
+        return rows
+    }
+
+    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    private func prepare(_ sql: String, _ values: [SQLValue]) throws -> OpaquePointer {
+        let statement: OpaquePointer
+        if let cached = statements[sql] {
+            statement = cached
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        } else {
+            var prepared: OpaquePointer?
+            let status = sqlite3_prepare_v2(handle, sql, -1, &prepared, nil)
+            guard status == SQLITE_OK, let prepared else { throw error(status) }
+            statements[sql] = prepared
+            statement = prepared
+        }
+        for (index, value) in values.enumerated() {
+            let position = Int32(index + 1)
+            let status: Int32
+            switch value {
+            case .null: status = sqlite3_bind_null(statement, position)
+            case .integer(let i): status = sqlite3_bind_int64(statement, position, i)
+            case .real(let d): status = sqlite3_bind_double(statement, position, d)
+            case .text(let s): status = sqlite3_bind_text(statement, position, s, -1, runner_sqlite_transient)
+            }
+            guard status == SQLITE_OK else { throw error(status) }
+        }
+        return statement
+    }
+}
+
+public enum SQLValue: Sendable, Hashable {
+    case null
+    case integer(Int64)
+    case real(Double)
+    case text(String)
+
+    public static func int(_ i: Int?) -> SQLValue { i.map { .integer(Int64($0)) } ?? .null }
+    public static func string(_ s: String?) -> SQLValue { s.map { .text($0) } ?? .null }
+    public static func date(_ d: Date?) -> SQLValue { d.map { .real($0.timeIntervalSince1970) } ?? .null }
+    public static func bool(_ b: Bool) -> SQLValue { .integer(b ? 1 : 0) }
+}
+
+/// One result row, copied out of the statement.
+public struct Row: Sendable {
+    private var values: [SQLValue]
+
+    init(statement: OpaquePointer) {
+        let count = sqlite3_column_count(statement)
+        values = (0..<count).map { column in
+            switch sqlite3_column_type(statement, column) {
+            case SQLITE_INTEGER: return .integer(sqlite3_column_int64(statement, column))
+            case SQLITE_FLOAT: return .real(sqlite3_column_double(statement, column))
+            case SQLITE_TEXT: return .text(String(cString: sqlite3_column_text(statement, column)))
+            default: return .null
+            }
+        }
+    }
+
+    public subscript(_ index: Int) -> SQLValue { values[index] }
+
+    public func string(_ i: Int) -> String? {
+        switch values[i] {
+        case .text(let s): s
+        case .integer(let n): String(n)
+        case .real(let d): String(d)
+        case .null: nil
+        }
+    }
+
+    public func int(_ i: Int) -> Int? {
+        switch values[i] {
+        case .integer(let n): Int(n)
+        case .real(let d): Int(d)
+        case .text(let s): Int(s)
+        case .null: nil
+        }
+    }
+
+    public func date(_ i: Int) -> Date? {
+        switch values[i] {
+        case .real(let d): Date(timeIntervalSince1970: d)
+        case .integer(let n): Date(timeIntervalSince1970: TimeInterval(n))
+        default: nil
+        }
+    }
+
+    public func bool(_ i: Int) -> Bool { int(i).map { $0 != 0 } ?? false }
+}

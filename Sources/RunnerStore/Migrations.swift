@@ -1,0 +1,90 @@
+/// Numbered schema migrations. Never edit one that has shipped: add the next.
+enum Migrations {
+    static let all: [(version: Int, sql: String)] = [
+        (1, """
+        CREATE TABLE runs (
+          id TEXT PRIMARY KEY,
+          pipeline TEXT NOT NULL,
+          pipeline_file TEXT NOT NULL,
+          definition TEXT NOT NULL,
+          status TEXT NOT NULL,
+          trigger TEXT NOT NULL,
+          params TEXT NOT NULL,
+          parallelism INTEGER NOT NULL,
+          concurrency_group TEXT,
+          created_at REAL NOT NULL,
+          started_at REAL,
+          finished_at REAL,
+          updated_at REAL NOT NULL,
+          wake_at REAL,
+          error_code TEXT,
+          error_message TEXT,
+          owner TEXT,
+          lease_until REAL,
+          cancel_requested_at REAL
+        );
+        CREATE INDEX runs_by_pipeline ON runs(pipeline, id);
+        CREATE INDEX runs_by_status ON runs(status);
+        CREATE TABLE steps (
+          run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+          name TEXT NOT NULL,
+          step TEXT NOT NULL,
+          item TEXT,
+          section TEXT NOT NULL,
+          position INTEGER NOT NULL,
+          status TEXT NOT NULL,
+          attempts INTEGER NOT NULL DEFAULT 0,
+          serial INTEGER NOT NULL DEFAULT 0,
+          retry_at REAL,
+          error_code TEXT,
+          error_message TEXT,
+          progress INTEGER,
+          progress_message TEXT,
+          started_at REAL,
+          finished_at REAL,
+          PRIMARY KEY (run_id, name)
+        ) WITHOUT ROWID;
+        CREATE TABLE attempts (
+          run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+          step TEXT NOT NULL,
+          serial INTEGER NOT NULL,
+          attempt INTEGER NOT NULL,
+          counted INTEGER NOT NULL DEFAULT 1,
+          started_at REAL NOT NULL,
+          finished_at REAL,
+          pid INTEGER,
+          exit_code INTEGER,
+          signal INTEGER,
+          timed_out INTEGER NOT NULL DEFAULT 0,
+          error_code TEXT,
+          message TEXT,
+          log_path TEXT,
+          PRIMARY KEY (run_id, step, serial)
+        ) WITHOUT ROWID;
+        CREATE TABLE outputs (
+          run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+          step TEXT NOT NULL,
+          key TEXT NOT NULL,
+          value TEXT NOT NULL,
+          PRIMARY KEY (run_id, step, key)
+        ) WITHOUT ROWID;
+        CREATE TABLE events (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+          at REAL NOT NULL,
+          kind TEXT NOT NULL,
+          step TEXT,
+          status TEXT,
+          message TEXT
+        );
+        CREATE INDEX events_by_run ON events(run_id, id);
+        -- Terminal states never change, whatever code writes.
+        CREATE TRIGGER runs_terminal BEFORE UPDATE OF status ON runs
+          WHEN OLD.status IN ('succeeded', 'failed', 'partial', 'cancelled', 'rolled_back', 'skipped') AND NEW.status <> OLD.status
+          BEGIN SELECT RAISE(ABORT, 'a finished run cannot change status'); END;
+        CREATE TRIGGER steps_terminal BEFORE UPDATE OF status ON steps
+          WHEN OLD.status IN ('succeeded', 'failed', 'skipped', 'cancelled') AND NEW.status <> OLD.status
+          BEGIN SELECT RAISE(ABORT, 'a finished step cannot change status'); END;
+        """),
+    ]
+}

@@ -1,0 +1,291 @@
+import Foundation
+import RunnerCore
+
+/// The run store on SQLite: `.runner/state.db` (or `$RUNNER_HOME/state.db`).
+public final class SQLiteRunStore: RunStore, @unchecked Sendable {
+    public let database: Database
+
+    public struct StoreError: Error, CustomStringConvertible, Sendable {
+        public var description: String
+    }
+
+    public init(path: String) throws {
+        database = try Database(path: path)
+        try migrate()
+    }
+
+    /// The schema version this build knows.
+    public static var currentVersion: Int { Migrations.all.last?.version ?? 0 }
+
+    func migrate() throws {
+        try database.write {
+            try database.run("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)")
+            let applied = try database.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").first?.int(0) ?? 0
+            if applied > Self.currentVersion {
+                throw StoreError(description: "the state database is at schema version \(applied), newer than this runner (\(Self.currentVersion)); use a newer runner")
+            }
+            for migration in Migrations.all where migration.version > applied {
+                try database.execute(migration.sql)
+                try database.run("INSERT INTO schema_migrations VALUES (?, ?)", [.integer(Int64(migration.version)), .date(Date())])
+            }
+        }
+    }
+
+    public var schemaVersion: Int {
+        (try? database.query("SELECT MAX(version) FROM schema_migrations").first?.int(0)) ?? 0
+    }
+
+    // MARK: - Writing
+
+    public func createRun(_ run: RunRecord, steps: [StepRecord]) throws {
+        try database.write {
+            try database.run("""
+                INSERT INTO runs (id, pipeline, pipeline_file, definition, status, trigger, params, parallelism, concurrency_group,
+                                  created_at, updated_at, owner, lease_until)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, [.text(run.id.rawValue), .text(run.pipeline), .text(run.pipelineFile), .text(run.definition),
+                      .text(run.status.rawValue), .text(run.trigger.rawValue), .text(Self.encode(run.params)),
+                      .int(run.parallelism), .string(run.concurrencyGroup), .date(run.createdAt), .date(run.updatedAt),
+                      .string(run.owner), .date(run.leaseUntil)])
+            for step in steps {
+                try database.run("""
+                    INSERT INTO steps (run_id, name, step, item, section, position, status) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """, [.text(run.id.rawValue), .text(step.name.rawValue), .text(step.step), .string(step.item),
+                          .text(step.section), .int(step.position), .text(step.status.rawValue)])
+            }
+            try event(run.id, at: run.createdAt, kind: "run", step: nil, status: run.status.rawValue, message: "created")
+        }
+    }
+
+    public func apply(_ changes: [StoreChange], to run: RunID) throws {
+        guard !changes.isEmpty else { return }
+        try database.write {
+            for change in changes { try apply(change, run.rawValue) }
+        }
+    }
+
+    private func apply(_ change: StoreChange, _ id: String) throws {
+        switch change {
+        case .runStatus(let status, let code, let message, let wake, let at):
+            let current = try database.query("SELECT status FROM runs WHERE id = ?", [.text(id)]).first?.string(0)
+            guard let current, let from = RunStatus(rawValue: current) else { throw StoreError(description: "no run \(id)") }
+            guard from == status || from.canTransition(to: status) else {
+                throw TransitionError(subject: "run \(id)", from: from.rawValue, to: status.rawValue)
+            }
+            try database.run("""
+                UPDATE runs SET status = ?, error_code = COALESCE(?, error_code), error_message = COALESCE(?, error_message),
+                  wake_at = ?, updated_at = ?,
+                  started_at = CASE WHEN ? = 'running' THEN COALESCE(started_at, ?) ELSE started_at END,
+                  finished_at = CASE WHEN ? THEN ? ELSE finished_at END
+                WHERE id = ?
+                """, [.text(status.rawValue), .string(code), .string(message), .date(wake), .date(at),
+                      .text(status.rawValue), .date(at), .bool(status.isTerminal), .date(at), .text(id)])
+            try event(RunID(id), at: at, kind: "run", step: nil, status: status.rawValue, message: message)
+        case .stepStatus(let name, let status, let attempts, let serial, let retryAt, let code, let message, let at):
+            let current = try database.query("SELECT status FROM steps WHERE run_id = ? AND name = ?", [.text(id), .text(name.rawValue)])
+                .first?.string(0)
+            guard let current, let from = StepStatus(rawValue: current) else { throw StoreError(description: "no step \(name) in run \(id)") }
+            guard from == status || from.canTransition(to: status) else {
+                throw TransitionError(subject: "step \(name) of run \(id)", from: from.rawValue, to: status.rawValue)
+            }
+            try database.run("""
+                UPDATE steps SET status = ?, attempts = ?, serial = ?, retry_at = ?,
+                  error_code = CASE WHEN ? IN ('succeeded', 'running') THEN NULL ELSE COALESCE(?, error_code) END,
+                  error_message = CASE WHEN ? = 'succeeded' THEN NULL ELSE COALESCE(?, error_message) END,
+                  started_at = CASE WHEN ? = 'running' THEN COALESCE(started_at, ?) ELSE started_at END,
+                  finished_at = CASE WHEN ? THEN ? ELSE finished_at END,
+                  progress = CASE WHEN ? = 'succeeded' THEN 100 ELSE progress END
+                WHERE run_id = ? AND name = ?
+                """, [.text(status.rawValue), .int(attempts), .int(serial), .date(retryAt), .text(status.rawValue), .string(code),
+                      .text(status.rawValue), .string(message), .text(status.rawValue), .date(at), .bool(status.isTerminal), .date(at),
+                      .text(status.rawValue), .text(id), .text(name.rawValue)])
+            try event(RunID(id), at: at, kind: "step", step: name.rawValue, status: status.rawValue, message: message)
+        case .attemptStarted(let a):
+            try database.run("""
+                INSERT INTO attempts (run_id, step, serial, attempt, counted, started_at, log_path) VALUES (?, ?, ?, ?, 1, ?, ?)
+                """, [.text(id), .text(a.step.rawValue), .int(a.serial), .int(a.attempt), .date(a.startedAt), .string(a.logPath)])
+        case .attemptProcess(let name, let serial, let pid):
+            try database.run("UPDATE attempts SET pid = ? WHERE run_id = ? AND step = ? AND serial = ?",
+                             [.integer(Int64(pid)), .text(id), .text(name.rawValue), .int(serial)])
+        case .attemptFinished(let name, let serial, let end, let code, let message, let counted, let at):
+            try database.run("""
+                UPDATE attempts SET finished_at = ?, exit_code = ?, signal = ?, timed_out = ?, error_code = ?, message = ?, counted = ?
+                WHERE run_id = ? AND step = ? AND serial = ? AND finished_at IS NULL
+                """, [.date(at), end.exitCode.map { .integer(Int64($0)) } ?? .null, end.signal.map { .integer(Int64($0)) } ?? .null,
+                      .bool(end.reason == .timedOut), .string(code), .string(message), .bool(counted),
+                      .text(id), .text(name.rawValue), .int(serial)])
+        case .outputs(let name, let outputs):
+            for (key, value) in outputs {
+                try database.run("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?)", [.text(id), .text(name.rawValue), .text(key), .text(value)])
+            }
+        case .progress(let name, let percent, let message):
+            try database.run("UPDATE steps SET progress = ?, progress_message = ? WHERE run_id = ? AND name = ? AND status = 'running'",
+                             [.int(percent), .string(message), .text(id), .text(name.rawValue)])
+        }
+    }
+
+    private func event(_ run: RunID, at: Date, kind: String, step: String?, status: String?, message: String?) throws {
+        try database.run("INSERT INTO events (run_id, at, kind, step, status, message) VALUES (?, ?, ?, ?, ?, ?)",
+                         [.text(run.rawValue), .date(at), .text(kind), .string(step), .string(status), .string(message)])
+    }
+
+    // MARK: - Leases and cancel
+
+    public func claim(_ run: RunID, owner: String, until: Date, now: Date, isOwnerAlive: (String) -> Bool) throws -> Bool {
+        try database.write {
+            guard let row = try database.query("SELECT owner, lease_until, status FROM runs WHERE id = ?", [.text(run.rawValue)]).first else {
+                return false
+            }
+            if let status = row.string(2).flatMap(RunStatus.init(rawValue:)), status.isTerminal { return false }
+            if let current = row.string(0), current != owner, let lease = row.date(1), lease > now, isOwnerAlive(current) {
+                return false
+            }
+            try database.run("UPDATE runs SET owner = ?, lease_until = ? WHERE id = ?", [.text(owner), .date(until), .text(run.rawValue)])
+            return true
+        }
+    }
+
+    public func renewLease(_ run: RunID, owner: String, until: Date) throws -> Bool {
+        try database.write {
+            try database.run("UPDATE runs SET lease_until = ? WHERE id = ? AND owner = ?", [.date(until), .text(run.rawValue), .text(owner)]) == 1
+        }
+    }
+
+    public func releaseLease(_ run: RunID, owner: String) throws {
+        try database.write {
+            _ = try database.run("UPDATE runs SET owner = NULL, lease_until = NULL WHERE id = ? AND owner = ?", [.text(run.rawValue), .text(owner)])
+        }
+    }
+
+    public func requestCancel(_ run: RunID, at: Date) throws -> Bool {
+        try database.write {
+            try database.run("""
+                UPDATE runs SET cancel_requested_at = COALESCE(cancel_requested_at, ?)
+                WHERE id = ? AND status NOT IN ('succeeded', 'failed', 'partial', 'cancelled', 'rolled_back', 'skipped')
+                """, [.date(at), .text(run.rawValue)]) == 1
+        }
+    }
+
+    public func isCancelRequested(_ run: RunID) throws -> Bool {
+        try database.query("SELECT cancel_requested_at IS NOT NULL FROM runs WHERE id = ?", [.text(run.rawValue)]).first?.bool(0) ?? false
+    }
+
+    // MARK: - Reading
+
+    static let runColumns = """
+        id, pipeline, pipeline_file, definition, status, trigger, params, parallelism, concurrency_group, created_at, started_at,
+        finished_at, updated_at, wake_at, error_code, error_message, owner, lease_until
+        """
+
+    func runRecord(_ row: Row) -> RunRecord? {
+        guard let id = row.string(0), let pipeline = row.string(1), let file = row.string(2), let definition = row.string(3),
+              let status = row.string(4).flatMap(RunStatus.init(rawValue:)), let trigger = row.string(5).flatMap(Trigger.init(rawValue:)),
+              let created = row.date(9) else { return nil }
+        var record = RunRecord(id: RunID(id), pipeline: pipeline, pipelineFile: file, definition: definition, trigger: trigger,
+                               params: Self.decode(row.string(6) ?? "{}"), parallelism: row.int(7) ?? 1, createdAt: created)
+        record.status = status
+        record.concurrencyGroup = row.string(8)
+        record.startedAt = row.date(10)
+        record.finishedAt = row.date(11)
+        record.updatedAt = row.date(12) ?? created
+        record.wakeAt = row.date(13)
+        record.errorCode = row.string(14)
+        record.errorMessage = row.string(15)
+        record.owner = row.string(16)
+        record.leaseUntil = row.date(17)
+        return record
+    }
+
+    public func load(_ id: RunID) throws -> StoredRun? {
+        try database.read {
+            guard let run = try database.query("SELECT \(Self.runColumns) FROM runs WHERE id = ?", [.text(id.rawValue)]).first
+                .flatMap(runRecord) else { return nil }
+            var outputs: [String: [String: String]] = [:]
+            for row in try database.query("SELECT step, key, value FROM outputs WHERE run_id = ?", [.text(id.rawValue)]) {
+                outputs[row.string(0) ?? "", default: [:]][row.string(1) ?? ""] = row.string(2) ?? ""
+            }
+            let steps = try database.query("""
+                SELECT name, step, item, section, position, status, attempts, serial, retry_at, error_code, error_message, progress,
+                       progress_message, started_at, finished_at FROM steps WHERE run_id = ? ORDER BY position
+                """, [.text(id.rawValue)]).map { row -> StepRecord in
+                var step = StepRecord(name: StepName(row.string(0) ?? ""), step: row.string(1) ?? "", item: row.string(2),
+                                      section: row.string(3) ?? "main", position: row.int(4) ?? 0)
+                step.status = row.string(5).flatMap(StepStatus.init(rawValue:)) ?? .queued
+                step.attempts = row.int(6) ?? 0
+                step.serial = row.int(7) ?? 0
+                step.retryAt = row.date(8)
+                step.errorCode = row.string(9)
+                step.errorMessage = row.string(10)
+                step.progress = row.int(11)
+                step.progressMessage = row.string(12)
+                step.startedAt = row.date(13)
+                step.finishedAt = row.date(14)
+                step.outputs = outputs[step.name.rawValue] ?? [:]
+                return step
+            }
+            let attempts = try database.query("""
+                SELECT step, serial, attempt, counted, started_at, finished_at, pid, exit_code, signal, timed_out, error_code, message, log_path
+                FROM attempts WHERE run_id = ? ORDER BY started_at, serial
+                """, [.text(id.rawValue)]).map { row -> AttemptRecord in
+                var a = AttemptRecord(step: StepName(row.string(0) ?? ""), serial: row.int(1) ?? 0, attempt: row.int(2) ?? 0,
+                                      startedAt: row.date(4) ?? Date(timeIntervalSince1970: 0))
+                a.counted = row.bool(3)
+                a.finishedAt = row.date(5)
+                a.pid = row.int(6).map(Int32.init)
+                a.exitCode = row.int(7).map(Int32.init)
+                a.signal = row.int(8).map(Int32.init)
+                a.timedOut = row.bool(9)
+                a.errorCode = row.string(10)
+                a.message = row.string(11)
+                a.logPath = row.string(12)
+                return a
+            }
+            return StoredRun(run: run, steps: steps, attempts: attempts)
+        }
+    }
+
+    public func runs(_ query: RunQuery) throws -> [RunRecord] {
+        var sql = "SELECT \(Self.runColumns) FROM runs WHERE 1 = 1"
+        var values: [SQLValue] = []
+        if let pipeline = query.pipeline {
+            sql += " AND pipeline = ?"
+            values.append(.text(pipeline))
+        }
+        if !query.statuses.isEmpty {
+            sql += " AND status IN (" + query.statuses.map { _ in "?" }.joined(separator: ", ") + ")"
+            values += query.statuses.map { .text($0.rawValue) }
+        }
+        if let before = query.before {
+            sql += " AND id < ?"
+            values.append(.text(before.rawValue))
+        }
+        sql += " ORDER BY id DESC LIMIT ?"
+        values.append(.int(max(1, min(query.limit, 1000))))
+        return try database.query(sql, values).compactMap(runRecord)
+    }
+
+    public func events(of run: RunID, after id: Int64) throws -> [RunEvent] {
+        try database.query("SELECT id, at, kind, step, status, message FROM events WHERE run_id = ? AND id > ? ORDER BY id",
+                           [.text(run.rawValue), .integer(id)]).map { row in
+            RunEvent(id: Int64(row.int(0) ?? 0), at: row.date(1) ?? Date(timeIntervalSince1970: 0), kind: row.string(2) ?? "",
+                     step: row.string(3), status: row.string(4), message: row.string(5))
+        }
+    }
+
+    /// `PRAGMA integrity_check`: "ok" when the file is sound.
+    public func integrityCheck() throws -> String {
+        try database.query("PRAGMA integrity_check").first?.string(0) ?? "no answer"
+    }
+
+    // MARK: - JSON of params
+
+    static func encode(_ params: [String: Value]) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return (try? encoder.encode(params)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    static func decode(_ text: String) -> [String: Value] {
+        (try? JSONDecoder().decode([String: Value].self, from: Data(text.utf8))) ?? [:]
+    }
+}

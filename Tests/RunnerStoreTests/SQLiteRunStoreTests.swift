@@ -1,0 +1,167 @@
+import Foundation
+import Testing
+import RunnerCore
+@testable import RunnerStore
+
+func temporaryStore() throws -> (SQLiteRunStore, URL) {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return (try SQLiteRunStore(path: dir.appendingPathComponent("state.db").path), dir)
+}
+
+func sampleRun(_ id: String = "20261123-000000-000001", pipeline: String = "docs", at: Date = Date(timeIntervalSince1970: 1_000)) -> RunRecord {
+    RunRecord(id: RunID(id), pipeline: pipeline, pipelineFile: "p.yaml", definition: "version: 1", trigger: .cli,
+              params: ["targetRef": .string("main"), "n": .int(3)], parallelism: 2, createdAt: at)
+}
+
+let sampleSteps = [
+    StepRecord(name: "build", step: "build", item: nil, section: "main", position: 0),
+    StepRecord(name: "promote[a]", step: "promote", item: "a", section: "main", position: 1),
+]
+
+@Suite struct SQLiteRunStoreTests {
+    @Test func createAndLoadARun() throws {
+        let (store, _) = try temporaryStore()
+        try store.createRun(sampleRun(), steps: sampleSteps)
+        let loaded = try #require(try store.load(RunID("20261123-000000-000001")))
+        #expect(loaded.run.status == .queued)
+        #expect(loaded.run.params["n"] == .int(3))
+        #expect(loaded.steps.map(\.name.rawValue) == ["build", "promote[a]"])
+        #expect(loaded.steps[1].item == "a")
+        #expect(try store.schemaVersion == SQLiteRunStore.currentVersion)
+        #expect(try store.integrityCheck() == "ok")
+    }
+
+    @Test func transitionsAttemptsAndOutputsAreRecorded() throws {
+        let (store, _) = try temporaryStore()
+        let id = RunID("20261123-000000-000001")
+        try store.createRun(sampleRun(), steps: sampleSteps)
+        let t = Date(timeIntervalSince1970: 2_000)
+        var attempt = AttemptRecord(step: "build", serial: 1, attempt: 1, startedAt: t)
+        attempt.logPath = "logs/build.1.log"
+        try store.apply([
+            .runStatus(.running, errorCode: nil, message: nil, wakeAt: nil, at: t),
+            .stepStatus("build", .running, attempts: 1, serial: 1, retryAt: nil, errorCode: nil, message: nil, at: t),
+            .attemptStarted(attempt),
+            .attemptProcess("build", serial: 1, pid: 4242),
+        ], to: id)
+        try store.apply([
+            .attemptFinished("build", serial: 1, end: AttemptEnd(.exited(code: 0)), errorCode: nil, message: nil, counted: true, at: t + 5),
+            .outputs("build", ["release": "r1"]),
+            .stepStatus("build", .succeeded, attempts: 1, serial: 1, retryAt: nil, errorCode: nil, message: nil, at: t + 5),
+        ], to: id)
+        let loaded = try #require(try store.load(id))
+        #expect(loaded.run.status == .running)
+        #expect(loaded.run.startedAt == t)
+        #expect(loaded.steps[0].status == .succeeded)
+        #expect(loaded.steps[0].outputs == ["release": "r1"])
+        #expect(loaded.steps[0].progress == 100)
+        #expect(loaded.attempts.count == 1)
+        #expect(loaded.attempts[0].pid == 4242)
+        #expect(loaded.attempts[0].exitCode == 0)
+        #expect(loaded.attempts[0].finishedAt == t + 5)
+        let events = try store.events(of: id, after: 0)
+        #expect(events.map(\.status) == ["queued", "running", "running", "succeeded"])
+    }
+
+    @Test func invalidTransitionsAreRefusedAndNothingIsWritten() throws {
+        let (store, _) = try temporaryStore()
+        let id = RunID("20261123-000000-000001")
+        try store.createRun(sampleRun(), steps: sampleSteps)
+        #expect(throws: TransitionError.self) {
+            try store.apply([.runStatus(.running, errorCode: nil, message: nil, wakeAt: nil, at: Date()),
+                             .stepStatus("build", .succeeded, attempts: 0, serial: 0, retryAt: nil, errorCode: nil, message: nil, at: Date())],
+                            to: id)
+        }
+        #expect(try store.load(id)?.run.status == .queued, "the batch rolled back as a whole")
+    }
+
+    @Test func terminalStatesNeverChangeEvenWithRawSQL() throws {
+        let (store, _) = try temporaryStore()
+        let id = RunID("20261123-000000-000001")
+        try store.createRun(sampleRun(), steps: sampleSteps)
+        try store.apply([.runStatus(.running, errorCode: nil, message: nil, wakeAt: nil, at: Date()),
+                         .runStatus(.failed, errorCode: "X", message: "m", wakeAt: nil, at: Date())], to: id)
+        #expect(throws: TransitionError.self) {
+            try store.apply([.runStatus(.succeeded, errorCode: nil, message: nil, wakeAt: nil, at: Date())], to: id)
+        }
+        #expect(throws: Database.Error.self) {
+            try store.database.run("UPDATE runs SET status = 'succeeded' WHERE id = ?", [.text(id.rawValue)])
+        }
+        #expect(try store.load(id)?.run.status == .failed)
+        #expect(try store.load(id)?.run.errorCode == "X")
+    }
+
+    @Test func leases() throws {
+        let (store, _) = try temporaryStore()
+        let id = RunID("20261123-000000-000001")
+        try store.createRun(sampleRun(), steps: sampleSteps)
+        let now = Date(timeIntervalSince1970: 5_000)
+        #expect(try store.claim(id, owner: "a", until: now + 15, now: now, isOwnerAlive: { _ in true }))
+        #expect(try !store.claim(id, owner: "b", until: now + 15, now: now, isOwnerAlive: { _ in true }), "a live lease holds")
+        #expect(try store.claim(id, owner: "b", until: now + 15, now: now, isOwnerAlive: { $0 != "a" }), "a dead owner's lease is void")
+        #expect(try !store.renewLease(id, owner: "a", until: now + 30))
+        #expect(try store.renewLease(id, owner: "b", until: now + 30))
+        #expect(try store.claim(id, owner: "c", until: now + 60, now: now + 31, isOwnerAlive: { _ in true }), "an expired lease is free")
+        try store.releaseLease(id, owner: "c")
+        #expect(try store.load(id)?.run.owner == nil)
+    }
+
+    @Test func cancelRequestsOnlyForUnfinishedRuns() throws {
+        let (store, _) = try temporaryStore()
+        let id = RunID("20261123-000000-000001")
+        try store.createRun(sampleRun(), steps: sampleSteps)
+        #expect(try !store.isCancelRequested(id))
+        #expect(try store.requestCancel(id, at: Date()))
+        #expect(try store.isCancelRequested(id))
+        try store.apply([.runStatus(.cancelled, errorCode: nil, message: nil, wakeAt: nil, at: Date())], to: id)
+        #expect(try !store.requestCancel(id, at: Date()))
+    }
+
+    @Test func listingFiltersAndPagesNewestFirst() throws {
+        let (store, _) = try temporaryStore()
+        for n in 1...7 {
+            try store.createRun(sampleRun("20261123-00000\(n)-000000", pipeline: n % 2 == 0 ? "even" : "odd"), steps: [])
+        }
+        #expect(try store.runs(RunQuery(limit: 3)).map(\.id.rawValue) == ["20261123-000007-000000", "20261123-000006-000000", "20261123-000005-000000"])
+        #expect(try store.runs(RunQuery(limit: 3, before: RunID("20261123-000005-000000"))).count == 3)
+        #expect(try store.runs(RunQuery(pipeline: "even")).count == 3)
+        #expect(try store.runs(RunQuery(statuses: [.running])).isEmpty)
+    }
+
+    @Test func reopeningKeepsDataAndANewerSchemaIsRefused() throws {
+        let (store, dir) = try temporaryStore()
+        try store.createRun(sampleRun(), steps: sampleSteps)
+        let path = dir.appendingPathComponent("state.db").path
+        let again = try SQLiteRunStore(path: path)
+        #expect(try again.load(RunID("20261123-000000-000001")) != nil)
+        try again.database.run("INSERT INTO schema_migrations VALUES (999, 0)")
+        #expect(throws: SQLiteRunStore.StoreError.self) { try SQLiteRunStore(path: path) }
+    }
+
+    @Test func twoConnectionsWritingConcurrentlyNeverSeeBusy() throws {
+        let (store, dir) = try temporaryStore()
+        for n in 0..<2 { try store.createRun(sampleRun("20261123-000000-00000\(n)"), steps: sampleSteps) }
+        let path = dir.appendingPathComponent("state.db").path
+        let failures = FailureCounter()
+        DispatchQueue.concurrentPerform(iterations: 2) { worker in
+            do {
+                let other = try SQLiteRunStore(path: path)
+                for i in 0..<200 {
+                    try other.apply([.progress("build", percent: i % 100, message: "w\(worker)")], to: RunID("20261123-000000-00000\(worker)"))
+                }
+            } catch {
+                failures.add()
+            }
+        }
+        #expect(failures.count == 0)
+        #expect(try store.integrityCheck() == "ok")
+    }
+}
+
+final class FailureCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func add() { lock.lock(); value += 1; lock.unlock() }
+    var count: Int { lock.lock(); defer { lock.unlock() }; return value }
+}
