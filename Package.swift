@@ -25,6 +25,10 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]
         ),
 
+        /// posix_spawn with a process group, a working directory and no inherited descriptors
+        /// (GNU extensions Swift cannot see).
+        .target(name: "CProcess"),
+
         // MARK: - Core (pure: no I/O)
 
         /// Model, diagnostics, DAG, validation, expressions, durations, cron, state machines.
@@ -38,6 +42,9 @@ let package = Package(
         /// SQLite wrapper, migrations, and the durable run store.
         .target(name: "RunnerStore", dependencies: ["CSQLite", "RunnerCore"]),
 
+        /// The executor: runs a pipeline's processes as the scheduler decides, records it all.
+        .target(name: "RunnerEngine", dependencies: ["CProcess", "RunnerCore", "RunnerStore", "RunnerYAML"]),
+
         // MARK: - Front doors
 
         /// Subcommands, argument parsing and rendering.
@@ -49,7 +56,7 @@ let package = Package(
 
         .testTarget(name: "RunnerCoreTests", dependencies: ["RunnerCore"]),
         .testTarget(name: "RunnerYAMLTests", dependencies: ["RunnerYAML", "RunnerCore"]),
-        .testTarget(name: "RunnerEngineTests", dependencies: ["RunnerCore", "RunnerYAML"]),
+        .testTarget(name: "RunnerEngineTests", dependencies: ["RunnerEngine", "RunnerCore", "RunnerYAML", "RunnerStore"]),
         .testTarget(name: "RunnerStoreTests", dependencies: ["RunnerStore", "RunnerCore"]),
         .testTarget(
             name: "RunnerCLITests",

@@ -1,0 +1,240 @@
+import CProcess
+import Foundation
+import Glibc
+import RunnerCore
+
+/// Starts steps with posix_spawn, each in a process group of its own. One thread reads every
+/// step's output (poll); a thread per process waits for its exit. When a step's main process
+/// exits, whatever it left running in its group is killed, so no step outlives itself.
+public final class PosixProcessLauncher: ProcessLauncher, @unchecked Sendable {
+    public struct LaunchError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    private let pump = OutputPump()
+
+    public init() {}
+
+    public func launch(_ spec: ProcessSpec, onExit: @escaping @Sendable (ProcessExit) -> Void) throws -> Int32 {
+        let log = open(spec.logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard log >= 0 else { throw LaunchError(description: "cannot open log \(spec.logPath): \(String(cString: strerror(errno)))") }
+        var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
+        guard runner_pipe(&out, 0) == 0 else { close(log); throw LaunchError(description: "pipe: \(String(cString: strerror(errno)))") }
+        guard runner_pipe(&err, 0) == 0 else {
+            close(log); close(out[0]); close(out[1])
+            throw LaunchError(description: "pipe: \(String(cString: strerror(errno)))")
+        }
+        let environment = spec.environment.map { "\($0.key)=\($0.value)" }
+        var pid: pid_t = 0
+        let status = withCStrings(spec.argv) { argv in
+            withCStrings(environment) { envp in
+                runner_spawn(argv, envp, spec.workingDirectory, out[1], err[1], &pid)
+            }
+        }
+        close(out[1])
+        close(err[1])
+        guard status == 0 else {
+            close(out[0]); close(err[0]); close(log)
+            throw LaunchError(description: "cannot start \(spec.argv.first ?? "?"): \(String(cString: strerror(status)))")
+        }
+        let process = ChildProcess(pid: pid, onExit: onExit)
+        pump.add(Stream(fd: out[0], isError: false, log: log, process: process, masks: spec.masks, echo: spec.echo),
+                 Stream(fd: err[0], isError: true, log: log, process: process, masks: spec.masks, echo: spec.echo))
+        let thread = Thread { process.waitForExit() }
+        thread.stackSize = 64 << 10
+        thread.start()
+        return pid
+    }
+
+    public func terminate(_ pid: Int32, grace: Duration) {
+        kill(-pid, SIGTERM)
+        let (seconds, atto) = grace.components
+        DispatchQueue.global().asyncAfter(deadline: .now() + Double(seconds) + Double(atto) / 1e18) {
+            // The leader is not reaped until its group has been killed, so its pid (the
+            // group id) cannot have been reused yet if it still stands.
+            if ChildProcess.isRunning(pid) { kill(-pid, SIGKILL) }
+        }
+    }
+}
+
+/// One started process: done when it exited and both its streams were read to the end.
+final class ChildProcess: @unchecked Sendable {
+    let pid: pid_t
+    private let onExit: @Sendable (ProcessExit) -> Void
+    private let lock = NSLock()
+    private var reason: AttemptEnd.Reason?
+    private var openStreams = 2
+    private var stderrTail = Data()
+    static let tailLimit = 64 << 10
+
+    private static let registryLock = NSLock()
+    nonisolated(unsafe) private static var running: Set<pid_t> = []
+
+    init(pid: pid_t, onExit: @escaping @Sendable (ProcessExit) -> Void) {
+        self.pid = pid
+        self.onExit = onExit
+        Self.registryLock.lock()
+        Self.running.insert(pid)
+        Self.registryLock.unlock()
+    }
+
+    static func isRunning(_ pid: pid_t) -> Bool {
+        registryLock.lock()
+        defer { registryLock.unlock() }
+        return running.contains(pid)
+    }
+
+    /// Waits without reaping, kills what is left of the group while the leader's pid is still
+    /// reserved, then reaps.
+    func waitForExit() {
+        var info = siginfo_t()
+        while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0 && errno == EINTR {}
+        kill(-pid, SIGKILL)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        Self.registryLock.lock()
+        Self.running.remove(pid)
+        Self.registryLock.unlock()
+        let low = status & 0x7F
+        let ended: AttemptEnd.Reason = low == 0 ? .exited(code: (status >> 8) & 0xFF) : .signalled(low)
+        lock.lock()
+        reason = ended
+        let done = openStreams == 0
+        lock.unlock()
+        if done { finish() }
+    }
+
+    func appendStderr(_ data: Data) {
+        lock.lock()
+        stderrTail.append(data)
+        if stderrTail.count > Self.tailLimit * 2 { stderrTail = stderrTail.suffix(Self.tailLimit) }
+        lock.unlock()
+    }
+
+    func streamClosed() {
+        lock.lock()
+        openStreams -= 1
+        let done = openStreams == 0 && reason != nil
+        lock.unlock()
+        if done { finish() }
+    }
+
+    private func finish() {
+        lock.lock()
+        let tail = String(decoding: stderrTail.suffix(Self.tailLimit), as: UTF8.self)
+        let ended = reason ?? .exited(code: -1)
+        lock.unlock()
+        onExit(ProcessExit(reason: ended, stderrTail: tail))
+    }
+}
+
+/// One output stream of a process.
+final class Stream: @unchecked Sendable {
+    let fd: Int32
+    let isError: Bool
+    let log: Int32
+    let process: ChildProcess
+    let masks: [String]
+    let echo: (@Sendable (String, Bool) -> Void)?
+
+    init(fd: Int32, isError: Bool, log: Int32, process: ChildProcess, masks: [String], echo: (@Sendable (String, Bool) -> Void)?) {
+        self.fd = fd
+        self.isError = isError
+        self.log = log
+        self.process = process
+        self.masks = masks.filter { !$0.isEmpty }
+        self.echo = echo
+    }
+
+    func consume(_ bytes: UnsafeRawBufferPointer) {
+        var data = Data(bytes)
+        if !masks.isEmpty {
+            var text = String(decoding: data, as: UTF8.self)
+            for secret in masks { text = text.replacingOccurrences(of: secret, with: "***") }
+            data = Data(text.utf8)
+        }
+        data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = write(log, raw.baseAddress! + offset, raw.count - offset)
+                if n <= 0 { if errno == EINTR { continue } else { break } }
+                offset += n
+            }
+        }
+        if isError { process.appendStderr(data) }
+        echo?(String(decoding: data, as: UTF8.self), isError)
+    }
+}
+
+/// Reads every running step's stdout and stderr on one thread, with poll.
+final class OutputPump: @unchecked Sendable {
+    private let lock = NSLock()
+    private var streams: [Int32: Stream] = [:]
+    private var logReferences: [Int32: Int] = [:]
+    private var wake: [Int32] = [0, 0]
+    private var thread: Thread?
+
+    init() {
+        _ = runner_pipe(&wake, 1)
+    }
+
+    func add(_ streams: Stream...) {
+        lock.lock()
+        for s in streams {
+            self.streams[s.fd] = s
+            logReferences[s.log, default: 0] += 1
+        }
+        if thread == nil {
+            let t = Thread { [unowned self] in self.loop() }
+            t.stackSize = 256 << 10
+            thread = t
+            t.start()
+        }
+        lock.unlock()
+        var byte: UInt8 = 1
+        _ = write(wake[1], &byte, 1)
+    }
+
+    private func loop() {
+        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            lock.lock()
+            var fds = [pollfd(fd: wake[0], events: Int16(POLLIN), revents: 0)]
+            fds += streams.keys.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            lock.unlock()
+            let ready = poll(&fds, nfds_t(fds.count), -1)
+            if ready < 0 { if errno == EINTR { continue } else { return } }
+            if fds[0].revents != 0 {
+                while read(wake[0], &buffer, buffer.count) > 0 {}
+            }
+            for p in fds.dropFirst() where p.revents != 0 {
+                lock.lock()
+                let stream = streams[p.fd]
+                lock.unlock()
+                guard let stream else { continue }
+                let n = buffer.withUnsafeMutableBytes { read(p.fd, $0.baseAddress, $0.count) }
+                if n > 0 {
+                    buffer.withUnsafeBytes { stream.consume(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                } else if n == 0 || (errno != EINTR && errno != EAGAIN) {
+                    close(p.fd)
+                    lock.lock()
+                    streams[p.fd] = nil
+                    logReferences[stream.log, default: 1] -= 1
+                    let lastOfLog = logReferences[stream.log] == 0
+                    if lastOfLog { logReferences[stream.log] = nil }
+                    lock.unlock()
+                    if lastOfLog { close(stream.log) }
+                    stream.process.streamClosed()
+                }
+            }
+        }
+    }
+}
+
+/// Calls `body` with a NULL-terminated C array of the strings.
+func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+    var pointers = strings.map { strdup($0) }
+    pointers.append(nil)
+    defer { pointers.forEach { free($0) } }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}

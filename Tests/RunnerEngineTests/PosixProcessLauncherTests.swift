@@ -1,0 +1,149 @@
+import Foundation
+import Glibc
+import Testing
+import RunnerCore
+@testable import RunnerEngine
+
+/// Real processes: these tests start `sh`.
+@Suite struct PosixProcessLauncherTests {
+    let launcher = PosixProcessLauncher()
+
+    func scratch() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("launch-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    /// Runs a script and waits (at most `timeout`) for its exit.
+    func run(_ script: String, env: [String: String] = [:], in dir: URL, masks: [String] = [], timeout: TimeInterval = 20,
+             whileRunning: (Int32) -> Void = { _ in }) throws -> (ProcessExit, String) {
+        let log = dir.appendingPathComponent("attempt.log").path
+        let box = ExitBox()
+        var environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        environment.merge(env) { $1 }
+        let pid = try launcher.launch(ProcessSpec(argv: ["/bin/sh", "-c", script], environment: environment,
+                                                  workingDirectory: dir.path, logPath: log, masks: masks)) { box.set($0) }
+        whileRunning(pid)
+        guard let exit = box.wait(timeout: timeout) else { throw TestFailure("no exit within \(timeout) s") }
+        return (exit, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+    }
+
+    @Test func exitCodeOutputAndStderrTail() throws {
+        let (exit, log) = try run("echo out; echo err >&2; exit 3", in: try scratch())
+        #expect(exit.reason == .exited(code: 3))
+        #expect(exit.stderrTail == "err\n")
+        #expect(log.contains("out\n") && log.contains("err\n"))
+    }
+
+    @Test func environmentAndWorkingDirectory() throws {
+        let dir = try scratch()
+        let (exit, log) = try run("printf '%s|%s' \"$GREETING\" \"$(pwd)\"", env: ["GREETING": "hello; $(touch pwned)"], in: dir)
+        #expect(exit.reason == .exited(code: 0))
+        #expect(log == "hello; $(touch pwned)|\(dir.path)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("pwned").path), "values are never shell text")
+    }
+
+    @Test func stdinIsEmptyAndNoDescriptorLeaks() throws {
+        let (_, log) = try run("cat; ls /proc/self/fd | wc -l", in: try scratch())
+        #expect(log.trimmingCharacters(in: .whitespacesAndNewlines) == "4", "0, 1, 2 and the one ls opens")
+    }
+
+    @Test func aSignalIsReported() throws {
+        let (exit, _) = try run("kill -9 $$", in: try scratch())
+        #expect(exit.reason == .signalled(9))
+    }
+
+    @Test func terminateStopsTheWholeGroup() throws {
+        let dir = try scratch()
+        let pidFile = dir.appendingPathComponent("child.pid").path
+        let (exit, _) = try run("sleep 60 & echo $! > child.pid; wait", in: dir) { pid in
+            waitFor { FileManager.default.fileExists(atPath: pidFile) }
+            launcher.terminate(pid, grace: .seconds(5))
+        }
+        #expect(exit.reason == .signalled(15))
+        let child = Int32((try String(contentsOfFile: pidFile, encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines))!
+        #expect(waitFor { kill(child, 0) != 0 }, "the grandchild is gone too")
+    }
+
+    @Test func aProcessIgnoringTermIsKilledAfterTheGrace() throws {
+        let dir = try scratch()
+        let (exit, _) = try run("trap '' TERM; echo ready > ready; while :; do sleep 0.05; done", in: dir) { pid in
+            waitFor { FileManager.default.fileExists(atPath: dir.appendingPathComponent("ready").path) }
+            launcher.terminate(pid, grace: .milliseconds(200))
+        }
+        #expect(exit.reason == .signalled(9))
+    }
+
+    @Test func whatAStepLeavesRunningIsKilledWhenItExits() throws {
+        let dir = try scratch()
+        let (exit, log) = try run("sleep 60 > /dev/null 2>&1 & echo $!", in: dir)
+        #expect(exit.reason == .exited(code: 0))
+        let child = Int32(log.trimmingCharacters(in: .whitespacesAndNewlines))!
+        #expect(waitFor { kill(child, 0) != 0 })
+    }
+
+    @Test func secretsAreMaskedInTheLog() throws {
+        let (_, log) = try run("echo token=s3cr3t-value", in: try scratch(), masks: ["s3cr3t-value"])
+        #expect(log == "token=***\n")
+    }
+
+    @Test func manyConcurrentProcesses() throws {
+        let dir = try scratch()
+        let group = DispatchGroup()
+        let count = Counter()
+        for n in 0..<100 {
+            group.enter()
+            _ = try launcher.launch(ProcessSpec(argv: ["/bin/sh", "-c", "echo \(n)"], environment: [:], workingDirectory: dir.path,
+                                                logPath: dir.appendingPathComponent("\(n).log").path)) { exit in
+                if exit.reason == .exited(code: 0) { count.add() }
+                group.leave()
+            }
+        }
+        #expect(group.wait(timeout: .now() + 30) == .success)
+        #expect(count.value == 100)
+        #expect(try String(contentsOfFile: dir.appendingPathComponent("42.log").path, encoding: .utf8) == "42\n")
+    }
+
+    @Test func aMissingProgramIsALaunchError() throws {
+        let dir = try scratch()
+        #expect(throws: PosixProcessLauncher.LaunchError.self) {
+            _ = try launcher.launch(ProcessSpec(argv: ["/nonexistent/program"], environment: [:], workingDirectory: dir.path,
+                                                logPath: dir.appendingPathComponent("x.log").path)) { _ in }
+        }
+        #expect(throws: PosixProcessLauncher.LaunchError.self) {
+            _ = try launcher.launch(ProcessSpec(argv: ["/bin/sh", "-c", "true"], environment: [:], workingDirectory: "/nonexistent/dir",
+                                                logPath: dir.appendingPathComponent("y.log").path)) { _ in }
+        }
+    }
+}
+
+final class ExitBox: @unchecked Sendable {
+    private let semaphore = DispatchSemaphore(value: 0)
+    private var exit: ProcessExit?
+    func set(_ e: ProcessExit) { exit = e; semaphore.signal() }
+    func wait(timeout: TimeInterval) -> ProcessExit? {
+        semaphore.wait(timeout: .now() + timeout) == .success ? exit : nil
+    }
+}
+
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    func add() { lock.lock(); n += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return n }
+}
+
+/// Polls a condition for up to 10 s: for effects of real processes.
+@discardableResult
+func waitFor(_ condition: () -> Bool) -> Bool {
+    for _ in 0..<1000 {
+        if condition() { return true }
+        usleep(10_000)
+    }
+    return condition()
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
