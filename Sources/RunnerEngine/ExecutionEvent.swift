@@ -1,0 +1,52 @@
+import Foundation
+import RunnerCore
+
+/// What the engine tells its front door while a run executes (for live progress).
+public enum ExecutionEvent: Sendable {
+    case runStatus(RunID, RunStatus, errorCode: String?, message: String?, wakeAt: Date?)
+    case stepStatus(StepName, StepStatus, attempt: Int, errorCode: String?, message: String?, at: Date)
+    case attemptStarted(StepName, attempt: Int, serial: Int, logPath: String, at: Date)
+    case attemptEnded(StepName, serial: Int, AttemptEnd, errorCode: String?, message: String?, at: Date)
+    case progress(StepName, percent: Int, message: String?)
+    case output(StepName, text: String, isError: Bool)
+}
+
+/// Where the engine keeps a run's files: `.runner/` or `$RUNNER_HOME`.
+public struct StateDirectory: Sendable {
+    public let root: URL
+
+    public init(root: URL) { self.root = root }
+
+    /// `$RUNNER_HOME`, else `.runner` in the working directory.
+    public static func resolve(environment: [String: String], currentDirectory: String) -> StateDirectory {
+        if let home = environment["RUNNER_HOME"], !home.isEmpty {
+            return StateDirectory(root: URL(fileURLWithPath: home, relativeTo: URL(fileURLWithPath: currentDirectory)).standardizedFileURL)
+        }
+        return StateDirectory(root: URL(fileURLWithPath: currentDirectory).appendingPathComponent(".runner"))
+    }
+
+    public var database: URL { root.appendingPathComponent("state.db") }
+
+    public func logs(of run: RunID) -> URL { root.appendingPathComponent("logs").appendingPathComponent(run.rawValue) }
+
+    /// A file name for an instance: `promote[a/b]` → `promote[a%2Fb]`.
+    public static func fileName(for name: StepName) -> String {
+        var out = ""
+        for scalar in name.rawValue.unicodeScalars {
+            if scalar == "/" || scalar == "%" || scalar.value < 0x20 || scalar == "\u{7F}" {
+                out += String(format: "%%%02X", scalar.value)
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out == "." || out == ".." ? "%2E" + out.dropFirst() : out
+    }
+
+    public func logPath(run: RunID, step: StepName, serial: Int) -> String {
+        logs(of: run).appendingPathComponent("\(Self.fileName(for: step)).\(serial).log").path
+    }
+
+    public func ensure() throws {
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("logs"), withIntermediateDirectories: true)
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+import RunnerCore
+
+/// Makes the durable records of a new run: the run with its pipeline definition and params,
+/// and one step record per step instance (for_each items expanded from the params).
+public enum RunCreation {
+    public static func records(id: RunID, pipeline: ValidatedPipeline, definition: String, file: String,
+                               params: [String: Value], trigger: Trigger, parallelism: Int, at now: Date) -> (RunRecord, [StepRecord]) {
+        var run = RunRecord(id: id, pipeline: pipeline.pipeline.name.value, pipelineFile: file, definition: definition,
+                            trigger: trigger, params: params, parallelism: parallelism, createdAt: now)
+        run.concurrencyGroup = concurrencyGroup(of: pipeline, params: params)
+        let scheduler = RunScheduler(pipeline: pipeline, params: params, configuration: .init(parallelism: parallelism))
+        let steps = scheduler.instances.map { instance -> StepRecord in
+            let step = pipeline.steps[instance.node]
+            return StepRecord(name: instance.name, step: step.name.value, item: instance.item, section: step.section.description,
+                              position: instance.index)
+        }
+        return (run, steps)
+    }
+
+    /// The group whose runs conflict: `group` (default the pipeline's name), plus the value of
+    /// `key` when there is one. Nil when the pipeline declares no concurrency.
+    public static func concurrencyGroup(of pipeline: ValidatedPipeline, params: [String: Value]) -> String? {
+        guard let policy = pipeline.pipeline.concurrency else { return nil }
+        var group = policy.group?.value ?? pipeline.pipeline.name.value
+        if let key = policy.key {
+            let value = ExpressionEvaluator.evaluate(key.root, in: EvaluationContext(params: params))
+            group += "/" + (value.environmentText ?? "")
+        }
+        return group
+    }
+}

@@ -1,0 +1,316 @@
+import Foundation
+import RunnerCore
+import RunnerYAML
+
+/// Runs one stored run to its end: drives the scheduler, starts and stops processes, records
+/// every change durably, heartbeats its lease, and resumes a run a dead runner left behind.
+public actor RunExecutor {
+    public struct Options: Sendable {
+        public var parallelism: Int?
+        public var killGrace: Duration = .seconds(10)
+        public var leaseDuration: TimeInterval = 15
+        /// The runner's environment: steps inherit it, under the pipeline's own variables.
+        public var environment: [String: String]
+        public var observer: (@Sendable (ExecutionEvent) -> Void)?
+        public var echoOutput = false
+        public var pollInterval: Duration = .milliseconds(250)
+
+        public init(environment: [String: String], parallelism: Int? = nil, observer: (@Sendable (ExecutionEvent) -> Void)? = nil) {
+            self.environment = environment
+            self.parallelism = parallelism
+            self.observer = observer
+        }
+    }
+
+    public enum ExecutorError: Error, CustomStringConvertible, Sendable {
+        case notFound(RunID)
+        case finished(RunID, RunStatus)
+        case busy(RunID, owner: String)
+        case invalidDefinition(RunID, [Diagnostic])
+        case store(String)
+
+        public var description: String {
+            switch self {
+            case .notFound(let id): "no run \(id)"
+            case .finished(let id, let status): "run \(id) has already finished (\(status.rawValue))"
+            case .busy(let id, let owner): "run \(id) is being executed by another runner (\(owner))"
+            case .invalidDefinition(let id, let d): "the stored pipeline of run \(id) no longer loads: \(d.first?.message ?? "")"
+            case .store(let message): "state store: \(message)"
+            }
+        }
+    }
+
+    struct RunningAttempt {
+        var serial: Int
+        var pid: Int32?
+        var outputPath: String
+        var progressPath: String
+        var progressSize = 0
+        var lastProgress: Int?
+    }
+
+    let store: RunStore
+    let launcher: ProcessLauncher
+    let state: StateDirectory
+    let options: Options
+    public let runID: RunID
+    let owner = ProcessIdentity.current
+
+    var scheduler: RunScheduler?
+    var stored: StoredRun?
+    var pipelineDirectory = URL(fileURLWithPath: "/")
+    var pending: [StoreChange] = []
+    var running: [Int: RunningAttempt] = [:]
+    var timers: [RunScheduler.TimerKey: Task<Void, Never>] = [:]
+    var leaseRenewedAt = Date.distantPast
+    nonisolated let events: AsyncStream<RunScheduler.Event>
+    nonisolated let continuation: AsyncStream<RunScheduler.Event>.Continuation
+
+    public init(run: RunID, store: RunStore, launcher: ProcessLauncher, state: StateDirectory, options: Options) {
+        self.runID = run
+        self.store = store
+        self.launcher = launcher
+        self.state = state
+        self.options = options
+        (events, continuation) = AsyncStream.makeStream(of: RunScheduler.Event.self)
+    }
+
+    /// Asks the run to stop: running steps are terminated, finally steps still run.
+    public nonisolated func cancel() {
+        continuation.yield(.cancel)
+    }
+
+    /// Executes (or resumes) the run until it is finished; returns what was stored.
+    public func execute() async throws -> StoredRun {
+        let now = Date()
+        guard let loaded = try store.load(runID) else { throw ExecutorError.notFound(runID) }
+        guard !loaded.run.status.isTerminal else { throw ExecutorError.finished(runID, loaded.run.status) }
+        guard try store.claim(runID, owner: owner, until: now.addingTimeInterval(options.leaseDuration), now: now,
+                              isOwnerAlive: ProcessIdentity.isAlive) else {
+            throw ExecutorError.busy(runID, owner: (try? store.load(runID))?.run.owner ?? "?")
+        }
+        defer { try? store.releaseLease(runID, owner: owner) }
+        leaseRenewedAt = now
+        stored = loaded
+        let result = PipelineLoader.load(bytes: Array(loaded.run.definition.utf8), file: loaded.run.pipelineFile)
+        guard let pipeline = result.pipeline else { throw ExecutorError.invalidDefinition(runID, result.diagnostics) }
+        pipelineDirectory = URL(fileURLWithPath: loaded.run.pipelineFile).deletingLastPathComponent()
+        try state.ensure()
+        try FileManager.default.createDirectory(at: state.logs(of: runID), withIntermediateDirectories: true)
+        var scheduler = RunScheduler(pipeline: pipeline, params: loaded.run.params, environment: options.environment,
+                                     configuration: .init(parallelism: options.parallelism ?? loaded.run.parallelism,
+                                                          seed: UInt64(truncatingIfNeeded: runID.rawValue.hashValue)))
+        let isFresh = loaded.run.status == .queued && loaded.steps.allSatisfy { $0.status == .queued && $0.serial == 0 }
+        if isFresh {
+            let actions = scheduler.start(now: now)
+            self.scheduler = scheduler
+            try await apply(actions)
+        } else {
+            let (actions, inFlight) = try scheduler.restore(
+                runStatus: loaded.run.status, errorCode: loaded.run.errorCode, errorMessage: loaded.run.errorMessage,
+                steps: loaded.steps.map {
+                    RunScheduler.StoredInstance(name: $0.name, status: $0.status, attempts: $0.attempts, serial: $0.serial,
+                                                retryAt: $0.retryAt, errorCode: $0.errorCode, errorMessage: $0.errorMessage,
+                                                outputs: $0.outputs)
+                }, now: now)
+            self.scheduler = scheduler
+            try await apply(actions)
+            for (instance, serial) in inFlight {
+                let name = scheduler.instances[instance].name
+                ProcessIdentity.killAttempt(marker: Self.marker(runID, name, serial))
+                running[instance] = RunningAttempt(serial: serial, outputPath: "", progressPath: "")
+                continuation.yield(.attemptEnded(instance: instance, serial: serial, AttemptEnd(.interrupted), outputs: [:]))
+            }
+            try await apply(self.scheduler!.resume(now: Date()))
+        }
+        let poller = Task { [weak self] in await self?.pollLoop() }
+        defer { poller.cancel() }
+        if self.scheduler?.isFinished == false {
+            for await event in events {
+                try await apply(self.scheduler!.handle(event, now: Date()))
+                if self.scheduler!.isFinished { break }
+            }
+        }
+        try flush()
+        for timer in timers.values { timer.cancel() }
+        guard let final = try store.load(runID) else { throw ExecutorError.notFound(runID) }
+        return final
+    }
+
+    static func marker(_ run: RunID, _ step: StepName, _ serial: Int) -> String { "\(run.rawValue)/\(step.rawValue)/\(serial)" }
+
+    // MARK: - Applying the scheduler's actions
+
+    func apply(_ actions: [RunScheduler.Action]) async throws {
+        guard let scheduler else { return }
+        let now = Date()
+        var changes = pending
+        pending.removeAll()
+        var launches: [RunScheduler.LaunchRequest] = []
+        var terminations: [(Int, Int)] = []
+        for action in actions {
+            switch action {
+            case .runStatus(let status, let code, let message, let wake):
+                changes.append(.runStatus(status, errorCode: code, message: message, wakeAt: wake, at: now))
+                options.observer?(.runStatus(runID, status, errorCode: code, message: message, wakeAt: wake))
+            case .stepStatus(let i, let status, let code, let message):
+                let instance = scheduler.instances[i]
+                changes.append(.stepStatus(instance.name, status, attempts: instance.attempts, serial: instance.serial,
+                                           retryAt: instance.retryAt, errorCode: code, message: message, at: now))
+                options.observer?(.stepStatus(instance.name, status, attempt: instance.attempts, errorCode: code, message: message, at: now))
+            case .launch(let request):
+                var attempt = AttemptRecord(step: request.name, serial: request.serial, attempt: request.attempt, startedAt: now)
+                attempt.logPath = state.logPath(run: runID, step: request.name, serial: request.serial)
+                changes.append(.attemptStarted(attempt))
+                launches.append(request)
+            case .terminate(let i, let serial, _):
+                terminations.append((i, serial))
+            case .setTimer(let key, let date):
+                schedule(key, at: date)
+            case .attemptEnded(let i, let serial, let end, let code, let message, let counted):
+                let name = scheduler.instances[i].name
+                running[i] = nil
+                changes.append(.attemptFinished(name, serial: serial, end: end, errorCode: code, message: message, counted: counted, at: now))
+                options.observer?(.attemptEnded(name, serial: serial, end, errorCode: code, message: message, at: now))
+            case .outputs(let i, let values):
+                changes.append(.outputs(scheduler.instances[i].name, values))
+            }
+        }
+        do {
+            try store.apply(changes, to: runID)
+        } catch {
+            throw ExecutorError.store("\(error)")
+        }
+        for (i, serial) in terminations {
+            if let attempt = running[i], attempt.serial == serial, let pid = attempt.pid {
+                launcher.terminate(pid, grace: options.killGrace)
+            }
+        }
+        for request in launches { start(request, now: now) }
+    }
+
+    func flush() throws {
+        guard !pending.isEmpty else { return }
+        let changes = pending
+        pending.removeAll()
+        try store.apply(changes, to: runID)
+    }
+
+    func schedule(_ key: RunScheduler.TimerKey, at date: Date) {
+        timers[key]?.cancel()
+        let delay = max(0, date.timeIntervalSinceNow)
+        let continuation = self.continuation
+        timers[key] = Task {
+            try? await Task.sleep(nanoseconds: UInt64(delay * 1e9))
+            if !Task.isCancelled { continuation.yield(.timer(key)) }
+        }
+    }
+
+    // MARK: - Starting a process
+
+    func start(_ request: RunScheduler.LaunchRequest, now: Date) {
+        guard let scheduler, let stored else { return }
+        let step = scheduler.pipeline.steps[request.node]
+        let base = state.logs(of: runID).appendingPathComponent("\(StateDirectory.fileName(for: request.name)).\(request.serial)")
+        let outputPath = base.appendingPathExtension("output").path
+        let progressPath = base.appendingPathExtension("progress").path
+        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        FileManager.default.createFile(atPath: progressPath, contents: nil)
+        var environment = options.environment
+        for entry in scheduler.pipeline.pipeline.env { environment[entry.name.value] = entry.value }
+        for entry in step.env { environment[entry.name.value] = entry.value }
+        var masks: [String] = []
+        for spec in scheduler.pipeline.pipeline.params {
+            guard let text = stored.run.params[spec.name.value]?.environmentText else { continue }
+            environment[spec.environmentName] = text
+            if spec.isSecret { masks.append(text) }
+        }
+        for (producer, key, value) in request.visibleOutputs {
+            environment["STEP_\(NameRules.environmentName(producer))_\(NameRules.environmentName(key))"] = value
+        }
+        if let item = request.item { environment["ITEM"] = item }
+        environment["RUNNER_RUN_ID"] = runID.rawValue
+        environment["RUNNER_PIPELINE"] = stored.run.pipeline
+        environment["RUNNER_STEP"] = request.name.rawValue
+        environment["RUNNER_ATTEMPT"] = String(request.serial)
+        environment["RUNNER_TRIGGER"] = stored.run.trigger.rawValue
+        environment["RUNNER_OUTPUT"] = outputPath
+        environment["RUNNER_PROGRESS"] = progressPath
+        environment["RUNNER_ATTEMPT_ID"] = Self.marker(runID, request.name, request.serial)
+        let workdir = request.policy.workdir.map { pipelineDirectory.appendingPathComponent($0).standardizedFileURL.path }
+            ?? pipelineDirectory.path
+        let instance = request.instance, serial = request.serial, name = request.name
+        let declared = Set(step.outputs.map(\.value))
+        let continuation = self.continuation
+        let observer = options.observer
+        var echo: (@Sendable (String, Bool) -> Void)?
+        if options.echoOutput, let observer {
+            echo = { @Sendable text, isError in observer(.output(name, text: text, isError: isError)) }
+        }
+        let spec = ProcessSpec(argv: request.policy.shell.argv + [step.run.value], environment: environment, workingDirectory: workdir,
+                               logPath: state.logPath(run: runID, step: name, serial: serial), masks: masks, echo: echo)
+        running[instance] = RunningAttempt(serial: serial, outputPath: outputPath, progressPath: progressPath)
+        observer?(.attemptStarted(name, attempt: request.attempt, serial: serial, logPath: spec.logPath, at: now))
+        do {
+            let pid = try launcher.launch(spec) { exit in
+                let outputs = exit.reason == .exited(code: 0) ? Self.readOutputs(outputPath, declared: declared) : [:]
+                continuation.yield(.attemptEnded(instance: instance, serial: serial, AttemptEnd(exit.reason, stderrTail: exit.stderrTail),
+                                                 outputs: outputs))
+            }
+            running[instance]?.pid = pid
+            pending.append(.attemptProcess(name, serial: serial, pid: pid))
+        } catch {
+            continuation.yield(.attemptEnded(instance: instance, serial: serial, AttemptEnd(.launchFailed("\(error)")), outputs: [:]))
+        }
+    }
+
+    /// `key=value` lines of `$RUNNER_OUTPUT`, for the outputs the step declares.
+    static func readOutputs(_ path: String, declared: Set<String>) -> [String: String] {
+        guard !declared.isEmpty, let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [:] }
+        var outputs: [String: String] = [:]
+        for line in text.split(whereSeparator: \.isNewline) {
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            let key = String(line[..<equals]).trimmingCharacters(in: .whitespaces)
+            if declared.contains(key) { outputs[key] = String(line[line.index(after: equals)...]) }
+        }
+        return outputs
+    }
+
+    // MARK: - Polling: progress, cancel requests, lease
+
+    func pollLoop() async {
+        let nanos = UInt64(DurationText.milliseconds(options.pollInterval)) * 1_000_000
+        while !Task.isCancelled {
+            try? await Task.sleep(nanoseconds: nanos)
+            if Task.isCancelled { return }
+            poll()
+        }
+    }
+
+    func poll() {
+        guard let scheduler, !scheduler.isFinished else { return }
+        for (instance, attempt) in running where !attempt.progressPath.isEmpty {
+            guard let size = (try? FileManager.default.attributesOfItem(atPath: attempt.progressPath)[.size] as? Int) ?? nil,
+                  size != attempt.progressSize else { continue }
+            running[instance]?.progressSize = size
+            guard let text = try? String(contentsOfFile: attempt.progressPath, encoding: .utf8),
+                  let line = text.split(whereSeparator: \.isNewline).last else { continue }
+            let parts = line.split(separator: " ", maxSplits: 1)
+            guard let value = parts.first.flatMap({ Int($0) }) else { continue }
+            let percent = min(100, max(0, value))
+            guard percent != attempt.lastProgress else { continue }
+            running[instance]?.lastProgress = percent
+            let message = parts.count > 1 ? String(parts[1]) : nil
+            let name = scheduler.instances[instance].name
+            pending.append(.progress(name, percent: percent, message: message))
+            options.observer?(.progress(name, percent: percent, message: message))
+        }
+        if (try? store.isCancelRequested(runID)) == true { continuation.yield(.cancel) }
+        let now = Date()
+        if now.timeIntervalSince(leaseRenewedAt) > options.leaseDuration / 3 {
+            leaseRenewedAt = now
+            _ = try? store.renewLease(runID, owner: owner, until: now.addingTimeInterval(options.leaseDuration))
+        }
+        try? flush()
+    }
+}

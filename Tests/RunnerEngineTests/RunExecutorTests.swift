@@ -1,0 +1,224 @@
+import Foundation
+import Testing
+import RunnerCore
+import RunnerStore
+import RunnerYAML
+@testable import RunnerEngine
+
+/// The executor with real processes, a real store and real files, in a temp directory.
+struct ExecutorFixture {
+    let dir: URL
+    let state: StateDirectory
+    let store: SQLiteRunStore
+    let pipelineFile: URL
+
+    init(_ yaml: String) throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("exec-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        state = StateDirectory(root: dir.appendingPathComponent(".runner"))
+        try state.ensure()
+        store = try SQLiteRunStore(path: state.database.path)
+        pipelineFile = dir.appendingPathComponent("pipeline.yaml")
+        try yaml.write(to: pipelineFile, atomically: true, encoding: .utf8)
+    }
+
+    func create(params: [(String, ParamInput)] = [], parallelism: Int = 4, id: String? = nil) throws -> RunID {
+        let text = try String(contentsOf: pipelineFile, encoding: .utf8)
+        let loaded = PipelineLoader.load(bytes: Array(text.utf8), file: pipelineFile.path)
+        guard let pipeline = loaded.pipeline else { throw TestFailure("\(loaded.diagnostics.map(\.message))") }
+        let resolved = ParamResolver.resolve(params.map { (name: $0.0, input: $0.1) }, against: pipeline.pipeline.params)
+        var random = SystemRandomNumberGenerator()
+        let runID = id.map(RunID.init) ?? RunID.generate(at: Date(), using: &random)
+        let (run, steps) = RunCreation.records(id: runID, pipeline: pipeline, definition: text, file: pipelineFile.path,
+                                               params: resolved.values, trigger: .cli, parallelism: parallelism, at: Date())
+        try store.createRun(run, steps: steps)
+        return runID
+    }
+
+    func executor(_ id: RunID, observer: (@Sendable (ExecutionEvent) -> Void)? = nil) -> RunExecutor {
+        var options = RunExecutor.Options(environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"],
+                                          observer: observer)
+        options.killGrace = .milliseconds(500)
+        options.pollInterval = .milliseconds(50)
+        return RunExecutor(run: id, store: store, launcher: PosixProcessLauncher(), state: state, options: options)
+    }
+
+    func run(params: [(String, ParamInput)] = []) async throws -> StoredRun {
+        let id = try create(params: params)
+        return try await executor(id).execute()
+    }
+
+    func file(_ name: String) -> String { (try? String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8)) ?? "" }
+}
+
+extension StoredRun {
+    func step(_ name: String) -> StepRecord? { steps.first { $0.name.rawValue == name } }
+}
+
+@Suite struct RunExecutorTests {
+    @Test func aPipelineRunsWithItsEnvironmentOutputsAndLogs() async throws {
+        let f = try ExecutorFixture("""
+        version: 1
+        name: env
+        params:
+          targetRef: {type: string, required: true}
+          targets: {type: list, items: string, default: [a, b]}
+        env: {SITE: site-dir}
+        steps:
+          - name: build
+            run: |
+              echo "building $PARAM_TARGET_REF for $SITE in $(basename "$PWD")" >> ledger
+              echo "release=r-$RUNNER_ATTEMPT" >> "$RUNNER_OUTPUT"
+              echo "50 halfway" >> "$RUNNER_PROGRESS"
+            outputs: [release]
+          - name: promote
+            needs: [build]
+            for_each: params.targets
+            run: echo "$ITEM got $STEP_BUILD_RELEASE ($RUNNER_STEP, $RUNNER_TRIGGER)" >> ledger
+        """)
+        let result = try await f.run(params: [("targetRef", .text("main; rm -rf /"))])
+        #expect(result.run.status == .succeeded)
+        let ledger = f.file("ledger")
+        #expect(ledger.contains("building main; rm -rf / for site-dir in \(f.dir.lastPathComponent)"))
+        #expect(ledger.contains("a got r-1 (promote[a], cli)"))
+        #expect(ledger.contains("b got r-1 (promote[b], cli)"))
+        #expect(result.step("build")?.outputs == ["release": "r-1"])
+        #expect(result.step("promote[b]")?.status == .succeeded)
+        #expect(result.attempts.count == 3)
+        #expect(result.attempts.allSatisfy { $0.exitCode == 0 && $0.pid != nil && $0.finishedAt != nil })
+        #expect(FileManager.default.fileExists(atPath: try #require(result.attempts.first?.logPath)))
+    }
+
+    @Test func failuresRetriesAndErrorClassesAreRecorded() async throws {
+        let f = try ExecutorFixture("""
+        version: 1
+        name: retry
+        errors:
+          - {exit_codes: [75], code: RATE_LIMITED, retry: {attempts: 3, backoff: {initial: 100ms}}}
+        steps:
+          - name: flaky
+            run: |
+              n=$(cat count 2>/dev/null || echo 0); n=$((n + 1)); echo $n > count
+              if [ $n -lt 3 ]; then echo "429 slow down" >&2; exit 75; fi
+          - {name: broken, run: "echo 'disk on fire' >&2; exit 4", error: BROKEN}
+        """)
+        let result = try await f.run()
+        #expect(result.run.status == .failed)
+        #expect(result.run.errorCode == "BROKEN")
+        #expect(result.run.errorMessage == "disk on fire")
+        #expect(result.step("flaky")?.status == .succeeded)
+        #expect(result.step("flaky")?.attempts == 3)
+        let flaky = result.attempts.filter { $0.step.rawValue == "flaky" }
+        #expect(flaky.map(\.exitCode) == [75, 75, 0])
+        #expect(flaky.map(\.errorCode) == ["RATE_LIMITED", "RATE_LIMITED", nil])
+    }
+
+    @Test func timeoutsKillTheStep() async throws {
+        let f = try ExecutorFixture("""
+        version: 1
+        name: slow
+        steps:
+          - {name: slow, run: "sleep 30", timeout: 300ms, error: TOO_SLOW}
+        """)
+        let started = Date()
+        let result = try await f.run()
+        #expect(result.run.status == .failed)
+        #expect(result.run.errorCode == "TOO_SLOW")
+        #expect(result.attempts.first?.timedOut == true)
+        #expect(Date().timeIntervalSince(started) < 10)
+    }
+
+    @Test func cancelStopsRunningStepsAndRunsFinally() async throws {
+        let f = try ExecutorFixture("""
+        version: 1
+        name: cancel
+        steps:
+          - {name: long, run: "touch started; sleep 30"}
+        finally:
+          steps:
+            - {name: tidy, run: "touch tidied"}
+        """)
+        let id = try f.create()
+        let executor = f.executor(id)
+        let task = Task { try await executor.execute() }
+        #expect(waitFor { FileManager.default.fileExists(atPath: f.dir.appendingPathComponent("started").path) })
+        #expect(try f.store.requestCancel(id, at: Date()))
+        let result = try await task.value
+        #expect(result.run.status == .cancelled)
+        #expect(result.step("long")?.status == .cancelled)
+        #expect(result.step("tidy")?.status == .succeeded)
+        #expect(FileManager.default.fileExists(atPath: f.dir.appendingPathComponent("tidied").path))
+    }
+
+    @Test func progressIsRecordedWhileAStepRuns() async throws {
+        let f = try ExecutorFixture("""
+        version: 1
+        name: progress
+        steps:
+          - name: work
+            run: |
+              for p in 10 40 70; do echo "$p working" >> "$RUNNER_PROGRESS"; sleep 0.2; done
+        """)
+        let seen = ProgressLog()
+        let id = try f.create()
+        let result = try await f.executor(id, observer: { event in
+            if case .progress(_, let percent, _) = event { seen.add(percent) }
+        }).execute()
+        #expect(result.run.status == .succeeded)
+        #expect(seen.values.contains(10) || seen.values.contains(40))
+        #expect(result.step("work")?.progress == 100)
+    }
+
+    @Test func resumeRerunsWhatWasInFlightKillsItsOrphanAndNeverRerunsWhatSucceeded() async throws {
+        let f = try ExecutorFixture("""
+        version: 1
+        name: resume
+        steps:
+          - {name: first, run: "echo first >> ledger"}
+          - {name: second, run: "echo second >> ledger", needs: [first]}
+          - {name: third, run: "echo third >> ledger", needs: [second]}
+        """)
+        let id = try f.create()
+        // A runner that died: `first` succeeded, `second` was in flight (its process still runs).
+        let now = Date()
+        try f.store.apply([
+            .runStatus(.running, errorCode: nil, message: nil, wakeAt: nil, at: now),
+            .stepStatus("first", .running, attempts: 1, serial: 1, retryAt: nil, errorCode: nil, message: nil, at: now),
+            .attemptStarted(AttemptRecord(step: "first", serial: 1, attempt: 1, startedAt: now)),
+            .attemptFinished("first", serial: 1, end: AttemptEnd(.exited(code: 0)), errorCode: nil, message: nil, counted: true, at: now),
+            .stepStatus("first", .succeeded, attempts: 1, serial: 1, retryAt: nil, errorCode: nil, message: nil, at: now),
+            .stepStatus("second", .running, attempts: 1, serial: 1, retryAt: nil, errorCode: nil, message: nil, at: now),
+            .attemptStarted(AttemptRecord(step: "second", serial: 1, attempt: 1, startedAt: now)),
+        ], to: id)
+        try "first\n".write(to: f.dir.appendingPathComponent("ledger"), atomically: true, encoding: .utf8)
+        let orphan = Process()
+        orphan.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        orphan.arguments = ["60"]
+        orphan.environment = ["RUNNER_ATTEMPT_ID": "\(id.rawValue)/second/1"]
+        try orphan.run()
+        let result = try await f.executor(id).execute()
+        #expect(!orphan.isRunning, "the orphan of the interrupted attempt was killed before the step ran again")
+        #expect(result.run.status == .succeeded)
+        #expect(f.file("ledger") == "first\nsecond\nthird\n")
+        let second = result.attempts.filter { $0.step.rawValue == "second" }
+        #expect(second.map(\.serial) == [1, 2])
+        #expect(second.first?.errorCode == "RUNNER_INTERRUPTED")
+        #expect(second.first?.counted == false)
+        #expect(result.step("second")?.attempts == 1)
+    }
+
+    @Test func aLiveOwnersRunCannotBeTaken() async throws {
+        let f = try ExecutorFixture("version: 1\nname: busy\nsteps:\n  - {name: a, run: 'true'}")
+        let id = try f.create()
+        _ = try f.store.claim(id, owner: ProcessIdentity.current + "-other", until: Date().addingTimeInterval(60), now: Date(),
+                              isOwnerAlive: { _ in true })
+        await #expect(throws: RunExecutor.ExecutorError.self) { _ = try await f.executor(id).execute() }
+    }
+}
+
+final class ProgressLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [Int] = []
+    func add(_ v: Int) { lock.lock(); list.append(v); lock.unlock() }
+    var values: [Int] { lock.lock(); defer { lock.unlock() }; return list }
+}
