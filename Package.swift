@@ -54,13 +54,15 @@ let package = Package(
 
         // MARK: - Tests
 
-        .testTarget(name: "RunnerCoreTests", dependencies: ["RunnerCore"]),
-        .testTarget(name: "RunnerYAMLTests", dependencies: ["RunnerYAML", "RunnerCore"]),
-        .testTarget(name: "RunnerEngineTests", dependencies: ["RunnerEngine", "RunnerCore", "RunnerYAML", "RunnerStore"]),
-        .testTarget(name: "RunnerStoreTests", dependencies: ["RunnerStore", "RunnerCore"]),
+        /// Helpers shared by the test targets (blocking work off the cooperative pool).
+        .target(name: "RunnerTestSupport", path: "Tests/Support"),
+        .testTarget(name: "RunnerCoreTests", dependencies: ["RunnerTestSupport", "RunnerCore"]),
+        .testTarget(name: "RunnerYAMLTests", dependencies: ["RunnerTestSupport", "RunnerYAML", "RunnerCore"]),
+        .testTarget(name: "RunnerEngineTests", dependencies: ["RunnerTestSupport", "RunnerEngine", "RunnerCore", "RunnerYAML", "RunnerStore"]),
+        .testTarget(name: "RunnerStoreTests", dependencies: ["RunnerTestSupport", "RunnerStore", "RunnerCore"]),
         .testTarget(
             name: "RunnerCLITests",
-            dependencies: ["RunnerCLI", "RunnerCore", "RunnerYAML"],
+            dependencies: ["RunnerTestSupport", "RunnerCLI", "RunnerCore", "RunnerYAML"],
             resources: []
         ),
     ]

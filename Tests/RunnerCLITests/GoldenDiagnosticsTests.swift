@@ -1,4 +1,5 @@
 import Foundation
+import RunnerTestSupport
 import Testing
 @testable import RunnerCLI
 import RunnerCore

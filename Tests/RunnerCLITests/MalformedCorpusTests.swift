@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import RunnerTestSupport
 import RunnerCore
 @testable import RunnerYAML
 
@@ -147,32 +148,32 @@ import RunnerCore
         return nil
     }
 
-    @Test func structuralBombsAndLimits() {
-        let failures = Self.structuralCases().compactMap(Self.check)
+    @Test func structuralBombsAndLimits() async throws {
+        let failures = try await offPool { Self.structuralCases().compactMap(Self.check) }
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
     }
 
-    @Test func invalidEncodings() {
-        let failures = Self.encodingCases().compactMap(Self.check)
+    @Test func invalidEncodings() async throws {
+        let failures = try await offPool { Self.encodingCases().compactMap(Self.check) }
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
     }
 
-    @Test func binaryGarbage() {
-        let failures = Self.garbageCases().compactMap(Self.check)
+    @Test func binaryGarbage() async throws {
+        let failures = try await offPool { Self.garbageCases().compactMap(Self.check) }
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
     }
 
-    @Test func truncatedAndTabbedFiles() {
+    @Test func truncatedAndTabbedFiles() async throws {
         let cases = Self.truncationCases()
         #expect(cases.count > 100)
-        let failures = cases.compactMap(Self.check)
+        let failures = try await offPool { cases.compactMap(Self.check) }
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
     }
 
-    @Test func everyValueWithTheWrongType() throws {
+    @Test func everyValueWithTheWrongType() async throws {
         let cases = try WrongTypeCorpus.cases(from: Paths.fixtures.appendingPathComponent("pipelines/valid/006-every-key.yaml"))
         #expect(cases.count > 150, "\(cases.count) mutations")
-        let failures = cases.compactMap(Self.check)
+        let failures = try await offPool { cases.compactMap(Self.check) }
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
     }
 }
@@ -251,7 +252,3 @@ enum WrongTypeCorpus {
     }
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}

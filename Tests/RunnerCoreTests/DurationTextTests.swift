@@ -1,4 +1,5 @@
 import Testing
+import RunnerTestSupport
 @testable import RunnerCore
 
 @Suite struct DurationTextTests {
@@ -35,7 +36,3 @@ import Testing
     }
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}

@@ -1,3 +1,4 @@
+import RunnerTestSupport
 import Testing
 @testable import RunnerCore
 

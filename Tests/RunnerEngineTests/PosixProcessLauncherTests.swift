@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import RunnerTestSupport
 import RunnerCore
 @testable import RunnerEngine
 
@@ -16,7 +17,15 @@ import RunnerCore
 
     /// Runs a script and waits (at most `timeout`) for its exit.
     func run(_ script: String, env: [String: String] = [:], in dir: URL, masks: [String] = [], timeout: TimeInterval = 20,
-             whileRunning: (Int32) -> Void = { _ in }) throws -> (ProcessExit, String) {
+             whileRunning: @escaping @Sendable (Int32) -> Void = { _ in }) async throws -> (ProcessExit, String) {
+        let launcher = self.launcher
+        return try await offPool {
+            try Self.blockingRun(launcher, script, env: env, in: dir, masks: masks, timeout: timeout, whileRunning: whileRunning)
+        }
+    }
+
+    static func blockingRun(_ launcher: PosixProcessLauncher, _ script: String, env: [String: String], in dir: URL, masks: [String],
+                            timeout: TimeInterval, whileRunning: (Int32) -> Void) throws -> (ProcessExit, String) {
         let log = dir.appendingPathComponent("attempt.log").path
         let box = ExitBox()
         var environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
@@ -28,67 +37,71 @@ import RunnerCore
         return (exit, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
     }
 
-    @Test func exitCodeOutputAndStderrTail() throws {
-        let (exit, log) = try run("echo out; echo err >&2; exit 3", in: try scratch())
+    @Test func exitCodeOutputAndStderrTail() async throws {
+        let (exit, log) = try await run("echo out; echo err >&2; exit 3", in: try scratch())
         #expect(exit.reason == .exited(code: 3))
         #expect(exit.stderrTail == "err\n")
         #expect(log.contains("out\n") && log.contains("err\n"))
     }
 
-    @Test func environmentAndWorkingDirectory() throws {
+    @Test func environmentAndWorkingDirectory() async throws {
         let dir = try scratch()
-        let (exit, log) = try run("printf '%s|%s' \"$GREETING\" \"$(pwd)\"", env: ["GREETING": "hello; $(touch pwned)"], in: dir)
+        let (exit, log) = try await run("printf '%s|%s' \"$GREETING\" \"$(pwd)\"", env: ["GREETING": "hello; $(touch pwned)"], in: dir)
         #expect(exit.reason == .exited(code: 0))
         #expect(log == "hello; $(touch pwned)|\(dir.path)")
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("pwned").path), "values are never shell text")
     }
 
-    @Test func stdinIsEmptyAndNoDescriptorLeaks() throws {
-        let (_, log) = try run("cat; ls /proc/self/fd | wc -l", in: try scratch())
+    @Test func stdinIsEmptyAndNoDescriptorLeaks() async throws {
+        let (_, log) = try await run("cat; ls /proc/self/fd | wc -l", in: try scratch())
         #expect(log.trimmingCharacters(in: .whitespacesAndNewlines) == "4", "0, 1, 2 and the one ls opens")
     }
 
-    @Test func aSignalIsReported() throws {
-        let (exit, _) = try run("kill -9 $$", in: try scratch())
+    @Test func aSignalIsReported() async throws {
+        let (exit, _) = try await run("kill -9 $$", in: try scratch())
         #expect(exit.reason == .signalled(9))
     }
 
-    @Test func terminateStopsTheWholeGroup() throws {
+    @Test func terminateStopsTheWholeGroup() async throws {
         let dir = try scratch()
         let pidFile = dir.appendingPathComponent("child.pid").path
-        let (exit, _) = try run("sleep 60 & echo $! > child.pid; wait", in: dir) { pid in
+        let launcher = self.launcher
+        let (exit, _) = try await run("sleep 60 & echo $! > child.pid; wait", in: dir) { pid in
             waitFor { FileManager.default.fileExists(atPath: pidFile) }
             launcher.terminate(pid, grace: .seconds(5))
         }
         #expect(exit.reason == .signalled(15))
         let child = Int32((try String(contentsOfFile: pidFile, encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines))!
-        #expect(waitFor { kill(child, 0) != 0 }, "the grandchild is gone too")
+        #expect(await eventually { kill(child, 0) != 0 }, "the grandchild is gone too")
     }
 
-    @Test func aProcessIgnoringTermIsKilledAfterTheGrace() throws {
+    @Test func aProcessIgnoringTermIsKilledAfterTheGrace() async throws {
         let dir = try scratch()
-        let (exit, _) = try run("trap '' TERM; echo ready > ready; while :; do sleep 0.05; done", in: dir) { pid in
+        let launcher = self.launcher
+        let (exit, _) = try await run("trap '' TERM; echo ready > ready; while :; do sleep 0.05; done", in: dir) { pid in
             waitFor { FileManager.default.fileExists(atPath: dir.appendingPathComponent("ready").path) }
             launcher.terminate(pid, grace: .milliseconds(200))
         }
         #expect(exit.reason == .signalled(9))
     }
 
-    @Test func whatAStepLeavesRunningIsKilledWhenItExits() throws {
+    @Test func whatAStepLeavesRunningIsKilledWhenItExits() async throws {
         let dir = try scratch()
-        let (exit, log) = try run("sleep 60 > /dev/null 2>&1 & echo $!", in: dir)
+        let (exit, log) = try await run("sleep 60 > /dev/null 2>&1 & echo $!", in: dir)
         #expect(exit.reason == .exited(code: 0))
         let child = Int32(log.trimmingCharacters(in: .whitespacesAndNewlines))!
-        #expect(waitFor { kill(child, 0) != 0 })
+        #expect(await eventually { kill(child, 0) != 0 })
     }
 
-    @Test func secretsAreMaskedInTheLog() throws {
-        let (_, log) = try run("echo token=s3cr3t-value", in: try scratch(), masks: ["s3cr3t-value"])
+    @Test func secretsAreMaskedInTheLog() async throws {
+        let (_, log) = try await run("echo token=s3cr3t-value", in: try scratch(), masks: ["s3cr3t-value"])
         #expect(log == "token=***\n")
     }
 
-    @Test func manyConcurrentProcesses() throws {
+    @Test func manyConcurrentProcesses() async throws {
         let dir = try scratch()
+        let launcher = self.launcher
+        let (finished, count) = try await offPool { () -> (Bool, Int) in
         let group = DispatchGroup()
         let count = Counter()
         for n in 0..<100 {
@@ -99,12 +112,14 @@ import RunnerCore
                 group.leave()
             }
         }
-        #expect(group.wait(timeout: .now() + 30) == .success)
-        #expect(count.value == 100)
+        return (group.wait(timeout: .now() + 30) == .success, count.value)
+        }
+        #expect(finished)
+        #expect(count == 100)
         #expect(try String(contentsOfFile: dir.appendingPathComponent("42.log").path, encoding: .utf8) == "42\n")
     }
 
-    @Test func aMissingProgramIsALaunchError() throws {
+    @Test func aMissingProgramIsALaunchError() async throws {
         let dir = try scratch()
         #expect(throws: PosixProcessLauncher.LaunchError.self) {
             _ = try launcher.launch(ProcessSpec(argv: ["/nonexistent/program"], environment: [:], workingDirectory: dir.path,
@@ -133,17 +148,3 @@ final class Counter: @unchecked Sendable {
     var value: Int { lock.lock(); defer { lock.unlock() }; return n }
 }
 
-/// Polls a condition for up to 10 s: for effects of real processes.
-@discardableResult
-func waitFor(_ condition: () -> Bool) -> Bool {
-    for _ in 0..<1000 {
-        if condition() { return true }
-        usleep(10_000)
-    }
-    return condition()
-}
-
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}

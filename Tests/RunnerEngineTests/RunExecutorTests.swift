@@ -1,4 +1,5 @@
 import Foundation
+import RunnerTestSupport
 import Testing
 import RunnerCore
 import RunnerStore
@@ -141,7 +142,8 @@ extension StoredRun {
         let id = try f.create()
         let executor = f.executor(id)
         let task = Task { try await executor.execute() }
-        #expect(waitFor { FileManager.default.fileExists(atPath: f.dir.appendingPathComponent("started").path) })
+        let started = f.dir.appendingPathComponent("started").path
+        #expect(await eventually { FileManager.default.fileExists(atPath: started) })
         #expect(try f.store.requestCancel(id, at: Date()))
         let result = try await task.value
         #expect(result.run.status == .cancelled)
@@ -151,21 +153,28 @@ extension StoredRun {
     }
 
     @Test func progressIsRecordedWhileAStepRuns() async throws {
+        // A handshake, not a race: the step waits until the runner has seen its progress.
         let f = try ExecutorFixture("""
         version: 1
         name: progress
         steps:
           - name: work
             run: |
-              for p in 10 40 70; do echo "$p working" >> "$RUNNER_PROGRESS"; sleep 0.2; done
+              echo "40 working" >> "$RUNNER_PROGRESS"
+              for i in $(seq 200); do [ -e seen ] && break; sleep 0.05; done
+              [ -e seen ]
         """)
         let seen = ProgressLog()
         let id = try f.create()
+        let flag = f.dir.appendingPathComponent("seen").path
         let result = try await f.executor(id, observer: { event in
-            if case .progress(_, let percent, _) = event { seen.add(percent) }
+            if case .progress(_, let percent, let message) = event, percent == 40, message == "working" {
+                seen.add(percent)
+                FileManager.default.createFile(atPath: flag, contents: nil)
+            }
         }).execute()
         #expect(result.run.status == .succeeded)
-        #expect(seen.values.contains(10) || seen.values.contains(40))
+        #expect(seen.values == [40])
         #expect(result.step("work")?.progress == 100)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import RunnerTestSupport
 import RunnerCore
 import RunnerYAML
 

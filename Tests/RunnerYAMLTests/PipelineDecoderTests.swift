@@ -1,3 +1,4 @@
+import RunnerTestSupport
 import Testing
 import RunnerCore
 @testable import RunnerYAML

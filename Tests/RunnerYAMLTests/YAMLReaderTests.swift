@@ -1,4 +1,5 @@
 import Testing
+import RunnerTestSupport
 import RunnerCore
 @testable import RunnerYAML
 
@@ -170,7 +171,3 @@ import RunnerCore
     }
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
