@@ -48,7 +48,7 @@ let package = Package(
         // MARK: - Front doors
 
         /// Subcommands, argument parsing and rendering.
-        .target(name: "RunnerCLI", dependencies: ["RunnerCore", "RunnerYAML"]),
+        .target(name: "RunnerCLI", dependencies: ["RunnerCore", "RunnerYAML", "RunnerStore", "RunnerEngine"]),
         /// The `runner` executable: `main.swift` only.
         .executableTarget(name: "runner", dependencies: ["RunnerCLI"]),
 

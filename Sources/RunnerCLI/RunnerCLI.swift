@@ -18,6 +18,8 @@ public enum RunnerCLI {
     struct Command: Sendable {
         var spec: CommandSpec
         var run: @Sendable (ParsedArguments, Context) -> ExitCode
+        /// `runner runs list`: a command made of subcommands.
+        var subcommands: [Command] = []
     }
 
     struct Context {
@@ -30,6 +32,8 @@ public enum RunnerCLI {
         Command(spec: ValidateCommand.spec, run: ValidateCommand.run),
         Command(spec: PlanCommand.spec, run: PlanCommand.run),
         Command(spec: GraphCommand.spec, run: GraphCommand.run),
+        Command(spec: ApplyCommand.spec, run: ApplyCommand.run),
+        Command(spec: RunsCommand.spec, run: { _, _ in .usage }, subcommands: RunsCommand.subcommands),
     ]
 
     public static func run(_ arguments: [String], console: Console = .standard(),
@@ -59,6 +63,14 @@ public enum RunnerCLI {
             guard let command = commands.first(where: { $0.spec.name == arguments[1] }) else {
                 return usageError(UsageError(message: "no help for unknown command '\(arguments[1])'", hint: suggestion(for: arguments[1])), context)
             }
+            if !command.subcommands.isEmpty {
+                if arguments.count > 2, let sub = command.subcommands.first(where: { $0.spec.name == arguments[2] }) {
+                    context.console.out(ArgumentParser.help(for: sub.spec))
+                } else {
+                    context.console.out(subcommandHelp(command, path: command.spec.name))
+                }
+                return .success
+            }
             context.console.out(ArgumentParser.help(for: command.spec))
             return .success
         default:
@@ -68,7 +80,28 @@ public enum RunnerCLI {
             let message = first.hasPrefix("-") ? "unknown option '\(first)'" : "unknown command '\(first)'"
             return usageError(UsageError(message: message, hint: suggestion(for: first)), context)
         }
-        switch ArgumentParser.parse(Array(arguments.dropFirst()), for: command.spec) {
+        return dispatch(command, Array(arguments.dropFirst()), context, path: first)
+    }
+
+    static func dispatch(_ command: Command, _ arguments: [String], _ context: Context, path: String) -> ExitCode {
+        if !command.subcommands.isEmpty {
+            guard let name = arguments.first, !name.hasPrefix("-") else {
+                if arguments.first == "--help" || arguments.first == "-h" {
+                    context.console.out(subcommandHelp(command, path: path))
+                    return .success
+                }
+                context.console.err(subcommandHelp(command, path: path))
+                return .usage
+            }
+            guard let sub = command.subcommands.first(where: { $0.spec.name == name }) else {
+                let names = command.subcommands.map(\.spec.name)
+                return usageError(UsageError(message: "unknown command '\(path) \(name)'",
+                                             hint: Suggestion.hint(for: name, in: names) ?? "commands: " + names.joined(separator: ", ")),
+                                  context)
+            }
+            return dispatch(sub, Array(arguments.dropFirst()), context, path: "\(path) \(name)")
+        }
+        switch ArgumentParser.parse(arguments, for: command.spec) {
         case .failure(let error):
             return usageError(error, context)
         case .success(let parsed):
@@ -90,6 +123,15 @@ public enum RunnerCLI {
         let d = Diagnostic(.usage, error.message, hint: error.hint)
         context.console.err(DiagnosticRenderer(colors: context.console.colorsError).render(d))
         return .usage
+    }
+
+    static func subcommandHelp(_ command: Command, path: String) -> String {
+        var out = "\(command.spec.summary)\n\nUSAGE: runner \(path) <command> [options]\n\nCOMMANDS:\n"
+        let width = command.subcommands.map(\.spec.name.count).max() ?? 0
+        for sub in command.subcommands {
+            out += "  \(sub.spec.name)\(String(repeating: " ", count: width - sub.spec.name.count + 2))\(sub.spec.summary)\n"
+        }
+        return out + "\nRun 'runner \(path) <command> --help' for a command's options.\n"
     }
 
     static func overview() -> String {

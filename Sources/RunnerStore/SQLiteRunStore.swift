@@ -37,24 +37,47 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
 
     // MARK: - Writing
 
-    public func createRun(_ run: RunRecord, steps: [StepRecord]) throws {
+    public func createRun(_ run: RunRecord, steps: [StepRecord], unlessActiveIn group: String) throws -> RunRecord? {
         try database.write {
-            try database.run("""
-                INSERT INTO runs (id, pipeline, pipeline_file, definition, status, trigger, params, parallelism, concurrency_group,
-                                  created_at, updated_at, owner, lease_until)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, [.text(run.id.rawValue), .text(run.pipeline), .text(run.pipelineFile), .text(run.definition),
-                      .text(run.status.rawValue), .text(run.trigger.rawValue), .text(Self.encode(run.params)),
-                      .int(run.parallelism), .string(run.concurrencyGroup), .date(run.createdAt), .date(run.updatedAt),
-                      .string(run.owner), .date(run.leaseUntil)])
-            for step in steps {
-                try database.run("""
-                    INSERT INTO steps (run_id, name, step, item, section, position, status) VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """, [.text(run.id.rawValue), .text(step.name.rawValue), .text(step.step), .string(step.item),
-                          .text(step.section), .int(step.position), .text(step.status.rawValue)])
+            if let active = try database.query("""
+                SELECT \(Self.runColumns) FROM runs WHERE concurrency_group = ?
+                  AND status NOT IN ('succeeded', 'failed', 'partial', 'cancelled', 'rolled_back', 'skipped')
+                ORDER BY id LIMIT 1
+                """, [.text(group)]).first.flatMap(runRecord) {
+                return active
             }
-            try event(run.id, at: run.createdAt, kind: "run", step: nil, status: run.status.rawValue, message: "created")
+            try insert(run, steps: steps)
+            return nil
         }
+    }
+
+    public func createRun(_ run: RunRecord, steps: [StepRecord]) throws {
+        try database.write { try insert(run, steps: steps) }
+    }
+
+    private func insert(_ run: RunRecord, steps: [StepRecord]) throws {
+        try database.run("""
+            INSERT INTO runs (id, pipeline, pipeline_file, definition, status, trigger, params, parallelism, concurrency_group,
+                              created_at, updated_at, owner, lease_until)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [.text(run.id.rawValue), .text(run.pipeline), .text(run.pipelineFile), .text(run.definition),
+                  .text(run.status.rawValue), .text(run.trigger.rawValue), .text(Self.encode(run.params)),
+                  .int(run.parallelism), .string(run.concurrencyGroup), .date(run.createdAt), .date(run.updatedAt),
+                  .string(run.owner), .date(run.leaseUntil)])
+        for step in steps {
+            try database.run("""
+                INSERT INTO steps (run_id, name, step, item, section, position, status) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, [.text(run.id.rawValue), .text(step.name.rawValue), .text(step.step), .string(step.item),
+                      .text(step.section), .int(step.position), .text(step.status.rawValue)])
+            if step.errorMessage != nil || !step.outputs.isEmpty {
+                try database.run("UPDATE steps SET error_message = ?, finished_at = ? WHERE run_id = ? AND name = ?",
+                                 [.string(step.errorMessage), .date(step.finishedAt), .text(run.id.rawValue), .text(step.name.rawValue)])
+            }
+            for (key, value) in step.outputs {
+                try database.run("INSERT INTO outputs VALUES (?, ?, ?, ?)", [.text(run.id.rawValue), .text(step.name.rawValue), .text(key), .text(value)])
+            }
+        }
+        try event(run.id, at: run.createdAt, kind: "run", step: nil, status: run.status.rawValue, message: "created")
     }
 
     public func apply(_ changes: [StoreChange], to run: RunID) throws {

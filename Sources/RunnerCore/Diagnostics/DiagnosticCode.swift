@@ -61,6 +61,12 @@ public enum DiagnosticCode: String, CaseIterable, Hashable, Sendable, Codable {
     case invalidParam = "RUN2102"
     case unexpectedParam = "RUN2103"
 
+    // MARK: 4xxx run state
+    case runNotFound = "RUN4001"
+    case runFinished = "RUN4002"
+    case runBusy = "RUN4003"
+    case stateUnavailable = "RUN4004"
+
     // MARK: 7xxx CLI
     case usage = "RUN7001"
     case invalidParamsFile = "RUN7002"

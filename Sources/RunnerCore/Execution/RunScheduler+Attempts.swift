@@ -60,11 +60,7 @@ extension RunScheduler {
         actions.append(.setTimer(.retry(instance: i), at: retryAt))
     }
 
-    static func timestamp(_ date: Date) -> String {
-        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
-        return Timestamp.format(Timestamp.Instant(epochSeconds: seconds,
-                                                  milliseconds: Int((date.timeIntervalSince1970 - Double(seconds)) * 1000)))
-    }
+    static func timestamp(_ date: Date) -> String { Timestamp.format(date) }
 
     /// Cancel: running steps are terminated, nothing new starts; finally steps still run. A
     /// second cancel during finally stops those too. Cancelling never starts a rollback.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// ISO 8601 timestamps as params accept them: `2026-02-01`, `2026-02-01T09:00:00+09:00`,
 /// `2026-02-01T00:00:00.250Z`. Parsed by hand so the rules are exact and documented.
 public enum Timestamp {
@@ -90,6 +92,13 @@ public enum Timestamp {
         var out = "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))"
         if instant.milliseconds > 0 { out += "." + pad(instant.milliseconds, 3) }
         return out + "Z"
+    }
+
+    /// `2026-02-01T00:00:00.250Z` for a date (milliseconds only when there are some).
+    public static func format(_ date: Date) -> String {
+        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
+        let millis = Int(((date.timeIntervalSince1970 - Double(seconds)) * 1000).rounded(.down))
+        return format(Instant(epochSeconds: seconds, milliseconds: min(999, max(0, millis))))
     }
 
     public static func normalize(_ text: String) -> Result<String, ParseError> {

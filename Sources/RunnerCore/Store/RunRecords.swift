@@ -180,6 +180,9 @@ public struct RunQuery: Sendable {
 /// Durable run state. The engine reaches storage only through this protocol.
 public protocol RunStore: AnyObject, Sendable {
     func createRun(_ run: RunRecord, steps: [StepRecord]) throws
+    /// Creates the run unless a run of its concurrency group is unfinished; then returns that
+    /// run and creates nothing. Check and insert are one transaction.
+    func createRun(_ run: RunRecord, steps: [StepRecord], unlessActiveIn group: String) throws -> RunRecord?
     func apply(_ changes: [StoreChange], to run: RunID) throws
     /// Takes the run if nobody holds a live lease on it.
     func claim(_ run: RunID, owner: String, until: Date, now: Date, isOwnerAlive: (String) -> Bool) throws -> Bool

@@ -1,0 +1,162 @@
+import Foundation
+import RunnerCore
+import RunnerEngine
+import RunnerYAML
+
+enum ApplyCommand {
+    static let spec = CommandSpec(
+        name: "apply",
+        summary: "Run a pipeline now, in the foreground, with live progress",
+        usage: "runner apply FILE [-p NAME=VALUE]... [--params FILE.json] [--parallelism N] [--dry-run] [--json]",
+        options: [
+            .init(long: "param", short: "p", valueName: "NAME=VALUE", help: "a param value; lists as a,b or [\"a\",\"b\"]", isRepeatable: true),
+            .init(long: "params", short: nil, valueName: "FILE.json", help: "params as one JSON object, like an API body; -p wins"),
+            .init(long: "parallelism", short: "j", valueName: "N", help: "steps running at once (default: the number of cores)"),
+            .init(long: "dry-run", short: nil, valueName: nil, help: "check and show the plan; run nothing, record nothing"),
+            .init(long: "json", short: nil, valueName: nil, help: "print the finished run as JSON instead of progress"),
+        ],
+        positionalName: "a FILE",
+        positionals: 1...1,
+        discussion: """
+        State is kept in .runner/ (or $RUNNER_HOME). Ctrl-C cancels the run: running steps are terminated and finally
+        steps run; a second Ctrl-C stops those too; a third exits at once (resume with 'runner runs resume ID').
+        Exit status: 0 succeeded, 1 failed, partial, rolled back or cancelled, 2 invalid pipeline or params,
+        3 another run of the pipeline's concurrency group is active (on_conflict: reject).
+        """)
+
+    static func run(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode {
+        let file = arguments.positionals[0]
+        let renderer = DiagnosticRenderer(colors: context.console.colorsError)
+        let loaded = PipelineLoader.load(path: file)
+        guard let validated = loaded.pipeline else {
+            loaded.diagnostics.forEach { context.console.err(renderer.render($0)) }
+            return .invalid
+        }
+        loaded.diagnostics.forEach { context.console.err(renderer.render($0)) }
+        let inputs: [(name: String, input: ParamInput)]
+        switch ParamInputs.collect(arguments) {
+        case .failure(.usage(let error)): return RunnerCLI.usageError(error, context)
+        case .failure(.invalid(let d)):
+            context.console.err(renderer.render(d))
+            return .invalid
+        case .success(let collected): inputs = collected
+        }
+        let resolution = ParamResolver.resolve(inputs, against: validated.pipeline.params)
+        if resolution.diagnostics.hasErrors {
+            resolution.diagnostics.forEach { context.console.err(renderer.render($0)) }
+            context.console.err("\(renderer.style.red("error")): invalid params for pipeline '\(validated.pipeline.name.value)'\n"
+                                + ParamTable.render(validated.pipeline.params))
+            return .invalid
+        }
+        var parallelism = ProcessInfo.processInfo.activeProcessorCount
+        if let text = arguments.value("parallelism") {
+            guard let n = Int(text), n >= 1, n <= 1024 else {
+                return RunnerCLI.usageError(UsageError(message: "--parallelism takes a number from 1 to 1024, got '\(text)'", hint: nil), context)
+            }
+            parallelism = n
+        }
+        if arguments.has("dry-run") {
+            let plan = PlanModel(validated, params: resolution.values, given: Set(inputs.map(\.name)), environment: context.environment)
+            context.console.out(PlanTextRenderer(style: Style(enabled: context.console.colorsOutput)).render(plan))
+            context.console.out("\ndry run: nothing was executed or recorded\n")
+            return .success
+        }
+        let absolute = URL(fileURLWithPath: file, relativeTo: URL(fileURLWithPath: context.currentDirectory)).standardizedFileURL.path
+        guard let definition = try? String(contentsOfFile: absolute, encoding: .utf8) else {
+            context.console.err(renderer.render(Diagnostic(.unreadableFile, "cannot read \(file)", subject: file)))
+            return .invalid
+        }
+        let service: RunService
+        do {
+            service = try RunService(state: StateDirectory.resolve(environment: context.environment, currentDirectory: context.currentDirectory),
+                                     environment: context.environment)
+        } catch {
+            context.console.err(renderer.render(Diagnostic(.internalError, "cannot open the run state: \(error)")))
+            return .internalError
+        }
+        return Execution(service: service, context: context, json: arguments.has("json"))
+            .admitAndRun(validated, definition: definition, file: absolute, params: resolution.values, parallelism: parallelism)
+    }
+}
+
+/// Running a run in the foreground, shared by `apply` and `runs resume`.
+struct Execution {
+    let service: RunService
+    let context: RunnerCLI.Context
+    let json: Bool
+
+    var isTTY: Bool { context.console.colorsOutput || (isatty(1) == 1 && context.environment["TERM"] != "dumb") }
+
+    func admitAndRun(_ pipeline: ValidatedPipeline, definition: String, file: String, params: [String: Value], parallelism: Int) -> ExitCode {
+        let console = context.console, style = Style(enabled: console.colorsError)
+        let name = pipeline.pipeline.name.value
+        let outcome: Result<RunService.Admission, any Error> = blockingAwait { [service] in
+            do {
+                for orphan in try service.orphans(pipeline: name) {
+                    console.err(style.yellow("note") + ": run \(orphan.id) of \(name) was interrupted (its runner stopped); finishing it first\n")
+                    try? await service.resume(orphan.id)
+                }
+                return .success(try await service.admit(
+                    pipeline: pipeline, definition: definition, file: file, params: params, trigger: .cli, parallelism: parallelism,
+                    onWait: { active in
+                        console.err("waiting for run \(active.id) (\(active.status.rawValue)) of concurrency group \(active.concurrencyGroup ?? "")\n")
+                    }))
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch outcome {
+        case .failure(let error):
+            console.err(DiagnosticRenderer(colors: console.colorsError).render(Diagnostic(.internalError, "\(error)")))
+            return .internalError
+        case .success(.rejected(let active, let code)):
+            let d = Diagnostic(.usage, "pipeline '\(name)' already has an active run \(active.id) (\(active.status.rawValue)) in concurrency group '\(active.concurrencyGroup ?? "")'",
+                               hint: "follow it with 'runner runs show \(active.id)', or cancel it with 'runner runs cancel \(active.id)'",
+                               contractCode: code, subject: "runner apply")
+            console.err(DiagnosticRenderer(colors: console.colorsError).render(d))
+            return .conflict
+        case .success(.skipped(let id, let active)):
+            console.out("⊘ run \(id) skipped: run \(active.id) of its concurrency group is \(active.status.rawValue) (on_conflict: skip)\n")
+            return .success
+        case .success(.created(let id)):
+            return run(id, header: "\(name) · run \(id)", parallelism: parallelism)
+        }
+    }
+
+    /// Executes or resumes a run in the foreground until it finishes.
+    func run(_ id: RunID, header: String, parallelism: Int? = nil) -> ExitCode {
+        let console = context.console
+        let progress = json ? nil : ProgressRenderer(console: console, isTTY: isTTY, header: header)
+        let style = Style(enabled: console.colorsError)
+        let interrupts = InterruptHandler { [service] n in
+            console.err(n == 1 ? style.yellow("\ncancelling: running steps are being stopped; finally steps will run (Ctrl-C again to stop those)\n")
+                               : style.yellow("\nstopping the finally steps too (Ctrl-C again to exit at once)\n"))
+            service.cancelCurrent()
+        }
+        var observer: (@Sendable (ExecutionEvent) -> Void)?
+        if let progress { observer = { @Sendable event in progress.handle(event) } }
+        let echo = progress != nil
+        let result: Result<StoredRun, any Error> = blockingAwait { [service, observer] in
+            do {
+                return .success(try await service.execute(id, parallelism: parallelism, echoOutput: echo, observer: observer))
+            } catch {
+                return .failure(error)
+            }
+        }
+        progress?.stop()
+        _ = interrupts
+        switch result {
+        case .failure(let error):
+            let code: DiagnosticCode = error is RunExecutor.ExecutorError ? .usage : .internalError
+            console.err(DiagnosticRenderer(colors: console.colorsError).render(Diagnostic(code, "\(error)")))
+            return code == .usage ? .runFailed : .internalError
+        case .success(let stored):
+            if json {
+                console.out(JSONOutput.encode(RunJSON(stored, secrets: RunsCommand.secrets(of: stored))))
+            } else {
+                console.out(RunSummary.render(stored, style: Style(enabled: console.colorsOutput)))
+            }
+            return RunSummary.exitCode(stored.run.status)
+        }
+    }
+}

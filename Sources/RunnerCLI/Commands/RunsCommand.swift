@@ -1,0 +1,238 @@
+import Foundation
+import RunnerCore
+import RunnerEngine
+import RunnerStore
+import RunnerYAML
+
+/// `runner runs list|show|logs|cancel|resume`.
+enum RunsCommand {
+    static let spec = CommandSpec(name: "runs", summary: "List, inspect, cancel and resume runs",
+                                  usage: "runner runs <list|show|logs|cancel|resume> ...", options: [], positionalName: "a command",
+                                  positionals: 0...0)
+
+    static let json = CommandSpec.Option(long: "json", short: nil, valueName: nil, help: "print JSON")
+
+    static let subcommands: [RunnerCLI.Command] = [
+        .init(spec: CommandSpec(name: "list", summary: "List runs, newest first", usage: "runner runs list [--pipeline NAME] [--status STATUS]... [--limit N] [--json]",
+                                options: [.init(long: "pipeline", short: nil, valueName: "NAME", help: "only runs of this pipeline"),
+                                          .init(long: "status", short: nil, valueName: "STATUS", help: "only runs with this status", isRepeatable: true),
+                                          .init(long: "limit", short: "n", valueName: "N", help: "at most N runs (default 20)"), json],
+                                positionalName: "nothing", positionals: 0...0), run: list),
+        .init(spec: CommandSpec(name: "show", summary: "Show a run: its steps, attempts and errors", usage: "runner runs show ID [--json]",
+                                options: [json], positionalName: "a run ID", positionals: 1...1), run: show),
+        .init(spec: CommandSpec(name: "logs", summary: "Print a run's step logs", usage: "runner runs logs ID [STEP] [--attempt N]",
+                                options: [.init(long: "attempt", short: nil, valueName: "N", help: "this attempt (default: every attempt)")],
+                                positionalName: "a run ID and optionally a STEP", positionals: 1...2), run: logs),
+        .init(spec: CommandSpec(name: "cancel", summary: "Ask a run to stop; its runner terminates the running steps", usage: "runner runs cancel ID",
+                                options: [], positionalName: "a run ID", positionals: 1...1), run: cancel),
+        .init(spec: CommandSpec(name: "resume", summary: "Finish a run whose runner stopped, or re-run one from a step",
+                                usage: "runner runs resume ID [--from STEP] [--json]",
+                                options: [.init(long: "from", short: nil, valueName: "STEP",
+                                                help: "start a new run of the same pipeline and params from STEP; earlier successes are reused"),
+                                          json],
+                                positionalName: "a run ID", positionals: 1...1,
+                                discussion: "Steps recorded as succeeded never run again; a step that was running when the runner stopped runs again."),
+              run: resume),
+    ]
+
+    static func service(_ context: RunnerCLI.Context) -> Result<RunService, Diagnostic> {
+        do {
+            return .success(try RunService(state: StateDirectory.resolve(environment: context.environment, currentDirectory: context.currentDirectory),
+                                           environment: context.environment))
+        } catch {
+            return .failure(Diagnostic(.stateUnavailable, "cannot open the run state: \(error)"))
+        }
+    }
+
+    static func fail(_ d: Diagnostic, _ context: RunnerCLI.Context, _ code: ExitCode = .runFailed) -> ExitCode {
+        context.console.err(DiagnosticRenderer(colors: context.console.colorsError).render(d))
+        return code
+    }
+
+    static func withRun(_ text: String, _ context: RunnerCLI.Context, _ body: (RunService, StoredRun) -> ExitCode) -> ExitCode {
+        switch service(context) {
+        case .failure(let d): return fail(d, context, .internalError)
+        case .success(let service):
+            guard let record = try? service.find(text), let stored = try? service.store.load(record.id) else {
+                return fail(Diagnostic(.runNotFound, "no run '\(text)'", hint: DiagnosticCode.runNotFound.help), context)
+            }
+            return body(service, stored)
+        }
+    }
+
+    static func secrets(of stored: StoredRun) -> Set<String> {
+        let loaded = PipelineLoader.load(bytes: Array(stored.run.definition.utf8), file: stored.run.pipelineFile)
+        return Set(loaded.pipeline?.pipeline.params.filter(\.isSecret).map(\.name.value) ?? [])
+    }
+
+    // MARK: - list
+
+    static func list(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode {
+        var statuses: [RunStatus] = []
+        for text in arguments.values("status") {
+            guard let status = RunStatus(rawValue: text) else {
+                let names = RunStatus.allCases.map(\.rawValue)
+                return RunnerCLI.usageError(UsageError(message: "unknown status '\(text)'", hint: Suggestion.hint(for: text, in: names)
+                                                        ?? "statuses: " + names.joined(separator: ", ")), context)
+            }
+            statuses.append(status)
+        }
+        let limit = arguments.value("limit").flatMap(Int.init) ?? 20
+        switch service(context) {
+        case .failure(let d): return fail(d, context, .internalError)
+        case .success(let service):
+            guard let runs = try? service.store.runs(RunQuery(pipeline: arguments.value("pipeline"), statuses: statuses, limit: limit)) else {
+                return fail(Diagnostic(.stateUnavailable, "cannot read the run state"), context, .internalError)
+            }
+            if arguments.has("json") {
+                context.console.out(JSONOutput.encode(runs.map { RunJSON($0) }))
+                return .success
+            }
+            let style = Style(enabled: context.console.colorsOutput)
+            if runs.isEmpty {
+                context.console.out("no runs yet in \(service.state.root.path)\n")
+                return .success
+            }
+            let widths = (runs.map(\.id.rawValue.count).max() ?? 2, runs.map(\.pipeline.count).max() ?? 8)
+            for run in runs {
+                let elapsed = run.startedAt.map { ProgressRenderer.duration((run.finishedAt ?? Date()).timeIntervalSince($0)) } ?? "-"
+                var line = run.id.rawValue.padding(toLength: widths.0 + 2, withPad: " ", startingAt: 0)
+                line += run.pipeline.padding(toLength: widths.1 + 2, withPad: " ", startingAt: 0)
+                line += run.status.rawValue.padding(toLength: 18, withPad: " ", startingAt: 0)
+                line += elapsed.padding(toLength: 9, withPad: " ", startingAt: 0)
+                line += style.dim(run.trigger.rawValue)
+                if let code = run.errorCode { line += "  " + style.red(code) }
+                context.console.out(line + "\n")
+            }
+            return .success
+        }
+    }
+
+    // MARK: - show
+
+    static func show(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode {
+        withRun(arguments.positionals[0], context) { _, stored in
+            if arguments.has("json") {
+                context.console.out(JSONOutput.encode(RunJSON(stored, secrets: secrets(of: stored))))
+                return .success
+            }
+            let style = Style(enabled: context.console.colorsOutput)
+            let run = stored.run
+            var out = "\(style.bold("run \(run.id)"))  \(run.pipeline)  \(run.status.rawValue)\n"
+            out += style.dim("  trigger \(run.trigger.rawValue) · created \(RunJSON.time(run.createdAt) ?? "")")
+            if let finished = run.finishedAt { out += style.dim(" · finished \(RunJSON.time(finished) ?? "")") }
+            out += "\n"
+            let hidden = secrets(of: stored)
+            if !run.params.isEmpty {
+                out += "  params: " + run.params.keys.sorted().map { "\($0)=\(hidden.contains($0) ? "***" : run.params[$0]!.displayText)" }
+                    .joined(separator: " ") + "\n"
+            }
+            if let wake = run.wakeAt, run.status == .waiting { out += "  waiting until \(RunJSON.time(wake) ?? "")\n" }
+            if let code = run.errorCode { out += "  error: \(style.red(code))\(run.errorMessage.map { ": \($0)" } ?? "")\n" }
+            let renderer = ProgressRenderer.self
+            for step in stored.steps {
+                let elapsed = step.startedAt.map { renderer.duration((step.finishedAt ?? Date()).timeIntervalSince($0)) }
+                var line = "  \(symbol(step.status, style)) \(step.name)"
+                if step.attempts > 1 { line += style.dim(" #\(step.attempts)") }
+                if let elapsed { line += "  " + style.dim(elapsed) }
+                if let p = step.progress, step.status == .running { line += "  \(p)%" }
+                if let code = step.errorCode, step.status != .succeeded { line += "  " + style.red(code) }
+                if let message = step.errorMessage { line += "  " + style.dim(message) }
+                if !step.outputs.isEmpty {
+                    line += style.dim("  " + step.outputs.keys.sorted().map { "\($0)=\(step.outputs[$0]!)" }.joined(separator: " "))
+                }
+                out += line + "\n"
+            }
+            context.console.out(out)
+            return .success
+        }
+    }
+
+    static func symbol(_ status: StepStatus, _ style: Style) -> String {
+        switch status {
+        case .queued: style.dim("…")
+        case .running: style.cyan("▶")
+        case .succeeded: style.green("✓")
+        case .failed: style.red("✗")
+        case .skipped: style.dim("⊘")
+        case .cancelled: style.yellow("■")
+        }
+    }
+
+    // MARK: - logs
+
+    static func logs(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode {
+        withRun(arguments.positionals[0], context) { _, stored in
+            var attempts = stored.attempts
+            if arguments.positionals.count > 1 {
+                let step = arguments.positionals[1]
+                attempts = attempts.filter { $0.step.rawValue == step || $0.step.rawValue.hasPrefix(step + "[") }
+                if attempts.isEmpty {
+                    let names = stored.steps.map(\.name.rawValue)
+                    return fail(Diagnostic(.usage, "run \(stored.run.id) has no log for step '\(step)'",
+                                           hint: Suggestion.hint(for: step, in: names) ?? (names.contains(step) ? "the step has not run" : "steps: " + names.joined(separator: ", "))),
+                                context)
+                }
+            }
+            if let text = arguments.value("attempt") {
+                guard let n = Int(text) else { return RunnerCLI.usageError(UsageError(message: "--attempt takes a number", hint: nil), context) }
+                attempts = attempts.filter { $0.serial == n }
+            }
+            let style = Style(enabled: context.console.colorsOutput)
+            let single = attempts.count == 1
+            for attempt in attempts {
+                if !single {
+                    context.console.out(style.dim("── \(attempt.step) · attempt \(attempt.serial)\(attempt.errorCode.map { " · \($0)" } ?? "") ──") + "\n")
+                }
+                if let path = attempt.logPath, let data = FileManager.default.contents(atPath: path) {
+                    context.console.out(String(decoding: data, as: UTF8.self))
+                }
+            }
+            return .success
+        }
+    }
+
+    // MARK: - cancel
+
+    static func cancel(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode {
+        withRun(arguments.positionals[0], context) { service, stored in
+            guard !stored.run.status.isTerminal else {
+                return fail(Diagnostic(.runFinished, "run \(stored.run.id) has already finished (\(stored.run.status.rawValue))",
+                                       hint: "nothing to cancel"), context)
+            }
+            guard (try? service.store.requestCancel(stored.run.id, at: Date())) == true else {
+                return fail(Diagnostic(.stateUnavailable, "cannot record the cancel request"), context, .internalError)
+            }
+            if RunService.isOrphan(stored.run) {
+                context.console.out("cancel requested for run \(stored.run.id); nobody is executing it: 'runner runs resume \(stored.run.id)' finishes the cancel\n")
+            } else {
+                context.console.out("cancel requested for run \(stored.run.id); its runner is stopping it\n")
+            }
+            return .success
+        }
+    }
+
+    // MARK: - resume
+
+    static func resume(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode {
+        withRun(arguments.positionals[0], context) { service, stored in
+            var id = stored.run.id
+            if let step = arguments.value("from") {
+                do {
+                    id = try service.retry(stored.run.id, from: step)
+                } catch {
+                    return fail(Diagnostic(.usage, "\(error)"), context, .invalid)
+                }
+                context.console.err("re-running \(stored.run.pipeline) from \(step) as run \(id) (earlier successes of \(stored.run.id) reused)\n")
+            } else if stored.run.status.isTerminal {
+                return fail(Diagnostic(.runFinished, "run \(stored.run.id) has already finished (\(stored.run.status.rawValue))",
+                                       hint: "re-run it from a step with 'runner runs resume \(stored.run.id) --from STEP'"), context)
+            } else if !RunService.isOrphan(stored.run) {
+                return fail(Diagnostic(.runBusy, "run \(stored.run.id) is being executed by \(stored.run.owner ?? "another runner")",
+                                       hint: DiagnosticCode.runBusy.help), context)
+            }
+            return Execution(service: service, context: context, json: arguments.has("json"))
+                .run(id, header: "\(stored.run.pipeline) · run \(id)")
+        }
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+import RunnerCore
+import RunnerStore
+import RunnerYAML
+
+/// What every front door does with runs: admit a new run under its pipeline's concurrency
+/// rule, execute or resume it, find runs whose runner died. The CLI, hooks and the server
+/// share this; none of it prints.
+public final class RunService: @unchecked Sendable {
+    public let state: StateDirectory
+    public let store: SQLiteRunStore
+    public let environment: [String: String]
+    let launcher: ProcessLauncher
+
+    public init(state: StateDirectory, environment: [String: String], launcher: ProcessLauncher = PosixProcessLauncher()) throws {
+        self.state = state
+        self.environment = environment
+        self.launcher = launcher
+        try state.ensure()
+        store = try SQLiteRunStore(path: state.database.path)
+    }
+
+    public enum Admission: Sendable {
+        case created(RunID)
+        /// `on_conflict: reject`: an unfinished run of the group exists.
+        case rejected(active: RunRecord, errorCode: String)
+        /// `on_conflict: skip`: the new run was recorded as skipped.
+        case skipped(RunID, active: RunRecord)
+    }
+
+    /// Creates a run, applying the pipeline's concurrency rule: reject, skip, queue (wait
+    /// for the group to be free) or cancel_running (cancel the active run, then start).
+    public func admit(pipeline: ValidatedPipeline, definition: String, file: String, params: [String: Value], trigger: Trigger,
+                      parallelism: Int, onWait: (@Sendable (RunRecord) -> Void)? = nil) async throws -> Admission {
+        var random = SystemRandomNumberGenerator()
+        let now = Date()
+        let id = RunID.generate(at: now, using: &random)
+        var (run, steps) = RunCreation.records(id: id, pipeline: pipeline, definition: definition, file: file, params: params,
+                                               trigger: trigger, parallelism: parallelism, at: now)
+        guard let group = run.concurrencyGroup, let policy = pipeline.pipeline.concurrency else {
+            try store.createRun(run, steps: steps)
+            return .created(id)
+        }
+        var announced = false
+        while true {
+            guard let active = try store.createRun(run, steps: steps, unlessActiveIn: group) else { return .created(id) }
+            switch policy.onConflict {
+            case .reject:
+                return .rejected(active: active, errorCode: policy.errorCode?.value ?? ConcurrencyPolicy.defaultErrorCode)
+            case .skip:
+                run.status = .skipped
+                run.errorMessage = "skipped: run \(active.id) of group \(group) is \(active.status.rawValue)"
+                try store.createRun(run, steps: steps.map { var s = $0; s.status = .skipped; return s })
+                return .skipped(id, active: active)
+            case .queue, .cancelRunning:
+                if !announced {
+                    announced = true
+                    onWait?(active)
+                    if policy.onConflict == .cancelRunning { _ = try store.requestCancel(active.id, at: Date()) }
+                }
+                if Self.isOrphan(active) {
+                    // Its runner died: it will not finish by itself, so finish it here first.
+                    try? await resume(active.id)
+                }
+                try await Task.sleep(nanoseconds: 200_000_000)
+            }
+        }
+    }
+
+    /// Executes (or resumes) a run to its end.
+    public func execute(_ id: RunID, parallelism: Int? = nil, echoOutput: Bool = false,
+                        observer: (@Sendable (ExecutionEvent) -> Void)? = nil) async throws -> StoredRun {
+        var options = RunExecutor.Options(environment: environment, parallelism: parallelism, observer: observer)
+        options.echoOutput = echoOutput
+        let executor = RunExecutor(run: id, store: store, launcher: launcher, state: state, options: options)
+        currentExecutor = executor
+        defer { currentExecutor = nil }
+        return try await executor.execute()
+    }
+
+    /// Resumes a run whose runner died, in this process.
+    @discardableResult
+    public func resume(_ id: RunID, observer: (@Sendable (ExecutionEvent) -> Void)? = nil) async throws -> StoredRun {
+        try await execute(id, observer: observer)
+    }
+
+    private let lock = NSLock()
+    nonisolated(unsafe) private var executor: RunExecutor?
+    private var currentExecutor: RunExecutor? {
+        get { lock.lock(); defer { lock.unlock() }; return executor }
+        set { lock.lock(); executor = newValue; lock.unlock() }
+    }
+
+    /// Cancels the run this service is executing (Ctrl-C).
+    public func cancelCurrent() {
+        currentExecutor?.cancel()
+    }
+
+    /// Unfinished runs nobody is executing: their owner died or their lease ran out.
+    public func orphans(pipeline: String? = nil, now: Date = Date()) throws -> [RunRecord] {
+        try store.runs(RunQuery(pipeline: pipeline, statuses: [.running, .waiting, .rollbackPending, .queued], limit: 1000))
+            .filter { Self.isOrphan($0, now: now) }
+    }
+
+    /// Unfinished with nobody executing it. A run created but never claimed gets a few
+    /// seconds: its creator is normally about to start it.
+    public static func isOrphan(_ run: RunRecord, now: Date = Date()) -> Bool {
+        guard !run.status.isTerminal else { return false }
+        guard let owner = run.owner else { return now.timeIntervalSince(run.createdAt) > 5 }
+        return !ProcessIdentity.isAlive(owner) || (run.leaseUntil ?? .distantPast) < now
+    }
+
+    /// Finds a run by id or by a unique prefix of its id.
+    public func find(_ text: String) throws -> RunRecord? {
+        if let exact = try store.load(RunID(text)) { return exact.run }
+        let matches = try store.database.query("SELECT id FROM runs WHERE id LIKE ? ORDER BY id DESC LIMIT 2", [.text(text + "%")])
+        guard matches.count == 1, let id = matches[0].string(0) else { return nil }
+        return try store.load(RunID(id))?.run
+    }
+}
+
+extension RunService {
+    public struct RetryError: Error, CustomStringConvertible, Sendable {
+        public var description: String
+    }
+
+    /// A new run of the same definition and params that re-runs `step` and everything after
+    /// it; the main steps before it that succeeded keep their results (and outputs), marked
+    /// as reused. A finished run never changes: this is how it is re-run.
+    public func retry(_ original: RunID, from step: String, trigger: Trigger = .cli) throws -> RunID {
+        guard let stored = try store.load(original) else { throw RetryError(description: "no run \(original)") }
+        let loaded = PipelineLoader.load(bytes: Array(stored.run.definition.utf8), file: stored.run.pipelineFile)
+        guard let pipeline = loaded.pipeline else { throw RetryError(description: "the stored pipeline of run \(original) no longer loads") }
+        let graph = pipeline.graph
+        guard let start = graph.indexByName[step] else {
+            throw RetryError(description: "run \(original) has no step '\(step)'"
+                             + (Suggestion.hint(for: step, in: pipeline.steps.map(\.name.value)).map { "; \($0)" } ?? ""))
+        }
+        guard pipeline.steps[start].section.isMain else { throw RetryError(description: "--from takes a main step; '\(step)' is a \(pipeline.steps[start].section) step") }
+        // What runs again: the step, what needs it (transitively), and every later stage.
+        var rerun = Set([start])
+        var queue = [start]
+        var dependents = Array(repeating: [Int](), count: graph.nodes.count)
+        for (node, info) in graph.nodes.enumerated() { for need in info.needs { dependents[need].append(node) } }
+        while let node = queue.popLast() {
+            for d in dependents[node] where rerun.insert(d).inserted { queue.append(d) }
+        }
+        if let stage = graph.stage(of: start) {
+            for node in graph.nodes.indices where (graph.stage(of: node) ?? -1) > stage { rerun.insert(node) }
+        }
+        var random = SystemRandomNumberGenerator()
+        let now = Date()
+        let id = RunID.generate(at: now, using: &random)
+        var (run, steps) = RunCreation.records(id: id, pipeline: pipeline, definition: stored.run.definition, file: stored.run.pipelineFile,
+                                               params: stored.run.params, trigger: trigger, parallelism: stored.run.parallelism, at: now)
+        run.errorMessage = nil
+        let previous = Dictionary(stored.steps.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for index in steps.indices {
+            guard let node = graph.indexByName[steps[index].step], pipeline.steps[node].section.isMain, !rerun.contains(node),
+                  let old = previous[steps[index].name], old.status == .succeeded else { continue }
+            steps[index].status = .succeeded
+            steps[index].outputs = old.outputs
+            steps[index].errorMessage = "reused from run \(original)"
+            steps[index].finishedAt = old.finishedAt
+        }
+        try store.createRun(run, steps: steps)
+        return id
+    }
+}
