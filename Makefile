@@ -23,11 +23,13 @@ apt-deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-# check-jsonschema validates the pipeline schema against the loader.
+# check-jsonschema validates the pipeline schema against the loader; PyYAML reads the example
+# pipelines in Tests/Scripts/seed-scripts.sh.
+PY_PACKAGES := check-jsonschema pyyaml
 py-deps:
-	@python3 -c "import check_jsonschema" 2>/dev/null || { \
-	  echo "make: installing Python tools: check-jsonschema"; \
-	  python3 -m pip install -q check-jsonschema 2>/dev/null || python3 -m pip install -q --break-system-packages check-jsonschema; }
+	@python3 -c "import check_jsonschema, yaml" 2>/dev/null || { \
+	  echo "make: installing Python tools: $(PY_PACKAGES)"; \
+	  python3 -m pip install -q $(PY_PACKAGES) 2>/dev/null || python3 -m pip install -q --break-system-packages $(PY_PACKAGES); }
 
 build: apt-deps
 	$(SWIFT) build
@@ -38,8 +40,8 @@ release: apt-deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
-	python3 Tests/Schema/check-schema.py $(RUNNER_DEBUG)
-	python3 Tests/Scripts/seed_scripts.py $(RUNNER_DEBUG)
+	Tests/Schema/check-schema.sh $(RUNNER_DEBUG)
+	Tests/Scripts/seed-scripts.sh
 
 demo: deps release
 	@echo "== runner validate pipelines/*.yaml"

@@ -7,14 +7,18 @@ import random
 import sqlite3
 import sys
 
+sys.dont_write_bytecode = True  # keep pipelines/ free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import DATABASE  # noqa: E402
 from lib import inject_failure, output, progress  # noqa: E402
 
 inject_failure("database is offline")
+progress(0, "checking the database")
 if not os.path.exists(DATABASE):
     os.makedirs(os.path.dirname(DATABASE), exist_ok=True)
     rng = random.Random(3)
+    if os.path.exists(DATABASE + ".tmp"):
+        os.remove(DATABASE + ".tmp")  # left by an interrupted first run
     db = sqlite3.connect(DATABASE + ".tmp")
     db.executescript("""
         CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL, created_at TEXT NOT NULL);
@@ -29,7 +33,7 @@ if not os.path.exists(DATABASE):
             db.executemany("INSERT INTO orders (customer_id, amount_cents, note, created_at) VALUES (?, ?, ?, ?)",
                            [(rng.randint(1, 5000), rng.randint(100, 500000), "order note " + "x" * rng.randint(10, 120),
                              f"2026-{1 + n % 12:02d}-{1 + n % 28:02d}") for n in range(5000)])
-            progress(10 * (batch + 1), "creating sample data")
+            progress(9 * (batch + 1), "creating sample data")
     db.close()
     os.replace(DATABASE + ".tmp", DATABASE)
     print(f"created sample database {DATABASE}")
@@ -38,4 +42,5 @@ orders = db.execute("SELECT count(*) FROM orders").fetchone()[0]
 db.close()
 size = os.path.getsize(DATABASE)
 print(f"source {DATABASE}: {size} bytes, {orders} orders")
+progress(100, "ready")
 output("source_bytes", size)

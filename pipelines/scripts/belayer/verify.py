@@ -1,34 +1,46 @@
 #!/usr/bin/env python3
-"""verify: the archive must unzip cleanly and hold a database that passes
-PRAGMA integrity_check; then the job's output line is written."""
-import datetime
+"""verify: the archive must pass `unzip -t` and hold exactly snapshot.db, and the extracted
+copy must pass PRAGMA integrity_check; then the snapshot is removed and the job's output
+line is written (seed 003: `[yyyy-MM-ddTHH:mm:ss]finish:success`). Output: output."""
 import os
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import zipfile
 
+sys.dont_write_bytecode = True  # keep pipelines/ free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import STORAGE_ROOT, confined  # noqa: E402
-from lib import die, inject_failure, output, progress, run_dir  # noqa: E402
+from common import Progress, confined, remove, stamp  # noqa: E402
+from lib import die, inject_failure, output, run_dir  # noqa: E402
 
 inject_failure("verification failed: archive is corrupt")
 relative = os.environ.get("STEP_ARCHIVE_ZIP_FILE_PATH", "")
-path = confined(relative, "zipFilePath")
+path = confined(relative, "path")
+if not os.path.isfile(path):
+    die(f"no archive at {relative}")
+report = Progress()
+report(0, 4, "testing the archive")
+test = subprocess.run(["unzip", "-tq", path], capture_output=True, text=True)
+if test.returncode != 0:
+    die(f"unzip -t {relative} failed: {(test.stdout + test.stderr).strip()}")
 with zipfile.ZipFile(path) as archive:
-    bad = archive.testzip()
-    if bad:
-        die(f"archive member {bad} is corrupt")
+    names = archive.namelist()
+    if names != ["snapshot.db"]:
+        die(f"unexpected archive content {names}")
+    report(1, 4, "extracting")
     with tempfile.TemporaryDirectory(dir=run_dir("belayer")) as scratch:
-        archive.extractall(scratch)
+        archive.extract("snapshot.db", scratch)
+        report(2, 4, "integrity_check")
         db = sqlite3.connect(os.path.join(scratch, "snapshot.db"))
-        result = db.execute("PRAGMA integrity_check").fetchone()[0]
-        tables = db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
-        db.close()
-if result != "ok":
-    die(f"integrity_check: {result}")
-os.remove(os.path.join(run_dir("belayer"), "snapshot.db"))
-progress(100, "verified")
-stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-print(f"{relative}: integrity ok, {tables} tables")
-output("output", f"[{stamp}]finish:success")
+        try:
+            result = [row[0] for row in db.execute("PRAGMA integrity_check")]
+            tables = db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+        finally:
+            db.close()
+if result != ["ok"]:
+    die(f"integrity_check of the archived database: {'; '.join(result[:5])}")
+remove(os.environ.get("STEP_SNAPSHOT_SNAPSHOT", "") or os.path.join(run_dir("belayer"), "snapshot.db"))
+report(4, 4, "verified")
+print(f"{relative}: unzip -t ok, integrity_check ok, {tables} tables")
+output("output", f"[{stamp()}]finish:success")

@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
-"""quartz_build: renders the Markdown documents to HTML under site/docs/, the schemas under
-site/openapi/, and writes manifest.json with the SHA-256 of every file."""
+"""quartz_build: renders the Markdown documents of the commit docs_link_check checked to HTML
+under site/docs/ (README.md is docs/index.html), lists the schemas (schemas/*.json|yaml) with
+their text under site/openapi/, and writes manifest.json with the SHA-256 of every file and a
+content hash over them (what cdk_deploy compares with the live release).
+Outputs: site_dir, content_hash, commit."""
 import hashlib
 import html
 import json
@@ -10,12 +13,14 @@ import shutil
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True  # keep pipelines/ free of __pycache__
 sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, HERE)
 from lib import die, inject_failure, output, progress, run_dir  # noqa: E402
-from mdhtml import convert  # noqa: E402
-from sources import REPO_ROOT, documents, site_path_of  # noqa: E402
+from mdhtml import EXTERNAL, convert  # noqa: E402
+from sources import sources  # noqa: E402
 
+SCHEMA_SUFFIXES = (".json", ".yaml", ".yml")
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem}}
@@ -27,13 +32,19 @@ td,th{{border:1px solid #ddd;padding:.3rem .5rem}}</style></head>
 """
 
 
-def rewriter(source, site):
-    """Links to other published documents point at their pages; the rest stays as written."""
+def rewriter(src, source, site):
+    """Links to published documents point at their pages, links to schemas at their copies
+    under openapi/; the rest stays as written."""
+    schemas = os.path.normpath(src.schemas_dir)
+
     def rewrite(href):
-        if re.match(r"^[a-z][a-z0-9+.-]*:", href, re.I) or href.startswith("#"):
+        if EXTERNAL.match(href) or href.startswith("#"):
             return href
         file_part, hash_mark, anchor = href.partition("#")
-        target = site_path_of(os.path.join(os.path.dirname(source), file_part))
+        resolved = os.path.normpath(os.path.join(os.path.dirname(source), file_part))
+        target = src.site_path_of(resolved) if file_part else None
+        if target is None and os.path.dirname(resolved) == schemas and resolved.endswith(SCHEMA_SUFFIXES):
+            target = os.path.join("..", "openapi", os.path.basename(resolved))
         if target is None:
             return href
         rel = os.path.relpath(target, os.path.dirname(site) or ".")
@@ -46,8 +57,8 @@ def title_of(text, fallback):
     return match.group(1).strip() if match else fallback
 
 
-def build(site_dir):
-    docs = documents()
+def build(src, site_dir):
+    docs = src.documents
     if not docs:
         die("nothing to build: no Markdown documents")
     for index, (source, site) in enumerate(docs, 1):
@@ -55,14 +66,14 @@ def build(site_dir):
             text = f.read()
         depth = site.count("/") + 1
         page = PAGE.format(title=html.escape(title_of(text, site)), root="../" * depth,
-                           body=convert(text, rewriter(source, site)))
+                           body=convert(text, rewriter(src, source, site)))
         path = os.path.join(site_dir, "docs", site)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w", encoding="utf-8") as f:
             f.write(page)
         progress(80 * index // len(docs), site)
-    schemas_dir = os.path.join(REPO_ROOT, "schemas")
-    schemas = sorted(n for n in os.listdir(schemas_dir) if n.endswith((".json", ".yaml", ".yml"))) if os.path.isdir(schemas_dir) else []
+    schemas_dir = src.schemas_dir
+    schemas = sorted(n for n in os.listdir(schemas_dir) if n.endswith(SCHEMA_SUFFIXES)) if os.path.isdir(schemas_dir) else []
     os.makedirs(os.path.join(site_dir, "openapi"), exist_ok=True)
     items = []
     for name in schemas:
@@ -92,13 +103,16 @@ def build(site_dir):
 
 def main():
     inject_failure("site build failed")
+    src = sources(os.environ.get("STEP_DOCS_LINK_CHECK_COMMIT") or None)
     site_dir = os.path.join(run_dir("docs-publish"), "site")
     if os.path.exists(site_dir):
         shutil.rmtree(site_dir)
-    pages, files, content_hash = build(site_dir)
-    print(f"built {pages} pages, {files} files into {site_dir}")
+    pages, files, content_hash = build(src, site_dir)
+    print(f"built {pages} pages, {files} files into {site_dir}"
+          f"{' from commit ' + src.commit[:12] if src.commit else ''}")
     output("site_dir", os.path.abspath(site_dir))
     output("content_hash", content_hash)
+    output("commit", src.commit or "")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import shutil
 import sys
 import time
 
+sys.dont_write_bytecode = True  # keep pipelines/ free of __pycache__
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from lib import DEMO_ROOT, die, inject_failure, output, progress  # noqa: E402
 

@@ -4,12 +4,51 @@ import html
 import re
 
 
+INLINE_LINK = re.compile(r"!?\[(?:[^\]\\]|\\.)*\]\(\s*(<[^>]*>|[^)\s]+)(?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\)")
+DEFINITION = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*(<[^>]*>|\S+)")
+FENCE = re.compile(r"^\s*(```|~~~)")
+EXTERNAL = re.compile(r"^[a-z][a-z0-9+.-]*:|^//", re.I)
+
+
+def links(path):
+    """(line number, target) of every link and image outside code fences and code spans:
+    inline `[text](target)`, `![alt](src)` and reference definitions `[id]: target`."""
+    in_fence = False
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if FENCE.match(line):
+                in_fence = not in_fence
+                continue
+            if in_fence:
+                continue
+            line = re.sub(r"(`+).*?\1", "", line)
+            for match in INLINE_LINK.finditer(line):
+                yield number, match.group(1).strip("<>")
+            match = DEFINITION.match(line)
+            if match:
+                yield number, match.group(1).strip("<>")
+
+
 def slug(text):
     text = re.sub(r"`([^`]*)`", r"\1", text)
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
     text = text.strip().lower()
     text = re.sub(r"[^\w\- ]", "", text, flags=re.UNICODE)
     return text.replace(" ", "-")
+
+
+def anchors(path):
+    """The anchors a document's headings get on GitHub: slugs, repeated ones suffixed -1, -2."""
+    seen, result = {}, set()
+    for title in headings(path):
+        result.add(unique_slug(slug(title), seen))
+    return result
+
+
+def unique_slug(base, seen):
+    count = seen.get(base, 0)
+    seen[base] = count + 1
+    return base if count == 0 else f"{base}-{count}"
 
 
 def headings(path):
@@ -56,6 +95,7 @@ def table(rows, rewrite_link):
 def convert(text, rewrite_link=lambda href: href):
     lines = text.split("\n")
     out, i = [], 0
+    seen = {}
     paragraph = []
 
     def flush():
@@ -81,7 +121,7 @@ def convert(text, rewrite_link=lambda href: href):
         if heading:
             flush()
             level, title = len(heading.group(1)), heading.group(2)
-            out.append(f'<h{level} id="{slug(title)}">{inline(title, rewrite_link)}</h{level}>')
+            out.append(f'<h{level} id="{unique_slug(slug(title), seen)}">{inline(title, rewrite_link)}</h{level}>')
             i += 1
             continue
         if line.strip().startswith("|") and i + 1 < len(lines) and re.match(r"^\s*\|?\s*:?-{3,}", lines[i + 1]):

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""rollback_verify: serves the live site over HTTP on a loopback port and checks that /docs/
-and /openapi/ answer 200 with HTML: the site is reachable again after the rollback."""
+"""rollback_verify: checks the live release is the one rollback_prepare chose, serves it over
+HTTP on an ephemeral loopback port (in-process, one thread) and checks that /docs/ and
+/openapi/ answer 200 with an HTML page: the site is reachable again (seed 000, step 5)."""
 import functools
 import http.server
 import os
@@ -8,6 +9,7 @@ import sys
 import threading
 import urllib.request
 
+sys.dont_write_bytecode = True  # keep pipelines/ free of __pycache__
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from lib import DEMO_ROOT, die, inject_failure, output  # noqa: E402
 
@@ -18,6 +20,9 @@ def main():
     current = os.path.realpath(os.path.join(root, "current"))
     if not os.path.isdir(current):
         die(f"no live site at {root}/current")
+    expected = os.environ.get("STEP_ROLLBACK_PREPARE_PREVIOUS")
+    if expected and os.path.basename(current) != expected:
+        die(f"the live release is {os.path.basename(current)}, not {expected}")
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=current)
     handler.log_message = lambda *args: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""load: upserts the fetched items into the ingestion database (SQLite). Idempotent: a
-re-run inserts nothing new and reports items as unchanged."""
+"""load: upserts the fetched items of every successful fetch instance into the ingestion
+database ($DEMO_ROOT/ingestion/ingestion.db, or INGESTION_DB) in one transaction.
+Idempotent: videos are keyed by video_id, so a re-run inserts nothing and reports them as
+unchanged; a changed item is updated. The pipeline skips this step on dry_run."""
 import glob
 import json
 import os
 import sqlite3
 import sys
 
+sys.dont_write_bytecode = True  # keep pipelines/ free of __pycache__
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from lib import DEMO_ROOT, inject_failure, output, progress, run_dir  # noqa: E402
 
@@ -56,6 +59,7 @@ def main():
                            [(item["video_id"], n, r["meta_type"], r["message_text"], r["published_at"])
                             for n, r in enumerate(item["records"])])
             progress(100 * index // max(1, len(items)))
+    progress(100, f"{len(items)} items")
     total = db.execute("SELECT count(*) FROM videos").fetchone()[0]
     db.close()
     print(f"loaded {len(items)} items from {len(files)} files: {inserted} inserted, {updated} updated, "

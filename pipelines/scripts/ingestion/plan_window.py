@@ -4,6 +4,7 @@ normalised to UTC by the runner) or, without it, at the beginning of the upstrea
 import os
 import sys
 
+sys.dont_write_bytecode = True  # keep pipelines/ free of __pycache__
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from lib import inject_failure, output  # noqa: E402
 

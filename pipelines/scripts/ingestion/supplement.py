@@ -6,6 +6,7 @@ import re
 import sqlite3
 import sys
 
+sys.dont_write_bytecode = True  # keep pipelines/ free of __pycache__
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from lib import DEMO_ROOT, die, inject_failure, output  # noqa: E402
 
