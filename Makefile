@@ -42,6 +42,7 @@ test: deps
 	$(SWIFT) test --skip-build
 	Tests/Schema/check-schema.sh $(RUNNER_DEBUG)
 	Tests/Scripts/seed-scripts.sh
+	Tests/Crash/crash-test.py $(RUNNER_DEBUG) --runs 30
 
 demo: deps release
 	@echo "== runner validate pipelines/*.yaml"

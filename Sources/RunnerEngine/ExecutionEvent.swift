@@ -31,6 +31,10 @@ public struct StateDirectory: Sendable {
 
     /// A file name for an instance: `promote[a/b]` → `promote[a%2Fb]`.
     public static func fileName(for name: StepName) -> String {
+        let raw = name.rawValue
+        if raw != "." && raw != ".." && !raw.utf8.contains(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "%") || $0 < 0x20 || $0 == 0x7F }) {
+            return raw
+        }
         var out = ""
         for scalar in name.rawValue.unicodeScalars {
             if scalar == "/" || scalar == "%" || scalar.value < 0x20 || scalar == "\u{7F}" {
@@ -42,8 +46,15 @@ public struct StateDirectory: Sendable {
         return out == "." || out == ".." ? "%2E" + out.dropFirst() : out
     }
 
+    /// The files of one attempt share this stem: `<stem>.log`, `<stem>.output`, `<stem>.progress`.
+    /// Plain string joins: this runs once per attempt, where URL parsing showed in profiles.
+    public func attemptStem(run: RunID, step: StepName, serial: Int) -> String {
+        let root = self.root.path
+        return root + (root.hasSuffix("/") ? "" : "/") + "logs/" + run.rawValue + "/" + Self.fileName(for: step) + "." + String(serial)
+    }
+
     public func logPath(run: RunID, step: StepName, serial: Int) -> String {
-        logs(of: run).appendingPathComponent("\(Self.fileName(for: step)).\(serial).log").path
+        attemptStem(run: run, step: step, serial: serial) + ".log"
     }
 
     public func ensure() throws {

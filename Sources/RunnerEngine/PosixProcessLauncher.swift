@@ -4,8 +4,9 @@ import Glibc
 import RunnerCore
 
 /// Starts steps with posix_spawn, each in a process group of its own. One thread reads every
-/// step's output (poll); a thread per process waits for its exit. When a step's main process
-/// exits, whatever it left running in its group is killed, so no step outlives itself.
+/// step's output and watches every step's exit (poll on the pipes and on a pidfd per child; a
+/// thread per child only where pidfd_open is missing). When a step's main process exits,
+/// whatever it left running in its group is killed, so no step outlives itself.
 public final class PosixProcessLauncher: ProcessLauncher, @unchecked Sendable {
     public struct LaunchError: Error, CustomStringConvertible {
         public var description: String
@@ -16,12 +17,11 @@ public final class PosixProcessLauncher: ProcessLauncher, @unchecked Sendable {
     public init() {}
 
     public func launch(_ spec: ProcessSpec, onExit: @escaping @Sendable (ProcessExit) -> Void) throws -> Int32 {
-        let log = open(spec.logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard log >= 0 else { throw LaunchError(description: "cannot open log \(spec.logPath): \(String(cString: strerror(errno)))") }
+        let log = LogFile(path: spec.logPath)
         var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
-        guard runner_pipe(&out, 0) == 0 else { close(log); throw LaunchError(description: "pipe: \(String(cString: strerror(errno)))") }
+        guard runner_pipe(&out, 0) == 0 else { throw LaunchError(description: "pipe: \(String(cString: strerror(errno)))") }
         guard runner_pipe(&err, 0) == 0 else {
-            close(log); close(out[0]); close(out[1])
+            close(out[0]); close(out[1])
             throw LaunchError(description: "pipe: \(String(cString: strerror(errno)))")
         }
         let environment = spec.environment.map { "\($0.key)=\($0.value)" }
@@ -34,15 +34,19 @@ public final class PosixProcessLauncher: ProcessLauncher, @unchecked Sendable {
         close(out[1])
         close(err[1])
         guard status == 0 else {
-            close(out[0]); close(err[0]); close(log)
+            close(out[0]); close(err[0])
             throw LaunchError(description: "cannot start \(spec.argv.first ?? "?"): \(String(cString: strerror(status)))")
         }
         let process = ChildProcess(pid: pid, onExit: onExit)
-        pump.add(Stream(fd: out[0], isError: false, log: log, process: process, masks: spec.masks, echo: spec.echo),
-                 Stream(fd: err[0], isError: true, log: log, process: process, masks: spec.masks, echo: spec.echo))
-        let thread = Thread { process.waitForExit() }
-        thread.stackSize = 64 << 10
-        thread.start()
+        let pidfd = runner_pidfd_open(pid)
+        pump.add([Stream(fd: out[0], isError: false, log: log, process: process, masks: spec.masks, echo: spec.echo),
+                  Stream(fd: err[0], isError: true, log: log, process: process, masks: spec.masks, echo: spec.echo)],
+                 exit: pidfd >= 0 ? (pidfd, process) : nil)
+        if pidfd < 0 {
+            let thread = Thread { process.waitForExit() }
+            thread.stackSize = 64 << 10
+            thread.start()
+        }
         return pid
     }
 
@@ -85,7 +89,7 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     /// Waits without reaping, kills what is left of the group while the leader's pid is still
-    /// reserved, then reaps.
+    /// reserved, then reaps. Returns at once when the pidfd said the process exited.
     func waitForExit() {
         var info = siginfo_t()
         while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0 && errno == EINTR {}
@@ -128,16 +132,50 @@ final class ChildProcess: @unchecked Sendable {
     }
 }
 
+/// An attempt's log, created on the first byte the step writes: a step that prints nothing
+/// leaves no file (creating one per step was the largest cost of a run of quiet steps).
+/// Used only on the pump thread.
+final class LogFile: @unchecked Sendable {
+    let path: String
+    private var fd: Int32 = -1
+    private var failed = false
+    var openStreams = 2
+
+    init(path: String) { self.path = path }
+
+    func write(_ raw: UnsafeRawBufferPointer) {
+        if fd < 0 && !failed {
+            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            failed = fd < 0
+        }
+        guard fd >= 0 else { return }
+        var offset = 0
+        while offset < raw.count {
+            let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+            if n <= 0 { if errno == EINTR { continue } else { break } }
+            offset += n
+        }
+    }
+
+    func streamClosed() {
+        openStreams -= 1
+        if openStreams == 0 && fd >= 0 {
+            close(fd)
+            fd = -1
+        }
+    }
+}
+
 /// One output stream of a process.
 final class Stream: @unchecked Sendable {
     let fd: Int32
     let isError: Bool
-    let log: Int32
+    let log: LogFile
     let process: ChildProcess
     let masks: [String]
     let echo: (@Sendable (String, Bool) -> Void)?
 
-    init(fd: Int32, isError: Bool, log: Int32, process: ChildProcess, masks: [String], echo: (@Sendable (String, Bool) -> Void)?) {
+    init(fd: Int32, isError: Bool, log: LogFile, process: ChildProcess, masks: [String], echo: (@Sendable (String, Bool) -> Void)?) {
         self.fd = fd
         self.isError = isError
         self.log = log
@@ -153,14 +191,7 @@ final class Stream: @unchecked Sendable {
             for secret in masks { text = text.replacingOccurrences(of: secret, with: "***") }
             data = Data(text.utf8)
         }
-        data.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = write(log, raw.baseAddress! + offset, raw.count - offset)
-                if n <= 0 { if errno == EINTR { continue } else { break } }
-                offset += n
-            }
-        }
+        data.withUnsafeBytes { log.write($0) }
         if isError { process.appendStderr(data) }
         echo?(String(decoding: data, as: UTF8.self), isError)
     }
@@ -170,7 +201,8 @@ final class Stream: @unchecked Sendable {
 final class OutputPump: @unchecked Sendable {
     private let lock = NSLock()
     private var streams: [Int32: Stream] = [:]
-    private var logReferences: [Int32: Int] = [:]
+    /// pidfds of running children: readable once the child exited.
+    private var exits: [Int32: ChildProcess] = [:]
     private var wake: [Int32] = [0, 0]
     private var thread: Thread?
 
@@ -178,12 +210,10 @@ final class OutputPump: @unchecked Sendable {
         _ = runner_pipe(&wake, 1)
     }
 
-    func add(_ streams: Stream...) {
+    func add(_ streams: [Stream], exit: (fd: Int32, process: ChildProcess)?) {
         lock.lock()
-        for s in streams {
-            self.streams[s.fd] = s
-            logReferences[s.log, default: 0] += 1
-        }
+        for s in streams { self.streams[s.fd] = s }
+        if let exit { exits[exit.fd] = exit.process }
         if thread == nil {
             let t = Thread { [unowned self] in self.loop() }
             t.stackSize = 256 << 10
@@ -201,6 +231,7 @@ final class OutputPump: @unchecked Sendable {
             lock.lock()
             var fds = [pollfd(fd: wake[0], events: Int16(POLLIN), revents: 0)]
             fds += streams.keys.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            fds += exits.keys.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             lock.unlock()
             let ready = poll(&fds, nfds_t(fds.count), -1)
             if ready < 0 { if errno == EINTR { continue } else { return } }
@@ -210,7 +241,13 @@ final class OutputPump: @unchecked Sendable {
             for p in fds.dropFirst() where p.revents != 0 {
                 lock.lock()
                 let stream = streams[p.fd]
+                let exited = exits.removeValue(forKey: p.fd)
                 lock.unlock()
+                if let exited {
+                    close(p.fd)
+                    exited.waitForExit()
+                    continue
+                }
                 guard let stream else { continue }
                 let n = buffer.withUnsafeMutableBytes { read(p.fd, $0.baseAddress, $0.count) }
                 if n > 0 {
@@ -219,11 +256,8 @@ final class OutputPump: @unchecked Sendable {
                     close(p.fd)
                     lock.lock()
                     streams[p.fd] = nil
-                    logReferences[stream.log, default: 1] -= 1
-                    let lastOfLog = logReferences[stream.log] == 0
-                    if lastOfLog { logReferences[stream.log] = nil }
                     lock.unlock()
-                    if lastOfLog { close(stream.log) }
+                    stream.log.streamClosed()
                     stream.process.streamClosed()
                 }
             }

@@ -211,11 +211,10 @@ public actor RunExecutor {
     func start(_ request: RunScheduler.LaunchRequest, now: Date) {
         guard let scheduler, let stored else { return }
         let step = scheduler.pipeline.steps[request.node]
-        let base = state.logs(of: runID).appendingPathComponent("\(StateDirectory.fileName(for: request.name)).\(request.serial)")
-        let outputPath = base.appendingPathExtension("output").path
-        let progressPath = base.appendingPathExtension("progress").path
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
-        FileManager.default.createFile(atPath: progressPath, contents: nil)
+        let stem = state.attemptStem(run: runID, step: request.name, serial: request.serial)
+        // The step creates these when it writes to them; absent files mean no outputs, no progress.
+        let outputPath = stem + ".output"
+        let progressPath = stem + ".progress"
         var environment = options.environment
         for entry in scheduler.pipeline.pipeline.env { environment[entry.name.value] = entry.value }
         for entry in step.env { environment[entry.name.value] = entry.value }
@@ -248,7 +247,7 @@ public actor RunExecutor {
             echo = { @Sendable text, isError in observer(.output(name, text: text, isError: isError)) }
         }
         let spec = ProcessSpec(argv: request.policy.shell.argv + [step.run.value], environment: environment, workingDirectory: workdir,
-                               logPath: state.logPath(run: runID, step: name, serial: serial), masks: masks, echo: echo)
+                               logPath: stem + ".log", masks: masks, echo: echo)
         running[instance] = RunningAttempt(serial: serial, outputPath: outputPath, progressPath: progressPath)
         observer?(.attemptStarted(name, attempt: request.attempt, serial: serial, logPath: spec.logPath, at: now))
         do {

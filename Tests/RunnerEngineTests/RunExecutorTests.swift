@@ -71,6 +71,7 @@ extension StoredRun {
               echo "building $PARAM_TARGET_REF for $SITE in $(basename "$PWD")" >> ledger
               echo "release=r-$RUNNER_ATTEMPT" >> "$RUNNER_OUTPUT"
               echo "50 halfway" >> "$RUNNER_PROGRESS"
+              echo "built"
             outputs: [release]
           - name: promote
             needs: [build]
@@ -87,7 +88,11 @@ extension StoredRun {
         #expect(result.step("promote[b]")?.status == .succeeded)
         #expect(result.attempts.count == 3)
         #expect(result.attempts.allSatisfy { $0.exitCode == 0 && $0.pid != nil && $0.finishedAt != nil })
-        #expect(FileManager.default.fileExists(atPath: try #require(result.attempts.first?.logPath)))
+        // A step's log holds what it printed; a step that printed nothing leaves no file.
+        let buildLog = try #require(result.attempts.first { $0.step == "build" }?.logPath)
+        #expect(try String(contentsOfFile: buildLog, encoding: .utf8) == "built\n")
+        let quietLog = try #require(result.attempts.first { $0.step == "promote[a]" }?.logPath)
+        #expect(!FileManager.default.fileExists(atPath: quietLog))
     }
 
     @Test func failuresRetriesAndErrorClassesAreRecorded() async throws {

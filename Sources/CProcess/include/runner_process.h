@@ -12,4 +12,8 @@ int runner_spawn(char *const argv[], char *const envp[], const char *cwd, int st
 /* pipe2 with O_CLOEXEC (and O_NONBLOCK when asked): a GNU extension. Returns 0 or errno. */
 int runner_pipe(int fds[2], int nonblocking);
 
+/* pidfd_open(2) (Linux 5.3): a descriptor that becomes readable when `pid` exits, so one poll
+   loop can watch every child. Returns the descriptor (close-on-exec) or -1 with errno set. */
+int runner_pidfd_open(pid_t pid);
+
 #endif

@@ -30,7 +30,8 @@ enum RunSummary {
             let attempt = stored.attempts.last { $0.step == step.name }
             out += "  \(style.red("✗")) \(step.name)"
             out += " (\(step.errorCode ?? "failed")\(step.attempts > 1 ? ", attempt \(step.attempts)" : ""))"
-            if let log = attempt?.logPath { out += style.dim(" — log \(log)") }
+            // A step that printed nothing has no log file.
+            if let log = attempt?.logPath, FileManager.default.fileExists(atPath: log) { out += style.dim(" — log \(log)") }
             out += "\n"
             if let log = attempt?.logPath, let text = try? String(contentsOfFile: log, encoding: .utf8) {
                 for line in text.split(separator: "\n", omittingEmptySubsequences: false).suffix(logTail + 1).dropLast(text.hasSuffix("\n") ? 1 : 0) {

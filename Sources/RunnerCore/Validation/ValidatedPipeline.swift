@@ -5,6 +5,14 @@ public struct ValidatedPipeline: Sendable {
     public let graph: PipelineGraph
     /// Warnings that did not stop validation.
     public let warnings: [Diagnostic]
+    /// Every step, main then rollback then finally: the graph's node order. Stored, not
+    /// computed, since the engine indexes it once per launch.
+    public let steps: [Step]
 
-    public var steps: [Step] { pipeline.allSteps }
+    init(pipeline: Pipeline, graph: PipelineGraph, warnings: [Diagnostic]) {
+        self.pipeline = pipeline
+        self.graph = graph
+        self.warnings = warnings
+        self.steps = pipeline.allSteps
+    }
 }
