@@ -44,13 +44,24 @@ test: deps
 	Tests/Scripts/seed-scripts.sh
 	Tests/Crash/crash-test.py $(RUNNER_DEBUG) --runs 30
 
+# The docs pipeline for real (state in .runner/state.db, the published site under .demo/),
+# then the same publish with the CDN invalidation made to fail after the switch: the run
+# rolls back and the previous release is live again.
 demo: deps release
-	@echo "== runner validate pipelines/*.yaml"
-	$(RUNNER_RELEASE) validate pipelines/*.yaml
-	@echo "== runner plan pipelines/docs-publish.yaml -p targetRef=HEAD -p reason='make demo'"
-	$(RUNNER_RELEASE) plan pipelines/docs-publish.yaml -p targetRef=HEAD -p "reason=make demo"
-	@echo "== runner graph pipelines/docs-publish.yaml --format text"
+	@echo "== runner validate pipelines/"
+	$(RUNNER_RELEASE) validate pipelines/
+	@echo "== runner graph pipelines/docs-publish.yaml"
 	$(RUNNER_RELEASE) graph pipelines/docs-publish.yaml --format text
+	@echo "== runner apply pipelines/docs-publish.yaml -p targetRef=HEAD"
+	$(RUNNER_RELEASE) apply pipelines/docs-publish.yaml -p targetRef=HEAD -p "reason=make demo"
+	@echo "== INJECT_FAIL=invalidation runner apply pipelines/docs-publish.yaml -p targetRef=HEAD -p forceInvalidate=true"
+	@echo "   (the invalidation fails after the switch, the commit point: expect a rollback, exit 1)"
+	@INJECT_FAIL=invalidation $(RUNNER_RELEASE) apply pipelines/docs-publish.yaml -p targetRef=HEAD -p forceInvalidate=true \
+	  -p "reason=make demo: failed invalidation"; status=$$?; \
+	  if [ $$status -ne 1 ]; then echo "make demo: expected exit 1 (rolled back), got $$status"; exit 1; fi
+	@echo "== runner runs list"
+	$(RUNNER_RELEASE) runs list --limit 5
+	@echo "== live release: $$(readlink .demo/docs-publish/site/current 2>/dev/null || echo '?')"
 
 bench: deps
 	bench/validate.sh
