@@ -244,7 +244,7 @@ final class OutputPump: @unchecked Sendable {
                 let exited = exits.removeValue(forKey: p.fd)
                 lock.unlock()
                 if let exited {
-                    close(p.fd)
+                    close(p.fd)  // already forgotten (above), so a reuse of the number is safe
                     exited.waitForExit()
                     continue
                 }
@@ -253,10 +253,12 @@ final class OutputPump: @unchecked Sendable {
                 if n > 0 {
                     buffer.withUnsafeBytes { stream.consume(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
                 } else if n == 0 || (errno != EINTR && errno != EAGAIN) {
-                    close(p.fd)
+                    // Forget the descriptor before closing it: once closed, a launch on another
+                    // thread may get the same number for a new pipe and register it.
                     lock.lock()
                     streams[p.fd] = nil
                     lock.unlock()
+                    close(p.fd)
                     stream.log.streamClosed()
                     stream.process.streamClosed()
                 }

@@ -119,6 +119,38 @@ import RunnerCore
         #expect(try String(contentsOfFile: dir.appendingPathComponent("42.log").path, encoding: .utf8) == "42\n")
     }
 
+    /// Launches racing with exits: each exit starts the next process at once, so descriptor
+    /// numbers the poll thread just closed are reused by new pipes and pidfds. Every exit must
+    /// still be reported (a stream forgotten after its number was reused hung a run once).
+    @Test func launchesRacingWithExitsLoseNothing() async throws {
+        let dir = try scratch()
+        let launcher = self.launcher
+        let total = 3000, lanes = 4
+        let (finished, count) = try await offPool { () -> (Bool, Int) in
+            let done = DispatchSemaphore(value: 0)
+            let count = Counter()
+            let queue = DispatchQueue(label: "relaunch")
+            let next = Counter()
+            @Sendable func launchNext() {
+                let n = next.add()
+                guard n <= total else { return }
+                do {
+                    _ = try launcher.launch(ProcessSpec(argv: ["/bin/true"], environment: [:], workingDirectory: dir.path,
+                                                        logPath: dir.appendingPathComponent("r.log").path)) { exit in
+                        if exit.reason == .exited(code: 0), count.add() == total { done.signal() }
+                        queue.async { launchNext() }
+                    }
+                } catch {
+                    queue.async { launchNext() }
+                }
+            }
+            for _ in 0..<lanes { queue.async { launchNext() } }
+            return (done.wait(timeout: .now() + 30) == .success, count.value)
+        }
+        #expect(finished)
+        #expect(count == total)
+    }
+
     @Test func aMissingProgramIsALaunchError() async throws {
         let dir = try scratch()
         #expect(throws: PosixProcessLauncher.LaunchError.self) {
@@ -144,7 +176,7 @@ final class ExitBox: @unchecked Sendable {
 final class Counter: @unchecked Sendable {
     private let lock = NSLock()
     private var n = 0
-    func add() { lock.lock(); n += 1; lock.unlock() }
+    @discardableResult func add() -> Int { lock.lock(); defer { lock.unlock() }; n += 1; return n }
     var value: Int { lock.lock(); defer { lock.unlock() }; return n }
 }
 
