@@ -105,23 +105,25 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
                       .text(status.rawValue), .date(at), .bool(status.isTerminal), .date(at), .text(id)])
             try event(RunID(id), at: at, kind: "run", step: nil, status: status.rawValue, message: message)
         case .stepStatus(let name, let status, let attempts, let serial, let retryAt, let code, let message, let at):
-            let current = try database.query("SELECT status FROM steps WHERE run_id = ? AND name = ?", [.text(id), .text(name.rawValue)])
-                .first?.string(0)
-            guard let current, let from = StepStatus(rawValue: current) else { throw StoreError(description: "no step \(name) in run \(id)") }
-            guard from == status || from.canTransition(to: status) else {
-                throw TransitionError(subject: "step \(name) of run \(id)", from: from.rawValue, to: status.rawValue)
-            }
-            try database.run("""
+            // One statement: the transition is checked by the WHERE clause (only the states the
+            // state machine allows to reach `status`); a refused change is explained below.
+            let changed = try database.run("""
                 UPDATE steps SET status = ?, attempts = ?, serial = ?, retry_at = ?,
                   error_code = CASE WHEN ? IN ('succeeded', 'running') THEN NULL ELSE COALESCE(?, error_code) END,
                   error_message = CASE WHEN ? = 'succeeded' THEN NULL ELSE COALESCE(?, error_message) END,
                   started_at = CASE WHEN ? = 'running' THEN COALESCE(started_at, ?) ELSE started_at END,
                   finished_at = CASE WHEN ? THEN ? ELSE finished_at END,
                   progress = CASE WHEN ? = 'succeeded' THEN 100 ELSE progress END
-                WHERE run_id = ? AND name = ?
+                WHERE run_id = ? AND name = ? AND status IN (\(Self.allowedPredecessors[status]!))
                 """, [.text(status.rawValue), .int(attempts), .int(serial), .date(retryAt), .text(status.rawValue), .string(code),
                       .text(status.rawValue), .string(message), .text(status.rawValue), .date(at), .bool(status.isTerminal), .date(at),
                       .text(status.rawValue), .text(id), .text(name.rawValue)])
+            if changed == 0 {
+                let current = try database.query("SELECT status FROM steps WHERE run_id = ? AND name = ?", [.text(id), .text(name.rawValue)])
+                    .first?.string(0)
+                guard let current else { throw StoreError(description: "no step \(name) in run \(id)") }
+                throw TransitionError(subject: "step \(name) of run \(id)", from: current, to: status.rawValue)
+            }
             try event(RunID(id), at: at, kind: "step", step: name.rawValue, status: status.rawValue, message: message)
         case .attemptStarted(let a):
             try database.run("""
@@ -299,6 +301,13 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
     public func integrityCheck() throws -> String {
         try database.query("PRAGMA integrity_check").first?.string(0) ?? "no answer"
     }
+
+    /// For each step status, the SQL list of statuses a step may be in to move to it (itself
+    /// included: re-recording a status is allowed).
+    static let allowedPredecessors: [StepStatus: String] = Dictionary(uniqueKeysWithValues: StepStatus.allCases.map { target in
+        let from = StepStatus.allCases.filter { $0 == target || $0.canTransition(to: target) }
+        return (target, from.map { "'\($0.rawValue)'" }.joined(separator: ", "))
+    })
 
     // MARK: - JSON of params
 

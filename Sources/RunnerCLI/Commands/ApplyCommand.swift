@@ -93,6 +93,12 @@ struct Execution {
         let outcome: Result<RunService.Admission, any Error> = blockingAwait { [service] in
             do {
                 for orphan in try service.orphans(pipeline: name) {
+                    if orphan.status == .waiting, let wake = orphan.wakeAt, wake > Date() {
+                        // Nothing to do before its time; finishing it here would hold this apply until then.
+                        console.err(style.yellow("note") + ": run \(orphan.id) of \(name) is waiting until \(RunJSON.time(wake) ?? "later") "
+                                    + "and its runner stopped; continue it with 'runner runs resume \(orphan.id)'\n")
+                        continue
+                    }
                     console.err(style.yellow("note") + ": run \(orphan.id) of \(name) was interrupted (its runner stopped); finishing it first\n")
                     try? await service.resume(orphan.id)
                 }
