@@ -50,7 +50,7 @@ let package = Package(
         /// Subcommands, argument parsing and rendering.
         .target(name: "RunnerCLI", dependencies: ["RunnerCore", "RunnerYAML", "RunnerStore", "RunnerEngine"]),
         /// The `runner` executable: `main.swift` only.
-        .executableTarget(name: "runner", dependencies: ["RunnerCLI"]),
+        .executableTarget(name: "runner", dependencies: ["RunnerCLI", "CProcess"]),
 
         // MARK: - Tests
 

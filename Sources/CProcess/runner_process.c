@@ -2,6 +2,7 @@
 #include "runner_process.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/syscall.h>
@@ -46,4 +47,8 @@ int runner_pidfd_open(pid_t pid) {
     errno = ENOSYS;
     return -1;
 #endif
+}
+
+void runner_limit_malloc_arenas(int n) {
+    mallopt(M_ARENA_MAX, n);
 }

@@ -14,6 +14,9 @@ public actor RunExecutor {
         public var observer: (@Sendable (ExecutionEvent) -> Void)?
         public var echoOutput = false
         public var pollInterval: Duration = .milliseconds(250)
+        /// The pipeline already loaded from the run's definition (by `apply`, which just
+        /// validated the same text); saves a second parse and a second model in memory.
+        public var pipeline: ValidatedPipeline?
 
         public init(environment: [String: String], parallelism: Int? = nil, observer: (@Sendable (ExecutionEvent) -> Void)? = nil) {
             self.environment = environment
@@ -92,8 +95,7 @@ public actor RunExecutor {
         defer { try? store.releaseLease(runID, owner: owner) }
         leaseRenewedAt = now
         stored = loaded
-        let result = PipelineLoader.load(bytes: Array(loaded.run.definition.utf8), file: loaded.run.pipelineFile)
-        guard let pipeline = result.pipeline else { throw ExecutorError.invalidDefinition(runID, result.diagnostics) }
+        let pipeline = try options.pipeline ?? Self.load(loaded.run)
         pipelineDirectory = URL(fileURLWithPath: loaded.run.pipelineFile).deletingLastPathComponent()
         try state.ensure()
         try FileManager.default.createDirectory(at: state.logs(of: runID), withIntermediateDirectories: true)
@@ -135,6 +137,14 @@ public actor RunExecutor {
         for timer in timers.values { timer.cancel() }
         guard let final = try store.load(runID) else { throw ExecutorError.notFound(runID) }
         return final
+    }
+
+    /// The run's stored definition, loaded again (resume, or a run started elsewhere). The
+    /// loader's result, syntax tree included, is dropped here: only the model is kept.
+    static func load(_ run: RunRecord) throws -> ValidatedPipeline {
+        let result = PipelineLoader.load(bytes: Array(run.definition.utf8), file: run.pipelineFile)
+        guard let pipeline = result.pipeline else { throw ExecutorError.invalidDefinition(run.id, result.diagnostics) }
+        return pipeline
     }
 
     static func marker(_ run: RunID, _ step: StepName, _ serial: Int) -> String { "\(run.rawValue)/\(step.rawValue)/\(serial)" }

@@ -68,10 +68,12 @@ public final class RunService: @unchecked Sendable {
     }
 
     /// Executes (or resumes) a run to its end.
-    public func execute(_ id: RunID, parallelism: Int? = nil, echoOutput: Bool = false,
+    /// `pipeline`, when given, must be the run's own definition, already loaded.
+    public func execute(_ id: RunID, parallelism: Int? = nil, echoOutput: Bool = false, pipeline: ValidatedPipeline? = nil,
                         observer: (@Sendable (ExecutionEvent) -> Void)? = nil) async throws -> StoredRun {
         var options = RunExecutor.Options(environment: environment, parallelism: parallelism, observer: observer)
         options.echoOutput = echoOutput
+        options.pipeline = pipeline
         let executor = RunExecutor(run: id, store: store, launcher: launcher, state: state, options: options)
         currentExecutor = executor
         defer { currentExecutor = nil }

@@ -60,7 +60,7 @@ public enum PipelineLoader {
         return diagnostics.filter { seen.insert($0).inserted }.sortedByLocation()
     }
 
-    static func readFile(_ path: String, limits: YAMLLimits) -> Swift.Result<[UInt8], Diagnostic> {
+    public static func readFile(_ path: String, limits: YAMLLimits = .standard) -> Swift.Result<[UInt8], Diagnostic> {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             return .failure(Diagnostic(.unreadableFile, "no such file: \(path)", hint: "check the path", subject: path))

@@ -27,7 +27,16 @@ enum ApplyCommand {
     static func run(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode {
         let file = arguments.positionals[0]
         let renderer = DiagnosticRenderer(colors: context.console.colorsError)
-        let loaded = PipelineLoader.load(path: file)
+        // The bytes validated here are the definition recorded with the run: an edit of the
+        // file while this starts cannot make the two differ.
+        let bytes: [UInt8]
+        switch PipelineLoader.readFile(file) {
+        case .success(let read): bytes = read
+        case .failure(let d):
+            context.console.err(renderer.render(d))
+            return .invalid
+        }
+        let loaded = PipelineLoader.load(bytes: bytes, file: file)
         guard let validated = loaded.pipeline else {
             loaded.diagnostics.forEach { context.console.err(renderer.render($0)) }
             return .invalid
@@ -62,10 +71,7 @@ enum ApplyCommand {
             return .success
         }
         let absolute = URL(fileURLWithPath: file, relativeTo: URL(fileURLWithPath: context.currentDirectory)).standardizedFileURL.path
-        guard let definition = try? String(contentsOfFile: absolute, encoding: .utf8) else {
-            context.console.err(renderer.render(Diagnostic(.unreadableFile, "cannot read \(file)", subject: file)))
-            return .invalid
-        }
+        let definition = String(decoding: bytes, as: UTF8.self)
         let service: RunService
         do {
             service = try RunService(state: StateDirectory.resolve(environment: context.environment, currentDirectory: context.currentDirectory),
@@ -125,12 +131,12 @@ struct Execution {
             console.out("⊘ run \(id) skipped: run \(active.id) of its concurrency group is \(active.status.rawValue) (on_conflict: skip)\n")
             return .success
         case .success(.created(let id)):
-            return run(id, header: "\(name) · run \(id)", parallelism: parallelism)
+            return run(id, header: "\(name) · run \(id)", parallelism: parallelism, pipeline: pipeline)
         }
     }
 
     /// Executes or resumes a run in the foreground until it finishes.
-    func run(_ id: RunID, header: String, parallelism: Int? = nil) -> ExitCode {
+    func run(_ id: RunID, header: String, parallelism: Int? = nil, pipeline: ValidatedPipeline? = nil) -> ExitCode {
         let console = context.console
         let progress = json ? nil : ProgressRenderer(console: console, isTTY: isTTY, header: header)
         let style = Style(enabled: console.colorsError)
@@ -144,7 +150,8 @@ struct Execution {
         let echo = progress != nil
         let result: Result<StoredRun, any Error> = blockingAwait { [service, observer] in
             do {
-                return .success(try await service.execute(id, parallelism: parallelism, echoOutput: echo, observer: observer))
+                return .success(try await service.execute(id, parallelism: parallelism, echoOutput: echo, pipeline: pipeline,
+                                                           observer: observer))
             } catch {
                 return .failure(error)
             }
@@ -158,7 +165,7 @@ struct Execution {
             return code == .usage ? .runFailed : .internalError
         case .success(let stored):
             if json {
-                console.out(JSONOutput.encode(RunJSON(stored, secrets: RunsCommand.secrets(of: stored))))
+                RunJSON(stored, secrets: RunsCommand.secrets(of: stored)).writeJSON(to: console)
             } else {
                 console.out(RunSummary.render(stored, style: Style(enabled: console.colorsOutput)))
             }

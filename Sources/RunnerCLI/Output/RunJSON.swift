@@ -96,3 +96,69 @@ struct RunJSON: Encodable {
         self.init(stored.run, secrets: secrets, steps: stored.steps, attempts: stored.attempts)
     }
 }
+
+extension RunJSON {
+    /// The same text as `JSONOutput.encode(self)`, produced a step and an attempt at a time:
+    /// encoding a 10,000-step run in one piece held the whole JSON tree, twice over, at the
+    /// peak of the process's memory.
+    func streamedJSON(_ write: (String) -> Void) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        func text<T: Encodable>(_ value: T) -> String {
+            (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+        }
+        func indented(_ text: String, by prefix: String) -> String {
+            text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+                .map { $0.offset == 0 || $0.element.isEmpty ? String($0.element) : prefix + $0.element }
+                .joined(separator: "\n")
+        }
+        // The run's own fields, as top-level entries `  "key" : value` (values may span lines).
+        var header = self
+        header.steps = nil
+        header.attempts = nil
+        var entries: [(key: String, text: String)] = []
+        for line in text(header).split(separator: "\n", omittingEmptySubsequences: false).dropFirst().dropLast() {
+            if line.hasPrefix("  \""), let end = line.dropFirst(3).firstIndex(of: "\"") {
+                entries.append((String(line[line.index(line.startIndex, offsetBy: 3)..<end]), String(line)))
+            } else if !entries.isEmpty {
+                entries[entries.count - 1].text += "\n" + line
+            }
+        }
+        entries = entries.map { ($0.key, $0.text.hasSuffix(",") ? String($0.text.dropLast()) : $0.text) }
+        func array<T: Encodable>(_ key: String, _ elements: [T]?) {
+            guard let elements else { return }
+            entries.append((key, "  \"\(key)\" : " + indented(text(elements.isEmpty ? [] : [elements[0]]), by: "  ")))
+        }
+        array("attempts", attempts)
+        array("steps", steps)
+        entries.sort { $0.key < $1.key }
+        write("{\n")
+        for (n, entry) in entries.enumerated() {
+            let last = n == entries.count - 1
+            let elements: [any Encodable]? = entry.key == "attempts" ? attempts : entry.key == "steps" ? steps : nil
+            if let elements, elements.count > 0 {
+                write("  \"\(entry.key)\" : [\n")
+                for (i, element) in elements.enumerated() {
+                    write("    " + indented(text(element), by: "    ") + (i == elements.count - 1 ? "\n" : ",\n"))
+                }
+                write("  ]" + (last ? "\n" : ",\n"))
+            } else {
+                write(entry.text + (last ? "\n" : ",\n"))
+            }
+        }
+        write("}\n")
+    }
+
+    /// Written to the console in pieces of about 64 KB.
+    func writeJSON(to console: Console) {
+        var buffer = ""
+        streamedJSON { piece in
+            buffer += piece
+            if buffer.utf8.count >= 64 << 10 {
+                console.out(buffer)
+                buffer = ""
+            }
+        }
+        console.out(buffer)
+    }
+}

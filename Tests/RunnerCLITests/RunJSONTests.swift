@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+@testable import RunnerCLI
+import RunnerCore
+
+@Suite struct RunJSONTests {
+    func sampleRun(steps: Int, attempts: Bool) -> StoredRun {
+        var run = RunRecord(id: RunID("20261123-000000-abcdef"), pipeline: "p", pipelineFile: "/x/p.yaml", definition: "",
+                            trigger: .cli, params: ["targetRef": .string("main"), "targets": .list([.string("a"), .string("b/c")]),
+                                                    "token": .string("s3cret"), "n": .int(3)],
+                            parallelism: 2, createdAt: Date(timeIntervalSince1970: 1_790_000_000))
+        run.status = .failed
+        run.errorCode = "DOCS_BUILD_FAILED"
+        run.errorMessage = "line one\nline \"two\""
+        run.startedAt = run.createdAt.addingTimeInterval(0.25)
+        var stepRecords: [StepRecord] = []
+        var attemptRecords: [AttemptRecord] = []
+        for i in 0..<steps {
+            var step = StepRecord(name: StepName("s\(i)"), step: "s\(i)", item: i % 2 == 0 ? nil : "item/\(i)", section: "main", position: i)
+            step.status = i == 0 ? .failed : .succeeded
+            step.attempts = 1
+            step.outputs = i % 3 == 0 ? [:] : ["release": "r-\(i)", "url": "https://example.com/a/b"]
+            step.errorCode = i == 0 ? "STEP_FAILED" : nil
+            stepRecords.append(step)
+            if attempts {
+                var attempt = AttemptRecord(step: StepName("s\(i)"), serial: 1, attempt: 1, startedAt: run.createdAt)
+                attempt.exitCode = i == 0 ? 2 : 0
+                attempt.logPath = "/tmp/logs/s\(i).1.log"
+                attemptRecords.append(attempt)
+            }
+        }
+        return StoredRun(run: run, steps: stepRecords, attempts: attemptRecords)
+    }
+
+    @Test(arguments: [(0, false), (1, true), (3, false), (7, true)])
+    func streamedTextIsTheOnePieceEncoding(steps: Int, attempts: Bool) {
+        let json = RunJSON(sampleRun(steps: steps, attempts: attempts), secrets: ["token"])
+        var pieces: [String] = []
+        json.streamedJSON { pieces.append($0) }
+        #expect(pieces.joined() == JSONOutput.encode(json))
+        #expect(pieces.count > steps)
+    }
+
+    @Test func aRunWithoutStepListsKeepsItsShape() {
+        let json = RunJSON(sampleRun(steps: 0, attempts: false).run)
+        var text = ""
+        json.streamedJSON { text += $0 }
+        #expect(text == JSONOutput.encode(json))
+    }
+}
