@@ -50,6 +50,7 @@ public actor RunExecutor {
         var progressPath: String
         var progressSize = 0
         var lastProgress: Int?
+        var lastProgressMessage: String?
     }
 
     let store: RunStore
@@ -179,6 +180,10 @@ public actor RunExecutor {
                 schedule(key, at: date)
             case .attemptEnded(let i, let serial, let end, let code, let message, let counted):
                 let name = scheduler.instances[i].name
+                // The last progress line the step wrote, recorded while the step is still running.
+                recordProgress(of: i)
+                changes.append(contentsOf: pending)
+                pending.removeAll()
                 running[i] = nil
                 changes.append(.attemptFinished(name, serial: serial, end: end, errorCode: code, message: message, counted: counted, at: now))
                 options.observer?(.attemptEnded(name, serial: serial, end, errorCode: code, message: message, at: now))
@@ -296,24 +301,29 @@ public actor RunExecutor {
         }
     }
 
+    /// Reads the attempt's progress file when it grew; records a changed last line.
+    func recordProgress(of instance: Int) {
+        guard let scheduler, let attempt = running[instance], !attempt.progressPath.isEmpty else { return }
+        var info = stat()
+        guard stat(attempt.progressPath, &info) == 0, Int(info.st_size) != attempt.progressSize else { return }
+        running[instance]?.progressSize = Int(info.st_size)
+        guard let text = try? String(contentsOfFile: attempt.progressPath, encoding: .utf8),
+              let line = text.split(whereSeparator: \.isNewline).last else { return }
+        let parts = line.split(separator: " ", maxSplits: 1)
+        guard let value = parts.first.flatMap({ Int($0) }) else { return }
+        let percent = min(100, max(0, value))
+        let message = parts.count > 1 ? String(parts[1]) : nil
+        guard percent != attempt.lastProgress || message != attempt.lastProgressMessage else { return }
+        running[instance]?.lastProgress = percent
+        running[instance]?.lastProgressMessage = message
+        let name = scheduler.instances[instance].name
+        pending.append(.progress(name, percent: percent, message: message))
+        options.observer?(.progress(name, percent: percent, message: message))
+    }
+
     func poll() {
         guard let scheduler, !scheduler.isFinished else { return }
-        for (instance, attempt) in running where !attempt.progressPath.isEmpty {
-            guard let size = (try? FileManager.default.attributesOfItem(atPath: attempt.progressPath)[.size] as? Int) ?? nil,
-                  size != attempt.progressSize else { continue }
-            running[instance]?.progressSize = size
-            guard let text = try? String(contentsOfFile: attempt.progressPath, encoding: .utf8),
-                  let line = text.split(whereSeparator: \.isNewline).last else { continue }
-            let parts = line.split(separator: " ", maxSplits: 1)
-            guard let value = parts.first.flatMap({ Int($0) }) else { continue }
-            let percent = min(100, max(0, value))
-            guard percent != attempt.lastProgress else { continue }
-            running[instance]?.lastProgress = percent
-            let message = parts.count > 1 ? String(parts[1]) : nil
-            let name = scheduler.instances[instance].name
-            pending.append(.progress(name, percent: percent, message: message))
-            options.observer?(.progress(name, percent: percent, message: message))
-        }
+        for instance in running.keys { recordProgress(of: instance) }
         if (try? store.isCancelRequested(runID)) == true { continuation.yield(.cancel) }
         let now = Date()
         if now.timeIntervalSince(leaseRenewedAt) > options.leaseDuration / 3 {

@@ -168,6 +168,9 @@ extension StoredRun {
               echo "40 working" >> "$RUNNER_PROGRESS"
               for i in $(seq 200); do [ -e seen ] && break; sleep 0.05; done
               [ -e seen ]
+              echo "100 done" >> "$RUNNER_PROGRESS"
+          - name: quick
+            run: echo "100 finished at once" >> "$RUNNER_PROGRESS"
         """)
         let seen = ProgressLog()
         let id = try f.create()
@@ -181,6 +184,9 @@ extension StoredRun {
         #expect(result.run.status == .succeeded)
         #expect(seen.values == [40])
         #expect(result.step("work")?.progress == 100)
+        // The last line written before the step exits is the one recorded, even between polls.
+        #expect(result.step("work")?.progressMessage == "done")
+        #expect(result.step("quick")?.progressMessage == "finished at once")
     }
 
     @Test func resumeRerunsWhatWasInFlightKillsItsOrphanAndNeverRerunsWhatSucceeded() async throws {
