@@ -35,7 +35,7 @@ build: apt-deps
 	$(SWIFT) build
 
 release: apt-deps
-	$(SWIFT) build -c release --product runner
+	$(SWIFT) build -c release --product runner --static-swift-stdlib
 
 test: deps
 	$(SWIFT) build --build-tests
