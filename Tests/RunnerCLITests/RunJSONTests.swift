@@ -48,3 +48,11 @@ import RunnerCore
         #expect(text == JSONOutput.encode(json))
     }
 }
+
+@Suite struct ProgressDurationTests {
+    @Test(arguments: [(0.0, "0.0s"), (0.04, "0.0s"), (0.05, "0.1s"), (1.26, "1.3s"), (9.94, "9.9s"), (9.96, "10.0s"),
+                      (10, "0m10s"), (65, "1m05s"), (3599, "59m59s"), (3600, "1h00m"), (7325, "2h02m")])
+    func durations(seconds: Double, text: String) {
+        #expect(ProgressRenderer.duration(seconds) == text)
+    }
+}

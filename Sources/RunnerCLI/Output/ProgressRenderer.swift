@@ -139,9 +139,14 @@ final class ProgressRenderer: @unchecked Sendable {
     }
 
     static func duration(_ seconds: TimeInterval) -> String {
-        if seconds < 10 { return String(format: "%.1fs", seconds) }
-        if seconds < 3600 { return "\(Int(seconds) / 60)m\(String(format: "%02d", Int(seconds) % 60))s" }
-        return "\(Int(seconds) / 3600)h\(String(format: "%02d", Int(seconds) / 60 % 60))m"
+        // No String(format:): it showed in profiles of runs of many short steps.
+        func twoDigits(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        if seconds < 10 {
+            let tenths = Int((seconds * 10).rounded())
+            return "\(tenths / 10).\(tenths % 10)s"
+        }
+        if seconds < 3600 { return "\(Int(seconds) / 60)m\(twoDigits(Int(seconds) % 60))s" }
+        return "\(Int(seconds) / 3600)h\(twoDigits(Int(seconds) / 60 % 60))m"
     }
 
     /// Text above the redrawn block (TTY) or a plain line.
