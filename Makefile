@@ -64,8 +64,9 @@ demo: deps release
 	$(RUNNER_RELEASE) runs list --limit 5
 	@echo "== live release: $$(readlink .demo/docs-publish/site/current 2>/dev/null || echo '?')"
 
-bench: deps
+bench: deps release
 	bench/validate.sh
+	bench/run.sh
 
 clean:
 	rm -rf .build .demo

@@ -17,7 +17,7 @@ fi
 python3 -c 'import yaml; assert yaml.__with_libyaml__' 2>/dev/null || python3 -m pip install -q pyyaml
 
 if [ -z "${RUNNER:-}" ]; then
-  swift build -c release --product runner >/dev/null
+  swift build -c release --product runner --static-swift-stdlib >/dev/null   # as `make release`
   RUNNER=.build/release/runner
 fi
 mkdir -p bench/out bench/gen
@@ -27,11 +27,12 @@ rss_mb() {  # median peak RSS in MB of 5 runs of "$@"
   for _ in 1 2 3 4 5; do /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; done | sort -n | sed -n 3p | awk '{printf "%.1f", $1 / 1024}'
 }
 
-results=bench/RESULTS.md
+# This script's section of RESULTS.md, between <!-- validate:begin --> and <!-- validate:end -->;
+# the other sections (bench/run.sh's) are kept.
+results=bench/out/validate-section.md
 command_line="bench/validate.sh"
 {
-  echo "# Benchmark results"
-  echo
+  echo "<!-- validate:begin -->"
   echo "Produced by \`$command_line\` on $(date -u +%Y-%m-%d) — $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'),"
   echo "$(swift --version 2>/dev/null | head -1), libyaml $(pkg-config --modversion yaml-0.1), $(python3 -c 'import yaml; print("PyYAML", yaml.__version__)')."
   echo
@@ -86,4 +87,17 @@ if n == "10000":
     print()
 PY
 done
+echo "<!-- validate:end -->" >> "$results"
+python3 - "$results" bench/RESULTS.md <<'PY'
+import os, re, sys
+section = open(sys.argv[1]).read()
+path = sys.argv[2]
+text = open(path).read() if os.path.exists(path) else "# Benchmark results\n\n"
+if "<!-- validate:begin -->" in text:
+    text = re.sub(r"<!-- validate:begin -->.*?<!-- validate:end -->\n", lambda m: section, text, flags=re.S)
+else:  # first run with markers: the old file was this section alone, under the title
+    rest = text[text.index("<!-- dag:begin -->"):] if "<!-- dag:begin -->" in text else ""
+    text = "# Benchmark results\n\n" + section + "\n" + rest
+open(path, "w").write(text)
+PY
 cat "$results"
