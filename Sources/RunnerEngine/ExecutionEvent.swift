@@ -61,3 +61,51 @@ public struct StateDirectory: Sendable {
         try FileManager.default.createDirectory(at: root.appendingPathComponent("logs"), withIntermediateDirectories: true)
     }
 }
+
+/// Events for one consumer: `next()` waits for the first and returns every event queued by
+/// then, so what arrived together is handled together. Producers may be any thread.
+public final class EventQueue<Event: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var buffer: [Event] = []
+    private var waiter: CheckedContinuation<[Event], Never>?
+
+    public init() {}
+
+    public func yield(_ event: Event) {
+        lock.lock()
+        if let waiter {
+            self.waiter = nil
+            lock.unlock()
+            waiter.resume(returning: [event])
+        } else {
+            buffer.append(event)
+            lock.unlock()
+        }
+    }
+
+    public func next() async -> [Event] {
+        let first = await withCheckedContinuation { (continuation: CheckedContinuation<[Event], Never>) in
+            lock.lock()
+            if buffer.isEmpty {
+                waiter = continuation
+                lock.unlock()
+            } else {
+                let events = buffer
+                buffer.removeAll()
+                lock.unlock()
+                continuation.resume(returning: events)
+            }
+        }
+        // What came in while this consumer was being woken joins the batch.
+        let more = drain()
+        return more.isEmpty ? first : first + more
+    }
+
+    private func drain() -> [Event] {
+        lock.withLock {
+            let events = buffer
+            buffer.removeAll()
+            return events
+        }
+    }
+}

@@ -67,8 +67,17 @@ public actor RunExecutor {
     var running: [Int: RunningAttempt] = [:]
     var timers: [RunScheduler.TimerKey: Task<Void, Never>] = [:]
     var leaseRenewedAt = Date.distantPast
-    nonisolated let events: AsyncStream<RunScheduler.Event>
-    nonisolated let continuation: AsyncStream<RunScheduler.Event>.Continuation
+    /// Launches and terminations decided by the actions staged since the last commit; done
+    /// once what decided them is stored.
+    var stagedLaunches: [RunScheduler.LaunchRequest] = []
+    var journal = LaunchJournal(path: "/dev/null")
+    var stagedTerminations: [(instance: Int, serial: Int)] = []
+    /// What every step of this run gets: the runner's environment, the pipeline's variables,
+    /// the params and the run's own `RUNNER_*`; built once.
+    var baseEnvironment: [String: String] = [:]
+    var paramEnvironment: [(name: String, value: String)] = []
+    var secretMasks: [String] = []
+    nonisolated let continuation = EventQueue<RunScheduler.Event>()
 
     public init(run: RunID, store: RunStore, launcher: ProcessLauncher, state: StateDirectory, options: Options) {
         self.runID = run
@@ -76,7 +85,6 @@ public actor RunExecutor {
         self.launcher = launcher
         self.state = state
         self.options = options
-        (events, continuation) = AsyncStream.makeStream(of: RunScheduler.Event.self)
     }
 
     /// Asks the run to stop: running steps are terminated, finally steps still run.
@@ -87,7 +95,7 @@ public actor RunExecutor {
     /// Executes (or resumes) the run until it is finished; returns what was stored.
     public func execute() async throws -> StoredRun {
         let now = Date()
-        guard let loaded = try store.load(runID) else { throw ExecutorError.notFound(runID) }
+        guard var loaded = try store.load(runID) else { throw ExecutorError.notFound(runID) }
         guard !loaded.run.status.isTerminal else { throw ExecutorError.finished(runID, loaded.run.status) }
         guard try store.claim(runID, owner: owner, until: now.addingTimeInterval(options.leaseDuration), now: now,
                               isOwnerAlive: ProcessIdentity.isAlive) else {
@@ -100,6 +108,13 @@ public actor RunExecutor {
         pipelineDirectory = URL(fileURLWithPath: loaded.run.pipelineFile).deletingLastPathComponent()
         try state.ensure()
         try FileManager.default.createDirectory(at: state.logs(of: runID), withIntermediateDirectories: true)
+        prepareEnvironment(pipeline, loaded.run)
+        journal = LaunchJournal(path: LaunchJournal.path(state, runID))
+        defer { journal.close() }
+        if try recordLostAttempts(of: loaded, now: now) {
+            guard let reloaded = try store.load(runID) else { throw ExecutorError.notFound(runID) }
+            loaded = reloaded
+        }
         var scheduler = RunScheduler(pipeline: pipeline, params: loaded.run.params, environment: options.environment,
                                      configuration: .init(parallelism: options.parallelism ?? loaded.run.parallelism,
                                                           seed: UInt64(truncatingIfNeeded: runID.rawValue.hashValue)))
@@ -128,11 +143,15 @@ public actor RunExecutor {
         }
         let poller = Task { [weak self] in await self?.pollLoop() }
         defer { poller.cancel() }
-        if self.scheduler?.isFinished == false {
-            for await event in events {
-                try await apply(self.scheduler!.handle(event, now: Date()))
-                if self.scheduler!.isFinished { break }
+        // Events that arrived together are handled together and committed in one transaction
+        // (two steps ending at once cost one commit, not two).
+        while self.scheduler?.isFinished == false {
+            let batch = await continuation.next()
+            let now = Date()
+            for event in batch where !self.scheduler!.isFinished {
+                stage(self.scheduler!.handle(event, now: now))
             }
+            try commit()
         }
         try flush()
         for timer in timers.values { timer.cancel() }
@@ -150,50 +169,95 @@ public actor RunExecutor {
 
     static func marker(_ run: RunID, _ step: StepName, _ serial: Int) -> String { "\(run.rawValue)/\(step.rawValue)/\(serial)" }
 
+    /// Attempts the launch journal has but the store does not (the runner died between a
+    /// launch and its commit): whatever is left of them is killed, and they are recorded as
+    /// interrupted. Returns whether any was found.
+    func recordLostAttempts(of run: StoredRun, now: Date) throws -> Bool {
+        let recorded = Set(run.attempts.map { "\($0.serial) \($0.step.rawValue)" })
+        let lost = LaunchJournal.read(journal.path).filter { !recorded.contains("\($0.serial) \($0.name.rawValue)") }
+        guard !lost.isEmpty else { return false }
+        for entry in lost { ProcessIdentity.killAttempt(marker: Self.marker(runID, entry.name, entry.serial)) }
+        let changes: [StoreChange] = lost.map { entry in
+            var attempt = AttemptRecord(step: entry.name, serial: entry.serial, attempt: entry.attempt, startedAt: entry.at)
+            attempt.finishedAt = now
+            attempt.counted = false
+            attempt.errorCode = "RUNNER_INTERRUPTED"
+            attempt.message = ErrorClassifier.describe(AttemptEnd(.interrupted))
+            attempt.logPath = state.logPath(run: runID, step: entry.name, serial: entry.serial)
+            return .lostAttempt(attempt)
+        }
+        do { try store.apply(changes, to: runID) } catch { throw ExecutorError.store("\(error)") }
+        return true
+    }
+
     // MARK: - Applying the scheduler's actions
 
     func apply(_ actions: [RunScheduler.Action]) async throws {
+        stage(actions)
+        try commit()
+    }
+
+    /// Records what the actions change (in `pending`, read from the scheduler as it is right
+    /// after them) and keeps their launches and terminations for `commit`.
+    func stage(_ actions: [RunScheduler.Action]) {
         guard let scheduler else { return }
         let now = Date()
-        var changes = pending
-        pending.removeAll()
-        var launches: [RunScheduler.LaunchRequest] = []
-        var terminations: [(Int, Int)] = []
         for action in actions {
             switch action {
             case .runStatus(let status, let code, let message, let wake):
-                changes.append(.runStatus(status, errorCode: code, message: message, wakeAt: wake, at: now))
+                pending.append(.runStatus(status, errorCode: code, message: message, wakeAt: wake, at: now))
                 options.observer?(.runStatus(runID, status, errorCode: code, message: message, wakeAt: wake))
             case .stepStatus(let i, let status, let code, let message):
                 let instance = scheduler.instances[i]
-                changes.append(.stepStatus(instance.name, status, attempts: instance.attempts, serial: instance.serial,
+                pending.append(.stepStatus(instance.name, status, attempts: instance.attempts, serial: instance.serial,
                                            retryAt: instance.retryAt, errorCode: code, message: message, at: now))
                 options.observer?(.stepStatus(instance.name, status, attempt: instance.attempts, errorCode: code, message: message, at: now))
             case .launch(let request):
-                var attempt = AttemptRecord(step: request.name, serial: request.serial, attempt: request.attempt, startedAt: now)
-                attempt.logPath = state.logPath(run: runID, step: request.name, serial: request.serial)
-                changes.append(.attemptStarted(attempt))
-                launches.append(request)
+                stagedLaunches.append(request)
             case .terminate(let i, let serial, _):
-                terminations.append((i, serial))
+                stagedTerminations.append((i, serial))
             case .setTimer(let key, let date):
                 schedule(key, at: date)
             case .attemptEnded(let i, let serial, let end, let code, let message, let counted):
                 let name = scheduler.instances[i].name
                 // The last progress line the step wrote, recorded while the step is still running.
                 recordProgress(of: i)
-                changes.append(contentsOf: pending)
-                pending.removeAll()
                 running[i] = nil
-                changes.append(.attemptFinished(name, serial: serial, end: end, errorCode: code, message: message, counted: counted, at: now))
+                pending.append(.attemptFinished(name, serial: serial, end: end, errorCode: code, message: message, counted: counted, at: now))
                 options.observer?(.attemptEnded(name, serial: serial, end, errorCode: code, message: message, at: now))
             case .outputs(let i, let values):
-                changes.append(.outputs(scheduler.instances[i].name, values))
+                pending.append(.outputs(scheduler.instances[i].name, values))
             }
+        }
+    }
+
+    /// Acts on what was staged and stores it in one transaction. Launches are journaled
+    /// (one append), then started, then committed with their pids: the commit is off the
+    /// critical path from one step's end to the next step's start, and the journal keeps a
+    /// launch the runner dies before committing (see `LaunchJournal`).
+    func commit() throws {
+        var changes = pending
+        let launches = stagedLaunches, terminations = stagedTerminations
+        pending.removeAll()
+        stagedLaunches.removeAll()
+        stagedTerminations.removeAll()
+        let now = Date()
+        do {
+            try journal.append(launches.map { LaunchJournal.Entry(name: $0.name, serial: $0.serial, attempt: $0.attempt, at: now) })
+        } catch {
+            throw ExecutorError.store("\(error)")
+        }
+        var started: [Int32] = []
+        for request in launches {
+            let attempt = start(request, now: now)
+            if let pid = attempt.pid { started.append(pid) }
+            changes.append(.attemptStarted(attempt))
         }
         do {
             try store.apply(changes, to: runID)
         } catch {
+            // Nothing runs unrecorded: what was just started is stopped (the journal has it).
+            for pid in started { kill(-pid, SIGKILL) }
             throw ExecutorError.store("\(error)")
         }
         for (i, serial) in terminations {
@@ -201,7 +265,6 @@ public actor RunExecutor {
                 launcher.terminate(pid, grace: options.killGrace)
             }
         }
-        for request in launches { start(request, now: now) }
     }
 
     func flush() throws {
@@ -223,22 +286,21 @@ public actor RunExecutor {
 
     // MARK: - Starting a process
 
-    func start(_ request: RunScheduler.LaunchRequest, now: Date) {
-        guard let scheduler, let stored else { return }
+    /// Starts the attempt's process; returns the attempt's record (with its pid if it started).
+    func start(_ request: RunScheduler.LaunchRequest, now: Date) -> AttemptRecord {
+        var attempt = AttemptRecord(step: request.name, serial: request.serial, attempt: request.attempt, startedAt: now)
+        attempt.logPath = state.logPath(run: runID, step: request.name, serial: request.serial)
+        guard let scheduler, let stored else { return attempt }
         let step = scheduler.pipeline.steps[request.node]
         let stem = state.attemptStem(run: runID, step: request.name, serial: request.serial)
         // The step creates these when it writes to them; absent files mean no outputs, no progress.
         let outputPath = stem + ".output"
         let progressPath = stem + ".progress"
-        var environment = options.environment
-        for entry in scheduler.pipeline.pipeline.env { environment[entry.name.value] = entry.value }
+        var environment = baseEnvironment
         for entry in step.env { environment[entry.name.value] = entry.value }
-        var masks: [String] = []
-        for spec in scheduler.pipeline.pipeline.params {
-            guard let text = stored.run.params[spec.name.value]?.environmentText else { continue }
-            environment[spec.environmentName] = text
-            if spec.isSecret { masks.append(text) }
-        }
+        // Params come after the step's own variables: a step cannot shadow them.
+        for (name, value) in paramEnvironment { environment[name] = value }
+        let masks = secretMasks
         for (producer, key, value) in request.visibleOutputs {
             environment["STEP_\(NameRules.environmentName(producer))_\(NameRules.environmentName(key))"] = value
         }
@@ -272,9 +334,23 @@ public actor RunExecutor {
                                                  outputs: outputs))
             }
             running[instance]?.pid = pid
-            pending.append(.attemptProcess(name, serial: serial, pid: pid))
+            attempt.pid = pid
         } catch {
             continuation.yield(.attemptEnded(instance: instance, serial: serial, AttemptEnd(.launchFailed("\(error)")), outputs: [:]))
+        }
+        return attempt
+    }
+
+    func prepareEnvironment(_ pipeline: ValidatedPipeline, _ run: RunRecord) {
+        var environment = options.environment
+        for entry in pipeline.pipeline.env { environment[entry.name.value] = entry.value }
+        baseEnvironment = environment
+        paramEnvironment = []
+        secretMasks = []
+        for spec in pipeline.pipeline.params {
+            guard let text = run.params[spec.name.value]?.environmentText else { continue }
+            paramEnvironment.append((spec.environmentName, text))
+            if spec.isSecret { secretMasks.append(text) }
         }
     }
 

@@ -63,10 +63,10 @@ public final class Database: @unchecked Sendable {
     public func write<T>(_ body: () throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }
-        try execute("BEGIN IMMEDIATE")
+        try run("BEGIN IMMEDIATE")  // prepared once, like every statement (sqlite3_exec parses each time)
         do {
             let result = try body()
-            try execute("COMMIT")
+            try run("COMMIT")
             return result
         } catch {
             try? execute("ROLLBACK")
@@ -78,8 +78,8 @@ public final class Database: @unchecked Sendable {
     public func read<T>(_ body: () throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }
-        try execute("BEGIN")
-        defer { try? execute("COMMIT") }
+        try run("BEGIN")
+        defer { _ = try? run("COMMIT") }
         return try body()
     }
 

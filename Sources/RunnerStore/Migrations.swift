@@ -86,5 +86,23 @@ enum Migrations {
           WHEN OLD.status IN ('succeeded', 'failed', 'skipped', 'cancelled') AND NEW.status <> OLD.status
           BEGIN SELECT RAISE(ABORT, 'a finished step cannot change status'); END;
         """),
+        // Events numbered per run and stored with their run (one B-tree, no rowid, no
+        // separate index, no AUTOINCREMENT counter): appending one writes one page, not three.
+        (2, """
+        CREATE TABLE events_v2 (
+          run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+          id INTEGER NOT NULL,
+          at REAL NOT NULL,
+          kind TEXT NOT NULL,
+          step TEXT,
+          status TEXT,
+          message TEXT,
+          PRIMARY KEY (run_id, id)
+        ) WITHOUT ROWID;
+        INSERT INTO events_v2
+          SELECT run_id, ROW_NUMBER() OVER (PARTITION BY run_id ORDER BY id), at, kind, step, status, message FROM events;
+        DROP TABLE events;
+        ALTER TABLE events_v2 RENAME TO events;
+        """),
     ]
 }

@@ -127,8 +127,17 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
             try event(RunID(id), at: at, kind: "step", step: name.rawValue, status: status.rawValue, message: message)
         case .attemptStarted(let a):
             try database.run("""
-                INSERT INTO attempts (run_id, step, serial, attempt, counted, started_at, log_path) VALUES (?, ?, ?, ?, 1, ?, ?)
-                """, [.text(id), .text(a.step.rawValue), .int(a.serial), .int(a.attempt), .date(a.startedAt), .string(a.logPath)])
+                INSERT INTO attempts (run_id, step, serial, attempt, counted, started_at, log_path, pid) VALUES (?, ?, ?, ?, 1, ?, ?, ?)
+                """, [.text(id), .text(a.step.rawValue), .int(a.serial), .int(a.attempt), .date(a.startedAt), .string(a.logPath),
+                      a.pid.map { .integer(Int64($0)) } ?? .null])
+        case .lostAttempt(let a):
+            try database.run("""
+                INSERT OR IGNORE INTO attempts (run_id, step, serial, attempt, counted, started_at, finished_at, error_code, message, log_path)
+                VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?)
+                """, [.text(id), .text(a.step.rawValue), .int(a.serial), .int(a.attempt), .date(a.startedAt), .date(a.finishedAt),
+                      .string(a.errorCode), .string(a.message), .string(a.logPath)])
+            try database.run("UPDATE steps SET serial = MAX(serial, ?) WHERE run_id = ? AND name = ?",
+                             [.int(a.serial), .text(id), .text(a.step.rawValue)])
         case .attemptProcess(let name, let serial, let pid):
             try database.run("UPDATE attempts SET pid = ? WHERE run_id = ? AND step = ? AND serial = ?",
                              [.integer(Int64(pid)), .text(id), .text(name.rawValue), .int(serial)])
@@ -150,8 +159,10 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
     }
 
     private func event(_ run: RunID, at: Date, kind: String, step: String?, status: String?, message: String?) throws {
-        try database.run("INSERT INTO events (run_id, at, kind, step, status, message) VALUES (?, ?, ?, ?, ?, ?)",
-                         [.text(run.rawValue), .date(at), .text(kind), .string(step), .string(status), .string(message)])
+        try database.run("""
+            INSERT INTO events (run_id, id, at, kind, step, status, message)
+              SELECT ?1, COALESCE(MAX(id), 0) + 1, ?2, ?3, ?4, ?5, ?6 FROM events WHERE run_id = ?1
+            """, [.text(run.rawValue), .date(at), .text(kind), .string(step), .string(status), .string(message)])
     }
 
     // MARK: - Leases and cancel

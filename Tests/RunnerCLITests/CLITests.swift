@@ -70,7 +70,7 @@ func fixture(_ path: String) -> String { Paths.fixtures.appendingPathComponent(p
         #expect(r.err.isEmpty)
         let golden = Paths.fixtures.appendingPathComponent("cli/help-\(command).txt")
         if ProcessInfo.processInfo.environment["RECORD_GOLDENS"] == "1" {
-            try r.out.write(to: golden, atomically: true, encoding: .utf8)
+            try r.out.write(to: golden, atomically: false, encoding: .utf8)
         }
         #expect(r.out == (try? String(contentsOf: golden, encoding: .utf8)))
         #expect(runCLI([command, "-h"]).out == r.out)
@@ -203,7 +203,7 @@ func fixture(_ path: String) -> String { Paths.fixtures.appendingPathComponent(p
 
     @Test func paramsFileAndJSON() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("params-\(UUID().uuidString).json")
-        try #"{"targetRef": "v1.0", "count": 5, "targets": ["a", "b"]}"#.write(to: file, atomically: true, encoding: .utf8)
+        try #"{"targetRef": "v1.0", "count": 5, "targets": ["a", "b"]}"#.write(to: file, atomically: false, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
         let r = runCLI(["plan", everyKey, "--params", file.path, "-p", "count=7", "--json"])
         #expect(r.status == 0, "\(r.err)")

@@ -37,7 +37,7 @@ import RunnerCore
         let path = Paths.packageRoot.appendingPathComponent("docs/DIAGNOSTICS.md")
         let rendered = Self.render()
         if ProcessInfo.processInfo.environment["RECORD_GOLDENS"] == "1" {
-            try rendered.write(to: path, atomically: true, encoding: .utf8)
+            try rendered.write(to: path, atomically: false, encoding: .utf8)
         }
         let current = try String(contentsOf: path, encoding: .utf8)
         #expect(current == rendered, "docs/DIAGNOSTICS.md is stale: regenerate it")

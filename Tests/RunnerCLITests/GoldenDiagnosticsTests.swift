@@ -28,7 +28,7 @@ import RunnerYAML
     static func check(_ name: String, rendered: String) {
         let golden = root.appendingPathComponent(name.replacingOccurrences(of: ".yaml", with: ".diagnostics.txt"))
         if recording {
-            if rendered.isEmpty { try? FileManager.default.removeItem(at: golden) } else { try? rendered.write(to: golden, atomically: true, encoding: .utf8) }
+            if rendered.isEmpty { try? FileManager.default.removeItem(at: golden) } else { try? rendered.write(to: golden, atomically: false, encoding: .utf8) }
             return
         }
         let expected = (try? String(contentsOf: golden, encoding: .utf8)) ?? ""

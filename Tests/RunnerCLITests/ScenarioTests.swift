@@ -51,7 +51,7 @@ import RunnerTestSupport
         let actual = Self.canonical(Self.summary(of: json, exit: out.status))
         let golden = Self.directory.appendingPathComponent(name + ".expected.json")
         if ProcessInfo.processInfo.environment["RECORD_GOLDENS"] == "1" {
-            try actual.write(to: golden, atomically: true, encoding: .utf8)
+            try actual.write(to: golden, atomically: false, encoding: .utf8)
         }
         let expected = (try? String(contentsOf: golden, encoding: .utf8)) ?? "(missing \(golden.lastPathComponent))"
         #expect(actual == expected, "\(name): \(out.stderr)")

@@ -20,7 +20,7 @@ struct ExecutorFixture {
         try state.ensure()
         store = try SQLiteRunStore(path: state.database.path)
         pipelineFile = dir.appendingPathComponent("pipeline.yaml")
-        try yaml.write(to: pipelineFile, atomically: true, encoding: .utf8)
+        try yaml.write(to: pipelineFile, atomically: false, encoding: .utf8)
     }
 
     func create(params: [(String, ParamInput)] = [], parallelism: Int = 4, id: String? = nil) throws -> RunID {
@@ -210,7 +210,7 @@ extension StoredRun {
             .stepStatus("second", .running, attempts: 1, serial: 1, retryAt: nil, errorCode: nil, message: nil, at: now),
             .attemptStarted(AttemptRecord(step: "second", serial: 1, attempt: 1, startedAt: now)),
         ], to: id)
-        try "first\n".write(to: f.dir.appendingPathComponent("ledger"), atomically: true, encoding: .utf8)
+        try "first\n".write(to: f.dir.appendingPathComponent("ledger"), atomically: false, encoding: .utf8)
         let orphan = Process()
         orphan.executableURL = URL(fileURLWithPath: "/bin/sleep")
         orphan.arguments = ["60"]
@@ -225,6 +225,65 @@ extension StoredRun {
         #expect(second.first?.errorCode == "RUNNER_INTERRUPTED")
         #expect(second.first?.counted == false)
         #expect(result.step("second")?.attempts == 1)
+    }
+
+    @Test func aLaunchTheRunnerDiedBeforeCommittingIsKilledRecordedAndRunAgain() async throws {
+        let f = try ExecutorFixture("""
+        version: 1
+        name: lost
+        steps:
+          - {name: first, run: "echo first >> ledger"}
+          - {name: second, run: "echo second >> ledger", needs: [first]}
+        """)
+        let id = try f.create()
+        // A runner that died between journaling and starting `first` and committing it: the
+        // store still has the run queued; the journal has the launch; its process still runs.
+        let started = Date().addingTimeInterval(-5)
+        try FileManager.default.createDirectory(at: f.state.logs(of: id), withIntermediateDirectories: true)
+        var journal = LaunchJournal(path: LaunchJournal.path(f.state, id))
+        try journal.append([LaunchJournal.Entry(name: "first", serial: 1, attempt: 1, at: started)])
+        journal.close()
+        let orphan = Process()
+        orphan.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        orphan.arguments = ["60"]
+        orphan.environment = ["RUNNER_ATTEMPT_ID": "\(id.rawValue)/first/1"]
+        try orphan.run()
+        let result = try await f.executor(id).execute()
+        #expect(!orphan.isRunning, "the unrecorded launch's process was killed before the step ran again")
+        #expect(result.run.status == .succeeded)
+        #expect(f.file("ledger") == "first\nsecond\n")
+        let first = result.attempts.filter { $0.step.rawValue == "first" }
+        #expect(first.map(\.serial) == [1, 2], "the lost attempt is recorded and the next one gets a new serial (and log)")
+        #expect(first.first?.errorCode == "RUNNER_INTERRUPTED")
+        #expect(first.first?.counted == false)
+        #expect(first.first.map { abs($0.startedAt.timeIntervalSince(started)) < 0.01 } == true)
+        #expect(result.step("first")?.attempts == 1)
+        // Every launch, the re-runs included, is in the journal; every journal entry has its record.
+        let journaled = LaunchJournal.read(LaunchJournal.path(f.state, id)).map { "\($0.name)#\($0.serial)" }
+        #expect(journaled == ["first#1", "first#2", "second#1"])
+        #expect(Set(result.attempts.map { "\($0.step)#\($0.serial)" }) == Set(journaled))
+    }
+
+    @Test func launchJournalLinesRoundTripOddNamesAndIgnoreATornLastLine() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("launches").path
+        let at = Date(timeIntervalSince1970: 1_795_000_000.123)
+        let names: [StepName] = ["build", "promote[a/b]", "x y%z", "line\nbreak", "..", "日本"]
+        var journal = LaunchJournal(path: path)
+        try journal.append(names.enumerated().map { LaunchJournal.Entry(name: $1, serial: $0 + 1, attempt: 1, at: at) })
+        journal.close()
+        let read = LaunchJournal.read(path)
+        #expect(read.map(\.name) == names)
+        #expect(read.map(\.serial) == Array(1...names.count))
+        #expect(read.allSatisfy { abs($0.at.timeIntervalSince(at)) < 0.001 })
+        // A crash in the middle of a write leaves a partial line: it is not an entry.
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("7 1 17950".utf8))
+        try handle.close()
+        #expect(LaunchJournal.read(path).count == names.count)
     }
 
     @Test func aLiveOwnersRunCannotBeTaken() async throws {

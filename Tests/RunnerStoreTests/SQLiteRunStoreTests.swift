@@ -139,6 +139,37 @@ let sampleSteps = [
         #expect(throws: SQLiteRunStore.StoreError.self) { try SQLiteRunStore(path: path) }
     }
 
+    @Test func migrationTwoKeepsEveryEventNumberedPerRun() throws {
+        // A database left by a runner at schema 1 (events numbered across runs).
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("migrate-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("state.db").path
+        do {
+            let old = try Database(path: path)
+            try old.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)")
+            try old.execute(Migrations.all[0].sql)
+            try old.execute("INSERT INTO schema_migrations VALUES (1, 0)")
+            for run in ["r1", "r2"] {
+                try old.execute("""
+                    INSERT INTO runs (id, pipeline, pipeline_file, definition, status, trigger, params, parallelism, created_at, updated_at)
+                    VALUES ('\(run)', 'p', 'p.yaml', '', 'running', 'cli', '{}', 1, 0, 0)
+                    """)
+            }
+            for (run, status) in [("r1", "queued"), ("r2", "queued"), ("r1", "running"), ("r2", "running"), ("r1", "succeeded")] {
+                try old.execute("INSERT INTO events (run_id, at, kind, status) VALUES ('\(run)', 1, 'run', '\(status)')")
+            }
+        }
+        let store = try SQLiteRunStore(path: path)
+        #expect(try store.schemaVersion == 2)
+        #expect(try store.events(of: RunID("r1"), after: 0).map(\.id) == [1, 2, 3])
+        #expect(try store.events(of: RunID("r1"), after: 0).map(\.status) == ["queued", "running", "succeeded"])
+        #expect(try store.events(of: RunID("r2"), after: 1).map(\.status) == ["running"])
+        // New events continue each run's numbering.
+        try store.apply([.runStatus(.succeeded, errorCode: nil, message: nil, wakeAt: nil, at: Date())], to: RunID("r2"))
+        #expect(try store.events(of: RunID("r2"), after: 0).map(\.id) == [1, 2, 3])
+    }
+
     @Test func twoConnectionsWritingConcurrentlyNeverSeeBusy() throws {
         let (store, dir) = try temporaryStore()
         for n in 0..<2 { try store.createRun(sampleRun("20261123-000000-00000\(n)"), steps: sampleSteps) }

@@ -107,10 +107,19 @@ extension RunJSON {
         func text<T: Encodable>(_ value: T) -> String {
             (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
         }
+        // Every line but the first and the empty ones gets the prefix; done on bytes (splitting
+        // and joining Strings was a third of the time of `apply --json` on 1,000 steps).
         func indented(_ text: String, by prefix: String) -> String {
-            text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
-                .map { $0.offset == 0 || $0.element.isEmpty ? String($0.element) : prefix + $0.element }
-                .joined(separator: "\n")
+            let newline = UInt8(ascii: "\n")
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(text.utf8.count + text.utf8.count / 4)
+            var atLineStart = false
+            for byte in text.utf8 {
+                if atLineStart && byte != newline { bytes.append(contentsOf: prefix.utf8) }
+                atLineStart = byte == newline
+                bytes.append(byte)
+            }
+            return String(decoding: bytes, as: UTF8.self)
         }
         // The run's own fields, as top-level entries `  "key" : value` (values may span lines).
         var header = self

@@ -82,6 +82,9 @@ extension RunScheduler {
                 makeReady(i)
             }
         }
+        // Steps that never started although nothing held them back (the runner died between
+        // its first launches and their commit, so the store has nothing of them) start now.
+        startPhase(.main)
         if runStatus == .queued { transitionRun(to: .running) }
         return (takeActions(), inFlight)
     }

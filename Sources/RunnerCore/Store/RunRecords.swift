@@ -149,13 +149,16 @@ public struct StoredRun: Sendable {
     }
 }
 
-/// One change to a run's durable state. The engine applies a batch per scheduler step in
-/// one transaction.
+/// One change to a run's durable state. The engine applies each batch in one transaction.
 public enum StoreChange: Sendable {
     case runStatus(RunStatus, errorCode: String?, message: String?, wakeAt: Date?, at: Date)
     case stepStatus(StepName, StepStatus, attempts: Int, serial: Int, retryAt: Date?, errorCode: String?, message: String?, at: Date)
     case attemptStarted(AttemptRecord)
     case attemptProcess(StepName, serial: Int, pid: Int32)
+    /// An attempt the launch journal shows was started but whose record was lost with the
+    /// runner (killed between the launch and the commit): recorded as interrupted, not
+    /// counted; the step's serial moves past it.
+    case lostAttempt(AttemptRecord)
     case attemptFinished(StepName, serial: Int, end: AttemptEnd, errorCode: String?, message: String?, counted: Bool, at: Date)
     case outputs(StepName, [String: String])
     case progress(StepName, percent: Int, message: String?)
