@@ -18,5 +18,7 @@ int runner_pidfd_open(pid_t pid);
 
 /* mallopt(M_ARENA_MAX, n): malloc.h is not part of Swift's Glibc module. */
 void runner_limit_malloc_arenas(int n);
+/* malloc_trim(0): gives freed heap pages back to the system (after a large parse). */
+void runner_release_free_memory(void);
 
 #endif

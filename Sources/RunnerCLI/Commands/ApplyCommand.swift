@@ -165,7 +165,9 @@ struct Execution {
             return code == .usage ? .runFailed : .internalError
         case .success(let stored):
             if json {
-                RunJSON(stored, secrets: RunsCommand.secrets(of: stored)).writeJSON(to: console)
+                // The pipeline in hand says which params are secret (no second parse of the definition).
+                let secrets = pipeline.map { Set($0.pipeline.params.filter(\.isSecret).map(\.name.value)) } ?? RunsCommand.secrets(of: stored)
+                RunJSON(stored, secrets: secrets).writeJSON(to: console)
             } else {
                 console.out(RunSummary.render(stored, style: Style(enabled: console.colorsOutput)))
             }
