@@ -25,6 +25,13 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]
         ),
 
+        /// libgit2 (Debian libgit2-dev, pkg-config libgit2): resolving refs, checkouts.
+        .systemLibrary(
+            name: "CGit2",
+            pkgConfig: "libgit2",
+            providers: [.apt(["libgit2-dev"])]
+        ),
+
         /// posix_spawn with a process group, a working directory and no inherited descriptors
         /// (GNU extensions Swift cannot see).
         .target(name: "CProcess"),
@@ -38,6 +45,9 @@ let package = Package(
 
         /// libyaml events -> located node tree -> typed `Pipeline` + diagnostics.
         .target(name: "RunnerYAML", dependencies: ["CYAML", "RunnerCore"]),
+
+        /// libgit2 wrapper: open a repository, resolve a ref as users write it to a commit.
+        .target(name: "RunnerGit", dependencies: ["CGit2"]),
 
         /// SQLite wrapper, migrations, and the durable run store.
         .target(name: "RunnerStore", dependencies: ["CSQLite", "RunnerCore"]),
@@ -57,6 +67,7 @@ let package = Package(
         /// Helpers shared by the test targets (blocking work off the cooperative pool).
         .target(name: "RunnerTestSupport", path: "Tests/Support"),
         .testTarget(name: "RunnerCoreTests", dependencies: ["RunnerTestSupport", "RunnerCore"]),
+        .testTarget(name: "RunnerGitTests", dependencies: ["RunnerTestSupport", "RunnerGit"]),
         .testTarget(name: "RunnerYAMLTests", dependencies: ["RunnerTestSupport", "RunnerYAML", "RunnerCore"]),
         .testTarget(name: "RunnerEngineTests", dependencies: ["RunnerTestSupport", "RunnerEngine", "RunnerCore", "RunnerYAML", "RunnerStore"]),
         .testTarget(name: "RunnerStoreTests", dependencies: ["RunnerTestSupport", "RunnerStore", "RunnerCore"]),

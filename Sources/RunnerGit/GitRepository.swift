@@ -1,0 +1,153 @@
+import CGit2
+import Foundation
+
+/// Why a ref could not be resolved. The caller maps it to the param's error code.
+public struct GitError: Error, CustomStringConvertible, Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        /// The path is not a git repository (or cannot be opened).
+        case noRepository
+        /// The text is not something a ref can be: empty, control characters, an option-like
+        /// leading `-`, or a name git's ref rules refuse.
+        case invalidName
+        /// No branch, tag, remote branch or object by that name.
+        case notFound
+        /// A short SHA that more than one object starts with.
+        case ambiguous
+        /// It resolves, but to a tree or a blob (or a tag of one), not to a commit.
+        case notACommit
+        /// The repository has no commit yet.
+        case emptyRepository
+    }
+
+    public var kind: Kind
+    public var message: String
+
+    public var description: String { message }
+}
+
+/// A resolved ref: the text as given and the commit it names.
+public struct ResolvedRef: Sendable, Equatable {
+    public var ref: String
+    public var sha: String
+}
+
+/// One libgit2 repository handle. Not shared between threads (libgit2 objects are not).
+public final class GitRepository {
+    private let handle: OpaquePointer
+    /// The repository's directory as opened (the `.git` directory of a work tree, or the bare
+    /// repository itself).
+    public let path: String
+
+    private static let initialized: Void = { git_libgit2_init() }()
+
+    /// Opens the repository at `path` (a work tree, a directory inside one, or a bare
+    /// repository).
+    public init(path: String) throws {
+        _ = Self.initialized
+        var repository: OpaquePointer?
+        let status = git_repository_open_ext(&repository, path, 0, nil)
+        guard status == 0, let repository else {
+            throw GitError(kind: .noRepository, message: "'\(path)' is not a git repository (\(Self.lastError(status)))")
+        }
+        handle = repository
+        self.path = String(cString: git_repository_path(repository))
+    }
+
+    deinit { git_repository_free(handle) }
+
+    /// Resolves a ref as users write it — branch, remote branch, tag (annotated tags peeled),
+    /// full or unique short SHA, `HEAD`, and `~N` / `^N` suffixes (`HEAD~2`, `main^`) — to
+    /// the 40-hex SHA of a commit. The text is checked before libgit2 sees it; it never
+    /// reaches a shell or an argv.
+    public func resolveCommit(_ ref: String) throws -> ResolvedRef {
+        try Self.check(ref)
+        var object: OpaquePointer?
+        let status = git_revparse_single(&object, handle, ref)
+        guard status == 0, let object else {
+            throw error(for: status, ref: ref)
+        }
+        defer { git_object_free(object) }
+        var commit: OpaquePointer?
+        let peeled = git_object_peel(&commit, object, GIT_OBJECT_COMMIT)
+        guard peeled == 0, let commit else {
+            let type = String(cString: git_object_type2string(git_object_type(object)))
+            throw GitError(kind: .notACommit, message: "'\(ref)' in \(path) names a \(type), not a commit")
+        }
+        defer { git_object_free(commit) }
+        return ResolvedRef(ref: ref, sha: Self.hex(git_object_id(commit)))
+    }
+
+    private func error(for status: Int32, ref: String) -> GitError {
+        if isEmpty && status != GIT_EINVALIDSPEC.rawValue {
+            return GitError(kind: .emptyRepository, message: "\(path) has no commits yet, so '\(ref)' names nothing")
+        }
+        switch status {
+        case GIT_EAMBIGUOUS.rawValue:
+            return GitError(kind: .ambiguous, message: "'\(ref)' is ambiguous in \(path): more than one object starts with it; give more characters of the SHA")
+        case GIT_EUNBORNBRANCH.rawValue:
+            return GitError(kind: .emptyRepository, message: "\(path) has no commits yet, so '\(ref)' names nothing")
+        case GIT_EINVALIDSPEC.rawValue:
+            return GitError(kind: .invalidName, message: "'\(ref)' is not a valid ref or revision (\(Self.lastError(status)))")
+        case GIT_ENOTFOUND.rawValue:
+            return GitError(kind: .notFound, message: "no branch, tag or commit '\(ref)' in \(path)")
+        default:
+            return GitError(kind: .notFound, message: "cannot resolve '\(ref)' in \(path): \(Self.lastError(status))")
+        }
+    }
+
+    /// No commit yet: HEAD names a branch that does not exist (`git_repository_is_empty`
+    /// only says so when that branch is the configured default one).
+    private var isEmpty: Bool {
+        guard git_repository_head_unborn(handle) == 1 else { return false }
+        var iterator: OpaquePointer?
+        guard git_reference_iterator_new(&iterator, handle) == 0, let iterator else { return false }
+        defer { git_reference_iterator_free(iterator) }
+        var name: UnsafePointer<CChar>?
+        return git_reference_next_name(&name, iterator) == GIT_ITEROVER.rawValue
+    }
+
+    /// What a ref argument may look like before it is handed to libgit2: printable, no
+    /// leading `-`, and when it is a name (not a SHA or `HEAD`), a name git's ref rules
+    /// accept as a branch (checked by libgit2's own validity rules). `~N` and `^N` suffixes
+    /// are allowed after it.
+    public static func check(_ ref: String) throws {
+        func invalid(_ why: String) -> GitError {
+            GitError(kind: .invalidName, message: "'\(ref.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : String($0) }.joined())' is not a valid ref: \(why)")
+        }
+        guard !ref.isEmpty else { throw invalid("it is empty") }
+        guard ref.utf8.count <= 1024 else { throw invalid("longer than 1,024 bytes") }
+        guard !ref.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw invalid("it contains control characters")
+        }
+        guard !ref.hasPrefix("-") else { throw invalid("it starts with '-'") }
+        // Split off `~N`, `^N` suffixes (`HEAD~2`, `main^`, `v1^2~3`).
+        var base = Substring(ref)
+        while let last = base.lastIndex(where: { $0 == "~" || $0 == "^" }),
+              base[base.index(after: last)...].allSatisfy(\.isASCII) && base[base.index(after: last)...].allSatisfy(\.isNumber) {
+            base = base[..<last]
+        }
+        guard !base.isEmpty else { throw invalid("nothing before '\(ref.first!)'") }
+        if base == "HEAD" || isHex(base) { return }
+        let name = base.hasPrefix("refs/") ? String(base) : "refs/heads/" + base
+        _ = initialized
+        var valid: Int32 = 0
+        guard git_reference_name_is_valid(&valid, name) == 0, valid == 1 else {
+            throw invalid("git does not allow this name (no spaces, '..', '@{', '~', '^', ':', '?', '*', '[', '\\\\', or a '.lock' ending)")
+        }
+    }
+
+    static func isHex<S: StringProtocol>(_ text: S) -> Bool {
+        (4...40).contains(text.utf8.count) && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+    }
+
+    static func hex(_ oid: UnsafePointer<git_oid>?) -> String {
+        var buffer = [CChar](repeating: 0, count: 41)
+        git_oid_tostr(&buffer, buffer.count, oid)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    static func lastError(_ status: Int32) -> String {
+        guard let error = git_error_last(), let message = error.pointee.message else { return "libgit2 error \(status)" }
+        return String(cString: message)
+    }
+}
