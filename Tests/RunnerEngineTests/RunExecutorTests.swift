@@ -49,6 +49,16 @@ struct ExecutorFixture {
         return try await executor(id).execute()
     }
 
+    /// A process left by a dead runner: it carries the attempt's marker, as a step would.
+    func orphan(marker: String) throws -> Process {
+        let orphan = Process()
+        orphan.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        orphan.arguments = ["60"]
+        orphan.environment = ["RUNNER_ATTEMPT_ID": marker]
+        try orphan.run()
+        return orphan
+    }
+
     func file(_ name: String) -> String { (try? String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8)) ?? "" }
 }
 
@@ -211,11 +221,7 @@ extension StoredRun {
             .attemptStarted(AttemptRecord(step: "second", serial: 1, attempt: 1, startedAt: now)),
         ], to: id)
         try "first\n".write(to: f.dir.appendingPathComponent("ledger"), atomically: false, encoding: .utf8)
-        let orphan = Process()
-        orphan.executableURL = URL(fileURLWithPath: "/bin/sleep")
-        orphan.arguments = ["60"]
-        orphan.environment = ["RUNNER_ATTEMPT_ID": "\(id.rawValue)/second/1"]
-        try orphan.run()
+        let orphan = try f.orphan(marker: "\(id.rawValue)/second/1")
         let result = try await f.executor(id).execute()
         #expect(!orphan.isRunning, "the orphan of the interrupted attempt was killed before the step ran again")
         #expect(result.run.status == .succeeded)
@@ -243,11 +249,7 @@ extension StoredRun {
         var journal = LaunchJournal(path: LaunchJournal.path(f.state, id))
         try journal.append([LaunchJournal.Entry(name: "first", serial: 1, attempt: 1, at: started)])
         journal.close()
-        let orphan = Process()
-        orphan.executableURL = URL(fileURLWithPath: "/bin/sleep")
-        orphan.arguments = ["60"]
-        orphan.environment = ["RUNNER_ATTEMPT_ID": "\(id.rawValue)/first/1"]
-        try orphan.run()
+        let orphan = try f.orphan(marker: "\(id.rawValue)/first/1")
         let result = try await f.executor(id).execute()
         #expect(!orphan.isRunning, "the unrecorded launch's process was killed before the step ran again")
         #expect(result.run.status == .succeeded)
