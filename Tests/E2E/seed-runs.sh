@@ -209,18 +209,26 @@ poll() {
   done
 }
 
+# run_args [-e NAME=VALUE]... LABEL FILE [PARAM=VALUE]...: sets KNOBS, PARAMS (as -p
+# arguments), LABEL and FILE for apply and start.
+run_args() {
+  local opt OPTIND=1 p
+  KNOBS=() PARAMS=()
+  while getopts "e:" opt; do
+    case $opt in e) KNOBS+=("$OPTARG") ;; *) return 2 ;; esac
+  done
+  shift $((OPTIND - 1))
+  LABEL=$1 FILE=$2
+  shift 2
+  for p; do PARAMS+=(-p "$p"); done
+}
+
 # apply [-e NAME=VALUE]... LABEL FILE [PARAM=VALUE]...: `runner apply FILE -p ... --json` with
 # the -e variables (knobs) in its environment. Sets J (the run JSON), E (stderr), RC, ID.
 apply() {
-  local opt OPTIND=1
-  local -a knobs=() params=()
-  while getopts "e:" opt; do
-    case $opt in e) knobs+=("$OPTARG") ;; *) return 2 ;; esac
-  done
-  shift $((OPTIND - 1))
-  local label=$1 file=$2 p
-  shift 2
-  for p; do params+=(-p "$p"); done
+  run_args "$@" || return 2
+  local label=$LABEL file=$FILE
+  local -a knobs=(${KNOBS[@]+"${KNOBS[@]}"}) params=(${PARAMS[@]+"${PARAMS[@]}"})
   J=$WORK/runs/$label.json E=$WORK/runs/$label.err
   env ${knobs[@]+"${knobs[@]}"} "$RUNNER" apply "$file" ${params[@]+"${params[@]}"} --json >"$J" 2>"$E"
   RC=$?
@@ -231,15 +239,9 @@ apply() {
 # start [-e NAME=VALUE]... LABEL FILE [PARAM=VALUE]...: the same apply in the background
 # (BG_PID); waits until its run appears in `runner runs list` and sets ID.
 start() {
-  local opt OPTIND=1
-  local -a knobs=() params=()
-  while getopts "e:" opt; do
-    case $opt in e) knobs+=("$OPTARG") ;; *) return 2 ;; esac
-  done
-  shift $((OPTIND - 1))
-  local label=$1 file=$2 p
-  shift 2
-  for p; do params+=(-p "$p"); done
+  run_args "$@" || return 2
+  local label=$LABEL file=$FILE
+  local -a knobs=(${KNOBS[@]+"${KNOBS[@]}"}) params=(${PARAMS[@]+"${PARAMS[@]}"})
   J=$WORK/runs/$label.json E=$WORK/runs/$label.err RC="" ID=""
   KNOWN=" $(run_ids | tr '\n' ' ') "
   env ${knobs[@]+"${knobs[@]}"} "$RUNNER" apply "$file" ${params[@]+"${params[@]}"} --json >"$J" 2>"$E" &
