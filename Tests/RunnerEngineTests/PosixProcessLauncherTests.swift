@@ -66,12 +66,13 @@ import RunnerCore
         let dir = try scratch()
         let pidFile = dir.appendingPathComponent("child.pid").path
         let launcher = self.launcher
-        let (exit, _) = try await run("sleep 60 & echo $! > child.pid; wait", in: dir) { pid in
+        let (exit, _) = try await run("sleep 60 & echo $! > child.tmp; mv child.tmp child.pid; wait", in: dir) { pid in
             waitFor { FileManager.default.fileExists(atPath: pidFile) }
             launcher.terminate(pid, grace: .seconds(5))
         }
         #expect(exit.reason == .signalled(15))
-        let child = Int32((try String(contentsOfFile: pidFile, encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines))!
+        // Written whole, then renamed: the file never exists empty.
+        let child = try #require(Int32((try String(contentsOfFile: pidFile, encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(await eventually { kill(child, 0) != 0 }, "the grandchild is gone too")
     }
 
@@ -89,7 +90,7 @@ import RunnerCore
         let dir = try scratch()
         let (exit, log) = try await run("sleep 60 > /dev/null 2>&1 & echo $!", in: dir)
         #expect(exit.reason == .exited(code: 0))
-        let child = Int32(log.trimmingCharacters(in: .whitespacesAndNewlines))!
+        let child = try #require(Int32(log.trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(await eventually { kill(child, 0) != 0 })
     }
 
