@@ -52,8 +52,9 @@ let package = Package(
         /// SQLite wrapper, migrations, and the durable run store.
         .target(name: "RunnerStore", dependencies: ["CSQLite", "RunnerCore"]),
 
-        /// The executor: runs a pipeline's processes as the scheduler decides, records it all.
-        .target(name: "RunnerEngine", dependencies: ["CProcess", "RunnerCore", "RunnerStore", "RunnerYAML"]),
+        /// The executor: runs a pipeline's processes as the scheduler decides, records it all;
+        /// resolves gitref params and checks out run workspaces (RunnerGit).
+        .target(name: "RunnerEngine", dependencies: ["CProcess", "RunnerCore", "RunnerStore", "RunnerYAML", "RunnerGit"]),
 
         // MARK: - Front doors
 
@@ -69,7 +70,7 @@ let package = Package(
         .testTarget(name: "RunnerCoreTests", dependencies: ["RunnerTestSupport", "RunnerCore"]),
         .testTarget(name: "RunnerGitTests", dependencies: ["RunnerTestSupport", "RunnerGit"]),
         .testTarget(name: "RunnerYAMLTests", dependencies: ["RunnerTestSupport", "RunnerYAML", "RunnerCore"]),
-        .testTarget(name: "RunnerEngineTests", dependencies: ["RunnerTestSupport", "RunnerEngine", "RunnerCore", "RunnerYAML", "RunnerStore"]),
+        .testTarget(name: "RunnerEngineTests", dependencies: ["RunnerTestSupport", "RunnerEngine", "RunnerCore", "RunnerYAML", "RunnerStore", "RunnerGit"]),
         .testTarget(name: "RunnerStoreTests", dependencies: ["RunnerTestSupport", "RunnerStore", "RunnerCore"]),
         .testTarget(
             name: "RunnerCLITests",

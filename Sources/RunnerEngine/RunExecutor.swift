@@ -110,6 +110,14 @@ public actor RunExecutor {
         try state.ensure()
         try FileManager.default.createDirectory(at: state.logs(of: runID), withIntermediateDirectories: true)
         prepareEnvironment(pipeline, loaded.run)
+        do {
+            if let workspace = try GitRefs.prepareWorkspace(pipeline, run: loaded.run, state: state) {
+                pipelineDirectory = workspace
+                baseEnvironment["RUNNER_WORKSPACE"] = workspace.path
+            }
+        } catch {
+            return try failBeforeStart(loaded, code: "WORKSPACE_UNAVAILABLE", message: "\(error)", now: now)
+        }
         journal = LaunchJournal(path: LaunchJournal.path(state, runID))
         defer { journal.close() }
         if try recordLostAttempts(of: loaded, now: now) {
@@ -355,6 +363,7 @@ public actor RunExecutor {
     func prepareEnvironment(_ pipeline: ValidatedPipeline, _ run: RunRecord) {
         var environment = options.environment
         for entry in pipeline.pipeline.env { environment[entry.name.value] = entry.value }
+        environment["RUNNER_PIPELINE_DIR"] = pipelineDirectory.path
         baseEnvironment = environment
         paramEnvironment = []
         secretMasks = []
@@ -362,7 +371,23 @@ public actor RunExecutor {
             guard let text = run.params[spec.name.value]?.environmentText else { continue }
             paramEnvironment.append((spec.environmentName, text))
             if spec.isSecret { secretMasks.append(text) }
+            // A gitref param's commit, resolved when the run was created.
+            if let sha = run.refs[spec.name.value] { paramEnvironment.append((spec.environmentName + "_SHA", sha)) }
         }
+    }
+
+    /// Ends a run that cannot start (its workspace cannot be made): the run fails with
+    /// `code`, its steps are skipped, nothing runs.
+    func failBeforeStart(_ loaded: StoredRun, code: String, message: String, now: Date) throws -> StoredRun {
+        var changes: [StoreChange] = loaded.steps.filter { !$0.status.isTerminal }.map {
+            .stepStatus($0.name, .skipped, attempts: $0.attempts, serial: $0.serial, retryAt: nil, errorCode: nil,
+                        message: "not started: \(message)", at: now)
+        }
+        changes.append(.runStatus(.failed, errorCode: code, message: message, wakeAt: nil, at: now))
+        try store.apply(changes, to: runID)
+        options.observer?(.runStatus(runID, .failed, errorCode: code, message: message, wakeAt: nil))
+        guard let final = try store.load(runID) else { throw ExecutorError.notFound(runID) }
+        return final
     }
 
     /// `key=value` lines of `$RUNNER_OUTPUT`, for the outputs the step declares.

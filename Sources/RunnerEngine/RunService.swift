@@ -30,13 +30,18 @@ public final class RunService: @unchecked Sendable {
 
     /// Creates a run, applying the pipeline's concurrency rule: reject, skip, queue (wait
     /// for the group to be free) or cancel_running (cancel the active run, then start).
+    /// `refs` are the commits the gitref params resolved to (`GitRefs.resolve`), recorded
+    /// with the run; `triggerDetail` says what launched it (a hook's ref and pusher).
     public func admit(pipeline: ValidatedPipeline, definition: String, file: String, params: [String: Value], trigger: Trigger,
-                      parallelism: Int, onWait: (@Sendable (RunRecord) -> Void)? = nil) async throws -> Admission {
+                      parallelism: Int, refs: [String: String] = [:], triggerDetail: [String: String] = [:],
+                      onWait: (@Sendable (RunRecord) -> Void)? = nil) async throws -> Admission {
         var random = SystemRandomNumberGenerator()
         let now = Date()
         let id = RunID.generate(at: now, using: &random)
         var (run, steps) = RunCreation.records(id: id, pipeline: pipeline, definition: definition, file: file, params: params,
                                                trigger: trigger, parallelism: parallelism, at: now)
+        run.refs = refs
+        run.triggerDetail = triggerDetail
         guard let group = run.concurrencyGroup, let policy = pipeline.pipeline.concurrency else {
             try store.createRun(run, steps: steps)
             return .created(id)
@@ -156,6 +161,8 @@ extension RunService {
         var (run, steps) = RunCreation.records(id: id, pipeline: pipeline, definition: stored.run.definition, file: stored.run.pipelineFile,
                                                params: stored.run.params, trigger: trigger, parallelism: stored.run.parallelism, at: now)
         run.errorMessage = nil
+        // The same commits as the original: a retry never picks up a branch that moved.
+        run.refs = stored.run.refs
         let previous = Dictionary(stored.steps.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for index in steps.indices {
             guard let node = graph.indexByName[steps[index].step], pipeline.steps[node].section.isMain, !rerun.contains(node),

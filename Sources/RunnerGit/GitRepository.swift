@@ -34,8 +34,7 @@ public struct ResolvedRef: Sendable, Equatable {
 /// One libgit2 repository handle. Not shared between threads (libgit2 objects are not).
 public final class GitRepository {
     private let handle: OpaquePointer
-    /// The repository's directory as opened (the `.git` directory of a work tree, or the bare
-    /// repository itself).
+    /// The repository's work tree, or the repository itself when bare.
     public let path: String
 
     private static let initialized: Void = { git_libgit2_init() }()
@@ -50,7 +49,9 @@ public final class GitRepository {
             throw GitError(kind: .noRepository, message: "'\(path)' is not a git repository (\(Self.lastError(status)))")
         }
         handle = repository
-        self.path = String(cString: git_repository_path(repository))
+        // The work tree for messages (what the user knows), the repository itself when bare.
+        let shown = git_repository_workdir(repository) ?? git_repository_path(repository)
+        self.path = shown.map { String(cString: $0) }.map { $0.count > 1 && $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? path
     }
 
     deinit { git_repository_free(handle) }
@@ -133,6 +134,48 @@ public final class GitRepository {
         var valid: Int32 = 0
         guard git_reference_name_is_valid(&valid, name) == 0, valid == 1 else {
             throw invalid("git does not allow this name (no spaces, '..', '@{', '~', '^', ':', '?', '*', '[', '\\\\', or a '.lock' ending)")
+        }
+    }
+
+    /// Writes the tree of commit `sha` into `directory` (created if missing; it should be
+    /// empty): a clean checkout of exactly that commit, files with their modes and symlinks.
+    /// The repository's own index, HEAD and work tree are not touched; bare repositories work.
+    public func checkout(commit sha: String, into directory: String) throws {
+        var oid = git_oid()
+        guard Self.isHex(sha), sha.utf8.count == 40, git_oid_fromstr(&oid, sha) == 0 else {
+            throw GitError(kind: .invalidName, message: "'\(sha)' is not a full commit SHA")
+        }
+        var commit: OpaquePointer?
+        let found = git_commit_lookup(&commit, handle, &oid)
+        guard found == 0, let commit else {
+            throw GitError(kind: .notFound, message: "commit \(sha) is not in \(path) (\(Self.lastError(found)))")
+        }
+        defer { git_commit_free(commit) }
+        var tree: OpaquePointer?
+        let treeStatus = git_commit_tree(&tree, commit)
+        guard treeStatus == 0, let tree else {
+            throw GitError(kind: .notFound, message: "the tree of commit \(sha) is missing in \(path) (\(Self.lastError(treeStatus)))")
+        }
+        defer { git_tree_free(tree) }
+        // Compared with an empty index, every file of the tree is new, so all are written,
+        // whatever the repository's HEAD or index say.
+        var empty: OpaquePointer?
+        guard git_index_new(&empty) == 0, let empty else {
+            throw GitError(kind: .noRepository, message: "libgit2: \(Self.lastError(-1))")
+        }
+        defer { git_index_free(empty) }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var options = git_checkout_options()
+        git_checkout_options_init(&options, UInt32(GIT_CHECKOUT_OPTIONS_VERSION))
+        options.checkout_strategy = GIT_CHECKOUT_FORCE.rawValue | GIT_CHECKOUT_DONT_UPDATE_INDEX.rawValue
+            | GIT_CHECKOUT_DISABLE_PATHSPEC_MATCH.rawValue
+        options.baseline_index = empty
+        let status = directory.withCString { target -> Int32 in
+            options.target_directory = target
+            return git_checkout_tree(handle, tree, &options)
+        }
+        guard status == 0 else {
+            throw GitError(kind: .notFound, message: "checking out \(sha) from \(path) into \(directory) failed: \(Self.lastError(status))")
         }
     }
 

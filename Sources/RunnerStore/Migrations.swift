@@ -104,5 +104,10 @@ enum Migrations {
         DROP TABLE events;
         ALTER TABLE events_v2 RENAME TO events;
         """),
+        // The commits gitref params resolved to, and what launched a run (a hook's ref, pusher).
+        (3, """
+        ALTER TABLE runs ADD COLUMN refs TEXT;
+        ALTER TABLE runs ADD COLUMN trigger_detail TEXT;
+        """),
     ]
 }

@@ -58,12 +58,13 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
     private func insert(_ run: RunRecord, steps: [StepRecord]) throws {
         try database.run("""
             INSERT INTO runs (id, pipeline, pipeline_file, definition, status, trigger, params, parallelism, concurrency_group,
-                              created_at, updated_at, owner, lease_until)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                              created_at, updated_at, owner, lease_until, refs, trigger_detail)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [.text(run.id.rawValue), .text(run.pipeline), .text(run.pipelineFile), .text(run.definition),
                   .text(run.status.rawValue), .text(run.trigger.rawValue), .text(Self.encode(run.params)),
                   .int(run.parallelism), .string(run.concurrencyGroup), .date(run.createdAt), .date(run.updatedAt),
-                  .string(run.owner), .date(run.leaseUntil)])
+                  .string(run.owner), .date(run.leaseUntil), .string(Self.encodeStrings(run.refs)),
+                  .string(Self.encodeStrings(run.triggerDetail))])
         for step in steps {
             try database.run("""
                 INSERT INTO steps (run_id, name, step, item, section, position, status) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -210,7 +211,7 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
 
     static let runColumns = """
         id, pipeline, pipeline_file, definition, status, trigger, params, parallelism, concurrency_group, created_at, started_at,
-        finished_at, updated_at, wake_at, error_code, error_message, owner, lease_until
+        finished_at, updated_at, wake_at, error_code, error_message, owner, lease_until, refs, trigger_detail
         """
 
     func runRecord(_ row: Row) -> RunRecord? {
@@ -229,6 +230,8 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
         record.errorMessage = row.string(15)
         record.owner = row.string(16)
         record.leaseUntil = row.date(17)
+        record.refs = Self.decodeStrings(row.string(18))
+        record.triggerDetail = Self.decodeStrings(row.string(19))
         return record
     }
 
@@ -326,6 +329,19 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         return (try? encoder.encode(params)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    /// Nil for an empty map (the column stays NULL).
+    static func encodeStrings(_ map: [String: String]) -> String? {
+        guard !map.isEmpty else { return nil }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(map)).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    static func decodeStrings(_ text: String?) -> [String: String] {
+        guard let text else { return [:] }
+        return (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
     }
 
     static func decode(_ text: String) -> [String: Value] {

@@ -13,6 +13,18 @@ extension DecodingContext {
         return policy
     }
 
+    mutating func decodeWorkspace(_ node: YAMLNode) -> WorkspaceSpec? {
+        guard let f = fields(node, "'workspace'", allowed: ["from"]),
+              let from = string(f, "from", "'workspace'", required: true) else { return nil }
+        let text = from.value.trimmingCharacters(in: .whitespaces)
+        guard text.hasPrefix("params."), text.count > "params.".count else {
+            report(.invalidWorkspace, "the workspace is checked out from '\(from.value)', which is not a param", at: from.location,
+                   hint: "write `from: params.NAME` where NAME is a gitref param, e.g. `from: params.targetRef`")
+            return nil
+        }
+        return WorkspaceSpec(param: Located(String(text.dropFirst("params.".count)), at: from.location), location: node.location)
+    }
+
     mutating func decodeIdempotency(_ node: YAMLNode) -> IdempotencyPolicy? {
         guard let f = fields(node, "'idempotency'", allowed: ["required", "ttl", "error"]) else { return nil }
         var policy = IdempotencyPolicy(location: node.location)

@@ -406,12 +406,24 @@ docs_publish() {
     eq "$(tail -n 2 "$PUBLISH_ROOT/history" | cut -d' ' -f2,4 | tr '\n' ';'),$(grep -c " $r4 .* published\$" "$PUBLISH_ROOT/history")" \
     "$r4 switch;$r3 rollback;,0"
 
-  # --- 6. a ref that names no commit (syntax is checked at launch, existence by the first step)
+  # --- 6. a ref that names no commit: rejected when the run would be created (libgit2
+  #        resolves gitref params then), with the seed's code; no run is recorded
   releases_before=$(releases)
+  local runs_before; runs_before=$(run_ids | wc -l)
   apply docs-bad-ref "$file" targetRef=no-such-branch
-  check "docs: unknown targetRef: run failed with INVALID_TARGET_REF, not retried, nothing deployed" \
-    eq "$(v 'r["status"]'),$(v 'r.get("error_code")'),$(v 'step("docs_link_check")["attempts"]'),$(v 'step("cdk_deploy")["status"]'),$(releases),exit $RC" \
-    "failed,INVALID_TARGET_REF,1,skipped,$releases_before,exit 1"
+  check "docs: unknown targetRef: exit 2 with INVALID_TARGET_REF naming the ref and the repository; no run, nothing deployed" \
+    eq "exit $RC,$(grep -c "error\[INVALID_TARGET_REF\].*'no-such-branch' in $repo" "$E"),$(run_ids | wc -l),$(releases)" \
+    "exit 2,1,$runs_before,$releases_before"
+  apply docs-bad-ref-name "$file" 'targetRef=main..x'
+  check "docs: an invalid ref name: exit 2 with INVALID_TARGET_REF" \
+    eq "exit $RC,$(grep -c 'error\[INVALID_TARGET_REF\]' "$E")" "exit 2,1"
+  # --- 7. the run records the ref as given and the commit it resolved to; steps ran in a
+  #        checkout of that commit
+  local older; older=$(git -C "$repo" rev-parse HEAD~1)
+  apply docs-sha "$file" targetRef=HEAD~1 forceInvalidate=true
+  check "docs: targetRef=HEAD~1 publishes that commit, recorded as ref + SHA, built in its workspace" \
+    eq "$(v 'r["status"]'),$(v 'r["refs"]["targetRef"]["ref"]'),$(v 'r["refs"]["targetRef"]["sha"]'),$(q get "$PUBLISH_ROOT/current/release.json" 'r["commit"]'),$(test -f "$RUNNER_HOME/workspaces/$ID/pipelines/docs-publish.yaml" && echo workspace)" \
+    "succeeded,HEAD~1,$older,$older,workspace"
   J=""
 }
 

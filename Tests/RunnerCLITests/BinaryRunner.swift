@@ -19,10 +19,11 @@ enum BinaryRunner {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[1]
     }()
 
+    /// `executable`: another program to run the same way (e.g. git, to make fixtures).
     static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil,
-                    timeout: TimeInterval = 30) -> Output {
+                    timeout: TimeInterval = 30, executable: String? = nil) -> Output {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
+        process.executableURL = URL(fileURLWithPath: executable ?? path)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["NO_COLOR"] = "1"

@@ -167,7 +167,7 @@ func fixture(_ path: String) -> String { Paths.fixtures.appendingPathComponent(p
     let everyKey = fixture("pipelines/valid/006-every-key.yaml")
 
     @Test func showsOrderWavesAndEffectivePolicies() {
-        let r = runCLI(["plan", everyKey, "-p", "targetRef=main", "-p", "force=true"])
+        let r = runCLI(["plan", everyKey, "-p", "targetRef=HEAD", "-p", "force=true"])
         #expect(r.status == 0, "\(r.err)")
         #expect(r.out.contains("main: 3 steps in 3 waves"))
         #expect(r.out.contains("build/build"))
@@ -181,7 +181,7 @@ func fixture(_ path: String) -> String { Paths.fixtures.appendingPathComponent(p
     }
 
     @Test func paramErrorsUseThePipelinesCodes() {
-        let r = runCLI(["plan", everyKey, "-p", "targetRef=main", "-p", "since=yesterday", "-p", "targets=a,z", "-p", "bogus=1"])
+        let r = runCLI(["plan", everyKey, "-p", "targetRef=HEAD", "-p", "since=yesterday", "-p", "targets=a,z", "-p", "bogus=1"])
         #expect(r.status == 2)
         #expect(r.err.contains("params.since: error[INVALID_TIMESTAMP]: param 'since': 'yesterday' is not an ISO 8601 timestamp"))
         #expect(r.err.contains("params.targets: error[RUN2102]"))
@@ -195,7 +195,7 @@ func fixture(_ path: String) -> String { Paths.fixtures.appendingPathComponent(p
     }
 
     @Test func secretParamsAreMasked() {
-        let r = runCLI(["plan", everyKey, "-p", "targetRef=main", "-p", "token=secret-value"])
+        let r = runCLI(["plan", everyKey, "-p", "targetRef=HEAD", "-p", "token=secret-value"])
         #expect(r.status == 0)
         #expect(!r.out.contains("secret-value"))
         #expect(r.out.contains("\"***\""))
@@ -203,7 +203,7 @@ func fixture(_ path: String) -> String { Paths.fixtures.appendingPathComponent(p
 
     @Test func paramsFileAndJSON() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("params-\(UUID().uuidString).json")
-        try #"{"targetRef": "v1.0", "count": 5, "targets": ["a", "b"]}"#.write(to: file, atomically: false, encoding: .utf8)
+        try #"{"targetRef": "HEAD", "count": 5, "targets": ["a", "b"]}"#.write(to: file, atomically: false, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
         let r = runCLI(["plan", everyKey, "--params", file.path, "-p", "count=7", "--json"])
         #expect(r.status == 0, "\(r.err)")
@@ -215,7 +215,7 @@ func fixture(_ path: String) -> String { Paths.fixtures.appendingPathComponent(p
         }
         let plan = try JSONDecoder().decode(Plan.self, from: Data(r.out.utf8))
         #expect(plan.params.first { $0.name == "count" }?.value == .int(7))
-        #expect(plan.params.first { $0.name == "targetRef" }?.value == .string("v1.0"))
+        #expect(plan.params.first { $0.name == "targetRef" }?.value == .string("HEAD"))
         #expect(plan.params.first { $0.name == "mode" }?.source == "default")
         #expect(plan.main.map(\.wave) == [1, 2, 3])
         #expect(plan.main.first { $0.name == "fan" }?.instances == ["fan[a]", "fan[b]"])

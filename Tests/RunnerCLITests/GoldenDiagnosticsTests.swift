@@ -95,7 +95,7 @@ enum Paths {
     }
 
     @Test(arguments: [
-        ("docs-publish.yaml", ["targetRef=main"]),
+        ("docs-publish.yaml", ["targetRef=HEAD"]),
         ("ingestion.yaml", ["trigger_mode=manual", "run_kind=official_ingestion", "target_types=official,appearance"]),
         ("backup.yaml", ["dirPath=dump1"]),
         ("restore.yaml", ["zipFilePath=dump1/job/backup-job.zip"]),

@@ -188,4 +188,45 @@ struct TestFailure: Error, CustomStringConvertible {
             #expect(error.kind == .noRepository)
         }
     }
+
+    @Test func checkoutWritesExactlyThatCommitFromWorkTreesAndBareRepositories() throws {
+        let f = try GitFixture()
+        let c = try f.makeWork()
+        // A later commit adds an executable script, a symlink and a nested file.
+        let work = f.dir.appendingPathComponent("work")
+        try FileManager.default.createDirectory(at: work.appendingPathComponent("docs/deep"), withIntermediateDirectories: true)
+        try "#!/bin/sh\necho hi\n".write(to: work.appendingPathComponent("run.sh"), atomically: false, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: work.appendingPathComponent("run.sh").path)
+        try "nested\n".write(to: work.appendingPathComponent("docs/deep/page.md"), atomically: false, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: work.appendingPathComponent("link").path, withDestinationPath: "file")
+        try f.git(["add", "-A"])
+        try f.git(["commit", "-q", "-m", "c4"])
+        let c4 = try f.git(["rev-parse", "HEAD"])
+        // The work tree moves on and has uncommitted changes: the checkout must not see them.
+        try "dirty\n".write(to: work.appendingPathComponent("file"), atomically: false, encoding: .utf8)
+        let statusBefore = try f.git(["status", "--porcelain"])
+
+        let repo = try GitRepository(path: f.path("work"))
+        let out = f.path("ws4")
+        try repo.checkout(commit: c4, into: out)
+        #expect(try String(contentsOfFile: out + "/file", encoding: .utf8) == "v3\n")
+        #expect(try String(contentsOfFile: out + "/docs/deep/page.md", encoding: .utf8) == "nested\n")
+        let mode = try FileManager.default.attributesOfItem(atPath: out + "/run.sh")[.posixPermissions] as? Int
+        #expect(mode.map { $0 & 0o111 != 0 } == true, "the executable bit is kept")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: out + "/link") == "file")
+        #expect(!FileManager.default.fileExists(atPath: out + "/.git"), "a checkout, not a clone")
+        #expect(try f.git(["status", "--porcelain"]) == statusBefore, "the repository's index and work tree are untouched")
+        #expect(try f.git(["rev-parse", "HEAD"]) == c4)
+
+        // An older commit, from a bare clone: only that commit's files.
+        try f.git(["clone", "-q", "--bare", f.path("work"), f.path("bare.git")], in: "")
+        let bare = try GitRepository(path: f.path("bare.git"))
+        let old = f.path("ws1")
+        try bare.checkout(commit: c[0], into: old)
+        #expect(try String(contentsOfFile: old + "/file", encoding: .utf8) == "v1\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: old).sorted() == ["file"])
+
+        #expect(throws: GitError.self) { try bare.checkout(commit: String(repeating: "ab", count: 20), into: f.path("none")) }
+        #expect(throws: GitError.self) { try bare.checkout(commit: "main", into: f.path("none")) }
+    }
 }

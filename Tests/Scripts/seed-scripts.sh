@@ -217,6 +217,11 @@ run_step() {
     esac
   done < <(step_definition "$name")
   [ -n "$run" ] || { fail "$label: no such step in $RUN_FILE"; return 1; }
+  # A pipeline with a `workspace` runs its steps in a checkout of the repository (workdir
+  # relative to it): the working tree stands in for the checkout here, and the scripts fall
+  # back to exporting targetRef's commit themselves (no RUNNER_WORKSPACE).
+  local base=$PIPELINES
+  grep -q '^workspace:' "$RUN_FILE" && base=$PIPELINES/..
   LAST="$WORK/steps/$RUN_ID/$label.$attempt"
   mkdir -p "$LAST"
   : > "$LAST/output"
@@ -226,16 +231,17 @@ run_step() {
   for key in "${!OUTS[@]}"; do envs+=("$key=${OUTS[$key]}"); done
   [ -n "$item" ] && envs+=("ITEM=$item")
   envs+=("RUNNER_RUN_ID=$RUN_ID" "RUNNER_PIPELINE=$(basename "$RUN_FILE" .yaml)" "RUNNER_STEP=$label"
-         "RUNNER_ATTEMPT=$attempt" "RUNNER_TRIGGER=cli" "RUNNER_OUTPUT=$LAST/output" "RUNNER_PROGRESS=$LAST/progress")
+         "RUNNER_ATTEMPT=$attempt" "RUNNER_TRIGGER=cli" "RUNNER_OUTPUT=$LAST/output" "RUNNER_PROGRESS=$LAST/progress"
+         "RUNNER_PIPELINE_DIR=$PIPELINES")
   if [ "$background" = true ]; then
     set -m
-    ( cd "$PIPELINES/$workdir" && exec env "${envs[@]}" "${argv[@]}" "$run" ) >"$LAST/stdout" 2>"$LAST/stderr" &
+    ( cd "$base/$workdir" && exec env "${envs[@]}" "${argv[@]}" "$run" ) >"$LAST/stdout" 2>"$LAST/stderr" &
     STEP_PID=$!
     set +m
     BACKGROUND+=("$STEP_PID")
     return 0
   fi
-  ( cd "$PIPELINES/$workdir" && exec env "${envs[@]}" "${argv[@]}" "$run" ) >"$LAST/stdout" 2>"$LAST/stderr"
+  ( cd "$base/$workdir" && exec env "${envs[@]}" "${argv[@]}" "$run" ) >"$LAST/stdout" 2>"$LAST/stderr"
   LAST_RC=$?
   if [ "$LAST_RC" != "$expect" ]; then
     fail "$label: exit $LAST_RC, expected $expect"

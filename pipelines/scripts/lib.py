@@ -4,7 +4,8 @@ import os
 import signal
 import sys
 
-DEMO_ROOT = os.environ.get("DEMO_ROOT", "../.demo")
+# Next to the pipelines' folder, also when a step runs in a run's workspace (a checkout).
+DEMO_ROOT = os.environ.get("DEMO_ROOT", os.path.join(os.environ.get("RUNNER_PIPELINE_DIR", "."), "..", ".demo"))
 STEP = os.environ.get("RUNNER_STEP", "step")
 
 

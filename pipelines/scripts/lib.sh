@@ -2,7 +2,8 @@
 # Values from outside reach scripts only as environment variables: quote every expansion,
 # never eval, and confine paths with safe_relpath.
 
-DEMO_ROOT=${DEMO_ROOT:-../.demo}
+# Next to the pipelines' folder, also when a step runs in a run's workspace (a checkout).
+DEMO_ROOT=${DEMO_ROOT:-${RUNNER_PIPELINE_DIR:-.}/../.demo}
 
 die() {
   printf '%s: error: %s\n' "${RUNNER_STEP:-step}" "$1" >&2

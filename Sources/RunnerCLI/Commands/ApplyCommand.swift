@@ -64,13 +64,20 @@ enum ApplyCommand {
             }
             parallelism = n
         }
+        // gitref params name commits from here on: the run records both the ref and its SHA.
+        let absolute = URL(fileURLWithPath: file, relativeTo: URL(fileURLWithPath: context.currentDirectory)).standardizedFileURL.path
+        let git = GitRefs.resolve(validated, params: resolution.values, pipelineFile: absolute)
+        if !git.diagnostics.isEmpty {
+            git.diagnostics.forEach { context.console.err(renderer.render($0)) }
+            return .invalid
+        }
         if arguments.has("dry-run") {
-            let plan = PlanModel(validated, params: resolution.values, given: Set(inputs.map(\.name)), environment: context.environment)
+            let plan = PlanModel(validated, params: resolution.values, given: Set(inputs.map(\.name)), environment: context.environment,
+                                 refs: git.refs)
             context.console.out(PlanTextRenderer(style: Style(enabled: context.console.colorsOutput)).render(plan))
             context.console.out("\ndry run: nothing was executed or recorded\n")
             return .success
         }
-        let absolute = URL(fileURLWithPath: file, relativeTo: URL(fileURLWithPath: context.currentDirectory)).standardizedFileURL.path
         let definition = String(decoding: bytes, as: UTF8.self)
         let service: RunService
         do {
@@ -81,7 +88,8 @@ enum ApplyCommand {
             return .internalError
         }
         return Execution(service: service, context: context, json: arguments.has("json"))
-            .admitAndRun(validated, definition: definition, file: absolute, params: resolution.values, parallelism: parallelism)
+            .admitAndRun(validated, definition: definition, file: absolute, params: resolution.values, parallelism: parallelism,
+                         refs: git.refs)
     }
 }
 
@@ -93,7 +101,8 @@ struct Execution {
 
     var isTTY: Bool { context.console.colorsOutput || (isatty(1) == 1 && context.environment["TERM"] != "dumb") }
 
-    func admitAndRun(_ pipeline: ValidatedPipeline, definition: String, file: String, params: [String: Value], parallelism: Int) -> ExitCode {
+    func admitAndRun(_ pipeline: ValidatedPipeline, definition: String, file: String, params: [String: Value], parallelism: Int,
+                     refs: [String: String] = [:]) -> ExitCode {
         let console = context.console, style = Style(enabled: console.colorsError)
         let name = pipeline.pipeline.name.value
         let outcome: Result<RunService.Admission, any Error> = blockingAwait { [service] in
@@ -110,7 +119,7 @@ struct Execution {
                 }
                 return .success(try await service.admit(
                     pipeline: pipeline, definition: definition, file: file, params: params, trigger: .cli, parallelism: parallelism,
-                    onWait: { active in
+                    refs: refs, onWait: { active in
                         console.err("waiting for run \(active.id) (\(active.status.rawValue)) of concurrency group \(active.concurrencyGroup ?? "")\n")
                     }))
             } catch {

@@ -1,5 +1,6 @@
 import Foundation
 import RunnerCore
+import RunnerEngine
 import RunnerYAML
 
 enum PlanCommand {
@@ -44,7 +45,19 @@ enum PlanCommand {
             }
             return .invalid
         }
-        let plan = PlanModel(validated, params: resolution.values, given: Set(inputs.map(\.name)), environment: context.environment)
+        // Refs → SHAs, as `apply` would resolve them when creating the run.
+        let absolute = URL(fileURLWithPath: file, relativeTo: URL(fileURLWithPath: context.currentDirectory)).standardizedFileURL.path
+        let git = GitRefs.resolve(validated, params: resolution.values, pipelineFile: absolute)
+        if !git.diagnostics.isEmpty {
+            if arguments.has("json") {
+                context.console.out(JSONOutput.encode(["diagnostics": git.diagnostics.map(DiagnosticJSON.init)]))
+            } else {
+                git.diagnostics.forEach { context.console.err(renderer.render($0)) }
+            }
+            return .invalid
+        }
+        let plan = PlanModel(validated, params: resolution.values, given: Set(inputs.map(\.name)), environment: context.environment,
+                             refs: git.refs)
         if arguments.has("json") {
             context.console.out(JSONOutput.encode(plan))
         } else {

@@ -119,13 +119,18 @@ enum RunsCommand {
             let style = Style(enabled: context.console.colorsOutput)
             let run = stored.run
             var out = "\(style.bold("run \(run.id)"))  \(run.pipeline)  \(run.status.rawValue)\n"
-            out += style.dim("  trigger \(run.trigger.rawValue) · created \(RunJSON.time(run.createdAt) ?? "")")
+            var trigger = run.trigger.rawValue
+            for key in ["event", "ref", "pusher"] { if let value = run.triggerDetail[key] { trigger += " \(key) \(value)" } }
+            out += style.dim("  trigger \(trigger) · created \(RunJSON.time(run.createdAt) ?? "")")
             if let finished = run.finishedAt { out += style.dim(" · finished \(RunJSON.time(finished) ?? "")") }
             out += "\n"
             let hidden = secrets(of: stored)
             if !run.params.isEmpty {
                 out += "  params: " + run.params.keys.sorted().map { "\($0)=\(hidden.contains($0) ? "***" : run.params[$0]!.displayText)" }
                     .joined(separator: " ") + "\n"
+            }
+            for name in run.refs.keys.sorted() {
+                out += "  \(name): \(run.params[name]?.displayText ?? "?") → commit \(run.refs[name]!)\n"
             }
             if let wake = run.wakeAt, run.status == .waiting { out += "  waiting until \(RunJSON.time(wake) ?? "")\n" }
             if let code = run.errorCode { out += "  error: \(style.red(code))\(run.errorMessage.map { ": \($0)" } ?? "")\n" }

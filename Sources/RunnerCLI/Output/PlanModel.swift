@@ -12,9 +12,11 @@ struct PlanModel: Encodable {
         var secret: Bool
         var errorCode: String?
         var description: String?
+        /// A gitref param's commit.
+        var sha: String?
 
         enum CodingKeys: String, CodingKey {
-            case name, type, value, source, required, secret, errorCode = "error_code", description
+            case name, type, value, source, required, secret, errorCode = "error_code", description, sha
         }
     }
 
@@ -84,17 +86,20 @@ struct PlanModel: Encodable {
     var concurrency: Concurrency?
     var idempotency: String?
     var triggers: Triggers
+    /// `checkout of params.X at <sha>` when the pipeline declares a workspace.
+    var workspace: String?
     var main: [Step]
     var rollback: [Step]
     var finally: [Step]
     var commitPoints: [String]
 
     enum CodingKeys: String, CodingKey {
-        case pipeline, file, description, params, concurrency, idempotency, triggers, main, rollback, finally
+        case pipeline, file, description, params, concurrency, idempotency, triggers, workspace, main, rollback, finally
         case commitPoints = "commit_points"
     }
 
-    init(_ validated: ValidatedPipeline, params values: [String: Value], given: Set<String>, environment: [String: String]) {
+    init(_ validated: ValidatedPipeline, params values: [String: Value], given: Set<String>, environment: [String: String],
+         refs: [String: String] = [:]) {
         let p = validated.pipeline
         pipeline = p.name.value
         file = p.file
@@ -105,7 +110,10 @@ struct PlanModel: Encodable {
             return Param(name: spec.name.value, type: spec.kind.displayName,
                          value: spec.isSecret && value != nil ? .string("***") : value, source: source,
                          required: spec.isRequired, secret: spec.isSecret, errorCode: spec.errorCode?.value,
-                         description: spec.description)
+                         description: spec.description, sha: refs[spec.name.value])
+        }
+        workspace = p.workspace.map { w in
+            "checkout of params.\(w.param.value)" + (refs[w.param.value].map { " at \($0)" } ?? "")
         }
         concurrency = p.concurrency.map { c in
             Concurrency(group: c.group?.value ?? p.name.value, key: c.key?.text, onConflict: c.onConflict.rawValue,

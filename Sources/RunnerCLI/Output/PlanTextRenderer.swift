@@ -12,7 +12,8 @@ struct PlanTextRenderer {
             let nameWidth = plan.params.map(\.name.count).max() ?? 0
             let typeWidth = plan.params.map(\.type.count).max() ?? 0
             for p in plan.params {
-                let value = p.value.map(\.displayText) ?? "(unset)"
+                var value = p.value.map(\.displayText) ?? "(unset)"
+                if let sha = p.sha { value += " → " + sha }
                 var line = "  \(pad(p.name, nameWidth))  \(pad(p.type, typeWidth))  \(value)"
                 var notes: [String] = []
                 if p.source != "unset" { notes.append(p.source) }
@@ -31,6 +32,7 @@ struct PlanTextRenderer {
             header += "\(style.bold("schedule"))     \(s.cron) (\(s.timezone))\(s.next.map { ", next \($0)" } ?? "")\n"
         }
         if let git = plan.triggers.git { header += "\(style.bold("git"))          \(git)\n" }
+        if let workspace = plan.workspace { header += "\(style.bold("workspace"))    \(workspace)\n" }
         if !header.isEmpty { out += "\n" + header }
         out += section("main", plan.main)
         if !plan.rollback.isEmpty {

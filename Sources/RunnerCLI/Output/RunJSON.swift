@@ -44,11 +44,20 @@ struct RunJSON: Encodable {
         }
     }
 
+    struct Ref: Encodable {
+        var ref: String
+        var sha: String
+    }
+
     var id: String
     var pipeline: String
     var status: String
     var trigger: String
+    /// What launched the run beyond `trigger` (a hook: event, ref, old, new, pusher).
+    var triggerDetail: [String: String]?
     var params: [String: Value]
+    /// Each gitref param as given and the commit it resolved to when the run was created.
+    var refs: [String: Ref]?
     var createdAt: String
     var startedAt: String?
     var finishedAt: String?
@@ -59,7 +68,7 @@ struct RunJSON: Encodable {
     var attempts: [Attempt]?
 
     enum CodingKeys: String, CodingKey {
-        case id, pipeline, status, trigger, params, createdAt = "created_at", startedAt = "started_at", finishedAt = "finished_at"
+        case id, pipeline, status, trigger, triggerDetail = "trigger_detail", params, refs, createdAt = "created_at", startedAt = "started_at", finishedAt = "finished_at"
         case wakeAt = "wake_at", errorCode = "error_code", errorMessage = "error_message", steps, attempts
     }
 
@@ -73,6 +82,10 @@ struct RunJSON: Encodable {
         status = run.status.rawValue
         trigger = run.trigger.rawValue
         params = run.params.reduce(into: [:]) { $0[$1.key] = secrets.contains($1.key) ? .string("***") : $1.value }
+        triggerDetail = run.triggerDetail.isEmpty ? nil : run.triggerDetail
+        refs = run.refs.isEmpty ? nil : run.refs.reduce(into: [:]) { out, entry in
+            out[entry.key] = Ref(ref: run.params[entry.key]?.environmentText ?? "", sha: entry.value)
+        }
         createdAt = Self.time(run.createdAt) ?? ""
         startedAt = Self.time(run.startedAt)
         finishedAt = Self.time(run.finishedAt)

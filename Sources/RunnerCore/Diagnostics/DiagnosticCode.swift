@@ -55,6 +55,7 @@ public enum DiagnosticCode: String, CaseIterable, Hashable, Sendable, Codable {
     case emptyPipeline = "RUN2034"
     case ineffectiveSetting = "RUN2035"
     case duplicateEntry = "RUN2036"
+    case invalidWorkspace = "RUN2037"
 
     // MARK: 21xx param values given to a run
     case missingParam = "RUN2101"

@@ -13,6 +13,8 @@ public struct Pipeline: Sendable {
     public var env: [EnvironmentEntry]
     public var defaults: StepDefaults
     public var retention: Located<Duration>?
+    /// A clean checkout of a gitref param's commit, the steps' working directory.
+    public var workspace: WorkspaceSpec?
     public var errors: [ErrorClass]
     public var stages: [Stage]
     /// True when the file used the top-level `steps` shorthand (one stage named `main`).
@@ -154,4 +156,18 @@ public struct StepDefaults: Sendable {
     public var workdir: Located<String>?
 
     public init() {}
+}
+
+/// `workspace: {from: params.NAME}`: each run gets a checkout of the commit the gitref param
+/// NAME resolved to, under `.runner/workspaces/<run>/`; steps run there (`workdir` is
+/// relative to it).
+public struct WorkspaceSpec: Hashable, Sendable {
+    /// The gitref param whose commit is checked out.
+    public var param: Located<String>
+    public var location: SourceLocation
+
+    public init(param: Located<String>, location: SourceLocation) {
+        self.param = param
+        self.location = location
+    }
 }

@@ -38,6 +38,12 @@ public struct RunRecord: Sendable {
     public var status: RunStatus
     public var trigger: Trigger
     public var params: [String: Value]
+    /// The commit each gitref param resolved to when the run was created, by param name (the
+    /// ref as given stays in `params`).
+    public var refs: [String: String] = [:]
+    /// What launched the run, beyond `trigger`: for a git hook its event, ref, old and new
+    /// SHA and pusher.
+    public var triggerDetail: [String: String] = [:]
     public var parallelism: Int
     public var concurrencyGroup: String?
     public var createdAt: Date

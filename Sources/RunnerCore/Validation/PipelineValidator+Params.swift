@@ -28,6 +28,13 @@ extension PipelineValidator {
                 }
             }
         }
+        // A gitref param X also gives steps $PARAM_X_SHA.
+        for spec in pipeline.params {
+            guard case .gitref = spec.kind, let other = variables[spec.environmentName + "_SHA"] else { continue }
+            report(.invalidEnvName, "param '\(other.name.value)' would be $\(spec.environmentName)_SHA, which holds the commit of gitref param '\(spec.name.value)'",
+                   at: other.name.location, length: other.name.value.count, hint: "rename '\(other.name.value)'",
+                   notes: [.init("'\(spec.name.value)' is declared here", at: spec.name.location)])
+        }
     }
 
     private mutating func checkKind(_ kind: ParamKind, of spec: ParamSpec, isItem: Bool) {
@@ -116,6 +123,26 @@ extension PipelineValidator {
         }
         if let git = pipeline.triggers.git { checkGit(git) }
         for schedule in pipeline.triggers.schedules { checkSchedule(schedule) }
+        if let workspace = pipeline.workspace { checkWorkspace(workspace) }
+    }
+
+    private mutating func checkWorkspace(_ workspace: WorkspaceSpec) {
+        checkGitrefParam(workspace.param, code: .invalidWorkspace, unknown: "the workspace is checked out from unknown param",
+                         subject: "the workspace param", hint: "a workspace is a checkout of the commit a gitref param names")
+    }
+
+    /// `param` names a declared gitref param (the git trigger's and the workspace's).
+    private mutating func checkGitrefParam(_ param: Located<String>, code: DiagnosticCode, unknown: String, subject: String,
+                                           hint: String? = nil) {
+        guard let spec = paramsByName[param.value] else {
+            report(code, "\(unknown) '\(param.value)'", at: param.location,
+                   hint: Suggestion.hint(for: param.value, in: pipeline.params.map(\.name.value)) ?? "declare a param of type gitref")
+            return
+        }
+        if case .gitref = spec.kind {} else {
+            report(code, "\(subject) '\(param.value)' is \(spec.kind.displayName), not gitref",
+                   at: param.location, hint: hint, notes: [.init("declared here", at: spec.name.location)])
+        }
     }
 
     private mutating func checkRoute(_ path: Located<String>) {
@@ -145,15 +172,8 @@ extension PipelineValidator {
                    hint: "write 'refs/heads/\(ref.value)' for a branch or 'refs/tags/\(ref.value)' for a tag")
         }
         guard let param = git.param else { return }
-        guard let spec = paramsByName[param.value] else {
-            report(.invalidGitTrigger, "the git trigger passes the commit to unknown param '\(param.value)'", at: param.location,
-                   hint: Suggestion.hint(for: param.value, in: pipeline.params.map(\.name.value)) ?? "declare a param of type gitref")
-            return
-        }
-        if case .gitref = spec.kind {} else {
-            report(.invalidGitTrigger, "the git trigger's param '\(param.value)' is \(spec.kind.displayName), not gitref",
-                   at: param.location, notes: [.init("declared here", at: spec.name.location)])
-        }
+        checkGitrefParam(param, code: .invalidGitTrigger, unknown: "the git trigger passes the commit to unknown param",
+                         subject: "the git trigger's param")
     }
 
     private mutating func checkSchedule(_ schedule: ScheduleTrigger) {

@@ -5,7 +5,11 @@ other Markdown file of the tree those pages link to (pipelines/README.md ->
 docs/pipelines/README.html), so that no published link leads out of the site.
 
 Where the sources come from:
-- PARAM_TARGET_REF set (every runner launch): the commit it resolves to in the repository
+- RUNNER_WORKSPACE set (the pipeline declares `workspace: {from: params.targetRef}`): the
+  runner's checkout of the commit targetRef resolved to when the run was created
+  (PARAM_TARGET_REF_SHA); the runner made it with libgit2, nothing is exported here.
+- PARAM_TARGET_REF set (the scripts run by hand or by a pipeline without a workspace): the
+  commit it resolves to in the repository
   DOCS_REPO_ROOT (the pipeline sets `..`), exported with `git archive` into the run's scratch
   directory, so what is published is exactly that commit, whatever the working tree holds.
 - DOCS_SOURCE set: that directory of Markdown files, with the working tree's README.md
@@ -118,6 +122,12 @@ def sources(pinned_commit=None):
     explicit = os.environ.get("DOCS_SOURCE")
     if explicit:
         return Sources(REPO_ROOT, explicit, None)
+    workspace = os.environ.get("RUNNER_WORKSPACE")
+    if workspace:
+        commit = os.environ.get("PARAM_TARGET_REF_SHA")
+        if pinned_commit and commit and pinned_commit != commit:
+            die(f"the workspace holds {commit}, not the pinned commit {pinned_commit}", EXIT_BAD_REF)
+        return Sources(workspace, os.path.join(workspace, "docs"), commit)
     ref = os.environ.get("PARAM_TARGET_REF")
     if ref is None and not pinned_commit:
         return Sources(REPO_ROOT, os.path.join(REPO_ROOT, "docs"), None)

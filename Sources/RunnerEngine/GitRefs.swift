@@ -1,0 +1,87 @@
+import Foundation
+import RunnerCore
+import RunnerGit
+
+/// `gitref` params: resolved to a commit when a run is created (every front door calls this
+/// before admitting a run), and the workspace checked out from that commit when it starts.
+public enum GitRefs {
+    /// The repository a gitref param names: `repo` relative to the pipeline file's directory,
+    /// or absolute.
+    public static func repositoryPath(_ repo: String, pipelineFile: String) -> String {
+        let directory = URL(fileURLWithPath: pipelineFile).deletingLastPathComponent()
+        return URL(fileURLWithPath: repo, relativeTo: directory).standardizedFileURL.path
+    }
+
+    /// Resolves every gitref param that has a value to the SHA of its commit. A ref that
+    /// does not resolve is a param error with the param's own error code (e.g.
+    /// INVALID_TARGET_REF), naming the ref and the repository.
+    public static func resolve(_ pipeline: ValidatedPipeline, params: [String: Value], pipelineFile: String)
+        -> (refs: [String: String], diagnostics: [Diagnostic]) {
+        var refs: [String: String] = [:]
+        var diagnostics: [Diagnostic] = []
+        for spec in pipeline.pipeline.params {
+            guard case .gitref(let repo) = spec.kind, case .string(let ref)? = params[spec.name.value] else { continue }
+            let path = repositoryPath(repo, pipelineFile: pipelineFile)
+            do {
+                refs[spec.name.value] = try GitRepository(path: path).resolveCommit(ref).sha
+            } catch let error as GitError {
+                diagnostics.append(Diagnostic(.invalidParam, "param '\(spec.name.value)': \(error.message)", hint: hint(error.kind),
+                                              contractCode: spec.errorCode?.value, subject: "params.\(spec.name.value)"))
+            } catch {
+                diagnostics.append(Diagnostic(.invalidParam, "param '\(spec.name.value)': \(error)",
+                                              contractCode: spec.errorCode?.value, subject: "params.\(spec.name.value)"))
+            }
+        }
+        return (refs, diagnostics)
+    }
+
+    static func hint(_ kind: GitError.Kind) -> String {
+        switch kind {
+        case .noRepository: "the param's `repo` is relative to the pipeline file; check it names a git repository"
+        case .invalidName: "give a branch, tag, commit SHA, or HEAD (HEAD~2, main^ work too)"
+        case .notFound: "give an existing branch, tag or commit; list them with `git branch -a` and `git tag`"
+        case .ambiguous: "give more characters of the SHA"
+        case .notACommit: "give a ref that names a commit"
+        case .emptyRepository: "commit something first"
+        }
+    }
+
+    /// The run's workspace directory: `.runner/workspaces/<run>/`.
+    public static func workspace(_ state: StateDirectory, _ run: RunID) -> URL {
+        state.root.appendingPathComponent("workspaces").appendingPathComponent(run.rawValue)
+    }
+
+    /// Makes the run's workspace when the pipeline declares one: a checkout of the commit its
+    /// gitref param resolved to. Kept when it is already complete (a resumed run continues in
+    /// the files its steps left); a half-written one is removed and written again. Returns
+    /// the directory, or nil when the pipeline declares no workspace.
+    static func prepareWorkspace(_ pipeline: ValidatedPipeline, run: RunRecord, state: StateDirectory) throws -> URL? {
+        guard let spec = pipeline.pipeline.workspace else { return nil }
+        let name = spec.param.value
+        guard let param = pipeline.pipeline.params.first(where: { $0.name.value == name }), case .gitref(let repo) = param.kind else {
+            throw WorkspaceError(message: "the workspace param '\(name)' is not a gitref param")
+        }
+        guard let sha = run.refs[name] else {
+            throw WorkspaceError(message: "run \(run.id) has no resolved commit for '\(name)' (was it given?)")
+        }
+        let directory = workspace(state, run.id)
+        // Written to a sibling first and renamed whole: a crash mid-checkout leaves no
+        // directory that looks complete.
+        if FileManager.default.fileExists(atPath: directory.path) { return directory }
+        let partial = directory.deletingLastPathComponent().appendingPathComponent(".\(run.id.rawValue).partial")
+        try? FileManager.default.removeItem(at: partial)
+        do {
+            try GitRepository(path: repositoryPath(repo, pipelineFile: run.pipelineFile)).checkout(commit: sha, into: partial.path)
+            try FileManager.default.moveItem(at: partial, to: directory)
+        } catch let error as GitError {
+            try? FileManager.default.removeItem(at: partial)
+            throw WorkspaceError(message: "cannot check out the workspace: \(error.message)")
+        }
+        return directory
+    }
+
+    public struct WorkspaceError: Error, CustomStringConvertible, Sendable {
+        public var message: String
+        public var description: String { message }
+    }
+}
