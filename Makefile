@@ -43,6 +43,7 @@ test: deps
 	Tests/Schema/check-schema.sh $(RUNNER_DEBUG)
 	Tests/Scripts/seed-scripts.sh
 	Tests/E2E/seed-runs.sh $(RUNNER_DEBUG)
+	Tests/E2E/git-hooks.sh $(RUNNER_DEBUG)
 	Tests/Crash/crash-test.py $(RUNNER_DEBUG) --runs 30
 
 # The docs pipeline for real (state in .runner/state.db, the published site under .demo/),

@@ -59,7 +59,7 @@ let package = Package(
         // MARK: - Front doors
 
         /// Subcommands, argument parsing and rendering.
-        .target(name: "RunnerCLI", dependencies: ["RunnerCore", "RunnerYAML", "RunnerStore", "RunnerEngine"]),
+        .target(name: "RunnerCLI", dependencies: ["CProcess", "RunnerCore", "RunnerYAML", "RunnerStore", "RunnerEngine", "RunnerGit"]),
         /// The `runner` executable: `main.swift` only.
         .executableTarget(name: "runner", dependencies: ["RunnerCLI", "CProcess"]),
 

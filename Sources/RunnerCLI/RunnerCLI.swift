@@ -34,6 +34,7 @@ public enum RunnerCLI {
         Command(spec: GraphCommand.spec, run: GraphCommand.run),
         Command(spec: ApplyCommand.spec, run: ApplyCommand.run),
         Command(spec: RunsCommand.spec, run: { _, _ in .usage }, subcommands: RunsCommand.subcommands),
+        Command(spec: HookCommand.spec, run: { _, _ in .usage }, subcommands: HookCommand.subcommands),
     ]
 
     public static func run(_ arguments: [String], console: Console = .standard(),

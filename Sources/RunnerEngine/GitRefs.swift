@@ -14,16 +14,18 @@ public enum GitRefs {
 
     /// Resolves every gitref param that has a value to the SHA of its commit. A ref that
     /// does not resolve is a param error with the param's own error code (e.g.
-    /// INVALID_TARGET_REF), naming the ref and the repository.
-    public static func resolve(_ pipeline: ValidatedPipeline, params: [String: Value], pipelineFile: String)
-        -> (refs: [String: String], diagnostics: [Diagnostic]) {
-        var refs: [String: String] = [:]
+    /// INVALID_TARGET_REF), naming the ref and the repository. `repositories` overrides a
+    /// param's `repo` (a git hook resolves in the repository it fired in).
+    public static func resolve(_ pipeline: ValidatedPipeline, params: [String: Value], pipelineFile: String,
+                               repositories: [String: String] = [:]) -> (refs: [String: RecordedRef], diagnostics: [Diagnostic]) {
+        var refs: [String: RecordedRef] = [:]
         var diagnostics: [Diagnostic] = []
         for spec in pipeline.pipeline.params {
             guard case .gitref(let repo) = spec.kind, case .string(let ref)? = params[spec.name.value] else { continue }
-            let path = repositoryPath(repo, pipelineFile: pipelineFile)
+            let path = repositories[spec.name.value] ?? repositoryPath(repo, pipelineFile: pipelineFile)
             do {
-                refs[spec.name.value] = try GitRepository(path: path).resolveCommit(ref).sha
+                let repository = try GitRepository(path: path)
+                refs[spec.name.value] = RecordedRef(sha: try repository.resolveCommit(ref).sha, repository: repository.path)
             } catch let error as GitError {
                 diagnostics.append(Diagnostic(.invalidParam, "param '\(spec.name.value)': \(error.message)", hint: hint(error.kind),
                                               contractCode: spec.errorCode?.value, subject: "params.\(spec.name.value)"))
@@ -58,10 +60,7 @@ public enum GitRefs {
     static func prepareWorkspace(_ pipeline: ValidatedPipeline, run: RunRecord, state: StateDirectory) throws -> URL? {
         guard let spec = pipeline.pipeline.workspace else { return nil }
         let name = spec.param.value
-        guard let param = pipeline.pipeline.params.first(where: { $0.name.value == name }), case .gitref(let repo) = param.kind else {
-            throw WorkspaceError(message: "the workspace param '\(name)' is not a gitref param")
-        }
-        guard let sha = run.refs[name] else {
+        guard let ref = run.refs[name] else {
             throw WorkspaceError(message: "run \(run.id) has no resolved commit for '\(name)' (was it given?)")
         }
         let directory = workspace(state, run.id)
@@ -71,7 +70,7 @@ public enum GitRefs {
         let partial = directory.deletingLastPathComponent().appendingPathComponent(".\(run.id.rawValue).partial")
         try? FileManager.default.removeItem(at: partial)
         do {
-            try GitRepository(path: repositoryPath(repo, pipelineFile: run.pipelineFile)).checkout(commit: sha, into: partial.path)
+            try GitRepository(path: ref.repository).checkout(commit: ref.sha, into: partial.path)
             try FileManager.default.moveItem(at: partial, to: directory)
         } catch let error as GitError {
             try? FileManager.default.removeItem(at: partial)

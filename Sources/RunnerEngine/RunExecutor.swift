@@ -372,7 +372,7 @@ public actor RunExecutor {
             paramEnvironment.append((spec.environmentName, text))
             if spec.isSecret { secretMasks.append(text) }
             // A gitref param's commit, resolved when the run was created.
-            if let sha = run.refs[spec.name.value] { paramEnvironment.append((spec.environmentName + "_SHA", sha)) }
+            if let ref = run.refs[spec.name.value] { paramEnvironment.append((spec.environmentName + "_SHA", ref.sha)) }
         }
     }
 

@@ -33,7 +33,7 @@ public final class RunService: @unchecked Sendable {
     /// `refs` are the commits the gitref params resolved to (`GitRefs.resolve`), recorded
     /// with the run; `triggerDetail` says what launched it (a hook's ref and pusher).
     public func admit(pipeline: ValidatedPipeline, definition: String, file: String, params: [String: Value], trigger: Trigger,
-                      parallelism: Int, refs: [String: String] = [:], triggerDetail: [String: String] = [:],
+                      parallelism: Int, refs: [String: RecordedRef] = [:], triggerDetail: [String: String] = [:],
                       onWait: (@Sendable (RunRecord) -> Void)? = nil) async throws -> Admission {
         var random = SystemRandomNumberGenerator()
         let now = Date()

@@ -179,6 +179,37 @@ public final class GitRepository {
         }
     }
 
+    /// Where git runs this repository's hooks: `core.hooksPath` when set (relative to the
+    /// work tree, or to the repository when bare), else `hooks/` in the git directory.
+    public var hooksDirectory: String {
+        let gitDirectory = String(cString: git_repository_path(handle))
+        var config: OpaquePointer?
+        if git_repository_config_snapshot(&config, handle) == 0, let config {
+            defer { git_config_free(config) }
+            var buffer = git_buf()
+            defer { git_buf_dispose(&buffer) }
+            if git_config_get_path(&buffer, config, "core.hooksPath") == 0, let pointer = buffer.ptr {
+                let configured = String(cString: pointer)
+                if configured.hasPrefix("/") { return configured }
+                let base = git_repository_workdir(handle).map { String(cString: $0) } ?? gitDirectory
+                return URL(fileURLWithPath: configured, relativeTo: URL(fileURLWithPath: base)).standardizedFileURL.path
+            }
+        }
+        return URL(fileURLWithPath: gitDirectory).appendingPathComponent("hooks").path
+    }
+
+    /// HEAD: the branch it names (nil when detached) and its commit; nil when unborn.
+    public func head() -> (ref: String?, sha: String)? {
+        var reference: OpaquePointer?
+        guard git_repository_head(&reference, handle) == 0, let reference else { return nil }
+        defer { git_reference_free(reference) }
+        var object: OpaquePointer?
+        guard git_reference_peel(&object, reference, GIT_OBJECT_COMMIT) == 0, let object else { return nil }
+        defer { git_object_free(object) }
+        let detached = git_repository_head_detached(handle) == 1
+        return (detached ? nil : String(cString: git_reference_name(reference)), Self.hex(git_object_id(object)))
+    }
+
     static func isHex<S: StringProtocol>(_ text: S) -> Bool {
         (4...40).contains(text.utf8.count) && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
     }

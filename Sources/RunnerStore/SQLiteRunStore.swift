@@ -42,7 +42,7 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
             if let active = try database.query("""
                 SELECT \(Self.runColumns) FROM runs WHERE concurrency_group = ?
                   AND status NOT IN ('succeeded', 'failed', 'partial', 'cancelled', 'rolled_back', 'skipped')
-                ORDER BY id LIMIT 1
+                ORDER BY created_at, id LIMIT 1
                 """, [.text(group)]).first.flatMap(runRecord) {
                 return active
             }
@@ -63,8 +63,8 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
             """, [.text(run.id.rawValue), .text(run.pipeline), .text(run.pipelineFile), .text(run.definition),
                   .text(run.status.rawValue), .text(run.trigger.rawValue), .text(Self.encode(run.params)),
                   .int(run.parallelism), .string(run.concurrencyGroup), .date(run.createdAt), .date(run.updatedAt),
-                  .string(run.owner), .date(run.leaseUntil), .string(Self.encodeStrings(run.refs)),
-                  .string(Self.encodeStrings(run.triggerDetail))])
+                  .string(run.owner), .date(run.leaseUntil), .string(Self.encodeMap(run.refs)),
+                  .string(Self.encodeMap(run.triggerDetail))])
         for step in steps {
             try database.run("""
                 INSERT INTO steps (run_id, name, step, item, section, position, status) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -230,8 +230,8 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
         record.errorMessage = row.string(15)
         record.owner = row.string(16)
         record.leaseUntil = row.date(17)
-        record.refs = Self.decodeStrings(row.string(18))
-        record.triggerDetail = Self.decodeStrings(row.string(19))
+        record.refs = Self.decodeMap(row.string(18))
+        record.triggerDetail = Self.decodeMap(row.string(19))
         return record
     }
 
@@ -298,7 +298,7 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
             sql += " AND id < ?"
             values.append(.text(before.rawValue))
         }
-        sql += " ORDER BY id DESC LIMIT ?"
+        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
         values.append(.int(max(1, min(query.limit, 1000))))
         return try database.query(sql, values).compactMap(runRecord)
     }
@@ -332,16 +332,16 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
     }
 
     /// Nil for an empty map (the column stays NULL).
-    static func encodeStrings(_ map: [String: String]) -> String? {
+    static func encodeMap<T: Encodable>(_ map: [String: T]) -> String? {
         guard !map.isEmpty else { return nil }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return (try? encoder.encode(map)).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    static func decodeStrings(_ text: String?) -> [String: String] {
+    static func decodeMap<T: Decodable>(_ text: String?) -> [String: T] {
         guard let text else { return [:] }
-        return (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
+        return (try? JSONDecoder().decode([String: T].self, from: Data(text.utf8))) ?? [:]
     }
 
     static func decode(_ text: String) -> [String: Value] {

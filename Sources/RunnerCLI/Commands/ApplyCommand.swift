@@ -102,7 +102,7 @@ struct Execution {
     var isTTY: Bool { context.console.colorsOutput || (isatty(1) == 1 && context.environment["TERM"] != "dumb") }
 
     func admitAndRun(_ pipeline: ValidatedPipeline, definition: String, file: String, params: [String: Value], parallelism: Int,
-                     refs: [String: String] = [:]) -> ExitCode {
+                     refs: [String: RecordedRef] = [:]) -> ExitCode {
         let console = context.console, style = Style(enabled: console.colorsError)
         let name = pipeline.pipeline.name.value
         let outcome: Result<RunService.Admission, any Error> = blockingAwait { [service] in

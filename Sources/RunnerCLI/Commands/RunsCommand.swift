@@ -130,7 +130,7 @@ enum RunsCommand {
                     .joined(separator: " ") + "\n"
             }
             for name in run.refs.keys.sorted() {
-                out += "  \(name): \(run.params[name]?.displayText ?? "?") → commit \(run.refs[name]!)\n"
+                out += "  \(name): \(run.params[name]?.displayText ?? "?") → commit \(run.refs[name]!.sha) in \(run.refs[name]!.repository)\n"
             }
             if let wake = run.wakeAt, run.status == .waiting { out += "  waiting until \(RunJSON.time(wake) ?? "")\n" }
             if let code = run.errorCode { out += "  error: \(style.red(code))\(run.errorMessage.map { ": \($0)" } ?? "")\n" }

@@ -99,7 +99,7 @@ struct PlanModel: Encodable {
     }
 
     init(_ validated: ValidatedPipeline, params values: [String: Value], given: Set<String>, environment: [String: String],
-         refs: [String: String] = [:]) {
+         refs: [String: RecordedRef] = [:]) {
         let p = validated.pipeline
         pipeline = p.name.value
         file = p.file
@@ -110,10 +110,10 @@ struct PlanModel: Encodable {
             return Param(name: spec.name.value, type: spec.kind.displayName,
                          value: spec.isSecret && value != nil ? .string("***") : value, source: source,
                          required: spec.isRequired, secret: spec.isSecret, errorCode: spec.errorCode?.value,
-                         description: spec.description, sha: refs[spec.name.value])
+                         description: spec.description, sha: refs[spec.name.value]?.sha)
         }
         workspace = p.workspace.map { w in
-            "checkout of params.\(w.param.value)" + (refs[w.param.value].map { " at \($0)" } ?? "")
+            "checkout of params.\(w.param.value)" + (refs[w.param.value].map { " at \($0.sha)" } ?? "")
         }
         concurrency = p.concurrency.map { c in
             Concurrency(group: c.group?.value ?? p.name.value, key: c.key?.text, onConflict: c.onConflict.rawValue,

@@ -47,6 +47,7 @@ struct RunJSON: Encodable {
     struct Ref: Encodable {
         var ref: String
         var sha: String
+        var repository: String
     }
 
     var id: String
@@ -84,7 +85,7 @@ struct RunJSON: Encodable {
         params = run.params.reduce(into: [:]) { $0[$1.key] = secrets.contains($1.key) ? .string("***") : $1.value }
         triggerDetail = run.triggerDetail.isEmpty ? nil : run.triggerDetail
         refs = run.refs.isEmpty ? nil : run.refs.reduce(into: [:]) { out, entry in
-            out[entry.key] = Ref(ref: run.params[entry.key]?.environmentText ?? "", sha: entry.value)
+            out[entry.key] = Ref(ref: run.params[entry.key]?.environmentText ?? "", sha: entry.value.sha, repository: entry.value.repository)
         }
         createdAt = Self.time(run.createdAt) ?? ""
         startedAt = Self.time(run.startedAt)

@@ -40,7 +40,7 @@ public struct RunRecord: Sendable {
     public var params: [String: Value]
     /// The commit each gitref param resolved to when the run was created, by param name (the
     /// ref as given stays in `params`).
-    public var refs: [String: String] = [:]
+    public var refs: [String: RecordedRef] = [:]
     /// What launched the run, beyond `trigger`: for a git hook its event, ref, old and new
     /// SHA and pusher.
     public var triggerDetail: [String: String] = [:]
@@ -203,4 +203,16 @@ public protocol RunStore: AnyObject, Sendable {
     /// Asks the run's owner to cancel it (a flag the owner polls).
     func requestCancel(_ run: RunID, at: Date) throws -> Bool
     func isCancelRequested(_ run: RunID) throws -> Bool
+}
+
+/// The commit a gitref param resolved to, and the repository it was resolved in (the param's
+/// `repo`, or the repository a git hook fired in).
+public struct RecordedRef: Codable, Hashable, Sendable {
+    public var sha: String
+    public var repository: String
+
+    public init(sha: String, repository: String) {
+        self.sha = sha
+        self.repository = repository
+    }
 }
