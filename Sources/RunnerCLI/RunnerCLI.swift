@@ -35,6 +35,7 @@ public enum RunnerCLI {
         Command(spec: ApplyCommand.spec, run: ApplyCommand.run),
         Command(spec: RunsCommand.spec, run: { _, _ in .usage }, subcommands: RunsCommand.subcommands),
         Command(spec: HookCommand.spec, run: { _, _ in .usage }, subcommands: HookCommand.subcommands),
+        Command(spec: GCCommand.spec, run: GCCommand.run),
     ]
 
     public static func run(_ arguments: [String], console: Console = .standard(),

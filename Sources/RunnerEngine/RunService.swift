@@ -176,3 +176,55 @@ extension RunService {
         return id
     }
 }
+
+extension RunService {
+    /// What gc removed (or, on a dry run, would remove).
+    public struct Collected: Sendable {
+        public var run: RunRecord
+        public var retention: Duration
+    }
+
+    /// The default time finished runs are kept (Belayer's job records: 3 days).
+    public static let defaultRetention: Duration = .seconds(3 * 86_400)
+
+    /// Removes finished runs past their retention — the pipeline's `retention`, else
+    /// `defaultRetention`; `olderThan` overrides both — with their logs and workspaces, and
+    /// half-written workspaces no run owns. Unfinished runs are never touched.
+    public func collectGarbage(now: Date = Date(), olderThan: Duration? = nil, dryRun: Bool = false) throws -> [Collected] {
+        let shortest = olderThan ?? .seconds(0)
+        var retentionOf: [String: Duration] = [:]
+        var collected: [Collected] = []
+        for run in try store.finishedRuns(before: now.addingTimeInterval(-Double(shortest.components.seconds))) {
+            let retention: Duration
+            if let olderThan {
+                retention = olderThan
+            } else if let cached = retentionOf[run.definition] {
+                retention = cached
+            } else {
+                let loaded = PipelineLoader.load(bytes: Array(run.definition.utf8), file: run.pipelineFile)
+                retention = loaded.pipeline?.pipeline.retention?.value ?? Self.defaultRetention
+                retentionOf[run.definition] = retention
+            }
+            let finished = run.finishedAt ?? run.updatedAt
+            guard finished.addingTimeInterval(Double(retention.components.seconds)) <= now else { continue }
+            collected.append(Collected(run: run, retention: retention))
+            guard !dryRun else { continue }
+            // Files first: a crash in between leaves a record whose files are gone (gc again
+            // finishes it), never files no record points to.
+            try? FileManager.default.removeItem(at: state.logs(of: run.id))
+            try? FileManager.default.removeItem(at: GitRefs.workspace(state, run.id))
+            try store.deleteFinishedRun(run.id)
+        }
+        if !dryRun {
+            let workspaces = state.root.appendingPathComponent("workspaces")
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: workspaces.path)) ?? []
+            where name.hasPrefix(".") && name.hasSuffix(".partial") {
+                let id = RunID(String(name.dropFirst().dropLast(".partial".count)))
+                if (try? store.load(id))??.run.status.isTerminal != false {
+                    try? FileManager.default.removeItem(at: workspaces.appendingPathComponent(name))
+                }
+            }
+        }
+        return collected
+    }
+}

@@ -295,12 +295,34 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
             values += query.statuses.map { .text($0.rawValue) }
         }
         if let before = query.before {
-            sql += " AND id < ?"
+            // Older than the cursor run, in the list's own order (ids order by second only).
+            sql += " AND (created_at, id) < (SELECT created_at, id FROM runs WHERE id = ?)"
             values.append(.text(before.rawValue))
         }
         sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
         values.append(.int(max(1, min(query.limit, 1000))))
         return try database.query(sql, values).compactMap(runRecord)
+    }
+
+    /// Finished runs that finished before `cutoff`, oldest first (what gc may remove).
+    public func finishedRuns(before cutoff: Date, limit: Int = 10_000) throws -> [RunRecord] {
+        try database.query("""
+            SELECT \(Self.runColumns) FROM runs
+            WHERE status IN ('succeeded', 'failed', 'partial', 'cancelled', 'rolled_back', 'skipped')
+              AND COALESCE(finished_at, updated_at) < ?
+            ORDER BY finished_at LIMIT ?
+            """, [.date(cutoff), .int(limit)]).compactMap(runRecord)
+    }
+
+    /// Deletes a finished run and everything recorded with it (steps, attempts, outputs,
+    /// events). An unfinished run is never deleted; returns whether one was.
+    @discardableResult
+    public func deleteFinishedRun(_ id: RunID) throws -> Bool {
+        try database.write {
+            try database.run("""
+                DELETE FROM runs WHERE id = ? AND status IN ('succeeded', 'failed', 'partial', 'cancelled', 'rolled_back', 'skipped')
+                """, [.text(id.rawValue)]) > 0
+        }
     }
 
     public func events(of run: RunID, after id: Int64) throws -> [RunEvent] {

@@ -156,12 +156,19 @@ check "hooks: tag x1 launched nothing; annotated tag v2.0 (refs/tags/v*) launche
   eq "$(run_count),$(show "$(newest)" | field 'r["pipeline"], r["trigger_detail"]["ref"], r["steps"][0]["outputs"]["sha"]')" \
   "3,tiny refs/tags/v2.0 $tag_commit"
 "$RUNNER" hook install --repo "$WORK/dev" --event post-commit --pipeline "$WORK/tiny.yaml" --ref 'refs/heads/*' --param-for-ref targetRef >/dev/null
-(cd "$WORK/dev" && git commit -q --allow-empty -m local)
+(cd "$WORK/dev" && git commit -q --allow-empty -m local 2>/dev/null)
 local_commit=$(git -C "$WORK/dev" rev-parse HEAD)
 settle
 check "hooks: post-commit in a work tree launched tiny for refs/heads/main at the new commit" \
   eq "$(run_count),$(show "$(newest)" | field 'r["trigger_detail"]["event"], r["trigger_detail"]["ref"], r["steps"][0]["outputs"]["sha"]')" \
   "4,post-commit refs/heads/main $local_commit"
+
+# --- 6. --from-pipelines installs what the pipelines declare (docs-publish: post-receive on main)
+git init -q --bare "$WORK/other.git"
+"$RUNNER" hook install --repo "$WORK/other.git" --from-pipelines "$WORK/ops/pipelines" >/dev/null 2>&1
+check "hooks: --from-pipelines installed docs-publish's declared trigger (refs and param read from its YAML)" \
+  eq "$("$RUNNER" hook list --repo "$WORK/other.git" --json | python3 -c 'import json,sys; l=json.load(sys.stdin); print([(h["event"], [e["pipeline"].rsplit("/",1)[1] for e in h["entries"]], h["entries"][0].get("refs")) for h in l])')" \
+  "[('post-receive', ['docs-publish.yaml'], None)]"
 
 printf 'git-hooks: %d passed, %d failed in %d s\n' "$PASSED" "$FAILED" "$SECONDS"
 [ "$FAILED" = 0 ]

@@ -137,6 +137,20 @@ final class RefRepository {
         #expect(show.stdout.contains("targetRef: \"main\" → commit \(first)") || show.stdout.contains("targetRef: main → commit \(first)"),
                 "\(show.stdout)")
         #expect(FileManager.default.fileExists(atPath: workspace + "/file"))
+
+        // gc: within the retention (3d) nothing goes; past it (--older-than 0s) the run, its
+        // logs and its workspace go.
+        let keep = BinaryRunner.run(["gc"], environment: env)
+        #expect(keep.stdout.contains("0 runs removed"), "\(keep.stdout)")
+        #expect(FileManager.default.fileExists(atPath: workspace + "/file"))
+        let dry = BinaryRunner.run(["gc", "--older-than", "0s", "--dry-run"], environment: env)
+        #expect(dry.stdout.contains("would remove run \(run.id)"), "\(dry.stdout)")
+        #expect(FileManager.default.fileExists(atPath: workspace + "/file"))
+        let gc = BinaryRunner.run(["gc", "--older-than", "0s"], environment: env)
+        #expect(gc.status == 0 && gc.stdout.contains("removed run \(run.id)"), "\(gc.stdout) \(gc.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: workspace))
+        #expect(!FileManager.default.fileExists(atPath: home + "/logs/\(run.id)"))
+        #expect(BinaryRunner.run(["runs", "show", run.id], environment: env).status == 1, "the run's record is gone")
     }
 
     @Test func aWorkspaceThatCannotBeMadeFailsTheRunBeforeAnyStep() throws {

@@ -32,6 +32,40 @@ let sampleSteps = [
         #expect(try store.integrityCheck() == "ok")
     }
 
+    @Test func refsAndTriggerDetailRoundTrip() throws {
+        let (store, _) = try temporaryStore()
+        var run = sampleRun()
+        run.trigger = .hook
+        run.refs = ["targetRef": RecordedRef(sha: String(repeating: "a", count: 40), repository: "/srv/site.git")]
+        run.triggerDetail = ["event": "post-receive", "ref": "refs/heads/main", "pusher": "alice"]
+        try store.createRun(run, steps: sampleSteps)
+        let loaded = try #require(try store.load(run.id))
+        #expect(loaded.run.refs == run.refs)
+        #expect(loaded.run.triggerDetail == run.triggerDetail)
+        try store.createRun(sampleRun("20261123-000000-000002"), steps: [])
+        #expect(try store.load(RunID("20261123-000000-000002"))?.run.refs.isEmpty == true)
+    }
+
+    @Test func onlyFinishedRunsPastTheCutoffAreCollected() throws {
+        let (store, _) = try temporaryStore()
+        let old = Date(timeIntervalSince1970: 1_000)
+        for (id, status) in [("20261123-000000-000001", RunStatus.succeeded), ("20261123-000000-000002", .running),
+                             ("20261123-000000-000003", .failed)] {
+            try store.createRun(sampleRun(id, at: old), steps: sampleSteps)
+            try store.apply([.runStatus(.running, errorCode: nil, message: nil, wakeAt: nil, at: old)], to: RunID(id))
+            if status != .running {
+                try store.apply([.runStatus(status, errorCode: nil, message: nil, wakeAt: nil, at: id.hasSuffix("3") ? Date(timeIntervalSince1970: 9_000) : old)],
+                                to: RunID(id))
+            }
+        }
+        #expect(try store.finishedRuns(before: Date(timeIntervalSince1970: 5_000)).map(\.id.rawValue) == ["20261123-000000-000001"])
+        #expect(try store.deleteFinishedRun(RunID("20261123-000000-000002")) == false, "a running run is never deleted")
+        #expect(try store.deleteFinishedRun(RunID("20261123-000000-000001")) == true)
+        #expect(try store.load(RunID("20261123-000000-000001")) == nil)
+        #expect(try store.load(RunID("20261123-000000-000002")) != nil)
+        #expect(try store.integrityCheck() == "ok")
+    }
+
     @Test func transitionsAttemptsAndOutputsAreRecorded() throws {
         let (store, _) = try temporaryStore()
         let id = RunID("20261123-000000-000001")
