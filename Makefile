@@ -68,6 +68,7 @@ demo: deps release
 bench: deps release
 	bench/validate.sh
 	bench/run.sh
+	bench/hook.sh $(RUNNER_RELEASE)
 
 clean:
 	rm -rf .build .demo
