@@ -414,6 +414,11 @@ docs_publish() {
   check "docs: unknown targetRef: exit 2 with INVALID_TARGET_REF naming the ref and the repository; no run, nothing deployed" \
     eq "exit $RC,$(grep -c "error\[INVALID_TARGET_REF\].*'no-such-branch' in $repo" "$E"),$(run_ids | wc -l),$(releases)" \
     "exit 2,1,$runs_before,$releases_before"
+  "$RUNNER" plan "$file" -p targetRef=main >"$WORK/plan.out" 2>"$WORK/plan.err"; local plan_rc=$?
+  "$RUNNER" plan "$file" -p targetRef=no-such-branch >/dev/null 2>"$WORK/plan-bad.err"; local plan_bad_rc=$?
+  check "docs: plan -p targetRef=main prints main's commit; plan with an unknown ref exits 2 with INVALID_TARGET_REF" \
+    eq "$plan_rc,$(grep -c "\"main\" → $(git -C "$repo" rev-parse main)" "$WORK/plan.out"),$plan_bad_rc,$(grep -c 'error\[INVALID_TARGET_REF\]' "$WORK/plan-bad.err")" \
+    "0,1,2,1"
   apply docs-bad-ref-name "$file" 'targetRef=main..x'
   check "docs: an invalid ref name: exit 2 with INVALID_TARGET_REF" \
     eq "exit $RC,$(grep -c 'error\[INVALID_TARGET_REF\]' "$E")" "exit 2,1"
