@@ -41,6 +41,15 @@ import RunnerCore
         #expect(pieces.count > steps)
     }
 
+    /// What `apply --json` and `runs show --json` print: records converted one at a time.
+    @Test(arguments: [(0, false), (1, true), (3, false), (7, true)])
+    func writtenFromTheRecordsIsTheOnePieceEncoding(steps: Int, attempts: Bool) {
+        let stored = sampleRun(steps: steps, attempts: attempts)
+        let captured = Captured()
+        RunJSON.writeJSON(stored, secrets: ["token"], to: captured.console(colors: false))
+        #expect(captured.out == JSONOutput.encode(RunJSON(stored, secrets: ["token"])))
+    }
+
     @Test func aRunWithoutStepListsKeepsItsShape() {
         let json = RunJSON(sampleRun(steps: 0, attempts: false).run)
         var text = ""

@@ -176,7 +176,7 @@ struct Execution {
             if json {
                 // The pipeline in hand says which params are secret (no second parse of the definition).
                 let secrets = pipeline.map { Set($0.pipeline.params.filter(\.isSecret).map(\.name.value)) } ?? RunsCommand.secrets(of: stored)
-                RunJSON(stored, secrets: secrets).writeJSON(to: console)
+                RunJSON.writeJSON(stored, secrets: secrets, to: console)
             } else {
                 console.out(RunSummary.render(stored, style: Style(enabled: console.colorsOutput)))
             }

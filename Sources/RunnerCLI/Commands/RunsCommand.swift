@@ -113,7 +113,7 @@ enum RunsCommand {
     static func show(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode {
         withRun(arguments.positionals[0], context) { _, stored in
             if arguments.has("json") {
-                RunJSON(stored, secrets: secrets(of: stored)).writeJSON(to: context.console)
+                RunJSON.writeJSON(stored, secrets: secrets(of: stored), to: context.console)
                 return .success
             }
             let style = Style(enabled: context.console.colorsOutput)

@@ -93,29 +93,48 @@ struct RunJSON: Encodable {
         wakeAt = Self.time(run.wakeAt)
         errorCode = run.errorCode
         errorMessage = run.errorMessage
-        self.steps = steps?.map {
-            Step(name: $0.name.rawValue, step: $0.step, item: $0.item, section: $0.section, status: $0.status.rawValue,
-                 attempts: $0.attempts, errorCode: $0.errorCode, errorMessage: $0.errorMessage, progress: $0.progress,
-                 progressMessage: $0.progressMessage, startedAt: Self.time($0.startedAt), finishedAt: Self.time($0.finishedAt),
-                 outputs: $0.outputs)
-        }
-        self.attempts = attempts?.map {
-            Attempt(step: $0.step.rawValue, serial: $0.serial, attempt: $0.attempt, counted: $0.counted,
-                    startedAt: Self.time($0.startedAt) ?? "", finishedAt: Self.time($0.finishedAt), exitCode: $0.exitCode,
-                    signal: $0.signal, timedOut: $0.timedOut, errorCode: $0.errorCode, message: $0.message, log: $0.logPath)
-        }
+        self.steps = steps?.map(Self.step)
+        self.attempts = attempts?.map(Self.attempt)
     }
 
     init(_ stored: StoredRun, secrets: Set<String>) {
         self.init(stored.run, secrets: secrets, steps: stored.steps, attempts: stored.attempts)
     }
+
+    static func step(_ s: StepRecord) -> Step {
+        Step(name: s.name.rawValue, step: s.step, item: s.item, section: s.section, status: s.status.rawValue,
+             attempts: s.attempts, errorCode: s.errorCode, errorMessage: s.errorMessage, progress: s.progress,
+             progressMessage: s.progressMessage, startedAt: time(s.startedAt), finishedAt: time(s.finishedAt), outputs: s.outputs)
+    }
+
+    static func attempt(_ a: AttemptRecord) -> Attempt {
+        Attempt(step: a.step.rawValue, serial: a.serial, attempt: a.attempt, counted: a.counted,
+                startedAt: time(a.startedAt) ?? "", finishedAt: time(a.finishedAt), exitCode: a.exitCode,
+                signal: a.signal, timedOut: a.timedOut, errorCode: a.errorCode, message: a.message, log: a.logPath)
+    }
+}
+
+/// Array elements made one at a time while they are written: a 10,000-step run is never
+/// held twice (records and their JSON shapes) at the process's memory peak.
+struct LazyElements {
+    var count: Int
+    var element: (Int) -> any Encodable
 }
 
 extension RunJSON {
-    /// The same text as `JSONOutput.encode(self)`, produced a step and an attempt at a time:
-    /// encoding a 10,000-step run in one piece held the whole JSON tree, twice over, at the
-    /// peak of the process's memory.
+    /// A stored run as JSON, written in pieces, its steps and attempts converted one by one.
+    static func writeJSON(_ stored: StoredRun, secrets: Set<String>, to console: Console) {
+        let header = RunJSON(stored.run, secrets: secrets)
+        header.writeJSON(to: console, steps: LazyElements(count: stored.steps.count) { step(stored.steps[$0]) },
+                         attempts: LazyElements(count: stored.attempts.count) { attempt(stored.attempts[$0]) })
+    }
+
     func streamedJSON(_ write: (String) -> Void) {
+        streamedJSON(steps: steps.map { s in LazyElements(count: s.count) { s[$0] } },
+                     attempts: attempts.map { a in LazyElements(count: a.count) { a[$0] } }, write)
+    }
+
+    func streamedJSON(steps lazySteps: LazyElements?, attempts lazyAttempts: LazyElements?, _ write: (String) -> Void) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         func text<T: Encodable>(_ value: T) -> String {
@@ -148,21 +167,21 @@ extension RunJSON {
             }
         }
         entries = entries.map { ($0.key, $0.text.hasSuffix(",") ? String($0.text.dropLast()) : $0.text) }
-        func array<T: Encodable>(_ key: String, _ elements: [T]?) {
+        func array(_ key: String, _ elements: LazyElements?) {
             guard let elements else { return }
-            entries.append((key, "  \"\(key)\" : " + indented(text(elements.isEmpty ? [] : [elements[0]]), by: "  ")))
+            entries.append((key, "  \"\(key)\" : " + (elements.count == 0 ? "[\n\n  ]" : "[...]")))
         }
-        array("attempts", attempts)
-        array("steps", steps)
+        array("attempts", lazyAttempts)
+        array("steps", lazySteps)
         entries.sort { $0.key < $1.key }
         write("{\n")
         for (n, entry) in entries.enumerated() {
             let last = n == entries.count - 1
-            let elements: [any Encodable]? = entry.key == "attempts" ? attempts : entry.key == "steps" ? steps : nil
+            let elements = entry.key == "attempts" ? lazyAttempts : entry.key == "steps" ? lazySteps : nil
             if let elements, elements.count > 0 {
                 write("  \"\(entry.key)\" : [\n")
-                for (i, element) in elements.enumerated() {
-                    write("    " + indented(text(element), by: "    ") + (i == elements.count - 1 ? "\n" : ",\n"))
+                for i in 0..<elements.count {
+                    write("    " + indented(text(elements.element(i)), by: "    ") + (i == elements.count - 1 ? "\n" : ",\n"))
                 }
                 write("  ]" + (last ? "\n" : ",\n"))
             } else {
@@ -173,9 +192,11 @@ extension RunJSON {
     }
 
     /// Written to the console in pieces of about 64 KB.
-    func writeJSON(to console: Console) {
+    func writeJSON(to console: Console, steps lazySteps: LazyElements? = nil, attempts lazyAttempts: LazyElements? = nil) {
         var buffer = ""
-        streamedJSON { piece in
+        let lazySteps = lazySteps ?? steps.map { s in LazyElements(count: s.count) { s[$0] } }
+        let lazyAttempts = lazyAttempts ?? attempts.map { a in LazyElements(count: a.count) { a[$0] } }
+        streamedJSON(steps: lazySteps, attempts: lazyAttempts) { piece in
             buffer += piece
             if buffer.utf8.count >= 64 << 10 {
                 console.out(buffer)
