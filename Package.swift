@@ -32,6 +32,16 @@ let package = Package(
             providers: [.apt(["libgit2-dev"])]
         ),
 
+        /// libmicrohttpd (Debian libmicrohttpd-dev, pkg-config libmicrohttpd): the HTTP server.
+        .systemLibrary(
+            name: "CHTTPD",
+            pkgConfig: "libmicrohttpd",
+            providers: [.apt(["libmicrohttpd-dev"])]
+        ),
+        /// MHD_start_daemon is variadic (Swift cannot call it): a non-variadic start, and the
+        /// request body collected across libmicrohttpd's callbacks, in C.
+        .target(name: "CHTTPDShim", dependencies: ["CHTTPD"]),
+
         /// posix_spawn with a process group, a working directory and no inherited descriptors
         /// (GNU extensions Swift cannot see).
         .target(name: "CProcess"),
@@ -56,6 +66,9 @@ let package = Package(
         /// resolves gitref params and checks out run workspaces (RunnerGit).
         .target(name: "RunnerEngine", dependencies: ["CProcess", "RunnerCore", "RunnerStore", "RunnerYAML", "RunnerGit"]),
 
+        /// HTTP on libmicrohttpd: the server wrapper and the router (handlers come next).
+        .target(name: "RunnerServer", dependencies: ["CHTTPDShim", "RunnerCore"]),
+
         // MARK: - Front doors
 
         /// Subcommands, argument parsing and rendering.
@@ -72,6 +85,7 @@ let package = Package(
         .testTarget(name: "RunnerYAMLTests", dependencies: ["RunnerTestSupport", "RunnerYAML", "RunnerCore"]),
         .testTarget(name: "RunnerEngineTests", dependencies: ["RunnerTestSupport", "RunnerEngine", "RunnerCore", "RunnerYAML", "RunnerStore", "RunnerGit"]),
         .testTarget(name: "RunnerStoreTests", dependencies: ["RunnerTestSupport", "RunnerStore", "RunnerCore"]),
+        .testTarget(name: "RunnerServerTests", dependencies: ["RunnerTestSupport", "RunnerServer"]),
         .testTarget(
             name: "RunnerCLITests",
             dependencies: ["RunnerTestSupport", "RunnerCLI", "RunnerCore", "RunnerYAML"],

@@ -1,0 +1,140 @@
+#include "runner_http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct server {
+    runner_http_handler handler;
+    void *context;
+    size_t max_body;
+    struct MHD_Daemon *daemon;
+};
+
+/* One request's body, collected across libmicrohttpd's upload callbacks. */
+struct upload {
+    char *data;
+    size_t length;
+    int too_large;
+};
+
+static void free_response(struct runner_http_response *r) {
+    free(r->body);
+    free(r->content_type);
+    free(r->header_name);
+    free(r->header_value);
+}
+
+static enum MHD_Result access_handler(void *cls, struct MHD_Connection *connection, const char *url, const char *method,
+                                      const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls) {
+    (void)version;
+    struct server *s = cls;
+    struct upload *u = *con_cls;
+    if (u == NULL) {
+        u = calloc(1, sizeof *u);
+        if (u == NULL) return MHD_NO;
+        *con_cls = u;
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        if (!u->too_large) {
+            if (*upload_data_size > s->max_body || u->length > s->max_body - *upload_data_size) {
+                u->too_large = 1;
+                free(u->data);
+                u->data = NULL;
+                u->length = 0;
+            } else {
+                char *grown = realloc(u->data, u->length + *upload_data_size + 1);
+                if (grown == NULL) return MHD_NO;
+                memcpy(grown + u->length, upload_data, *upload_data_size);
+                u->data = grown;
+                u->length += *upload_data_size;
+                u->data[u->length] = 0;
+            }
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    struct runner_http_request request = {method, url, u->data ? u->data : "", u->length, u->too_large, connection};
+    struct runner_http_response response = {500, NULL, 0, NULL, NULL, NULL};
+    s->handler(s->context, &request, &response);
+    struct MHD_Response *r = MHD_create_response_from_buffer(response.body_length, response.body ? response.body : "",
+                                                             response.body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (r == NULL) {
+        free_response(&response);
+        return MHD_NO;
+    }
+    response.body = NULL; /* now libmicrohttpd's */
+    if (response.content_type) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, response.content_type);
+    if (response.header_name && response.header_value) MHD_add_response_header(r, response.header_name, response.header_value);
+    enum MHD_Result queued = MHD_queue_response(connection, response.status, r);
+    MHD_destroy_response(r);
+    free_response(&response);
+    return queued;
+}
+
+static void completed(void *cls, struct MHD_Connection *connection, void **con_cls, enum MHD_RequestTerminationCode code) {
+    (void)cls; (void)connection; (void)code;
+    struct upload *u = *con_cls;
+    if (u != NULL) {
+        free(u->data);
+        free(u);
+        *con_cls = NULL;
+    }
+}
+
+void *runner_http_start(const char *address, uint16_t port, unsigned int threads, size_t max_body,
+                        unsigned int connection_timeout_seconds, unsigned int connection_limit,
+                        runner_http_handler handler, void *context, uint16_t *bound_port,
+                        char *error, size_t error_size) {
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    if (inet_pton(AF_INET, address, &addr.sin_addr) != 1) {
+        snprintf(error, error_size, "'%s' is not an IPv4 address", address);
+        return NULL;
+    }
+    struct server *s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        snprintf(error, error_size, "out of memory");
+        return NULL;
+    }
+    s->handler = handler;
+    s->context = context;
+    s->max_body = max_body;
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, port, NULL, NULL, access_handler, s,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout_seconds,
+        MHD_OPTION_CONNECTION_LIMIT, connection_limit,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+        MHD_OPTION_END);
+    if (d == NULL) {
+        free(s);
+        snprintf(error, error_size, "cannot listen on %s:%u (in use, or not an address of this machine)", address, (unsigned)port);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    if (bound_port) *bound_port = info ? info->port : port;
+    s->daemon = d;
+    return s;
+}
+
+void runner_http_stop(void *server) {
+    struct server *s = server;
+    if (s == NULL) return;
+    MHD_stop_daemon(s->daemon);
+    free(s);
+}
+
+const char *runner_http_header(const struct runner_http_request *request, const char *name) {
+    return MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND, name);
+}
+
+const char *runner_http_query(const struct runner_http_request *request, const char *name) {
+    return MHD_lookup_connection_value(request->connection, MHD_GET_ARGUMENT_KIND, name);
+}

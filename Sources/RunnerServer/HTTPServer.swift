@@ -1,0 +1,123 @@
+import CHTTPDShim
+import Foundation
+
+/// A request as handlers see it: method, path, query, headers, body. Headers and query are
+/// read while the request is being handled (they live in libmicrohttpd's connection).
+public struct HTTPRequest {
+    public var method: String
+    public var path: String
+    public var body: [UInt8]
+    /// The body passed the server's limit; nothing of it was kept.
+    public var isBodyTooLarge: Bool
+    let lookupHeader: (String) -> String?
+    let lookupQuery: (String) -> String?
+
+    public init(method: String, path: String, body: [UInt8] = [], isBodyTooLarge: Bool = false,
+                headers: [String: String] = [:], query: [String: String] = [:]) {
+        self.method = method
+        self.path = path
+        self.body = body
+        self.isBodyTooLarge = isBodyTooLarge
+        let lowered = Dictionary(headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a })
+        lookupHeader = { lowered[$0.lowercased()] }
+        lookupQuery = { query[$0] }
+    }
+
+    init(_ raw: UnsafePointer<runner_http_request>) {
+        let request = raw.pointee
+        method = String(cString: request.method)
+        path = String(cString: request.url)
+        body = Array(UnsafeBufferPointer(start: UnsafeRawPointer(request.body).assumingMemoryBound(to: UInt8.self),
+                                         count: request.body_length))
+        isBodyTooLarge = request.body_too_large != 0
+        lookupHeader = { name in runner_http_header(raw, name).map { String(cString: $0) } }
+        lookupQuery = { name in runner_http_query(raw, name).map { String(cString: $0) } }
+    }
+
+    /// A header (case-insensitive name).
+    public func header(_ name: String) -> String? { lookupHeader(name) }
+    /// A query parameter (`?limit=5`).
+    public func query(_ name: String) -> String? { lookupQuery(name) }
+}
+
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var body: [UInt8]
+    public var contentType: String
+    public var header: (name: String, value: String)?
+
+    public init(status: Int, body: [UInt8], contentType: String = "application/json", header: (name: String, value: String)? = nil) {
+        self.status = status
+        self.body = body
+        self.contentType = contentType
+        self.header = header
+    }
+}
+
+/// An HTTP server on libmicrohttpd: its own polling thread and a pool of worker threads call
+/// `handler` once per complete request. Bodies are bounded; slow or stalled clients time out
+/// without holding a worker, which only ever sees whole requests.
+public final class HTTPServer: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var threads: UInt32 = 4
+        public var maxBody = 1 << 20
+        public var connectionTimeout: UInt32 = 30
+        public var connectionLimit: UInt32 = 1000
+        public init() {}
+    }
+
+    public struct StartError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    let handler: @Sendable (HTTPRequest) -> HTTPResponse
+    private var daemon: UnsafeMutableRawPointer?
+    /// The port listened on (the one the system chose when 0 was asked).
+    public private(set) var port: UInt16 = 0
+
+    public init(handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse) {
+        self.handler = handler
+    }
+
+    public func start(address: String, port: UInt16, options: Options = Options()) throws {
+        var bound: UInt16 = 0
+        var error = [CChar](repeating: 0, count: 256)
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        guard let daemon = runner_http_start(address, port, options.threads, options.maxBody, options.connectionTimeout,
+                                             options.connectionLimit, HTTPServer.callback, context, &bound, &error, error.count) else {
+            throw StartError(description: String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        self.daemon = daemon
+        self.port = bound
+    }
+
+    /// Stops accepting, lets requests in flight finish.
+    public func stop() {
+        runner_http_stop(daemon)
+        daemon = nil
+    }
+
+    deinit { stop() }
+
+    /// The C callback: a static member of a non-isolated type (a closure written in
+    /// `main.swift` would be main-actor isolated and crash on libmicrohttpd's threads).
+    static let callback: runner_http_handler = { context, request, response in
+        guard let context, let request, let response else { return }
+        let server = Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue()
+        let answer = server.handler(HTTPRequest(request))
+        response.pointee.status = UInt32(answer.status)
+        response.pointee.body = copy(answer.body)
+        response.pointee.body_length = answer.body.count
+        response.pointee.content_type = strdup(answer.contentType)
+        if let header = answer.header {
+            response.pointee.header_name = strdup(header.name)
+            response.pointee.header_value = strdup(header.value)
+        }
+    }
+
+    static func copy(_ bytes: [UInt8]) -> UnsafeMutablePointer<CChar>? {
+        guard !bytes.isEmpty, let memory = malloc(bytes.count) else { return nil }
+        bytes.withUnsafeBytes { memory.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+        return memory.assumingMemoryBound(to: CChar.self)
+    }
+}

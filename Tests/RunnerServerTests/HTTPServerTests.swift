@@ -1,0 +1,154 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import RunnerTestSupport
+import Testing
+@testable import RunnerServer
+
+@Suite struct RouterTests {
+    let router: Router = {
+        var r = Router()
+        r.add("GET", "/api/v1/runs/{id}") { _, c in HTTPResponse(status: 200, body: Array("run \(c["id"]!)".utf8)) }
+        r.add("POST", "/api/v1/runs/{id}/cancel") { _, c in HTTPResponse(status: 202, body: Array("cancel \(c["id"]!)".utf8)) }
+        r.add("GET", "/healthz") { _, _ in HTTPResponse(status: 200, body: []) }
+        return r
+    }()
+
+    func body(_ match: Router.Match) -> String? {
+        guard case .found(let handler, let captures) = match else { return nil }
+        return String(decoding: handler(HTTPRequest(method: "GET", path: ""), captures).body, as: UTF8.self)
+    }
+
+    @Test func pathsAndCaptures() {
+        #expect(body(router.match(method: "GET", path: "/api/v1/runs/abc")) == "run abc")
+        #expect(body(router.match(method: "GET", path: "/api/v1/runs/a%2Fb")) == "run a/b", "captures are percent-decoded")
+        #expect(body(router.match(method: "POST", path: "/api/v1/runs/x/cancel")) == "cancel x")
+        #expect(body(router.match(method: "HEAD", path: "/healthz")) == "", "HEAD is GET without a body")
+    }
+
+    @Test func unknownPathsAndWrongMethods() {
+        guard case .methodNotAllowed(let allowed) = router.match(method: "DELETE", path: "/api/v1/runs/abc") else {
+            Issue.record("expected 405"); return
+        }
+        #expect(allowed == ["GET"])
+        for path in ["/api/v1/runs", "/api/v1/runs/", "/api/v1/runs/abc/", "//healthz", "/healthz/x", "/nope"] {
+            guard case .notFound = router.match(method: "GET", path: path) else { Issue.record("\(path) should be 404"); continue }
+        }
+    }
+}
+
+/// The server over real HTTP (URLSession on loopback).
+@Suite struct HTTPServerTests {
+    static func server(maxBody: Int = 1 << 20, timeout: UInt32 = 30) throws -> HTTPServer {
+        let server = HTTPServer { request in
+            if request.isBodyTooLarge { return HTTPResponse(status: 413, body: Array("too large".utf8), contentType: "text/plain") }
+            let text = "\(request.method) \(request.path) q=\(request.query("q") ?? "-") h=\(request.header("x-test") ?? "-") body=\(String(decoding: request.body, as: UTF8.self))"
+            return HTTPResponse(status: request.path == "/missing" ? 404 : 200, body: Array(text.utf8), contentType: "text/plain",
+                                header: ("X-Served-By", "runner"))
+        }
+        var options = HTTPServer.Options()
+        options.maxBody = maxBody
+        options.connectionTimeout = timeout
+        try server.start(address: "127.0.0.1", port: 0, options: options)
+        return server
+    }
+
+    static func fetch(_ port: UInt16, _ path: String, method: String = "GET", body: Data? = nil,
+                      headers: [String: String] = [:]) throws -> (status: Int, body: String, headers: [AnyHashable: Any]) {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        request.httpMethod = method
+        request.httpBody = body
+        request.timeoutInterval = 10
+        for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var result: (Int, String, [AnyHashable: Any])?
+        nonisolated(unsafe) var failure: (any Error)?
+        URLSession.shared.dataTask(with: request) { data, response, error in
+            if let http = response as? HTTPURLResponse {
+                result = (http.statusCode, String(decoding: data ?? Data(), as: UTF8.self), http.allHeaderFields)
+            } else {
+                failure = error
+            }
+            done.signal()
+        }.resume()
+        done.wait()
+        if let result { return result }
+        throw failure ?? URLError(.badServerResponse)
+    }
+
+    @Test func requestsBodiesHeadersAndQueries() async throws {
+        try await offPool {
+            let server = try Self.server()
+            defer { server.stop() }
+            let get = try Self.fetch(server.port, "/a/b?q=1%202", headers: ["X-Test": "yes"])
+            #expect(get.status == 200)
+            #expect(get.body == "GET /a/b q=1 2 h=yes body=")
+            #expect(get.headers["X-Served-By"] as? String == "runner")
+            let post = try Self.fetch(server.port, "/runs", method: "POST", body: Data(#"{"a": "é"}"#.utf8))
+            #expect(post.body == #"POST /runs q=- h=- body={"a": "é"}"#)
+            #expect(try Self.fetch(server.port, "/missing").status == 404)
+        }
+    }
+
+    @Test func bodiesOverTheLimitAreRefusedWithoutBeingKept() async throws {
+        try await offPool {
+            let server = try Self.server(maxBody: 1000)
+            defer { server.stop() }
+            #expect(try Self.fetch(server.port, "/x", method: "POST", body: Data(repeating: 65, count: 1000)).status == 200)
+            let big = try Self.fetch(server.port, "/x", method: "POST", body: Data(repeating: 65, count: 5000))
+            #expect(big.status == 413)
+        }
+    }
+
+    @Test func aStalledClientDoesNotHoldUpOthers() async throws {
+        try await offPool {
+            let server = try Self.server(timeout: 2)
+            defer { server.stop() }
+            // Half a request, never finished.
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = server.port.bigEndian
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            #expect(connected == 0)
+            _ = "POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc".withCString { send(fd, $0, strlen($0), 0) }
+            let start = Date()
+            #expect(try Self.fetch(server.port, "/fast").status == 200)
+            #expect(Date().timeIntervalSince(start) < 1.5, "answered while the other client stalls")
+        }
+    }
+
+    @Test func manyConcurrentRequestsAreAllAnswered() async throws {
+        try await offPool {
+            let server = try Self.server()
+            defer { server.stop() }
+            let group = DispatchGroup()
+            let lock = NSLock()
+            nonisolated(unsafe) var statuses: [Int] = []
+            // Threads, not GCD: 100 GCD workers blocked on replies would starve URLSession's own queue.
+            for n in 0..<100 {
+                group.enter()
+                Thread {
+                    let status = (try? Self.fetch(server.port, "/n/\(n)").status) ?? -1
+                    lock.withLock { statuses.append(status) }
+                    group.leave()
+                }.start()
+            }
+            group.wait()
+            #expect(statuses.count == 100 && statuses.allSatisfy { $0 == 200 })
+        }
+    }
+
+    @Test func aPortInUseIsAClearError() throws {
+        let first = try Self.server()
+        defer { first.stop() }
+        let second = HTTPServer { _ in HTTPResponse(status: 200, body: []) }
+        #expect(throws: HTTPServer.StartError.self) { try second.start(address: "127.0.0.1", port: first.port) }
+        #expect(throws: HTTPServer.StartError.self) { try second.start(address: "not-an-ip", port: 0) }
+    }
+}
