@@ -66,13 +66,14 @@ let package = Package(
         /// resolves gitref params and checks out run workspaces (RunnerGit).
         .target(name: "RunnerEngine", dependencies: ["CProcess", "RunnerCore", "RunnerStore", "RunnerYAML", "RunnerGit"]),
 
-        /// HTTP on libmicrohttpd: the server wrapper and the router (handlers come next).
-        .target(name: "RunnerServer", dependencies: ["CHTTPDShim", "RunnerCore"]),
+        /// HTTP on libmicrohttpd: the server wrapper, the router, the API's JSON shapes (the CLI
+        /// prints the same ones) and handlers.
+        .target(name: "RunnerServer", dependencies: ["CHTTPDShim", "RunnerCore", "RunnerYAML", "RunnerStore", "RunnerEngine"]),
 
         // MARK: - Front doors
 
         /// Subcommands, argument parsing and rendering.
-        .target(name: "RunnerCLI", dependencies: ["CProcess", "RunnerCore", "RunnerYAML", "RunnerStore", "RunnerEngine", "RunnerGit"]),
+        .target(name: "RunnerCLI", dependencies: ["CProcess", "RunnerCore", "RunnerYAML", "RunnerStore", "RunnerEngine", "RunnerGit", "RunnerServer"]),
         /// The `runner` executable: `main.swift` only.
         .executableTarget(name: "runner", dependencies: ["RunnerCLI", "CProcess"]),
 
@@ -88,7 +89,7 @@ let package = Package(
         .testTarget(name: "RunnerServerTests", dependencies: ["RunnerTestSupport", "RunnerServer"]),
         .testTarget(
             name: "RunnerCLITests",
-            dependencies: ["RunnerTestSupport", "RunnerCLI", "RunnerCore", "RunnerYAML"],
+            dependencies: ["RunnerTestSupport", "RunnerCLI", "RunnerCore", "RunnerYAML", "RunnerServer"],
             resources: []
         ),
     ]

@@ -1,4 +1,5 @@
 import Foundation
+import RunnerServer
 import Testing
 @testable import RunnerCLI
 import RunnerCore

@@ -1,4 +1,5 @@
 import Foundation
+import RunnerServer
 import RunnerCore
 import RunnerEngine
 

@@ -1,5 +1,6 @@
 import CProcess
 import Foundation
+import RunnerServer
 import RunnerCore
 import RunnerEngine
 import RunnerGit

@@ -1,4 +1,5 @@
 import Foundation
+import RunnerServer
 import RunnerCore
 
 /// The end of a run, for a human: the outcome, and for a failure the step, its error and the

@@ -2,21 +2,21 @@ import Foundation
 import RunnerCore
 
 /// A run as JSON: `apply --json`, `runs show --json` and (later) the API share this shape.
-struct RunJSON: Encodable {
-    struct Step: Encodable {
-        var name: String
-        var step: String
-        var item: String?
-        var section: String
-        var status: String
-        var attempts: Int
-        var errorCode: String?
-        var errorMessage: String?
-        var progress: Int?
-        var progressMessage: String?
-        var startedAt: String?
-        var finishedAt: String?
-        var outputs: [String: String]
+public struct RunJSON: Encodable {
+    public struct Step: Encodable {
+        public var name: String
+        public var step: String
+        public var item: String?
+        public var section: String
+        public var status: String
+        public var attempts: Int
+        public var errorCode: String?
+        public var errorMessage: String?
+        public var progress: Int?
+        public var progressMessage: String?
+        public var startedAt: String?
+        public var finishedAt: String?
+        public var outputs: [String: String]
 
         enum CodingKeys: String, CodingKey {
             case name, step, item, section, status, attempts, errorCode = "error_code", errorMessage = "error_message", progress
@@ -24,19 +24,19 @@ struct RunJSON: Encodable {
         }
     }
 
-    struct Attempt: Encodable {
-        var step: String
-        var serial: Int
-        var attempt: Int
-        var counted: Bool
-        var startedAt: String
-        var finishedAt: String?
-        var exitCode: Int32?
-        var signal: Int32?
-        var timedOut: Bool
-        var errorCode: String?
-        var message: String?
-        var log: String?
+    public struct Attempt: Encodable {
+        public var step: String
+        public var serial: Int
+        public var attempt: Int
+        public var counted: Bool
+        public var startedAt: String
+        public var finishedAt: String?
+        public var exitCode: Int32?
+        public var signal: Int32?
+        public var timedOut: Bool
+        public var errorCode: String?
+        public var message: String?
+        public var log: String?
 
         enum CodingKeys: String, CodingKey {
             case step, serial, attempt, counted, startedAt = "started_at", finishedAt = "finished_at", exitCode = "exit_code", signal
@@ -44,40 +44,40 @@ struct RunJSON: Encodable {
         }
     }
 
-    struct Ref: Encodable {
-        var ref: String
-        var sha: String
-        var repository: String
+    public struct Ref: Encodable {
+        public var ref: String
+        public var sha: String
+        public var repository: String
     }
 
-    var id: String
-    var pipeline: String
-    var status: String
-    var trigger: String
+    public var id: String
+    public var pipeline: String
+    public var status: String
+    public var trigger: String
     /// What launched the run beyond `trigger` (a hook: event, ref, old, new, pusher).
-    var triggerDetail: [String: String]?
-    var params: [String: Value]
+    public var triggerDetail: [String: String]?
+    public var params: [String: Value]
     /// Each gitref param as given and the commit it resolved to when the run was created.
-    var refs: [String: Ref]?
-    var createdAt: String
-    var startedAt: String?
-    var finishedAt: String?
-    var wakeAt: String?
-    var errorCode: String?
-    var errorMessage: String?
-    var steps: [Step]?
-    var attempts: [Attempt]?
+    public var refs: [String: Ref]?
+    public var createdAt: String
+    public var startedAt: String?
+    public var finishedAt: String?
+    public var wakeAt: String?
+    public var errorCode: String?
+    public var errorMessage: String?
+    public var steps: [Step]?
+    public var attempts: [Attempt]?
 
     enum CodingKeys: String, CodingKey {
         case id, pipeline, status, trigger, triggerDetail = "trigger_detail", params, refs, createdAt = "created_at", startedAt = "started_at", finishedAt = "finished_at"
         case wakeAt = "wake_at", errorCode = "error_code", errorMessage = "error_message", steps, attempts
     }
 
-    static func time(_ date: Date?) -> String? {
+    public static func time(_ date: Date?) -> String? {
         date.map(Timestamp.format)
     }
 
-    init(_ run: RunRecord, secrets: Set<String> = [], steps: [StepRecord]? = nil, attempts: [AttemptRecord]? = nil) {
+    public init(_ run: RunRecord, secrets: Set<String> = [], steps: [StepRecord]? = nil, attempts: [AttemptRecord]? = nil) {
         id = run.id.rawValue
         pipeline = run.pipeline
         status = run.status.rawValue
@@ -97,17 +97,17 @@ struct RunJSON: Encodable {
         self.attempts = attempts?.map(Self.attempt)
     }
 
-    init(_ stored: StoredRun, secrets: Set<String>) {
+    public init(_ stored: StoredRun, secrets: Set<String>) {
         self.init(stored.run, secrets: secrets, steps: stored.steps, attempts: stored.attempts)
     }
 
-    static func step(_ s: StepRecord) -> Step {
+    public static func step(_ s: StepRecord) -> Step {
         Step(name: s.name.rawValue, step: s.step, item: s.item, section: s.section, status: s.status.rawValue,
              attempts: s.attempts, errorCode: s.errorCode, errorMessage: s.errorMessage, progress: s.progress,
              progressMessage: s.progressMessage, startedAt: time(s.startedAt), finishedAt: time(s.finishedAt), outputs: s.outputs)
     }
 
-    static func attempt(_ a: AttemptRecord) -> Attempt {
+    public static func attempt(_ a: AttemptRecord) -> Attempt {
         Attempt(step: a.step.rawValue, serial: a.serial, attempt: a.attempt, counted: a.counted,
                 startedAt: time(a.startedAt) ?? "", finishedAt: time(a.finishedAt), exitCode: a.exitCode,
                 signal: a.signal, timedOut: a.timedOut, errorCode: a.errorCode, message: a.message, log: a.logPath)
@@ -116,25 +116,23 @@ struct RunJSON: Encodable {
 
 /// Array elements made one at a time while they are written: a 10,000-step run is never
 /// held twice (records and their JSON shapes) at the process's memory peak.
-struct LazyElements {
-    var count: Int
-    var element: (Int) -> any Encodable
+public struct LazyElements {
+    public var count: Int
+    public var element: (Int) -> any Encodable
+
+    public init(count: Int, element: @escaping (Int) -> any Encodable) {
+        self.count = count
+        self.element = element
+    }
 }
 
 extension RunJSON {
-    /// A stored run as JSON, written in pieces, its steps and attempts converted one by one.
-    static func writeJSON(_ stored: StoredRun, secrets: Set<String>, to console: Console) {
-        let header = RunJSON(stored.run, secrets: secrets)
-        header.writeJSON(to: console, steps: LazyElements(count: stored.steps.count) { step(stored.steps[$0]) },
-                         attempts: LazyElements(count: stored.attempts.count) { attempt(stored.attempts[$0]) })
-    }
-
-    func streamedJSON(_ write: (String) -> Void) {
+    public func streamedJSON(_ write: (String) -> Void) {
         streamedJSON(steps: steps.map { s in LazyElements(count: s.count) { s[$0] } },
                      attempts: attempts.map { a in LazyElements(count: a.count) { a[$0] } }, write)
     }
 
-    func streamedJSON(steps lazySteps: LazyElements?, attempts lazyAttempts: LazyElements?, _ write: (String) -> Void) {
+    public func streamedJSON(steps lazySteps: LazyElements?, attempts lazyAttempts: LazyElements?, _ write: (String) -> Void) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         func text<T: Encodable>(_ value: T) -> String {
@@ -189,20 +187,5 @@ extension RunJSON {
             }
         }
         write("}\n")
-    }
-
-    /// Written to the console in pieces of about 64 KB.
-    func writeJSON(to console: Console, steps lazySteps: LazyElements? = nil, attempts lazyAttempts: LazyElements? = nil) {
-        var buffer = ""
-        let lazySteps = lazySteps ?? steps.map { s in LazyElements(count: s.count) { s[$0] } }
-        let lazyAttempts = lazyAttempts ?? attempts.map { a in LazyElements(count: a.count) { a[$0] } }
-        streamedJSON(steps: lazySteps, attempts: lazyAttempts) { piece in
-            buffer += piece
-            if buffer.utf8.count >= 64 << 10 {
-                console.out(buffer)
-                buffer = ""
-            }
-        }
-        console.out(buffer)
     }
 }
