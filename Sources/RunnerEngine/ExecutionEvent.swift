@@ -9,6 +9,8 @@ public enum ExecutionEvent: Sendable {
     case attemptEnded(StepName, serial: Int, AttemptEnd, errorCode: String?, message: String?, at: Date)
     case progress(StepName, percent: Int, message: String?)
     case output(StepName, text: String, isError: Bool)
+    /// `queue` / `cancel_running`: the run waits for an earlier run of its concurrency group.
+    case waitingForGroup(active: RunRecord, group: String)
 }
 
 /// Where the engine keeps a run's files: `.runner/` or `$RUNNER_HOME`.

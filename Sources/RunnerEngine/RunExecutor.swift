@@ -18,6 +18,8 @@ public actor RunExecutor {
         /// The pipeline already loaded from the run's definition (by `apply`, which just
         /// validated the same text); saves a second parse and a second model in memory.
         public var pipeline: ValidatedPipeline?
+        /// Finishes a run whose runner died (a queued run waiting behind it would wait forever).
+        public var finishOrphan: (@Sendable (RunID) async -> Void)?
 
         public init(environment: [String: String], parallelism: Int? = nil, observer: (@Sendable (ExecutionEvent) -> Void)? = nil) {
             self.environment = environment
@@ -116,7 +118,7 @@ public actor RunExecutor {
                 baseEnvironment["RUNNER_WORKSPACE"] = workspace.path
             }
         } catch {
-            return try failBeforeStart(loaded, code: "WORKSPACE_UNAVAILABLE", message: "\(error)", now: now)
+            return try endBeforeStart(loaded, status: .failed, code: "WORKSPACE_UNAVAILABLE", message: "\(error)", now: now)
         }
         journal = LaunchJournal(path: LaunchJournal.path(state, runID))
         defer { journal.close() }
@@ -128,6 +130,9 @@ public actor RunExecutor {
                                      configuration: .init(parallelism: options.parallelism ?? loaded.run.parallelism,
                                                           seed: UInt64(truncatingIfNeeded: runID.rawValue.hashValue)))
         let isFresh = loaded.run.status == .queued && loaded.steps.allSatisfy { $0.status == .queued && $0.serial == 0 }
+        if isFresh, try await !waitForGroup(loaded.run, pipeline) {
+            return try endBeforeStart(loaded, status: .cancelled, code: nil, message: "cancelled while waiting for its concurrency group", now: Date())
+        }
         if isFresh {
             let actions = scheduler.start(now: now)
             self.scheduler = scheduler
@@ -176,6 +181,29 @@ public actor RunExecutor {
         runner_release_free_memory()
         guard let final = try store.load(runID) else { throw ExecutorError.notFound(runID) }
         return final
+    }
+
+    /// `queue` / `cancel_running`: a fresh run starts once the runs of its group created before
+    /// it have finished (cancel_running asks them to cancel first). Returns false when this run
+    /// was cancelled while it waited. The lease is renewed meanwhile.
+    func waitForGroup(_ run: RunRecord, _ pipeline: ValidatedPipeline) async throws -> Bool {
+        guard let group = run.concurrencyGroup, let policy = pipeline.pipeline.concurrency,
+              policy.onConflict == .queue || policy.onConflict == .cancelRunning else { return true }
+        var announced: Set<RunID> = []
+        while let ahead = try store.activeRun(inGroup: group, before: run) {
+            if try store.isCancelRequested(runID) { return false }
+            if announced.insert(ahead.id).inserted {
+                options.observer?(.waitingForGroup(active: ahead, group: group))
+                if policy.onConflict == .cancelRunning { _ = try store.requestCancel(ahead.id, at: Date()) }
+            }
+            if RunService.isOrphan(ahead), let finish = options.finishOrphan { await finish(ahead.id) }
+            if Date().timeIntervalSince(leaseRenewedAt) > options.leaseDuration / 3 {
+                _ = try store.renewLease(runID, owner: owner, until: Date().addingTimeInterval(options.leaseDuration))
+                leaseRenewedAt = Date()
+            }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+        return true
     }
 
     /// The run's stored definition, loaded again (resume, or a run started elsewhere). The
@@ -376,16 +404,16 @@ public actor RunExecutor {
         }
     }
 
-    /// Ends a run that cannot start (its workspace cannot be made): the run fails with
-    /// `code`, its steps are skipped, nothing runs.
-    func failBeforeStart(_ loaded: StoredRun, code: String, message: String, now: Date) throws -> StoredRun {
+    /// Ends a run before any step started (its workspace cannot be made, or it was cancelled
+    /// while queued): the run ends `status` with `code`, its steps are skipped, nothing runs.
+    func endBeforeStart(_ loaded: StoredRun, status: RunStatus, code: String?, message: String, now: Date) throws -> StoredRun {
         var changes: [StoreChange] = loaded.steps.filter { !$0.status.isTerminal }.map {
             .stepStatus($0.name, .skipped, attempts: $0.attempts, serial: $0.serial, retryAt: nil, errorCode: nil,
                         message: "not started: \(message)", at: now)
         }
-        changes.append(.runStatus(.failed, errorCode: code, message: message, wakeAt: nil, at: now))
+        changes.append(.runStatus(status, errorCode: code, message: message, wakeAt: nil, at: now))
         try store.apply(changes, to: runID)
-        options.observer?(.runStatus(runID, .failed, errorCode: code, message: message, wakeAt: nil))
+        options.observer?(.runStatus(runID, status, errorCode: code, message: message, wakeAt: nil))
         guard let final = try store.load(runID) else { throw ExecutorError.notFound(runID) }
         return final
     }

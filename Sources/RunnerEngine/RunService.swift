@@ -28,13 +28,13 @@ public final class RunService: @unchecked Sendable {
         case skipped(RunID, active: RunRecord)
     }
 
-    /// Creates a run, applying the pipeline's concurrency rule: reject, skip, queue (wait
-    /// for the group to be free) or cancel_running (cancel the active run, then start).
+    /// Creates a run, applying the pipeline's concurrency rule: reject, skip, queue (recorded
+    /// now; it starts when the group's earlier runs have finished) or cancel_running (the same,
+    /// after asking them to cancel).
     /// `refs` are the commits the gitref params resolved to (`GitRefs.resolve`), recorded
     /// with the run; `triggerDetail` says what launched it (a hook's ref and pusher).
     public func admit(pipeline: ValidatedPipeline, definition: String, file: String, params: [String: Value], trigger: Trigger,
-                      parallelism: Int, refs: [String: RecordedRef] = [:], triggerDetail: [String: String] = [:],
-                      onWait: (@Sendable (RunRecord) -> Void)? = nil) async throws -> Admission {
+                      parallelism: Int, refs: [String: RecordedRef] = [:], triggerDetail: [String: String] = [:]) async throws -> Admission {
         var random = SystemRandomNumberGenerator()
         let now = Date()
         let id = RunID.generate(at: now, using: &random)
@@ -46,29 +46,21 @@ public final class RunService: @unchecked Sendable {
             try store.createRun(run, steps: steps)
             return .created(id)
         }
-        var announced = false
-        while true {
+        switch policy.onConflict {
+        case .queue, .cancelRunning:
+            // Recorded now, queued behind the group's earlier runs: the executor waits for
+            // them (cancelling them first for cancel_running), so no front door blocks here.
+            try store.createRun(run, steps: steps)
+            return .created(id)
+        case .reject, .skip:
             guard let active = try store.createRun(run, steps: steps, unlessActiveIn: group) else { return .created(id) }
-            switch policy.onConflict {
-            case .reject:
+            if policy.onConflict == .reject {
                 return .rejected(active: active, errorCode: policy.errorCode?.value ?? ConcurrencyPolicy.defaultErrorCode)
-            case .skip:
-                run.status = .skipped
-                run.errorMessage = "skipped: run \(active.id) of group \(group) is \(active.status.rawValue)"
-                try store.createRun(run, steps: steps.map { var s = $0; s.status = .skipped; return s })
-                return .skipped(id, active: active)
-            case .queue, .cancelRunning:
-                if !announced {
-                    announced = true
-                    onWait?(active)
-                    if policy.onConflict == .cancelRunning { _ = try store.requestCancel(active.id, at: Date()) }
-                }
-                if Self.isOrphan(active) {
-                    // Its runner died: it will not finish by itself, so finish it here first.
-                    try? await resume(active.id)
-                }
-                try await Task.sleep(nanoseconds: 200_000_000)
             }
+            run.status = .skipped
+            run.errorMessage = "skipped: run \(active.id) of group \(group) is \(active.status.rawValue)"
+            try store.createRun(run, steps: steps.map { var s = $0; s.status = .skipped; return s })
+            return .skipped(id, active: active)
         }
     }
 
@@ -79,6 +71,14 @@ public final class RunService: @unchecked Sendable {
         var options = RunExecutor.Options(environment: environment, parallelism: parallelism, observer: observer)
         options.echoOutput = echoOutput
         options.pipeline = pipeline
+        // A queued run whose predecessor's runner died would wait forever: finish that one here.
+        options.finishOrphan = { [weak self] id in _ = try? await self?.resume(id) }
+        // The lease keeps other processes out; this keeps a second executor of this process out
+        // (both would hold the same owner identity).
+        guard Self.executingLock.withLock({ Self.executing.insert(id).inserted }) else {
+            throw RunExecutor.ExecutorError.busy(id, owner: "this process")
+        }
+        defer { _ = Self.executingLock.withLock { Self.executing.remove(id) } }
         let executor = RunExecutor(run: id, store: store, launcher: launcher, state: state, options: options)
         currentExecutor = executor
         defer { currentExecutor = nil }
@@ -93,6 +93,9 @@ public final class RunService: @unchecked Sendable {
 
     private let lock = NSLock()
     nonisolated(unsafe) private var executor: RunExecutor?
+    /// Runs executing in this process, whatever service runs them.
+    private static let executingLock = NSLock()
+    nonisolated(unsafe) private static var executing: Set<RunID> = []
     private var currentExecutor: RunExecutor? {
         get { lock.lock(); defer { lock.unlock() }; return executor }
         set { lock.lock(); executor = newValue; lock.unlock() }
@@ -113,7 +116,8 @@ public final class RunService: @unchecked Sendable {
     /// seconds: its creator is normally about to start it.
     public static func isOrphan(_ run: RunRecord, now: Date = Date()) -> Bool {
         guard !run.status.isTerminal else { return false }
-        guard let owner = run.owner else { return now.timeIntervalSince(run.createdAt) > 5 }
+        // Never claimed: its creator normally starts it within milliseconds; after 30 s it died.
+        guard let owner = run.owner else { return now.timeIntervalSince(run.createdAt) > 30 }
         return !ProcessIdentity.isAlive(owner) || (run.leaseUntil ?? .distantPast) < now
     }
 

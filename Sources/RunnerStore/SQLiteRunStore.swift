@@ -304,6 +304,16 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
         return try database.query(sql, values).compactMap(runRecord)
     }
 
+    /// The oldest unfinished run of `group` created before `run` (what a queued run waits for).
+    public func activeRun(inGroup group: String, before run: RunRecord) throws -> RunRecord? {
+        try database.query("""
+            SELECT \(Self.runColumns) FROM runs WHERE concurrency_group = ? AND id <> ?
+              AND status NOT IN ('succeeded', 'failed', 'partial', 'cancelled', 'rolled_back', 'skipped')
+              AND (created_at, id) < (?, ?)
+            ORDER BY created_at, id LIMIT 1
+            """, [.text(group), .text(run.id.rawValue), .date(run.createdAt), .text(run.id.rawValue)]).first.flatMap(runRecord)
+    }
+
     /// Finished runs that finished before `cutoff`, oldest first (what gc may remove).
     public func finishedRuns(before cutoff: Date, limit: Int = 10_000) throws -> [RunRecord] {
         try database.query("""

@@ -38,7 +38,15 @@ import Testing
         process.executableURL = URL(fileURLWithPath: hook)
         let stdin = Pipe()
         process.standardInput = stdin
-        try process.run()
+        // Another test's fork may still hold a descriptor of a file just written here until
+        // its exec (ETXTBSY): a moment later it is gone.
+        var attempts = 0
+        while true {
+            do { try process.run(); break } catch where attempts < 100 && "\(error)".contains("Text file busy") {
+                attempts += 1
+                usleep(20_000)
+            }
+        }
         stdin.fileHandleForWriting.write(Data(input.utf8))
         try stdin.fileHandleForWriting.close()
         process.waitUntilExit()

@@ -120,9 +120,7 @@ struct Execution {
                 }
                 return .success(try await service.admit(
                     pipeline: pipeline, definition: definition, file: file, params: params, trigger: .cli, parallelism: parallelism,
-                    refs: refs, onWait: { active in
-                        console.err("waiting for run \(active.id) (\(active.status.rawValue)) of concurrency group \(active.concurrencyGroup ?? "")\n")
-                    }))
+                    refs: refs))
             } catch {
                 return .failure(error)
             }
@@ -156,7 +154,16 @@ struct Execution {
             service.cancelCurrent()
         }
         var observer: (@Sendable (ExecutionEvent) -> Void)?
-        if let progress { observer = { @Sendable event in progress.handle(event) } }
+        if let progress {
+            observer = { @Sendable event in progress.handle(event) }
+        } else {
+            // --json: stdout is the run's JSON; a wait is still worth saying, on stderr.
+            observer = { @Sendable event in
+                if case .waitingForGroup(let active, let group) = event {
+                    console.err("waiting for run \(active.id) (\(active.status.rawValue)) of concurrency group \(group)\n")
+                }
+            }
+        }
         let echo = progress != nil
         let result: Result<StoredRun, any Error> = blockingAwait { [service, observer] in
             do {

@@ -59,18 +59,13 @@ enum HookCommand {
             discussion: """
             post-receive and reference-transaction ('committed' only) read '<old> <new> <ref>' lines on stdin; post-commit and
             post-merge use HEAD. A deleted ref launches nothing. Each run is admitted here (the pipeline's concurrency rule
-            applies, and its answer is printed) and executed by a detached runner, so git is not held up; that runner's output
+            applies at once, and its answer is printed) and executed by a detached runner, so git is not held up; that runner's output
             goes to logs/hooks.log in the state directory.
             """), run: run),
         .init(spec: CommandSpec(
             name: "launch", summary: "(internal) execute a run a hook admitted, detached from git",
-            usage: "runner hook launch --run ID | --entry JSON --update 'OLD NEW REF' --event EVENT --repository PATH [--pusher NAME]",
-            options: [.init(long: "run", short: nil, valueName: "ID", help: "the admitted run"),
-                      .init(long: "entry", short: nil, valueName: "JSON", help: "a registration"),
-                      .init(long: "update", short: nil, valueName: "UPDATE", help: "the ref update"),
-                      .init(long: "event", short: nil, valueName: "EVENT", help: "the git event"),
-                      .init(long: "repository", short: nil, valueName: "PATH", help: "the repository the hook fired in"),
-                      .init(long: "pusher", short: nil, valueName: "NAME", help: "who pushed")],
+            usage: "runner hook launch --run ID",
+            options: [.init(long: "run", short: nil, valueName: "ID", help: "the admitted run")],
             positionalName: "nothing", positionals: 0...0), run: launch),
     ]
 
@@ -413,35 +408,25 @@ enum HookCommand {
         return status
     }
 
-    /// Admits one run for a ref update and hands it to a detached runner. A pipeline that
-    /// waits for its group (queue, cancel_running) is admitted by the detached runner
-    /// instead, so git never waits.
+    /// Admits one run for a ref update (the pipeline's concurrency rule answers at once; a
+    /// queued run waits in the detached runner) and hands it to a detached runner.
     static func launch(_ entry: Entry, pipeline: ValidatedPipeline, update: Update, event: String, repository: String, pusher: String?,
                        context: RunnerCLI.Context) -> ExitCode {
         let name = pipeline.pipeline.name.value
         let console = context.console
         let short = String(update.new.prefix(12))
-        switch pipeline.pipeline.concurrency?.onConflict {
-        case .queue?, .cancelRunning?:
-            let json = String(decoding: (try? JSONEncoder().encode(entry)) ?? Data(), as: UTF8.self)
-            var argv = ["hook", "launch", "--entry", json, "--update", "\(update.old) \(update.new) \(update.ref)", "--event", event,
-                        "--repository", repository]
-            if let pusher { argv += ["--pusher", pusher] }
-            return detach(argv, state: entry.state, context: context, note: "runner: \(name): \(update.ref) at \(short): queued for launch")
-        default:
-            switch admit(entry, pipeline: pipeline, update: update, event: event, repository: repository, pusher: pusher, context: context) {
-            case .failure(let failed): return failed.code
-            case .success(.created(let id)):
-                return detach(["hook", "launch", "--run", id.rawValue], state: entry.state, context: context,
-                              note: "runner: \(name): run \(id) launched for \(update.ref) at \(short)")
-            case .success(.rejected(let active, let code)):
-                console.err("runner: \(name): not launched for \(update.ref) at \(short): run \(active.id) is \(active.status.rawValue) (\(code))\n")
-                appendLog(entry.state, "rejected \(name) \(update.ref) \(update.new): run \(active.id) is \(active.status.rawValue) (\(code))")
-                return .conflict
-            case .success(.skipped(let id, let active)):
-                console.err("runner: \(name): run \(id) skipped: run \(active.id) is \(active.status.rawValue) (on_conflict: skip)\n")
-                return .success
-            }
+        switch admit(entry, pipeline: pipeline, update: update, event: event, repository: repository, pusher: pusher, context: context) {
+        case .failure(let failed): return failed.code
+        case .success(.created(let id)):
+            return detach(["hook", "launch", "--run", id.rawValue], state: entry.state, context: context,
+                          note: "runner: \(name): run \(id) launched for \(update.ref) at \(short)")
+        case .success(.rejected(let active, let code)):
+            console.err("runner: \(name): not launched for \(update.ref) at \(short): run \(active.id) is \(active.status.rawValue) (\(code))\n")
+            appendLog(entry.state, "rejected \(name) \(update.ref) \(update.new): run \(active.id) is \(active.status.rawValue) (\(code))")
+            return .conflict
+        case .success(.skipped(let id, let active)):
+            console.err("runner: \(name): run \(id) skipped: run \(active.id) is \(active.status.rawValue) (on_conflict: skip)\n")
+            return .success
         }
     }
 
@@ -534,42 +519,16 @@ enum HookCommand {
     // MARK: - launch (detached)
 
     static func launch(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode {
+        guard let id = arguments.value("run") else {
+            return fail(Diagnostic(.usage, "hook launch takes --run ID"), context, .usage)
+        }
         let state = StateDirectory.resolve(environment: context.environment, currentDirectory: context.currentDirectory)
-        if let id = arguments.value("run") {
-            let service: RunService
-            do {
-                service = try RunService(state: state, environment: context.environment)
-            } catch {
-                return fail(Diagnostic(.stateUnavailable, "cannot open the run state: \(error)"), context, .internalError)
-            }
-            return Execution(service: service, context: context, json: false).run(RunID(id), header: "run \(id) (hook)")
+        let service: RunService
+        do {
+            service = try RunService(state: state, environment: context.environment)
+        } catch {
+            return fail(Diagnostic(.stateUnavailable, "cannot open the run state: \(error)"), context, .internalError)
         }
-        guard let json = arguments.value("entry"), let entry = try? JSONDecoder().decode(Entry.self, from: Data(json.utf8)),
-              let text = arguments.value("update"), let event = arguments.value("event"), let repository = arguments.value("repository") else {
-            return fail(Diagnostic(.usage, "hook launch takes --run ID, or --entry, --update, --event and --repository"), context, .usage)
-        }
-        let parts = text.split(separator: " ", maxSplits: 2).map(String.init)
-        guard parts.count == 3, let pipeline = PipelineLoader.load(path: entry.pipeline).pipeline else {
-            return fail(Diagnostic(.usage, "hook launch: bad --update or a pipeline that does not load"), context, .usage)
-        }
-        let update = Update(old: parts[0], new: parts[1], ref: parts[2])
-        switch admit(entry, pipeline: pipeline, update: update, event: event, repository: repository,
-                     pusher: arguments.value("pusher"), context: context) {
-        case .failure(let failed): return failed.code
-        case .success(.created(let id)):
-            let service: RunService
-            do {
-                service = try RunService(state: state, environment: context.environment)
-            } catch {
-                return fail(Diagnostic(.stateUnavailable, "cannot open the run state: \(error)"), context, .internalError)
-            }
-            return Execution(service: service, context: context, json: false).run(id, header: "\(pipeline.pipeline.name.value) · run \(id) (hook)")
-        case .success(.rejected(let active, let code)):
-            context.console.err("not launched: run \(active.id) is \(active.status.rawValue) (\(code))\n")
-            return .conflict
-        case .success(.skipped(let id, _)):
-            context.console.err("run \(id) skipped (on_conflict: skip)\n")
-            return .success
-        }
+        return Execution(service: service, context: context, json: false).run(RunID(id), header: "run \(id) (hook)")
     }
 }

@@ -233,7 +233,8 @@ enum RunsCommand {
             } else if stored.run.status.isTerminal {
                 return fail(Diagnostic(.runFinished, "run \(stored.run.id) has already finished (\(stored.run.status.rawValue))",
                                        hint: "re-run it from a step with 'runner runs resume \(stored.run.id) --from STEP'"), context)
-            } else if !RunService.isOrphan(stored.run) {
+            } else if stored.run.owner != nil && !RunService.isOrphan(stored.run) {
+                // (A run nobody claimed yet is taken: the claim decides if its creator races us.)
                 return fail(Diagnostic(.runBusy, "run \(stored.run.id) is being executed by \(stored.run.owner ?? "another runner")",
                                        hint: DiagnosticCode.runBusy.help), context)
             }

@@ -97,6 +97,8 @@ final class ProgressRenderer: @unchecked Sendable {
             if !isTTY, previous.map({ percent / 10 > $0 / 10 }) ?? true {
                 emit("  \(name.rawValue) \(percent)%\(message.map { " \($0)" } ?? "")")
             }
+        case .waitingForGroup(let active, let group):
+            emit(style.yellow("waiting") + " for run \(active.id) (\(active.status.rawValue)) of concurrency group \(group)")
         case .output(let name, let text, _):
             // Whole lines only, each prefixed with its step.
             let buffered = (pendingOutput[name.rawValue] ?? "") + text

@@ -203,6 +203,8 @@ public protocol RunStore: AnyObject, Sendable {
     /// Asks the run's owner to cancel it (a flag the owner polls).
     func requestCancel(_ run: RunID, at: Date) throws -> Bool
     func isCancelRequested(_ run: RunID) throws -> Bool
+    /// The oldest unfinished run of `group` created before `run` (what a queued run waits for).
+    func activeRun(inGroup group: String, before run: RunRecord) throws -> RunRecord?
 }
 
 /// The commit a gitref param resolved to, and the repository it was resolved in (the param's
