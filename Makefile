@@ -44,6 +44,7 @@ test: deps
 	Tests/Scripts/seed-scripts.sh
 	Tests/E2E/seed-runs.sh $(RUNNER_DEBUG)
 	Tests/E2E/git-hooks.sh $(RUNNER_DEBUG)
+	Tests/E2E/serve-api.py $(RUNNER_DEBUG)
 	Tests/Crash/crash-test.py $(RUNNER_DEBUG) --runs 30
 
 # The docs pipeline for real (state in .runner/state.db, the published site under .demo/),

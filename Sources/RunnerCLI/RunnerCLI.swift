@@ -36,6 +36,7 @@ public enum RunnerCLI {
         Command(spec: RunsCommand.spec, run: { _, _ in .usage }, subcommands: RunsCommand.subcommands),
         Command(spec: HookCommand.spec, run: { _, _ in .usage }, subcommands: HookCommand.subcommands),
         Command(spec: GCCommand.spec, run: GCCommand.run),
+        Command(spec: ServeCommand.spec, run: ServeCommand.run),
     ]
 
     public static func run(_ arguments: [String], console: Console = .standard(),

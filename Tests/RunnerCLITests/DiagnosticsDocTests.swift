@@ -20,7 +20,7 @@ import RunnerCore
         """
         let groups: [(String, String)] = [
             ("RUN1", "YAML (the file as text)"), ("RUN20", "Validation and the DAG"), ("RUN21", "Param values given to a run"),
-            ("RUN4", "Run state"), ("RUN7", "Command line"),
+            ("RUN4", "Run state"), ("RUN6", "HTTP API"), ("RUN7", "Command line"),
         ]
         for (prefix, title) in groups {
             out += "\n## \(title)\n\n| code | severity | meaning | how to fix |\n| --- | --- | --- | --- |\n"

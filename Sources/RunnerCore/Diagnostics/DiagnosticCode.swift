@@ -68,6 +68,13 @@ public enum DiagnosticCode: String, CaseIterable, Hashable, Sendable, Codable {
     case runBusy = "RUN4003"
     case stateUnavailable = "RUN4004"
 
+    // MARK: 6xxx server
+    case invalidBody = "RUN6001"
+    case pipelineNotFound = "RUN6002"
+    case routeNotFound = "RUN6003"
+    case methodNotAllowed = "RUN6004"
+    case bodyTooLarge = "RUN6005"
+
     // MARK: 7xxx CLI
     case usage = "RUN7001"
     case invalidParamsFile = "RUN7002"

@@ -1,0 +1,98 @@
+import Foundation
+import RunnerCore
+import RunnerEngine
+import RunnerServer
+
+/// `runner serve`: the HTTP API on the pipelines of a directory, the engine in this process.
+enum ServeCommand {
+    static let spec = CommandSpec(
+        name: "serve", summary: "Serve the HTTP API: launch, follow and cancel the pipelines of a directory",
+        usage: "runner serve [--pipelines DIR] [--listen HOST:PORT] [--threads N] [--shutdown-grace DURATION]",
+        options: [.init(long: "pipelines", short: nil, valueName: "DIR", help: "the pipelines served, by name (default: pipelines)"),
+                  .init(long: "listen", short: nil, valueName: "HOST:PORT", help: "IPv4 address and port (default 127.0.0.1:8080; port 0: any free one)"),
+                  .init(long: "threads", short: nil, valueName: "N", help: "request worker threads (default 4)"),
+                  .init(long: "shutdown-grace", short: nil, valueName: "DURATION",
+                        help: "on SIGTERM, how long runs may go on finishing before the server exits (default 10s)")],
+        positionalName: "nothing", positionals: 0...0,
+        discussion: """
+        State is kept in .runner/ (or $RUNNER_HOME), shared with the CLI. Pipelines that do not load are reported and left out;
+        SIGHUP loads the directory again. Unfinished runs whose runner stopped are finished at start. On SIGTERM or Ctrl-C the
+        server stops accepting and exits once its runs finished or the grace passed; runs still going are finished by the
+        next start (steps in flight run again: at least once).
+        """)
+
+    static func run(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode {
+        let console = context.console
+        let renderer = DiagnosticRenderer(colors: console.colorsError)
+        let listen = arguments.value("listen") ?? "127.0.0.1:8080"
+        guard let colon = listen.lastIndex(of: ":"), let port = UInt16(listen[listen.index(after: colon)...]) else {
+            return RunnerCLI.usageError(UsageError(message: "--listen takes HOST:PORT, got '\(listen)'", hint: "e.g. --listen 127.0.0.1:8080"), context)
+        }
+        let host = String(listen[..<colon])
+        var options = HTTPServer.Options()
+        if let text = arguments.value("threads") {
+            guard let n = UInt32(text), (1...256).contains(n) else {
+                return RunnerCLI.usageError(UsageError(message: "--threads takes 1 to 256, got '\(text)'", hint: nil), context)
+            }
+            options.threads = n
+        }
+        var grace: Duration = .seconds(10)
+        if let text = arguments.value("shutdown-grace") {
+            guard case .success(let d) = DurationText.parse(text) else {
+                return RunnerCLI.usageError(UsageError(message: "--shutdown-grace takes a duration like 30s, got '\(text)'", hint: nil), context)
+            }
+            grace = d
+        }
+        let directory = URL(fileURLWithPath: arguments.value("pipelines") ?? "pipelines",
+                            relativeTo: URL(fileURLWithPath: context.currentDirectory)).standardizedFileURL.path
+        let service: RunService
+        switch RunsCommand.service(context) {
+        case .failure(let d): return RunsCommand.fail(d, context, .internalError)
+        case .success(let s): service = s
+        }
+        let api = APIServer(pipelinesDirectory: directory, service: service)
+        report(api.reload(), console: console, renderer: renderer)
+        let server = HTTPServer { request in api.handle(request) }
+        do {
+            try server.start(address: host, port: port, options: options)
+        } catch {
+            console.err(renderer.render(Diagnostic(.usage, "runner serve: \(error)", hint: "choose another --listen address or port")))
+            return .internalError
+        }
+        let resumed = api.resumeUnfinished()
+        console.out("runner serve: \(api.pipelineNames.count) pipeline\(api.pipelineNames.count == 1 ? "" : "s") from \(directory)"
+                    + (resumed.isEmpty ? "" : "; finishing \(resumed.count) interrupted run\(resumed.count == 1 ? "" : "s")")
+                    + "; listening on http://\(host):\(server.port)\n")
+        let stop = DispatchSemaphore(value: 0)
+        var sources: [DispatchSourceSignal] = []
+        for signalNumber in [SIGTERM, SIGINT, SIGHUP] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler {
+                if signalNumber == SIGHUP {
+                    report(api.reload(), console: console, renderer: renderer)
+                    console.out("runner serve: reloaded \(api.pipelineNames.count) pipelines\n")
+                } else {
+                    stop.signal()
+                }
+            }
+            source.resume()
+            sources.append(source)
+        }
+        stop.wait()
+        server.stop()
+        let deadline = Date().addingTimeInterval(Double(grace.components.seconds))
+        while api.executing > 0 && Date() < deadline { usleep(50_000) }
+        let left = api.executing
+        console.out("runner serve: stopped" + (left > 0 ? "; \(left) run\(left == 1 ? "" : "s") left for the next start to finish" : "") + "\n")
+        _ = sources
+        return .success
+    }
+
+    static func report(_ problems: [(file: String, diagnostics: [Diagnostic])], console: Console, renderer: DiagnosticRenderer) {
+        for (file, diagnostics) in problems {
+            console.err("runner serve: not serving \(file):\n")
+            diagnostics.forEach { console.err(renderer.render($0)) }
+        }
+    }
+}

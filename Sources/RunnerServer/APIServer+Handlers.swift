@@ -1,0 +1,229 @@
+import Foundation
+import RunnerCore
+import RunnerEngine
+import RunnerStore
+import RunnerYAML
+
+extension APIServer {
+    // MARK: - Pipelines
+
+    struct ParamJSON: Encodable {
+        var name: String
+        var type: String
+        var required: Bool
+        var secret: Bool
+        var defaultValue: Value?
+        var errorCode: String?
+        var description: String?
+        enum CodingKeys: String, CodingKey {
+            case name, type, required, secret, defaultValue = "default", errorCode = "error_code", description
+        }
+    }
+
+    struct PipelineJSON: Encodable {
+        var name: String
+        var description: String?
+        var file: String
+        var params: [ParamJSON]?
+        var apiPath: String?
+        enum CodingKeys: String, CodingKey { case name, description, file, params, apiPath = "api_path" }
+    }
+
+    static func describe(_ loaded: LoadedPipeline, params: Bool) -> PipelineJSON {
+        let p = loaded.pipeline.pipeline
+        return PipelineJSON(
+            name: loaded.name, description: p.description, file: loaded.file,
+            params: params ? p.params.map {
+                ParamJSON(name: $0.name.value, type: $0.kind.displayName, required: $0.isRequired, secret: $0.isSecret,
+                          defaultValue: $0.isSecret ? nil : $0.defaultValue?.value, errorCode: $0.errorCode?.value, description: $0.description)
+            } : nil,
+            apiPath: p.triggers.api?.path.value)
+    }
+
+    func listPipelines() -> HTTPResponse {
+        struct List: Encodable { var pipelines: [PipelineJSON] }
+        return Self.json(200, List(pipelines: pipelineNames.compactMap { pipeline($0) }.map { Self.describe($0, params: false) }))
+    }
+
+    func showPipeline(_ name: String) -> HTTPResponse {
+        guard let loaded = pipeline(name) else { return Self.error(404, .pipelineNotFound, "no pipeline '\(name)'") }
+        return Self.json(200, Self.describe(loaded, params: true))
+    }
+
+    // MARK: - Launch
+
+    struct Accepted: Encodable {
+        var runID: String
+        var pipeline: String
+        var status: String
+        var acceptedAt: String
+        var trigger: String
+        var params: [String: Value]
+        enum CodingKeys: String, CodingKey {
+            case runID = "run_id", pipeline, status, acceptedAt = "accepted_at", trigger, params
+        }
+    }
+
+    /// `{"params": {...}}` (or an empty body): the params, or why the body is not that.
+    static func launchParams(_ body: [UInt8]) -> Result<[String: Value], Diagnostic> {
+        if body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return .success([:]) }
+        struct Body: Decodable { var params: [String: Value]? }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
+            return .failure(Diagnostic(.invalidBody, "the body is not a JSON object", hint: DiagnosticCode.invalidBody.help))
+        }
+        if let unknown = object.keys.sorted().first(where: { $0 != "params" }) {
+            return .failure(Diagnostic(.invalidBody, "unknown body key '\(unknown)': the body takes 'params' only",
+                                       hint: DiagnosticCode.invalidBody.help))
+        }
+        do {
+            return .success(try JSONDecoder().decode(Body.self, from: Data(body)).params ?? [:])
+        } catch {
+            return .failure(Diagnostic(.invalidBody, "'params' must be an object of param values (strings, numbers, booleans, lists)",
+                                       hint: DiagnosticCode.invalidBody.help))
+        }
+    }
+
+    func launch(_ name: String, _ request: HTTPRequest) -> HTTPResponse {
+        guard let loaded = pipeline(name) else { return Self.error(404, .pipelineNotFound, "no pipeline '\(name)'") }
+        let given: [String: Value]
+        switch Self.launchParams(request.body) {
+        case .failure(let d): return Self.error(400, d.code, d.message, hint: d.hint)
+        case .success(let params): given = params
+        }
+        let pipeline = loaded.pipeline
+        let resolution = ParamResolver.resolve(given.keys.sorted().map { (name: $0, input: .value(given[$0]!)) },
+                                               against: pipeline.pipeline.params)
+        let git: (refs: [String: RecordedRef], diagnostics: [Diagnostic]) = resolution.diagnostics.hasErrors
+            ? ([:], []) : GitRefs.resolve(pipeline, params: resolution.values, pipelineFile: loaded.file)
+        let problems = resolution.diagnostics.filter(\.isError) + git.diagnostics
+        if let first = problems.first {
+            return Self.error(400, first.code, first.message, contractCode: first.contractCode, hint: first.hint, diagnostics: problems)
+        }
+        let service = self.service
+        let values = resolution.values, refs = git.refs
+        let outcome: Result<RunService.Admission, any Error> = Self.wait {
+            do {
+                return .success(try await service.admit(pipeline: pipeline, definition: loaded.definition, file: loaded.file,
+                                                        params: values, trigger: .api,
+                                                        parallelism: ProcessInfo.processInfo.activeProcessorCount, refs: refs))
+            } catch {
+                return .failure(error)
+            }
+        }
+        let secrets = Set(pipeline.pipeline.params.filter(\.isSecret).map(\.name.value))
+        let shown = values.reduce(into: [String: Value]()) { $0[$1.key] = secrets.contains($1.key) ? .string("***") : $1.value }
+        switch outcome {
+        case .failure(let error):
+            return Self.error(500, .stateUnavailable, "cannot record the run: \(error)")
+        case .success(.created(let id)):
+            execute(id)
+            return Self.json(202, Accepted(runID: id.rawValue, pipeline: name, status: RunStatus.queued.rawValue,
+                                           acceptedAt: Timestamp.format(Date()), trigger: Trigger.api.rawValue, params: shown))
+        case .success(.rejected(let active, let code)):
+            return Self.error(409, .runBusy, "pipeline '\(name)' already has an active run \(active.id) (\(active.status.rawValue))",
+                              contractCode: code, run: active)
+        case .success(.skipped(let id, let active)):
+            return Self.json(200, Accepted(runID: id.rawValue, pipeline: name, status: RunStatus.skipped.rawValue,
+                                           acceptedAt: Timestamp.format(Date()), trigger: Trigger.api.rawValue, params: shown))
+                .with(header: ("X-Runner-Active-Run", active.id.rawValue))
+        }
+    }
+
+    /// Waits on this libmicrohttpd worker thread (never a cooperative one) for engine work.
+    static func wait<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T {
+        let box = WaitBox<T>()
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            box.value = await body()
+            done.signal()
+        }
+        done.wait()
+        return box.value!
+    }
+
+    // MARK: - Runs
+
+    func secrets(of run: RunRecord) -> Set<String> {
+        if let loaded = pipeline(run.pipeline), loaded.definition == run.definition {
+            return Set(loaded.pipeline.pipeline.params.filter(\.isSecret).map(\.name.value))
+        }
+        let reloaded = PipelineLoader.load(bytes: Array(run.definition.utf8), file: run.pipelineFile).pipeline
+        return Set(reloaded?.pipeline.params.filter(\.isSecret).map(\.name.value) ?? [])
+    }
+
+    func showRun(_ id: String) -> HTTPResponse {
+        guard let stored = try? service.store.load(RunID(id)) else {
+            return Self.error(404, .runNotFound, "no run '\(id)'", contractCode: APITrigger.defaultNotFoundErrorCode)
+        }
+        var text = ""
+        RunJSON(stored.run, secrets: secrets(of: stored.run)).streamedJSON(
+            steps: LazyElements(count: stored.steps.count) { RunJSON.step(stored.steps[$0]) },
+            attempts: LazyElements(count: stored.attempts.count) { RunJSON.attempt(stored.attempts[$0]) }) { text += $0 }
+        return HTTPResponse(status: 200, body: Array(text.utf8))
+    }
+
+    func listRuns(_ request: HTTPRequest) -> HTTPResponse {
+        var query = RunQuery(pipeline: request.query("pipeline"), limit: 50)
+        if let text = request.query("status") {
+            var statuses: [RunStatus] = []
+            for part in text.split(separator: ",") {
+                guard let status = RunStatus(rawValue: String(part)) else {
+                    return Self.error(400, .invalidParam, "unknown status '\(part)'",
+                                      contractCode: nil)
+                }
+                statuses.append(status)
+            }
+            query.statuses = statuses
+        }
+        if let text = request.query("limit") {
+            guard let n = Int(text), (1...1000).contains(n) else { return Self.error(400, .invalidParam, "limit takes 1 to 1000, got '\(text)'") }
+            query.limit = n
+        }
+        query.before = request.query("cursor").map(RunID.init)
+        struct Page: Encodable {
+            var runs: [RunJSON]
+            var nextCursor: String?
+            enum CodingKeys: String, CodingKey { case runs, nextCursor = "next_cursor" }
+        }
+        do {
+            let runs = try service.store.runs(query)
+            return Self.json(200, Page(runs: runs.map { RunJSON($0, secrets: secrets(of: $0)) },
+                                       nextCursor: runs.count == query.limit ? runs.last?.id.rawValue : nil))
+        } catch {
+            return Self.error(500, .stateUnavailable, "cannot read runs: \(error)")
+        }
+    }
+
+    func cancel(_ id: String) -> HTTPResponse {
+        guard let stored = try? service.store.load(RunID(id)) else {
+            return Self.error(404, .runNotFound, "no run '\(id)'", contractCode: APITrigger.defaultNotFoundErrorCode)
+        }
+        guard !stored.run.status.isTerminal else {
+            return Self.error(409, .runFinished, "run \(id) has already finished (\(stored.run.status.rawValue))", run: stored.run)
+        }
+        do {
+            _ = try service.store.requestCancel(stored.run.id, at: Date())
+        } catch {
+            return Self.error(500, .stateUnavailable, "cannot record the cancel: \(error)")
+        }
+        struct Cancelling: Encodable {
+            var runID: String
+            var status: String
+            var cancelRequested = true
+            enum CodingKeys: String, CodingKey { case runID = "run_id", status, cancelRequested = "cancel_requested" }
+        }
+        return Self.json(202, Cancelling(runID: id, status: stored.run.status.rawValue))
+    }
+}
+
+final class WaitBox<T>: @unchecked Sendable {
+    var value: T?
+}
+
+extension HTTPResponse {
+    func with(header: (name: String, value: String)) -> HTTPResponse {
+        var copy = self
+        copy.header = header
+        return copy
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import RunnerCore
+import RunnerEngine
+import RunnerStore
+import RunnerYAML
+
+/// The HTTP API of `runner serve`: named pipelines from one directory, launched, followed and
+/// cancelled over JSON, executed by the engine in this process with the CLI's store.
+public final class APIServer: @unchecked Sendable {
+    public struct LoadedPipeline: Sendable {
+        public var name: String
+        public var file: String
+        public var definition: String
+        public var pipeline: ValidatedPipeline
+    }
+
+    public let service: RunService
+    let directory: String
+    private let lock = NSLock()
+    private var pipelines: [String: LoadedPipeline] = [:]
+    private var running = 0
+    private(set) var router = Router()
+
+    public init(pipelinesDirectory: String, service: RunService) {
+        self.directory = pipelinesDirectory
+        self.service = service
+        router = routes()
+    }
+
+    // MARK: - Pipelines
+
+    /// Loads every `.yaml` of the directory; returns the diagnostics of those that do not load
+    /// (they are left out; the others are served). Replaces what was loaded before.
+    @discardableResult
+    public func reload() -> [(file: String, diagnostics: [Diagnostic])] {
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+        var loaded: [String: LoadedPipeline] = [:]
+        var problems: [(String, [Diagnostic])] = []
+        for name in files {
+            let file = URL(fileURLWithPath: directory).appendingPathComponent(name).standardizedFileURL.path
+            let bytes: [UInt8]
+            switch PipelineLoader.readFile(file) {
+            case .success(let read): bytes = read
+            case .failure(let d):
+                problems.append((file, [d]))
+                continue
+            }
+            let result = PipelineLoader.load(bytes: bytes, file: file)
+            guard let pipeline = result.pipeline else {
+                problems.append((file, result.diagnostics.filter(\.isError)))
+                continue
+            }
+            let pipelineName = pipeline.pipeline.name.value
+            if let other = loaded[pipelineName] {
+                problems.append((file, [Diagnostic(.invalidName, "pipeline '\(pipelineName)' is also defined in \(other.file)",
+                                                   hint: "give each pipeline of the directory its own name")]))
+                continue
+            }
+            loaded[pipelineName] = LoadedPipeline(name: pipelineName, file: file, definition: String(decoding: bytes, as: UTF8.self),
+                                                  pipeline: pipeline)
+        }
+        lock.withLock { pipelines = loaded }
+        return problems
+    }
+
+    public var pipelineNames: [String] { lock.withLock { pipelines.keys.sorted() } }
+
+    func pipeline(_ name: String) -> LoadedPipeline? { lock.withLock { pipelines[name] } }
+
+    // MARK: - Runs executing here
+
+    /// Executes a run in the background of this process.
+    func execute(_ id: RunID) {
+        lock.withLock { running += 1 }
+        let service = self.service
+        Task.detached { [weak self] in
+            _ = try? await service.execute(id)
+            self?.lock.withLock { self?.running -= 1 }
+        }
+    }
+
+    /// Runs executing in this process now.
+    public var executing: Int { lock.withLock { running } }
+
+    /// Runs whose runner died (this server before a restart, or a CLI run) are finished here.
+    public func resumeUnfinished() -> [RunID] {
+        let orphans = (try? service.orphans()) ?? []
+        for run in orphans { execute(run.id) }
+        return orphans.map(\.id)
+    }
+
+    // MARK: - Requests
+
+    public func handle(_ request: HTTPRequest) -> HTTPResponse {
+        if request.isBodyTooLarge {
+            return Self.error(413, .bodyTooLarge, "the request body is larger than the server accepts")
+        }
+        switch router.match(method: request.method, path: request.path) {
+        case .found(let handler, let captures):
+            return handler(request, captures)
+        case .methodNotAllowed(let allowed):
+            var response = Self.error(405, .methodNotAllowed, "\(request.path) does not take \(request.method)")
+            response.header = ("Allow", allowed.joined(separator: ", "))
+            return response
+        case .notFound:
+            return Self.error(404, .routeNotFound, "no route \(request.path)")
+        }
+    }
+
+    func routes() -> Router {
+        var r = Router()
+        r.add("GET", "/healthz") { [unowned self] _, _ in health() }
+        r.add("GET", "/api/v1/pipelines") { [unowned self] _, _ in listPipelines() }
+        r.add("GET", "/api/v1/pipelines/{name}") { [unowned self] _, c in showPipeline(c["name"]!) }
+        r.add("POST", "/api/v1/pipelines/{name}/runs") { [unowned self] request, c in launch(c["name"]!, request) }
+        r.add("GET", "/api/v1/runs") { [unowned self] request, _ in listRuns(request) }
+        r.add("GET", "/api/v1/runs/{id}") { [unowned self] _, c in showRun(c["id"]!) }
+        r.add("POST", "/api/v1/runs/{id}/cancel") { [unowned self] _, c in cancel(c["id"]!) }
+        return r
+    }
+
+    // MARK: - Answers
+
+    struct ErrorBody: Encodable {
+        var code: String
+        var message: String
+        var hint: String?
+        var runID: String?
+        var status: String?
+        var diagnostics: [DiagnosticJSON]?
+        enum CodingKeys: String, CodingKey { case code, message, hint, runID = "run_id", status, diagnostics }
+    }
+
+    static func json<T: Encodable>(_ status: Int, _ value: T) -> HTTPResponse {
+        HTTPResponse(status: status, body: Array(JSONOutput.encode(value).utf8))
+    }
+
+    static func error(_ status: Int, _ code: DiagnosticCode, _ message: String, contractCode: String? = nil, hint: String? = nil,
+                      run: RunRecord? = nil, diagnostics: [Diagnostic]? = nil) -> HTTPResponse {
+        json(status, ErrorBody(code: contractCode ?? code.rawValue, message: message, hint: hint ?? code.help, runID: run?.id.rawValue,
+                               status: run?.status.rawValue, diagnostics: diagnostics?.map(DiagnosticJSON.init)))
+    }
+
+    func health() -> HTTPResponse {
+        struct Health: Encodable { var status: String; var pipelines: Int; var executing: Int }
+        return Self.json(200, Health(status: "ok", pipelines: pipelineNames.count, executing: executing))
+    }
+}

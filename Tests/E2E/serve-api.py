@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""End-to-end: `runner serve` over real HTTP (urllib), serving this project's pipelines/.
+
+  health, pipelines list and detail; launch → poll → final state (docs-publish, seed 000);
+  the seeds' param codes as 400 (INVALID_TARGET_REF, INVALID_TARGET, INVALID_TIMESTAMP,
+  INVALID_TRIGGER_MODE, INVALID_RUN_KIND); an active publish → 409 PUBLISH_ALREADY_ACTIVE with
+  the active run's id; 100 concurrent launches of that reject pipeline → one 202, 99 × 409;
+  unknown run / pipeline / route → 404, wrong method → 405 with Allow, bad and oversized
+  bodies → 400 / 413; cancel of a running backup (seed 003) → cancelled, of a finished run →
+  409; kill -9 of the server mid-run → the next start finishes the run.
+
+Usage: Tests/E2E/serve-api.py [RUNNER]   (default .build/debug/runner). Exit 0 = all passed.
+"""
+import concurrent.futures
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+RUNNER = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, ".build/debug/runner"))
+TERMINAL = {"succeeded", "failed", "partial", "cancelled", "rolled_back", "skipped"}
+passed, failed = 0, 0
+
+
+def check(name, condition, detail=""):
+    global passed, failed
+    if condition:
+        passed += 1
+        print(f"  ok    {name}")
+    else:
+        failed += 1
+        print(f"  FAIL  {name}" + (f"\n        {detail}" if detail else ""))
+
+
+class Server:
+    def __init__(self, work):
+        self.work, self.process, self.port = work, None, None
+
+    def start(self):
+        env = {k: v for k, v in os.environ.items() if not re.match(r"^(RUNNER_|PARAM_|INJECT_|DOCS_|BACKUP_)", k)}
+        env.update(RUNNER_HOME=f"{self.work}/home", DEMO_ROOT=f"{self.work}/demo", PUBLISH_ROOT=f"{self.work}/publish",
+                   BACKUP_THROTTLE_MS="150", NO_COLOR="1")
+        self.out = open(f"{self.work}/serve.out", "a")
+        self.process = subprocess.Popen([RUNNER, "serve", "--pipelines", f"{ROOT}/pipelines", "--listen", "127.0.0.1:0"],
+                                        stdout=subprocess.PIPE, stderr=self.out, env=env, text=True, start_new_session=True)
+        line = self.process.stdout.readline()
+        match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+        if not match:
+            raise SystemExit(f"serve-api: the server did not start: {line!r}")
+        self.port = int(match.group(1))
+        return line
+
+    def request(self, method, path, body=None, raw=None, timeout=30):
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.status, json.loads(r.read() or b"null"), dict(r.headers)
+        except urllib.error.HTTPError as e:
+            text = e.read()
+            try:
+                return e.code, json.loads(text), dict(e.headers)
+            except ValueError:
+                return e.code, text.decode(errors="replace"), dict(e.headers)
+
+    def wait(self, run_id, statuses=TERMINAL, seconds=90):
+        deadline = time.time() + seconds
+        run = None
+        while time.time() < deadline:
+            status, run, _ = self.request("GET", f"/api/v1/runs/{run_id}")
+            if status == 200 and run["status"] in statuses:
+                return run
+            time.sleep(0.2)
+        return run
+
+    def kill(self, sig):
+        os.killpg(self.process.pid, sig) if sig == signal.SIGKILL else self.process.send_signal(sig)
+        self.process.wait(timeout=30)
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="serve-api.")
+    server = Server(work)
+    try:
+        print("runner serve (HTTP API)")
+        server.start()
+        status, health, _ = server.request("GET", "/healthz")
+        check("healthz: 200, 5 pipelines", status == 200 and health["status"] == "ok" and health["pipelines"] == 5, health)
+        status, listing, _ = server.request("GET", "/api/v1/pipelines")
+        check("pipelines: the five of pipelines/", sorted(p["name"] for p in listing["pipelines"])
+              == ["backup", "docs-publish", "ingestion", "promotion", "restore"], listing)
+        status, detail, _ = server.request("GET", "/api/v1/pipelines/docs-publish")
+        target = next((p for p in detail.get("params", []) if p["name"] == "targetRef"), {})
+        check("pipeline detail: its params with types and error codes",
+              status == 200 and target.get("type") == "gitref" and target.get("error_code") == "INVALID_TARGET_REF", detail)
+
+        # --- the seeds' validation contracts
+        cases = [
+            ("docs-publish", {"targetRef": "no-such-branch"}, "INVALID_TARGET_REF"),
+            ("docs-publish", {"targetRef": "a..b"}, "INVALID_TARGET_REF"),
+            ("docs-publish", {}, "INVALID_TARGET_REF"),
+        ]
+        ingestion = {"trigger_mode": "manual", "run_kind": "official_ingestion", "target_types": ["official"]}
+        for key, bad, code in [("target_types", ["nope"], "INVALID_TARGET"), ("from_published_at", "2026-13-01", "INVALID_TIMESTAMP"),
+                               ("trigger_mode", "sometimes", "INVALID_TRIGGER_MODE"), ("run_kind", "everything", "INVALID_RUN_KIND")]:
+            cases.append(("ingestion", dict(ingestion, **{key: bad}), code))
+        for name, params, code in cases:
+            status, body, _ = server.request("POST", f"/api/v1/pipelines/{name}/runs", {"params": params})
+            check(f"launch {name} {json.dumps(params)}: 400 {code}", status == 400 and body.get("code") == code, (status, body))
+        status, body, _ = server.request("POST", "/api/v1/pipelines/docs-publish/runs", {"params": {"targetRef": "HEAD", "bogus": 1}})
+        check("an undeclared param: 400 RUN2103", status == 400 and body.get("code") == "RUN2103", (status, body))
+        for raw, what in [(b"not json", "not JSON"), (b'["a"]', "not an object"), (b'{"targetRef": "HEAD"}', "params not under 'params'"),
+                          (b'{"params": {"targetRef": {"x": 1}}}', "a nested object")]:
+            status, body, _ = server.request("POST", "/api/v1/pipelines/docs-publish/runs", raw=raw)
+            check(f"a body that is {what}: 400 RUN6001", status == 400 and body.get("code") == "RUN6001", (status, body))
+        status, body, _ = server.request("POST", "/api/v1/pipelines/docs-publish/runs", raw=b"{" + b" " * (2 << 20) + b"}")
+        check("a 2 MiB body: 413 RUN6005", status == 413 and body.get("code") == "RUN6005", (status, body))
+        status, body, _ = server.request("POST", "/api/v1/pipelines/nope/runs", {"params": {}})
+        check("an unknown pipeline: 404 RUN6002", status == 404 and body.get("code") == "RUN6002", (status, body))
+        status, body, _ = server.request("GET", "/api/v1/runs/20991231-000000-000000")
+        check("an unknown run: 404 RUN_NOT_FOUND", status == 404 and body.get("code") == "RUN_NOT_FOUND", (status, body))
+        status, body, headers = server.request("DELETE", "/api/v1/runs/x")
+        check("a wrong method: 405 with Allow", status == 405 and body.get("code") == "RUN6004" and headers.get("Allow") == "GET", (status, headers))
+        status, body, _ = server.request("GET", "/api/v2/nothing")
+        check("an unknown route: 404 RUN6003", status == 404 and body.get("code") == "RUN6003", (status, body))
+
+        # --- docs-publish: launch, conflict, poll to the end
+        status, accepted, _ = server.request("POST", "/api/v1/pipelines/docs-publish/runs",
+                                             {"params": {"targetRef": "HEAD", "reason": "serve-api"}})
+        check("launch docs-publish: 202 with run_id, status, trigger api, params",
+              status == 202 and accepted.get("run_id") and accepted.get("trigger") == "api"
+              and accepted.get("params", {}).get("targetRef") == "HEAD", (status, accepted))
+        run_id = accepted.get("run_id")
+        status, conflict, _ = server.request("POST", "/api/v1/pipelines/docs-publish/runs", {"params": {"targetRef": "HEAD"}})
+        check("a second launch while it is active: 409 PUBLISH_ALREADY_ACTIVE naming the active run",
+              status == 409 and conflict.get("code") == "PUBLISH_ALREADY_ACTIVE" and conflict.get("run_id") == run_id, (status, conflict))
+        run = server.wait(run_id)
+        head = subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+        check("the run succeeded; steps, attempts and the resolved commit are in its JSON",
+              run and run["status"] == "succeeded" and run["refs"]["targetRef"]["sha"] == head
+              and all(s["status"] in ("succeeded", "skipped") for s in run["steps"]) and len(run["attempts"]) >= 5, run and run["status"])
+        status, body, _ = server.request("POST", f"/api/v1/runs/{run_id}/cancel")
+        check("cancel of a finished run: 409 RUN4002 with its status",
+              status == 409 and body.get("code") == "RUN4002" and body.get("status") == "succeeded", (status, body))
+        status, page, _ = server.request("GET", "/api/v1/runs?pipeline=docs-publish&status=succeeded&limit=5")
+        check("runs list with filters", status == 200 and [r["id"] for r in page["runs"]] == [run_id], (status, page))
+
+        # --- 100 concurrent launches of a reject pipeline: one run
+        def launch(_):
+            return server.request("POST", "/api/v1/pipelines/docs-publish/runs", {"params": {"targetRef": "HEAD"}}, timeout=60)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=50) as pool:
+            results = list(pool.map(launch, range(100)))
+        accepted_ids = [b["run_id"] for s, b, _ in results if s == 202]
+        rejected = [b for s, b, _ in results if s == 409]
+        check("100 concurrent launches: exactly one 202 and 99 × 409 naming that run",
+              len(accepted_ids) == 1 and len(rejected) == 99 and all(b["run_id"] == accepted_ids[0] for b in rejected),
+              f"{sorted(set(s for s, _, _ in results))} {len(accepted_ids)} accepted")
+        if accepted_ids:
+            server.wait(accepted_ids[0])
+
+        # --- backup (seed 003): cancel while it runs
+        status, accepted, _ = server.request("POST", "/api/v1/pipelines/backup/runs", {"params": {"dirPath": "dump-api"}})
+        backup_id = accepted.get("run_id")
+        run = server.wait(backup_id, statuses={"running"} | TERMINAL)
+        deadline = time.time() + 30
+        while time.time() < deadline and run and not any(s["name"] == "snapshot" and s["status"] == "running" for s in run["steps"]):
+            time.sleep(0.1)
+            run = server.request("GET", f"/api/v1/runs/{backup_id}")[1]
+        status, body, _ = server.request("POST", f"/api/v1/runs/{backup_id}/cancel")
+        check("cancel of a running backup: 202", status == 202 and body.get("cancel_requested") is True, (status, body))
+        run = server.wait(backup_id)
+        check("the backup ends cancelled", run and run["status"] == "cancelled", run and run["status"])
+
+        # --- kill -9 of the server mid-run; the next start finishes the run
+        status, accepted, _ = server.request("POST", "/api/v1/pipelines/backup/runs", {"params": {"dirPath": "dump-crash"}})
+        crash_id = accepted.get("run_id")
+        server.wait(crash_id, statuses={"running"} | TERMINAL)
+        time.sleep(0.5)
+        server.kill(signal.SIGKILL)
+        line = server.start()
+        check("restarted after kill -9: it finishes the interrupted run", "finishing 1 interrupted run" in line, line)
+        run = server.wait(crash_id)
+        check("the interrupted backup succeeded after the restart", run and run["status"] == "succeeded", run and run["status"])
+
+        server.kill(signal.SIGTERM)
+        check("SIGTERM: the server stops", server.process.returncode == 0, server.process.returncode)
+    finally:
+        if server.process and server.process.poll() is None:
+            os.killpg(server.process.pid, signal.SIGKILL)
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"serve-api: {passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
