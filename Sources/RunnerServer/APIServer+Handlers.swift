@@ -64,12 +64,21 @@ extension APIServer {
         }
     }
 
-    /// `{"params": {...}}` (or an empty body): the params, or why the body is not that.
-    static func launchParams(_ body: [UInt8]) -> Result<[String: Value], Diagnostic> {
+    /// `{"params": {...}}` (or an empty body) — on an alias route the params object itself —:
+    /// the params, or why the body is not that.
+    static func launchParams(_ body: [UInt8], flat: Bool = false) -> Result<[String: Value], Diagnostic> {
         if body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return .success([:]) }
         struct Body: Decodable { var params: [String: Value]? }
         guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
             return .failure(Diagnostic(.invalidBody, "the body is not a JSON object", hint: DiagnosticCode.invalidBody.help))
+        }
+        if flat {
+            guard let params = try? JSONDecoder().decode([String: Value].self, from: Data(body)) else {
+                return .failure(Diagnostic(.invalidBody, "the body must be an object of param values (strings, numbers, booleans, lists)",
+                                           hint: "e.g. {\"targetRef\": \"main\"}"))
+            }
+            _ = object
+            return .success(params)
         }
         if let unknown = object.keys.sorted().first(where: { $0 != "params" }) {
             return .failure(Diagnostic(.invalidBody, "unknown body key '\(unknown)': the body takes 'params' only",
@@ -83,10 +92,10 @@ extension APIServer {
         }
     }
 
-    func launch(_ name: String, _ request: HTTPRequest) -> HTTPResponse {
+    func launch(_ name: String, _ request: HTTPRequest, flatBody: Bool) -> HTTPResponse {
         guard let loaded = pipeline(name) else { return Self.error(404, .pipelineNotFound, "no pipeline '\(name)'") }
         let given: [String: Value]
-        switch Self.launchParams(request.body) {
+        switch Self.launchParams(request.body, flat: flatBody) {
         case .failure(let d): return Self.error(400, d.code, d.message, hint: d.hint)
         case .success(let params): given = params
         }
@@ -151,9 +160,13 @@ extension APIServer {
         return Set(reloaded?.pipeline.params.filter(\.isSecret).map(\.name.value) ?? [])
     }
 
-    func showRun(_ id: String) -> HTTPResponse {
-        guard let stored = try? service.store.load(RunID(id)) else {
-            return Self.error(404, .runNotFound, "no run '\(id)'", contractCode: APITrigger.defaultNotFoundErrorCode)
+    /// A run; on an alias route only a run of that pipeline, unknown ids with its own code.
+    func showRun(_ id: String, of pipelineName: String?) -> HTTPResponse {
+        let notFound = pipelineName.flatMap { pipeline($0)?.pipeline.pipeline.triggers.api?.notFoundErrorCode?.value }
+            ?? APITrigger.defaultNotFoundErrorCode
+        guard let stored = try? service.store.load(RunID(id)), pipelineName.map({ stored.run.pipeline == $0 }) ?? true else {
+            return Self.error(404, .runNotFound, "no run '\(id)'" + (pipelineName.map { " of pipeline '\($0)'" } ?? ""),
+                              contractCode: notFound)
         }
         var text = ""
         RunJSON(stored.run, secrets: secrets(of: stored.run)).streamedJSON(

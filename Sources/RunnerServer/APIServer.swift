@@ -19,12 +19,13 @@ public final class APIServer: @unchecked Sendable {
     private let lock = NSLock()
     private var pipelines: [String: LoadedPipeline] = [:]
     private var running = 0
-    private(set) var router = Router()
+    private var currentRouter = Router()
+    var router: Router { lock.withLock { currentRouter } }
 
     public init(pipelinesDirectory: String, service: RunService) {
         self.directory = pipelinesDirectory
         self.service = service
-        router = routes()
+        currentRouter = routes(aliases: [])
     }
 
     // MARK: - Pipelines
@@ -60,7 +61,21 @@ public final class APIServer: @unchecked Sendable {
             loaded[pipelineName] = LoadedPipeline(name: pipelineName, file: file, definition: String(decoding: bytes, as: UTF8.self),
                                                   pipeline: pipeline)
         }
-        lock.withLock { pipelines = loaded }
+        // Alias routes declared by the pipelines (`triggers.api.path`); the first one wins.
+        var aliases: [(path: String, pipeline: String)] = []
+        for (name, entry) in loaded.sorted(by: { $0.key < $1.key }) {
+            guard let path = entry.pipeline.pipeline.triggers.api?.path.value else { continue }
+            if let other = aliases.first(where: { $0.path == path }) {
+                problems.append((entry.file, [Diagnostic(.invalidPath, "api path \(path) is also declared by pipeline '\(other.pipeline)'; not served for '\(name)'")]))
+                continue
+            }
+            aliases.append((path, name))
+        }
+        let router = routes(aliases: aliases)
+        lock.withLock {
+            pipelines = loaded
+            currentRouter = router
+        }
         return problems
     }
 
@@ -108,14 +123,21 @@ public final class APIServer: @unchecked Sendable {
         }
     }
 
-    func routes() -> Router {
+    func routes(aliases: [(path: String, pipeline: String)]) -> Router {
         var r = Router()
+        // The seeds' own routes: a flat JSON object of params launches, `/{id}` shows a run of
+        // that pipeline, unknown ids answer the pipeline's not-found code.
+        for alias in aliases {
+            let name = alias.pipeline
+            r.add("POST", alias.path) { [unowned self] request, _ in launch(name, request, flatBody: true) }
+            r.add("GET", alias.path + "/{id}") { [unowned self] _, c in showRun(c["id"]!, of: name) }
+        }
         r.add("GET", "/healthz") { [unowned self] _, _ in health() }
         r.add("GET", "/api/v1/pipelines") { [unowned self] _, _ in listPipelines() }
         r.add("GET", "/api/v1/pipelines/{name}") { [unowned self] _, c in showPipeline(c["name"]!) }
-        r.add("POST", "/api/v1/pipelines/{name}/runs") { [unowned self] request, c in launch(c["name"]!, request) }
+        r.add("POST", "/api/v1/pipelines/{name}/runs") { [unowned self] request, c in launch(c["name"]!, request, flatBody: false) }
         r.add("GET", "/api/v1/runs") { [unowned self] request, _ in listRuns(request) }
-        r.add("GET", "/api/v1/runs/{id}") { [unowned self] _, c in showRun(c["id"]!) }
+        r.add("GET", "/api/v1/runs/{id}") { [unowned self] _, c in showRun(c["id"]!, of: nil) }
         r.add("POST", "/api/v1/runs/{id}/cancel") { [unowned self] _, c in cancel(c["id"]!) }
         return r
     }

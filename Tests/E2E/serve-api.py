@@ -4,7 +4,8 @@
   health, pipelines list and detail; launch → poll → final state (docs-publish, seed 000);
   the seeds' param codes as 400 (INVALID_TARGET_REF, INVALID_TARGET, INVALID_TIMESTAMP,
   INVALID_TRIGGER_MODE, INVALID_RUN_KIND); an active publish → 409 PUBLISH_ALREADY_ACTIVE with
-  the active run's id; 100 concurrent launches of that reject pipeline → one 202, 99 × 409;
+  the active run's id; alias routes from triggers.api (flat bodies, the pipeline's not-found
+  code); 100 concurrent launches of that reject pipeline → one 202, 99 × 409;
   unknown run / pipeline / route → 404, wrong method → 405 with Allow, bad and oversized
   bodies → 400 / 413; cancel of a running backup (seed 003) → cancelled, of a finished run →
   409; kill -9 of the server mid-run → the next start finishes the run.
@@ -134,6 +135,17 @@ def main():
         status, body, _ = server.request("GET", "/api/v2/nothing")
         check("an unknown route: 404 RUN6003", status == 404 and body.get("code") == "RUN6003", (status, body))
 
+        # --- alias routes declared by the pipelines (triggers.api): flat bodies, own not-found codes
+        status, body, _ = server.request("POST", "/api/v1/admin/docs/publish", {"targetRef": "no-such-branch"})
+        check("alias POST /api/v1/admin/docs/publish with a bad ref: 400 INVALID_TARGET_REF",
+              status == 400 and body.get("code") == "INVALID_TARGET_REF", (status, body))
+        status, body, _ = server.request("POST", "/api/v1/ops/ingestion/runs", dict(ingestion, trigger_mode="sometimes"))
+        check("alias POST /api/v1/ops/ingestion/runs: 400 INVALID_TRIGGER_MODE",
+              status == 400 and body.get("code") == "INVALID_TRIGGER_MODE", (status, body))
+        status, body, _ = server.request("GET", "/api/v1/admin/docs/publish/20991231-000000-000000")
+        check("alias GET of an unknown run: 404 DOCS_PUBLISH_RUN_NOT_FOUND",
+              status == 404 and body.get("code") == "DOCS_PUBLISH_RUN_NOT_FOUND", (status, body))
+
         # --- docs-publish: launch, conflict, poll to the end
         status, accepted, _ = server.request("POST", "/api/v1/pipelines/docs-publish/runs",
                                              {"params": {"targetRef": "HEAD", "reason": "serve-api"}})
@@ -149,6 +161,8 @@ def main():
         check("the run succeeded; steps, attempts and the resolved commit are in its JSON",
               run and run["status"] == "succeeded" and run["refs"]["targetRef"]["sha"] == head
               and all(s["status"] in ("succeeded", "skipped") for s in run["steps"]) and len(run["attempts"]) >= 5, run and run["status"])
+        status, body, _ = server.request("GET", f"/api/v1/admin/docs/publish/{run_id}")
+        check("alias GET of the run: 200, the same run", status == 200 and body.get("id") == run_id, (status, body.get("id")))
         status, body, _ = server.request("POST", f"/api/v1/runs/{run_id}/cancel")
         check("cancel of a finished run: 409 RUN4002 with its status",
               status == 409 and body.get("code") == "RUN4002" and body.get("status") == "succeeded", (status, body))
@@ -176,6 +190,9 @@ def main():
         while time.time() < deadline and run and not any(s["name"] == "snapshot" and s["status"] == "running" for s in run["steps"]):
             time.sleep(0.1)
             run = server.request("GET", f"/api/v1/runs/{backup_id}")[1]
+        status, body, _ = server.request("GET", f"/api/v1/admin/docs/publish/{backup_id}")
+        check("alias GET of another pipeline's run: 404 DOCS_PUBLISH_RUN_NOT_FOUND",
+              status == 404 and body.get("code") == "DOCS_PUBLISH_RUN_NOT_FOUND", (status, body))
         status, body, _ = server.request("POST", f"/api/v1/runs/{backup_id}/cancel")
         check("cancel of a running backup: 202", status == 202 and body.get("cancel_requested") is True, (status, body))
         run = server.wait(backup_id)
