@@ -42,6 +42,14 @@ let package = Package(
         /// request body collected across libmicrohttpd's callbacks, in C.
         .target(name: "CHTTPDShim", dependencies: ["CHTTPD"]),
 
+        /// libcrypto (Debian libssl-dev, pkg-config libcrypto): SHA-256 of API tokens and request
+        /// payloads, constant-time comparison, random tokens.
+        .systemLibrary(
+            name: "CCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+
         /// posix_spawn with a process group, a working directory and no inherited descriptors
         /// (GNU extensions Swift cannot see).
         .target(name: "CProcess"),
@@ -59,6 +67,9 @@ let package = Package(
         /// libgit2 wrapper: open a repository, resolve a ref as users write it to a commit.
         .target(name: "RunnerGit", dependencies: ["CGit2"]),
 
+        /// libcrypto wrapper: SHA-256, constant-time comparison, random bytes.
+        .target(name: "RunnerCrypto", dependencies: ["CCrypto"]),
+
         /// SQLite wrapper, migrations, and the durable run store.
         .target(name: "RunnerStore", dependencies: ["CSQLite", "RunnerCore"]),
 
@@ -68,7 +79,7 @@ let package = Package(
 
         /// HTTP on libmicrohttpd: the server wrapper, the router, the API's JSON shapes (the CLI
         /// prints the same ones) and handlers.
-        .target(name: "RunnerServer", dependencies: ["CHTTPDShim", "RunnerCore", "RunnerYAML", "RunnerStore", "RunnerEngine"]),
+        .target(name: "RunnerServer", dependencies: ["CHTTPDShim", "RunnerCore", "RunnerYAML", "RunnerStore", "RunnerEngine", "RunnerCrypto"]),
 
         // MARK: - Front doors
 
@@ -86,7 +97,7 @@ let package = Package(
         .testTarget(name: "RunnerYAMLTests", dependencies: ["RunnerTestSupport", "RunnerYAML", "RunnerCore"]),
         .testTarget(name: "RunnerEngineTests", dependencies: ["RunnerTestSupport", "RunnerEngine", "RunnerCore", "RunnerYAML", "RunnerStore", "RunnerGit"]),
         .testTarget(name: "RunnerStoreTests", dependencies: ["RunnerTestSupport", "RunnerStore", "RunnerCore"]),
-        .testTarget(name: "RunnerServerTests", dependencies: ["RunnerTestSupport", "RunnerServer"]),
+        .testTarget(name: "RunnerServerTests", dependencies: ["RunnerTestSupport", "RunnerServer", "RunnerCrypto"]),
         .testTarget(
             name: "RunnerCLITests",
             dependencies: ["RunnerTestSupport", "RunnerCLI", "RunnerCore", "RunnerYAML", "RunnerServer"],

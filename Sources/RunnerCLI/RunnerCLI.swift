@@ -37,6 +37,8 @@ public enum RunnerCLI {
         Command(spec: HookCommand.spec, run: { _, _ in .usage }, subcommands: HookCommand.subcommands),
         Command(spec: GCCommand.spec, run: GCCommand.run),
         Command(spec: ServeCommand.spec, run: ServeCommand.run),
+        Command(spec: TokenCommand.spec, run: { _, _ in .usage }, subcommands: TokenCommand.subcommands),
+        Command(spec: AuditCommand.spec, run: AuditCommand.run),
     ]
 
     public static func run(_ arguments: [String], console: Console = .standard(),

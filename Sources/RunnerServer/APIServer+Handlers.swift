@@ -125,6 +125,7 @@ extension APIServer {
         case .failure(let error):
             return Self.error(500, .stateUnavailable, "cannot record the run: \(error)")
         case .success(.created(let id)):
+            audit("launch", id, pipeline: name, params: shown, request)
             execute(id)
             return Self.json(202, Accepted(runID: id.rawValue, pipeline: name, status: RunStatus.queued.rawValue,
                                            acceptedAt: Timestamp.format(Date()), trigger: Trigger.api.rawValue, params: shown))
@@ -132,6 +133,7 @@ extension APIServer {
             return Self.error(409, .runBusy, "pipeline '\(name)' already has an active run \(active.id) (\(active.status.rawValue))",
                               contractCode: code, run: active)
         case .success(.skipped(let id, let active)):
+            audit("launch", id, pipeline: name, params: shown, request)
             return Self.json(200, Accepted(runID: id.rawValue, pipeline: name, status: RunStatus.skipped.rawValue,
                                            acceptedAt: Timestamp.format(Date()), trigger: Trigger.api.rawValue, params: shown))
                 .with(header: ("X-Runner-Active-Run", active.id.rawValue))
@@ -207,7 +209,7 @@ extension APIServer {
         }
     }
 
-    func cancel(_ id: String) -> HTTPResponse {
+    func cancel(_ id: String, _ request: HTTPRequest) -> HTTPResponse {
         guard let stored = try? service.store.load(RunID(id)) else {
             return Self.error(404, .runNotFound, "no run '\(id)'", contractCode: APITrigger.defaultNotFoundErrorCode)
         }
@@ -216,6 +218,7 @@ extension APIServer {
         }
         do {
             _ = try service.store.requestCancel(stored.run.id, at: Date())
+            audit("cancel", stored.run.id, pipeline: stored.run.pipeline, params: [:], request)
         } catch {
             return Self.error(500, .stateUnavailable, "cannot record the cancel: \(error)")
         }
@@ -231,6 +234,47 @@ extension APIServer {
 
 final class WaitBox<T>: @unchecked Sendable {
     var value: T?
+}
+
+extension APIServer {
+    /// Who did what to which run, from which request (a failure to record is not the
+    /// caller's problem: the action stands).
+    func audit(_ action: String, _ run: RunID, pipeline: String, params: [String: Value], _ request: HTTPRequest) {
+        let trace = AccessTokens.traceID(traceparent: request.header("traceparent"), requestID: request.header("X-Request-Id"))
+        try? service.store.appendAudit(AuditRecord(at: Date(), action: action, runID: run, pipeline: pipeline,
+                                                   actor: request.actor ?? "anonymous", params: params, traceID: trace))
+    }
+
+    public struct AuditJSON: Encodable {
+        var at: String
+        var action: String
+        var runID: String?
+        var pipeline: String?
+        var actor: String
+        var params: [String: Value]
+        var traceID: String?
+        enum CodingKeys: String, CodingKey { case at, action, runID = "run_id", pipeline, actor, params, traceID = "trace_id" }
+
+        public init(_ r: AuditRecord) {
+            at = Timestamp.format(r.at)
+            action = r.action
+            runID = r.runID?.rawValue
+            pipeline = r.pipeline
+            actor = r.actor
+            params = r.params
+            traceID = r.traceID
+        }
+    }
+
+    func listAudit(_ request: HTTPRequest) -> HTTPResponse {
+        let limit = request.query("limit").flatMap(Int.init) ?? 100
+        struct Page: Encodable { var entries: [AuditJSON] }
+        do {
+            return Self.json(200, Page(entries: try service.store.audit(limit: limit).map(AuditJSON.init)))
+        } catch {
+            return Self.error(500, .stateUnavailable, "cannot read the audit log: \(error)")
+        }
+    }
 }
 
 extension HTTPResponse {

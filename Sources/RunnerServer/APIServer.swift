@@ -108,6 +108,21 @@ public final class APIServer: @unchecked Sendable {
     // MARK: - Requests
 
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
+        var request = request
+        // Everything but the health check needs a token: viewers read, operators also launch
+        // and cancel, admins also read the audit log.
+        if request.path != "/healthz" {
+            let needed: Role = request.path == "/api/v1/audit" ? .admin : (request.method == "GET" || request.method == "HEAD") ? .viewer : .operator
+            switch AccessTokens.authenticate(request.header("Authorization"), store: service.store) {
+            case .failure(let failure):
+                return Self.error(401, .unauthorized, failure.message).with(header: ("WWW-Authenticate", "Bearer"))
+            case .success(let token):
+                guard token.role >= needed else {
+                    return Self.error(403, .forbidden, "token '\(token.name)' is \(token.role.rawValue); \(request.method) \(request.path) needs \(needed.rawValue)")
+                }
+                request.actor = token.name
+            }
+        }
         if request.isBodyTooLarge {
             return Self.error(413, .bodyTooLarge, "the request body is larger than the server accepts")
         }
@@ -138,7 +153,8 @@ public final class APIServer: @unchecked Sendable {
         r.add("POST", "/api/v1/pipelines/{name}/runs") { [unowned self] request, c in launch(c["name"]!, request, flatBody: false) }
         r.add("GET", "/api/v1/runs") { [unowned self] request, _ in listRuns(request) }
         r.add("GET", "/api/v1/runs/{id}") { [unowned self] _, c in showRun(c["id"]!, of: nil) }
-        r.add("POST", "/api/v1/runs/{id}/cancel") { [unowned self] _, c in cancel(c["id"]!) }
+        r.add("POST", "/api/v1/runs/{id}/cancel") { [unowned self] request, c in cancel(c["id"]!, request) }
+        r.add("GET", "/api/v1/audit") { [unowned self] request, _ in listAudit(request) }
         return r
     }
 

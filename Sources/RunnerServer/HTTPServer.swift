@@ -9,6 +9,8 @@ public struct HTTPRequest {
     public var body: [UInt8]
     /// The body passed the server's limit; nothing of it was kept.
     public var isBodyTooLarge: Bool
+    /// Who sent it: the API token's name, once authenticated.
+    public var actor: String?
     let lookupHeader: (String) -> String?
     let lookupQuery: (String) -> String?
 

@@ -109,5 +109,26 @@ enum Migrations {
         ALTER TABLE runs ADD COLUMN refs TEXT;
         ALTER TABLE runs ADD COLUMN trigger_detail TEXT;
         """),
+        // API tokens (their SHA-256 only) and the audit log.
+        (4, """
+        CREATE TABLE tokens (
+          id TEXT PRIMARY KEY,
+          name TEXT NOT NULL UNIQUE,
+          role TEXT NOT NULL,
+          hash TEXT NOT NULL,
+          created_at REAL NOT NULL,
+          revoked_at REAL
+        );
+        CREATE TABLE audit (
+          seq INTEGER PRIMARY KEY,
+          at REAL NOT NULL,
+          action TEXT NOT NULL,
+          run_id TEXT,
+          pipeline TEXT,
+          actor TEXT NOT NULL,
+          params TEXT NOT NULL,
+          trace_id TEXT
+        );
+        """),
     ]
 }

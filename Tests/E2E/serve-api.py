@@ -7,7 +7,8 @@
   the active run's id; alias routes from triggers.api (flat bodies, the pipeline's not-found
   code); 100 concurrent launches of that reject pipeline → one 202, 99 × 409;
   unknown run / pipeline / route → 404, wrong method → 405 with Allow, bad and oversized
-  bodies → 400 / 413; cancel of a running backup (seed 003) → cancelled, of a finished run →
+  bodies → 400 / 413; tokens: 401 without or with a bad or revoked one, 403 for a missing
+  role, the audit log (actor, trace id), no token in any file; cancel of a running backup (seed 003) → cancelled, of a finished run →
   409; kill -9 of the server mid-run → the next start finishes the run.
 
 Usage: Tests/E2E/serve-api.py [RUNNER]   (default .build/debug/runner). Exit 0 = all passed.
@@ -44,11 +45,16 @@ def check(name, condition, detail=""):
 class Server:
     def __init__(self, work):
         self.work, self.process, self.port = work, None, None
+        self.env = {k: v for k, v in os.environ.items() if not re.match(r"^(RUNNER_|PARAM_|INJECT_|DOCS_|BACKUP_)", k)}
+        self.env.update(RUNNER_HOME=f"{work}/home", DEMO_ROOT=f"{work}/demo", PUBLISH_ROOT=f"{work}/publish",
+                        BACKUP_THROTTLE_MS="150", NO_COLOR="1")
+        self.token = None
+
+    def cli(self, *args):
+        return subprocess.run([RUNNER, *args], env=self.env, capture_output=True, text=True)
 
     def start(self):
-        env = {k: v for k, v in os.environ.items() if not re.match(r"^(RUNNER_|PARAM_|INJECT_|DOCS_|BACKUP_)", k)}
-        env.update(RUNNER_HOME=f"{self.work}/home", DEMO_ROOT=f"{self.work}/demo", PUBLISH_ROOT=f"{self.work}/publish",
-                   BACKUP_THROTTLE_MS="150", NO_COLOR="1")
+        env = self.env
         self.out = open(f"{self.work}/serve.out", "a")
         self.process = subprocess.Popen([RUNNER, "serve", "--pipelines", f"{ROOT}/pipelines", "--listen", "127.0.0.1:0"],
                                         stdout=subprocess.PIPE, stderr=self.out, env=env, text=True, start_new_session=True)
@@ -59,11 +65,16 @@ class Server:
         self.port = int(match.group(1))
         return line
 
-    def request(self, method, path, body=None, raw=None, timeout=30):
+    def request(self, method, path, body=None, raw=None, timeout=30, token="default", headers=None):
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method)
         if data is not None:
             req.add_header("Content-Type", "application/json")
+        token = self.token if token == "default" else token
+        if token:
+            req.add_header("Authorization", f"Bearer {token}")
+        for k, v in (headers or {}).items():
+            req.add_header(k, v)
         try:
             with urllib.request.urlopen(req, timeout=timeout) as r:
                 return r.status, json.loads(r.read() or b"null"), dict(r.headers)
@@ -94,7 +105,32 @@ def main():
     server = Server(work)
     try:
         print("runner serve (HTTP API)")
+        tokens = {}
+        for role in ("viewer", "operator", "admin"):
+            made = server.cli("token", "create", "--role", role, "--name", f"e2e-{role}")
+            tokens[role] = made.stdout.strip()
+            check(f"token create --role {role}: printed once, rnr_…", made.returncode == 0 and re.fullmatch(r"rnr_[0-9a-f]{16}_[0-9a-f]{64}", tokens[role]),
+                  made.stderr)
+        revoked = server.cli("token", "create", "--role", "admin", "--name", "e2e-revoked").stdout.strip()
+        server.cli("token", "revoke", "e2e-revoked")
+        server.token = tokens["operator"]
         server.start()
+        # --- auth: 401 without or with a bad token, 403 for a missing role
+        status, body, headers = server.request("GET", "/api/v1/pipelines", token=None)
+        check("no token: 401 RUN6006 with WWW-Authenticate", status == 401 and body.get("code") == "RUN6006"
+              and headers.get("WWW-Authenticate") == "Bearer", (status, body))
+        for bad, what in [("rnr_" + "0" * 16 + "_" + "0" * 64, "an unknown token"), (tokens["viewer"][:-1] + ("0" if tokens["viewer"][-1] != "0" else "1"), "a wrong secret"),
+                          ("nope", "a malformed token"), (revoked, "a revoked token")]:
+            status, body, _ = server.request("GET", "/api/v1/pipelines", token=bad)
+            check(f"{what}: 401", status == 401 and body.get("code") == "RUN6006", (status, body))
+        status, _, _ = server.request("GET", "/api/v1/pipelines", token=tokens["viewer"])
+        check("viewer: GET 200", status == 200, status)
+        status, body, _ = server.request("POST", "/api/v1/pipelines/docs-publish/runs", {"params": {"targetRef": "HEAD"}}, token=tokens["viewer"])
+        check("viewer: launch 403 RUN6007", status == 403 and body.get("code") == "RUN6007", (status, body))
+        status, body, _ = server.request("GET", "/api/v1/audit")
+        check("operator: audit 403", status == 403, (status, body))
+        status, _, _ = server.request("GET", "/healthz", token=None)
+        check("healthz needs no token", status == 200, status)
         status, health, _ = server.request("GET", "/healthz")
         check("healthz: 200, 5 pipelines", status == 200 and health["status"] == "ok" and health["pipelines"] == 5, health)
         status, listing, _ = server.request("GET", "/api/v1/pipelines")
@@ -147,8 +183,10 @@ def main():
               status == 404 and body.get("code") == "DOCS_PUBLISH_RUN_NOT_FOUND", (status, body))
 
         # --- docs-publish: launch, conflict, poll to the end
+        trace = "4bf92f3577b34da6a3ce929d0e0e4736"
         status, accepted, _ = server.request("POST", "/api/v1/pipelines/docs-publish/runs",
-                                             {"params": {"targetRef": "HEAD", "reason": "serve-api"}})
+                                             {"params": {"targetRef": "HEAD", "reason": "serve-api"}},
+                                             headers={"traceparent": f"00-{trace}-00f067aa0ba902b7-01"})
         check("launch docs-publish: 202 with run_id, status, trigger api, params",
               status == 202 and accepted.get("run_id") and accepted.get("trigger") == "api"
               and accepted.get("params", {}).get("targetRef") == "HEAD", (status, accepted))
@@ -168,6 +206,13 @@ def main():
               status == 409 and body.get("code") == "RUN4002" and body.get("status") == "succeeded", (status, body))
         status, page, _ = server.request("GET", "/api/v1/runs?pipeline=docs-publish&status=succeeded&limit=5")
         check("runs list with filters", status == 200 and [r["id"] for r in page["runs"]] == [run_id], (status, page))
+        status, audit, _ = server.request("GET", "/api/v1/audit", token=tokens["admin"])
+        launch_entry = next((e for e in audit.get("entries", []) if e.get("run_id") == run_id), {})
+        check("audit (admin): the launch, by the operator token's name, with the traceparent's trace id and the params",
+              status == 200 and launch_entry.get("action") == "launch" and launch_entry.get("actor") == "e2e-operator"
+              and launch_entry.get("trace_id") == trace and launch_entry.get("params", {}).get("reason") == "serve-api", (status, launch_entry))
+        cli_audit = server.cli("audit")
+        check("runner audit shows it too", run_id in cli_audit.stdout and "by e2e-operator" in cli_audit.stdout, cli_audit.stdout[:300])
 
         # --- 100 concurrent launches of a reject pipeline: one run
         def launch(_):
@@ -211,6 +256,16 @@ def main():
 
         server.kill(signal.SIGTERM)
         check("SIGTERM: the server stops", server.process.returncode == 0, server.process.returncode)
+        leaks = []
+        for base, _, files in os.walk(work):
+            for name in files:
+                path = os.path.join(base, name)
+                try:
+                    data = open(path, "rb").read()
+                except OSError:
+                    continue
+                leaks += [path for t in tokens.values() if t.encode() in data]
+        check("no token appears in any file: logs, state database, server output", not leaks, leaks[:3])
     finally:
         if server.process and server.process.poll() is None:
             os.killpg(server.process.pid, signal.SIGKILL)

@@ -59,12 +59,18 @@ struct ExecutorFixture {
         return orphan
     }
 
-    /// Whether `process` was killed by a signal. Foundation reaps its children on its own
-    /// queue, so `isRunning` can stay true for a moment after the kill: wait a bounded time.
+    /// Whether `process` (a 60 s sleep) is dead: gone or a zombie, seen in /proc, not through
+    /// Foundation, which reaps its children on its own queue (late, on a loaded machine).
     func wasKilled(_ process: Process, within seconds: TimeInterval = 10) -> Bool {
+        let pid = process.processIdentifier
         let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        return !process.isRunning && process.terminationReason == .uncaughtSignal
+        repeat {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return true }
+            if stat[stat.index(after: close)...].split(separator: " ").first == "Z" { return true }
+            usleep(10_000)
+        } while Date() < deadline
+        return false
     }
 
     func file(_ name: String) -> String { (try? String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8)) ?? "" }

@@ -74,6 +74,8 @@ public enum DiagnosticCode: String, CaseIterable, Hashable, Sendable, Codable {
     case routeNotFound = "RUN6003"
     case methodNotAllowed = "RUN6004"
     case bodyTooLarge = "RUN6005"
+    case unauthorized = "RUN6006"
+    case forbidden = "RUN6007"
 
     // MARK: 7xxx CLI
     case usage = "RUN7001"
