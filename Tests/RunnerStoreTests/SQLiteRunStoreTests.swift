@@ -195,7 +195,7 @@ let sampleSteps = [
             }
         }
         let store = try SQLiteRunStore(path: path)
-        #expect(try store.schemaVersion == 3, "migrated through every later migration too")
+        #expect(try store.schemaVersion == SQLiteRunStore.currentVersion, "migrated through every later migration too")
         #expect(try store.events(of: RunID("r1"), after: 0).map(\.id) == [1, 2, 3])
         #expect(try store.events(of: RunID("r1"), after: 0).map(\.status) == ["queued", "running", "succeeded"])
         #expect(try store.events(of: RunID("r2"), after: 1).map(\.status) == ["running"])
