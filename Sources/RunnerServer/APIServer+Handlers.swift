@@ -1,6 +1,7 @@
 import Foundation
 import RunnerCore
 import RunnerEngine
+import RunnerCrypto
 import RunnerStore
 import RunnerYAML
 
@@ -92,11 +93,68 @@ extension APIServer {
         }
     }
 
+    /// Launches a run. With an `Idempotency-Key` (required where the pipeline says so), the key
+    /// is checked first — before params and before the concurrency rule — and the first
+    /// response is what every later request with that key and payload gets.
     func launch(_ name: String, _ request: HTTPRequest, flatBody: Bool) -> HTTPResponse {
         guard let loaded = pipeline(name) else { return Self.error(404, .pipelineNotFound, "no pipeline '\(name)'") }
+        let policy = loaded.pipeline.pipeline.idempotency
+        guard let key = request.header("Idempotency-Key") else {
+            if policy?.isRequired == true {
+                return Self.error(400, .missingParam, "pipeline '\(name)' requires an Idempotency-Key header",
+                                  contractCode: policy?.errorCode?.value ?? IdempotencyPolicy.defaultErrorCode,
+                                  hint: "send Idempotency-Key: <a UUID>; resending the same request with it is safe")
+            }
+            return launchRun(loaded, request, flatBody: flatBody, idempotency: nil).response
+        }
+        guard (1...255).contains(key.utf8.count), key.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
+            return Self.error(400, .invalidIdempotencyKey, "the Idempotency-Key header must be 1 to 255 printable ASCII characters")
+        }
+        let scope = "\(request.actor ?? "anonymous") \(request.method) \(request.path)"
+        let hash = Crypto.sha256Hex(request.body)
+        let ttl = Double((policy?.ttl?.value ?? IdempotencyPolicy.defaultTTL).components.seconds)
+        // A request racing the first one with its key waits (briefly) for its answer.
+        let deadline = Date().addingTimeInterval(10)
+        while true {
+            let now = Date()
+            let claim: SQLiteRunStore.IdempotencyClaim
+            do {
+                claim = try service.store.claimIdempotencyKey(scope: scope, key: key, payloadHash: hash, now: now,
+                                                               expiresAt: now.addingTimeInterval(ttl))
+            } catch {
+                return Self.error(500, .stateUnavailable, "cannot record the Idempotency-Key: \(error)")
+            }
+            switch claim {
+            case .replay(let status, let body):
+                return HTTPResponse(status: status, body: body, header: ("Idempotent-Replayed", "true"))
+            case .mismatch:
+                return Self.error(422, .idempotencyKeyReused, "Idempotency-Key '\(key)' was used with another payload")
+            case .inFlight:
+                if Date() < deadline {
+                    usleep(20_000)
+                    continue
+                }
+                return Self.error(409, .idempotencyKeyInFlight, "the first request with Idempotency-Key '\(key)' is still being processed")
+            case .proceed:
+                let (response, run) = launchRun(loaded, request, flatBody: flatBody, idempotency: (scope, key))
+                // Only an accepted request is remembered: after a 4xx (bad params, an active
+                // run) or a 5xx the same key may be sent again once the cause is gone.
+                if !(200..<300).contains(response.status) {
+                    try? service.store.releaseIdempotencyKey(scope: scope, key: key)
+                } else {
+                    try? service.store.completeIdempotencyKey(scope: scope, key: key, status: response.status, body: response.body, runID: run)
+                }
+                return response
+            }
+        }
+    }
+
+    func launchRun(_ loaded: LoadedPipeline, _ request: HTTPRequest, flatBody: Bool,
+                   idempotency: (scope: String, key: String)?) -> (response: HTTPResponse, run: RunID?) {
+        let name = loaded.name
         let given: [String: Value]
         switch Self.launchParams(request.body, flat: flatBody) {
-        case .failure(let d): return Self.error(400, d.code, d.message, hint: d.hint)
+        case .failure(let d): return (Self.error(400, d.code, d.message, hint: d.hint), nil)
         case .success(let params): given = params
         }
         let pipeline = loaded.pipeline
@@ -106,15 +164,22 @@ extension APIServer {
             ? ([:], []) : GitRefs.resolve(pipeline, params: resolution.values, pipelineFile: loaded.file)
         let problems = resolution.diagnostics.filter(\.isError) + git.diagnostics
         if let first = problems.first {
-            return Self.error(400, first.code, first.message, contractCode: first.contractCode, hint: first.hint, diagnostics: problems)
+            return (Self.error(400, first.code, first.message, contractCode: first.contractCode, hint: first.hint, diagnostics: problems), nil)
         }
         let service = self.service
         let values = resolution.values, refs = git.refs
+        var detail: [String: String] = [:]
+        if let idempotency {
+            // The run remembers its key: a key left in flight by a crash is settled from it.
+            detail = ["idempotency_key": idempotency.key, "idempotency_scope": idempotency.scope]
+        }
+        let triggerDetail = detail
         let outcome: Result<RunService.Admission, any Error> = Self.wait {
             do {
                 return .success(try await service.admit(pipeline: pipeline, definition: loaded.definition, file: loaded.file,
                                                         params: values, trigger: .api,
-                                                        parallelism: ProcessInfo.processInfo.activeProcessorCount, refs: refs))
+                                                        parallelism: ProcessInfo.processInfo.activeProcessorCount, refs: refs,
+                                                        triggerDetail: triggerDetail))
             } catch {
                 return .failure(error)
             }
@@ -123,20 +188,20 @@ extension APIServer {
         let shown = values.reduce(into: [String: Value]()) { $0[$1.key] = secrets.contains($1.key) ? .string("***") : $1.value }
         switch outcome {
         case .failure(let error):
-            return Self.error(500, .stateUnavailable, "cannot record the run: \(error)")
+            return (Self.error(500, .stateUnavailable, "cannot record the run: \(error)"), nil)
         case .success(.created(let id)):
             audit("launch", id, pipeline: name, params: shown, request)
             execute(id)
-            return Self.json(202, Accepted(runID: id.rawValue, pipeline: name, status: RunStatus.queued.rawValue,
-                                           acceptedAt: Timestamp.format(Date()), trigger: Trigger.api.rawValue, params: shown))
+            return (Self.json(202, Accepted(runID: id.rawValue, pipeline: name, status: RunStatus.queued.rawValue,
+                                            acceptedAt: Timestamp.format(Date()), trigger: Trigger.api.rawValue, params: shown)), id)
         case .success(.rejected(let active, let code)):
-            return Self.error(409, .runBusy, "pipeline '\(name)' already has an active run \(active.id) (\(active.status.rawValue))",
-                              contractCode: code, run: active)
+            return (Self.error(409, .runBusy, "pipeline '\(name)' already has an active run \(active.id) (\(active.status.rawValue))",
+                               contractCode: code, run: active), nil)
         case .success(.skipped(let id, let active)):
             audit("launch", id, pipeline: name, params: shown, request)
-            return Self.json(200, Accepted(runID: id.rawValue, pipeline: name, status: RunStatus.skipped.rawValue,
-                                           acceptedAt: Timestamp.format(Date()), trigger: Trigger.api.rawValue, params: shown))
-                .with(header: ("X-Runner-Active-Run", active.id.rawValue))
+            return (Self.json(200, Accepted(runID: id.rawValue, pipeline: name, status: RunStatus.skipped.rawValue,
+                                            acceptedAt: Timestamp.format(Date()), trigger: Trigger.api.rawValue, params: shown))
+                .with(header: ("X-Runner-Active-Run", active.id.rawValue)), id)
         }
     }
 

@@ -100,6 +100,14 @@ public final class APIServer: @unchecked Sendable {
 
     /// Runs whose runner died (this server before a restart, or a CLI run) are finished here.
     public func resumeUnfinished() -> [RunID] {
+        // Keys a killed server left in flight: answered by the run they created, if any.
+        try? service.store.settleInFlightIdempotencyKeys { run in
+            let secrets = self.secrets(of: run)
+            let shown = run.params.reduce(into: [String: Value]()) { $0[$1.key] = secrets.contains($1.key) ? .string("***") : $1.value }
+            let accepted = Accepted(runID: run.id.rawValue, pipeline: run.pipeline, status: RunStatus.queued.rawValue,
+                                    acceptedAt: Timestamp.format(run.createdAt), trigger: run.trigger.rawValue, params: shown)
+            return (202, Array(JSONOutput.encode(accepted).utf8))
+        }
         let orphans = (try? service.orphans()) ?? []
         for run in orphans { execute(run.id) }
         return orphans.map(\.id)

@@ -130,5 +130,20 @@ enum Migrations {
           trace_id TEXT
         );
         """),
+        // Idempotency keys (seed 002, IETF httpapi draft): the first response, replayed.
+        (5, """
+        CREATE TABLE idempotency (
+          scope TEXT NOT NULL,
+          key TEXT NOT NULL,
+          payload_hash TEXT NOT NULL,
+          state TEXT NOT NULL,
+          status INTEGER,
+          body TEXT,
+          run_id TEXT,
+          created_at REAL NOT NULL,
+          expires_at REAL NOT NULL,
+          PRIMARY KEY (scope, key)
+        ) WITHOUT ROWID;
+        """),
     ]
 }

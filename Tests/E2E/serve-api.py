@@ -9,7 +9,10 @@
   unknown run / pipeline / route → 404, wrong method → 405 with Allow, bad and oversized
   bodies → 400 / 413; tokens: 401 without or with a bad or revoked one, 403 for a missing
   role, the audit log (actor, trace id), no token in any file; cancel of a running backup (seed 003) → cancelled, of a finished run →
-  409; kill -9 of the server mid-run → the next start finishes the run.
+  409; Idempotency-Key: required (MISSING_IDEMPOTENCY_KEY), 100 concurrent requests with one
+  key → one run and identical replies, replayed later and after a kill -9, 422 for another
+  payload, checked before the conflict rule; kill -9 of the server mid-run → the next start
+  finishes the run.
 
 Usage: Tests/E2E/serve-api.py [RUNNER]   (default .build/debug/runner). Exit 0 = all passed.
 """
@@ -151,8 +154,9 @@ def main():
         for key, bad, code in [("target_types", ["nope"], "INVALID_TARGET"), ("from_published_at", "2026-13-01", "INVALID_TIMESTAMP"),
                                ("trigger_mode", "sometimes", "INVALID_TRIGGER_MODE"), ("run_kind", "everything", "INVALID_RUN_KIND")]:
             cases.append(("ingestion", dict(ingestion, **{key: bad}), code))
-        for name, params, code in cases:
-            status, body, _ = server.request("POST", f"/api/v1/pipelines/{name}/runs", {"params": params})
+        for n, (name, params, code) in enumerate(cases):
+            status, body, _ = server.request("POST", f"/api/v1/pipelines/{name}/runs", {"params": params},
+                                             headers={"Idempotency-Key": f"validation-{n}"})
             check(f"launch {name} {json.dumps(params)}: 400 {code}", status == 400 and body.get("code") == code, (status, body))
         status, body, _ = server.request("POST", "/api/v1/pipelines/docs-publish/runs", {"params": {"targetRef": "HEAD", "bogus": 1}})
         check("an undeclared param: 400 RUN2103", status == 400 and body.get("code") == "RUN2103", (status, body))
@@ -175,7 +179,8 @@ def main():
         status, body, _ = server.request("POST", "/api/v1/admin/docs/publish", {"targetRef": "no-such-branch"})
         check("alias POST /api/v1/admin/docs/publish with a bad ref: 400 INVALID_TARGET_REF",
               status == 400 and body.get("code") == "INVALID_TARGET_REF", (status, body))
-        status, body, _ = server.request("POST", "/api/v1/ops/ingestion/runs", dict(ingestion, trigger_mode="sometimes"))
+        status, body, _ = server.request("POST", "/api/v1/ops/ingestion/runs", dict(ingestion, trigger_mode="sometimes"),
+                                         headers={"Idempotency-Key": "alias-1"})
         check("alias POST /api/v1/ops/ingestion/runs: 400 INVALID_TRIGGER_MODE",
               status == 400 and body.get("code") == "INVALID_TRIGGER_MODE", (status, body))
         status, body, _ = server.request("GET", "/api/v1/admin/docs/publish/20991231-000000-000000")
@@ -227,6 +232,42 @@ def main():
         if accepted_ids:
             server.wait(accepted_ids[0])
 
+        # --- Idempotency-Key (seed 002): required, replayed, bound to its payload, checked first
+        launch_path = "/api/v1/ops/ingestion/runs"
+        status, body, _ = server.request("POST", launch_path, ingestion)
+        check("ingestion without Idempotency-Key: 400 MISSING_IDEMPOTENCY_KEY",
+              status == 400 and body.get("code") == "MISSING_IDEMPOTENCY_KEY", (status, body))
+        status, body, _ = server.request("POST", launch_path, ingestion, headers={"Idempotency-Key": "bad key"})
+        check("an Idempotency-Key with a space: 400 RUN6010", status == 400 and body.get("code") == "RUN6010", (status, body))
+
+        def keyed(key, payload):
+            req = urllib.request.Request(f"http://127.0.0.1:{server.port}{launch_path}", data=json.dumps(payload).encode(), method="POST")
+            req.add_header("Authorization", f"Bearer {server.token}")
+            req.add_header("Idempotency-Key", key)
+            try:
+                with urllib.request.urlopen(req, timeout=60) as r:
+                    return r.status, r.read(), dict(r.headers)
+            except urllib.error.HTTPError as e:
+                return e.code, e.read(), dict(e.headers)
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=50) as pool:
+            replies = list(pool.map(lambda _: keyed("ingest-1", ingestion), range(100)))
+        first = json.loads(replies[0][1])
+        runs_for_key = [r for r in server.request("GET", "/api/v1/runs?pipeline=ingestion&limit=100")[1]["runs"]]
+        check("100 concurrent requests with one Idempotency-Key: one run, 100 identical 202 replies",
+              len(runs_for_key) == 1 and all(s == 202 and b == replies[0][1] for s, b, _ in replies), f"{len(runs_for_key)} runs, {sorted(set(s for s, _, _ in replies))}")
+        status, again, headers = keyed("ingest-1", ingestion)
+        check("the same key and payload later: the first reply, marked replayed",
+              status == 202 and again == replies[0][1] and headers.get("Idempotent-Replayed") == "true", (status, headers))
+        status, body, _ = keyed("ingest-1", dict(ingestion, run_kind="appearance_supplement"))
+        check("the same key with another payload: 422 RUN6008", status == 422 and json.loads(body).get("code") == "RUN6008", (status, body))
+        status, body, _ = keyed("ingest-2", ingestion)
+        active = json.loads(body)
+        check("a new key while that run is active: 409 RUN_ALREADY_ACTIVE (the key is checked first, then the conflict)",
+              status == 409 and active.get("code") == "RUN_ALREADY_ACTIVE" and active.get("run_id") == first.get("run_id"), (status, body))
+        server.wait(first.get("run_id"))
+        ingest_reply = replies[0][1]
+
         # --- backup (seed 003): cancel while it runs
         status, accepted, _ = server.request("POST", "/api/v1/pipelines/backup/runs", {"params": {"dirPath": "dump-api"}})
         backup_id = accepted.get("run_id")
@@ -253,6 +294,8 @@ def main():
         check("restarted after kill -9: it finishes the interrupted run", "finishing 1 interrupted run" in line, line)
         run = server.wait(crash_id)
         check("the interrupted backup succeeded after the restart", run and run["status"] == "succeeded", run and run["status"])
+        status, again, _ = keyed("ingest-1", ingestion)
+        check("after kill -9 and a restart the key still replays its first reply", status == 202 and again == ingest_reply, status)
 
         server.kill(signal.SIGTERM)
         check("SIGTERM: the server stops", server.process.returncode == 0, server.process.returncode)

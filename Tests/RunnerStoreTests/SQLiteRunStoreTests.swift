@@ -66,6 +66,25 @@ let sampleSteps = [
         #expect(try store.integrityCheck() == "ok")
     }
 
+    @Test func idempotencyKeysClaimReplayMismatchAndExpire() throws {
+        let (store, _) = try temporaryStore()
+        let t = Date(timeIntervalSince1970: 10_000)
+        func claim(_ key: String, _ hash: String, at: Date = t) throws -> SQLiteRunStore.IdempotencyClaim {
+            try store.claimIdempotencyKey(scope: "ci POST /x", key: key, payloadHash: hash, now: at, expiresAt: at.addingTimeInterval(60))
+        }
+        #expect(try claim("k", "h1") == .proceed)
+        #expect(try claim("k", "h1") == .inFlight)
+        #expect(try claim("k", "h2") == .mismatch)
+        try store.completeIdempotencyKey(scope: "ci POST /x", key: "k", status: 202, body: Array(#"{"run_id":"r"}"#.utf8), runID: RunID("r"))
+        #expect(try claim("k", "h1") == .replay(status: 202, body: Array(#"{"run_id":"r"}"#.utf8)))
+        #expect(try store.claimIdempotencyKey(scope: "other POST /x", key: "k", payloadHash: "h2", now: t, expiresAt: t + 60) == .proceed,
+                "keys are scoped by caller and route")
+        #expect(try claim("k", "h2", at: t.addingTimeInterval(61)) == .proceed, "an expired key starts over")
+        try store.releaseIdempotencyKey(scope: "ci POST /x", key: "k")
+        #expect(try claim("k", "h3") == .proceed)
+        #expect(try store.expireIdempotencyKeys(now: t.addingTimeInterval(3600)) == 2)
+    }
+
     @Test func transitionsAttemptsAndOutputsAreRecorded() throws {
         let (store, _) = try temporaryStore()
         let id = RunID("20261123-000000-000001")

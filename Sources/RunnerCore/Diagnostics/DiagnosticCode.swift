@@ -76,6 +76,9 @@ public enum DiagnosticCode: String, CaseIterable, Hashable, Sendable, Codable {
     case bodyTooLarge = "RUN6005"
     case unauthorized = "RUN6006"
     case forbidden = "RUN6007"
+    case idempotencyKeyReused = "RUN6008"
+    case idempotencyKeyInFlight = "RUN6009"
+    case invalidIdempotencyKey = "RUN6010"
 
     // MARK: 7xxx CLI
     case usage = "RUN7001"
