@@ -163,6 +163,8 @@ public final class APIServer: @unchecked Sendable {
         r.add("GET", "/api/v1/runs/{id}") { [unowned self] _, c in showRun(c["id"]!, of: nil) }
         r.add("POST", "/api/v1/runs/{id}/cancel") { [unowned self] request, c in cancel(c["id"]!, request) }
         r.add("GET", "/api/v1/audit") { [unowned self] request, _ in listAudit(request) }
+        r.add("GET", "/api/v1/runs/{id}/steps/{step}/log") { [unowned self] request, c in stepLog(c["id"]!, c["step"]!, request) }
+        r.add("POST", "/api/v1/runs/{id}/retry") { [unowned self] request, c in retry(c["id"]!, request) }
         return r
     }
 

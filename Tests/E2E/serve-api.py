@@ -11,7 +11,8 @@
   role, the audit log (actor, trace id), no token in any file; cancel of a running backup (seed 003) → cancelled, of a finished run →
   409; Idempotency-Key: required (MISSING_IDEMPOTENCY_KEY), 100 concurrent requests with one
   key → one run and identical replies, replayed later and after a kill -9, 422 for another
-  payload, checked before the conflict rule; kill -9 of the server mid-run → the next start
+  payload, checked before the conflict rule; a failed run's step log and a retry from the
+  failed step; kill -9 of the server mid-run → the next start
   finishes the run.
 
 Usage: Tests/E2E/serve-api.py [RUNNER]   (default .build/debug/runner). Exit 0 = all passed.
@@ -80,7 +81,10 @@ class Server:
             req.add_header(k, v)
         try:
             with urllib.request.urlopen(req, timeout=timeout) as r:
-                return r.status, json.loads(r.read() or b"null"), dict(r.headers)
+                text = r.read()
+                if not r.headers.get("Content-Type", "").startswith("application/json"):
+                    return r.status, text.decode(errors="replace"), dict(r.headers)
+                return r.status, json.loads(text or b"null"), dict(r.headers)
         except urllib.error.HTTPError as e:
             text = e.read()
             try:
@@ -283,6 +287,27 @@ def main():
         check("cancel of a running backup: 202", status == 202 and body.get("cancel_requested") is True, (status, body))
         run = server.wait(backup_id)
         check("the backup ends cancelled", run and run["status"] == "cancelled", run and run["status"])
+
+        # --- a failed run: its step log, and a retry from the failed step
+        status, accepted, _ = server.request("POST", "/api/v1/pipelines/promotion/runs",
+                                             {"params": {"source_app": "no-such-app", "targets": ["my-app-staging"]}})
+        failed_id = accepted.get("run_id")
+        run = server.wait(failed_id) or {}
+        failed_step = next((s["name"] for s in run.get("steps", []) if s["status"] == "failed"), None)
+        check("promotion of an unknown source app fails", run.get("status") == "failed" and failed_step, (run.get("status"), failed_step))
+        status, log, headers = server.request("GET", f"/api/v1/runs/{failed_id}/steps/{failed_step}/log")
+        check("its failed step's log (text/plain) says why", status == 200 and "no-such-app" in str(log)
+              and headers.get("Content-Type", "").startswith("text/plain"), (status, str(log)[:200]))
+        status, body, _ = server.request("GET", f"/api/v1/runs/{failed_id}/steps/nope/log")
+        check("the log of an unknown step: 404 RUN4005", status == 404 and body.get("code") == "RUN4005", (status, body))
+        status, retried, _ = server.request("POST", f"/api/v1/runs/{failed_id}/retry")
+        check("retry: 202, a new run from the failed step", status == 202 and retried.get("retry_of") == failed_id
+              and retried.get("from") == failed_step.split("[")[0], (status, retried))
+        rerun = server.wait(retried.get("run_id")) or {}
+        check("the retry ran the failed step again (same params, failed again)", rerun.get("status") == "failed"
+              and rerun.get("params", {}).get("source_app") == "no-such-app", rerun.get("status"))
+        status, body, _ = server.request("POST", f"/api/v1/runs/{failed_id}/retry", {"from": "nope"})
+        check("retry from an unknown step: 400", status == 400, (status, body))
 
         # --- kill -9 of the server mid-run; the next start finishes the run
         status, accepted, _ = server.request("POST", "/api/v1/pipelines/backup/runs", {"params": {"dirPath": "dump-crash"}})

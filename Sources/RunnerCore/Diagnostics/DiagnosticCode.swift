@@ -67,6 +67,7 @@ public enum DiagnosticCode: String, CaseIterable, Hashable, Sendable, Codable {
     case runFinished = "RUN4002"
     case runBusy = "RUN4003"
     case stateUnavailable = "RUN4004"
+    case stepNotFound = "RUN4005"
 
     // MARK: 6xxx server
     case invalidBody = "RUN6001"
