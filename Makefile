@@ -70,6 +70,7 @@ bench: deps release
 	bench/validate.sh
 	bench/run.sh
 	bench/hook.sh $(RUNNER_RELEASE)
+	bench/serve.sh $(RUNNER_RELEASE)
 
 clean:
 	rm -rf .build .demo
