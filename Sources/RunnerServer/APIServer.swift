@@ -19,6 +19,7 @@ public final class APIServer: @unchecked Sendable {
     private let lock = NSLock()
     private var pipelines: [String: LoadedPipeline] = [:]
     private var running = 0
+    let metrics = Metrics()
     private var currentRouter = Router()
     var router: Router { lock.withLock { currentRouter } }
 
@@ -117,8 +118,8 @@ public final class APIServer: @unchecked Sendable {
 
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
         var request = request
-        // Everything but the health check needs a token: viewers read, operators also launch
-        // and cancel, admins also read the audit log.
+        // Everything but the health check needs a token (Prometheus sends one too): viewers
+        // read, operators also launch and cancel, admins also read the audit log.
         if request.path != "/healthz" {
             let needed: Role = request.path == "/api/v1/audit" ? .admin : (request.method == "GET" || request.method == "HEAD") ? .viewer : .operator
             switch AccessTokens.authenticate(request.header("Authorization"), store: service.store) {
@@ -135,13 +136,17 @@ public final class APIServer: @unchecked Sendable {
             return Self.error(413, .bodyTooLarge, "the request body is larger than the server accepts")
         }
         switch router.match(method: request.method, path: request.path) {
-        case .found(let handler, let captures):
-            return handler(request, captures)
+        case .found(let handler, let captures, let pattern):
+            let response = handler(request, captures)
+            metrics.count(route: "\(request.method) \(pattern)", status: response.status)
+            return response
         case .methodNotAllowed(let allowed):
             var response = Self.error(405, .methodNotAllowed, "\(request.path) does not take \(request.method)")
             response.header = ("Allow", allowed.joined(separator: ", "))
+            metrics.count(route: "unmatched", status: 405)
             return response
         case .notFound:
+            metrics.count(route: "unmatched", status: 404)
             return Self.error(404, .routeNotFound, "no route \(request.path)")
         }
     }
@@ -156,6 +161,7 @@ public final class APIServer: @unchecked Sendable {
             r.add("GET", alias.path + "/{id}") { [unowned self] _, c in showRun(c["id"]!, of: name) }
         }
         r.add("GET", "/healthz") { [unowned self] _, _ in health() }
+        r.add("GET", "/metrics") { [unowned self] _, _ in metricsText() }
         r.add("GET", "/api/v1/pipelines") { [unowned self] _, _ in listPipelines() }
         r.add("GET", "/api/v1/pipelines/{name}") { [unowned self] _, c in showPipeline(c["name"]!) }
         r.add("POST", "/api/v1/pipelines/{name}/runs") { [unowned self] request, c in launch(c["name"]!, request, flatBody: false) }

@@ -7,6 +7,7 @@ public struct Router: Sendable {
 
     struct Route: Sendable {
         var method: String
+        var pattern: String
         var segments: [Substring]
         var handler: Handler
     }
@@ -16,11 +17,11 @@ public struct Router: Sendable {
     public init() {}
 
     public mutating func add(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
-        routes.append(Route(method: method, segments: pattern.split(separator: "/"), handler: handler))
+        routes.append(Route(method: method, pattern: pattern, segments: pattern.split(separator: "/"), handler: handler))
     }
 
     public enum Match {
-        case found(Handler, [String: String])
+        case found(Handler, [String: String], pattern: String)
         case methodNotAllowed(allowed: [String])
         case notFound
     }
@@ -32,7 +33,9 @@ public struct Router: Sendable {
         var allowed: [String] = []
         for route in routes {
             guard let captures = Self.captures(route.segments, Array(parts)) else { continue }
-            if route.method == method || (method == "HEAD" && route.method == "GET") { return .found(route.handler, captures) }
+            if route.method == method || (method == "HEAD" && route.method == "GET") {
+                return .found(route.handler, captures, pattern: route.pattern)
+            }
             allowed.append(route.method)
         }
         return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed: allowed)

@@ -235,6 +235,16 @@ def main():
               f"{sorted(set(s for s, _, _ in results))} {len(accepted_ids)} accepted")
         if accepted_ids:
             server.wait(accepted_ids[0])
+        status, text, headers = server.request("GET", "/metrics", token=tokens["viewer"])
+        check("metrics: Prometheus text with runs by status, queue depth, step durations, requests by route and status",
+              status == 200 and headers.get("Content-Type", "").startswith("text/plain; version=0.0.4")
+              and re.search(r'^runner_runs\{status="succeeded"\} [1-9]', text, re.M)
+              and "runner_queue_depth " in text and re.search(r"^runner_step_duration_seconds_count [1-9]", text, re.M)
+              and int((re.search(r'^runner_http_requests_total\{route="POST /api/v1/pipelines/\{name\}/runs",status="409"\} (\d+)$', text, re.M)
+                       or [0, 0])[1]) >= 99,
+              str(text)[:400])
+        status, _, _ = server.request("GET", "/metrics", token=None)
+        check("metrics need a token too", status == 401, status)
 
         # --- Idempotency-Key (seed 002): required, replayed, bound to its payload, checked first
         launch_path = "/api/v1/ops/ingestion/runs"

@@ -16,7 +16,7 @@ import Testing
     }()
 
     func body(_ match: Router.Match) -> String? {
-        guard case .found(let handler, let captures) = match else { return nil }
+        guard case .found(let handler, let captures, _) = match else { return nil }
         return String(decoding: handler(HTTPRequest(method: "GET", path: ""), captures).body, as: UTF8.self)
     }
 
