@@ -145,5 +145,15 @@ enum Migrations {
           PRIMARY KEY (scope, key)
         ) WITHOUT ROWID;
         """),
+        // When each schedule of each pipeline last fired (missed firings are run once at start).
+        (6, """
+        CREATE TABLE schedule_state (
+          pipeline TEXT NOT NULL,
+          entry INTEGER NOT NULL,
+          cron TEXT NOT NULL,
+          last_fired_at REAL NOT NULL,
+          PRIMARY KEY (pipeline, entry)
+        ) WITHOUT ROWID;
+        """),
     ]
 }

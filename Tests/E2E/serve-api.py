@@ -12,7 +12,7 @@
   409; Idempotency-Key: required (MISSING_IDEMPOTENCY_KEY), 100 concurrent requests with one
   key → one run and identical replies, replayed later and after a kill -9, 422 for another
   payload, checked before the conflict rule; a failed run's step log and a retry from the
-  failed step; kill -9 of the server mid-run → the next start
+  failed step; metrics; a schedule missed while the server was down fires once at start; kill -9 of the server mid-run → the next start
   finishes the run.
 
 Usage: Tests/E2E/serve-api.py [RUNNER]   (default .build/debug/runner). Exit 0 = all passed.
@@ -325,12 +325,36 @@ def main():
         server.wait(crash_id, statuses={"running"} | TERMINAL)
         time.sleep(0.5)
         server.kill(signal.SIGKILL)
+        # While it is down, ingestion's schedule (0 3 * * *) "last fired" two days ago: the
+        # firings missed meanwhile run once when the server is back.
+        import sqlite3
+        db = sqlite3.connect(f"{work}/home/state.db")
+        two_days_ago = (int(time.time()) // 86400 - 2) * 86400 + 3 * 3600
+        updated = db.execute("UPDATE schedule_state SET last_fired_at = ? WHERE pipeline = 'ingestion' AND entry = 0",
+                             (two_days_ago,)).rowcount
+        db.commit()
+        db.close()
+        check("the server recorded ingestion's schedule when it first saw it", updated == 1, updated)
         line = server.start()
         check("restarted after kill -9: it finishes the interrupted run", "finishing 1 interrupted run" in line, line)
         run = server.wait(crash_id)
         check("the interrupted backup succeeded after the restart", run and run["status"] == "succeeded", run and run["status"])
         status, again, _ = keyed("ingest-1", ingestion)
         check("after kill -9 and a restart the key still replays its first reply", status == 202 and again == ingest_reply, status)
+        scheduled = None
+        deadline = time.time() + 20
+        while time.time() < deadline and not scheduled:
+            page = server.request("GET", "/api/v1/runs?pipeline=ingestion&limit=50")[1]
+            scheduled = next((r for r in page["runs"] if r["trigger"] == "schedule"), None)
+            time.sleep(0.2)
+        check("the missed schedule fired once at start: an ingestion run, trigger schedule, the schedule's params",
+              scheduled and scheduled["params"].get("trigger_mode") == "scheduled"
+              and scheduled.get("trigger_detail", {}).get("schedule") == "0 3 * * *"
+              and int(scheduled.get("trigger_detail", {}).get("missed", -1)) >= 1, scheduled)
+        page = server.request("GET", "/api/v1/runs?pipeline=ingestion&limit=50")[1]
+        check("... and only once", sum(1 for r in page["runs"] if r["trigger"] == "schedule") == 1, len(page["runs"]))
+        if scheduled:
+            server.wait(scheduled["id"])
 
         server.kill(signal.SIGTERM)
         check("SIGTERM: the server stops", server.process.returncode == 0, server.process.returncode)

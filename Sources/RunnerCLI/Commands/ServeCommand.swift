@@ -16,7 +16,8 @@ enum ServeCommand {
         positionalName: "nothing", positionals: 0...0,
         discussion: """
         State is kept in .runner/ (or $RUNNER_HOME), shared with the CLI. Pipelines that do not load are reported and left out;
-        SIGHUP loads the directory again. Unfinished runs whose runner stopped are finished at start. On SIGTERM or Ctrl-C the
+        SIGHUP loads the directory again. Unfinished runs whose runner stopped are finished at start. Schedules
+        (triggers.schedule) fire with trigger 'schedule'; firings missed while the server was down run once at start. On SIGTERM or Ctrl-C the
         server stops accepting and exits once its runs finished or the grace passed; runs still going are finished by the
         next start (steps in flight run again: at least once).
         """)
@@ -63,6 +64,8 @@ enum ServeCommand {
         console.out("runner serve: \(api.pipelineNames.count) pipeline\(api.pipelineNames.count == 1 ? "" : "s") from \(directory)"
                     + (resumed.isEmpty ? "" : "; finishing \(resumed.count) interrupted run\(resumed.count == 1 ? "" : "s")")
                     + "; listening on http://\(host):\(server.port)\n")
+        let stopping = StopFlag()
+        let schedules = api.runSchedules(log: { console.out("runner serve: \($0)\n") }, stop: { stopping.isSet })
         let stop = DispatchSemaphore(value: 0)
         var sources: [DispatchSourceSignal] = []
         for signalNumber in [SIGTERM, SIGINT, SIGHUP] {
@@ -80,12 +83,14 @@ enum ServeCommand {
             sources.append(source)
         }
         stop.wait()
+        stopping.set()
         server.stop()
         let deadline = Date().addingTimeInterval(Double(grace.components.seconds))
         while api.executing > 0 && Date() < deadline { usleep(50_000) }
         let left = api.executing
         console.out("runner serve: stopped" + (left > 0 ? "; \(left) run\(left == 1 ? "" : "s") left for the next start to finish" : "") + "\n")
         _ = sources
+        _ = schedules
         return .success
     }
 
@@ -95,4 +100,12 @@ enum ServeCommand {
             diagnostics.forEach { console.err(renderer.render($0)) }
         }
     }
+}
+
+/// Set once, read from any thread.
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
 }
