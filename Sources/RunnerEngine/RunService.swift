@@ -194,7 +194,8 @@ extension RunService {
     /// Removes finished runs past their retention — the pipeline's `retention`, else
     /// `defaultRetention`; `olderThan` overrides both — with their logs and workspaces, and
     /// half-written workspaces no run owns. Unfinished runs are never touched.
-    public func collectGarbage(now: Date = Date(), olderThan: Duration? = nil, dryRun: Bool = false) throws -> [Collected] {
+    public func collectGarbage(now: Date = Date(), olderThan: Duration? = nil, defaultRetention: Duration = RunService.defaultRetention,
+                               dryRun: Bool = false) throws -> [Collected] {
         let shortest = olderThan ?? .seconds(0)
         var retentionOf: [String: Duration] = [:]
         var collected: [Collected] = []
@@ -206,7 +207,7 @@ extension RunService {
                 retention = cached
             } else {
                 let loaded = PipelineLoader.load(bytes: Array(run.definition.utf8), file: run.pipelineFile)
-                retention = loaded.pipeline?.pipeline.retention?.value ?? Self.defaultRetention
+                retention = loaded.pipeline?.pipeline.retention?.value ?? defaultRetention
                 retentionOf[run.definition] = retention
             }
             let finished = run.finishedAt ?? run.updatedAt

@@ -78,11 +78,28 @@ extension APIServer {
         }
     }
 
-    /// Fires due schedules every second until `stop` returns true.
-    public func runSchedules(log: @escaping @Sendable (String) -> Void, stop: @escaping @Sendable () -> Bool) -> Thread {
+    /// Removes finished runs past their retention (with logs and workspaces) and expired
+    /// Idempotency-Keys.
+    @discardableResult
+    public func collectGarbage(defaultRetention: Duration, now: Date = Date(), log: (String) -> Void = { _ in }) -> Int {
+        let removed = (try? service.collectGarbage(now: now, defaultRetention: defaultRetention))?.count ?? 0
+        let keys = (try? service.store.expireIdempotencyKeys(now: now)) ?? 0
+        if removed + keys > 0 { log("gc: removed \(removed) finished run\(removed == 1 ? "" : "s") and \(keys) expired Idempotency-Key\(keys == 1 ? "" : "s")") }
+        return removed
+    }
+
+    /// Fires due schedules every second, and collects garbage every `gcInterval`, until `stop`
+    /// returns true.
+    public func runSchedules(gcInterval: TimeInterval = 3600, defaultRetention: Duration = RunService.defaultRetention,
+                             log: @escaping @Sendable (String) -> Void, stop: @escaping @Sendable () -> Bool) -> Thread {
         let thread = Thread { [weak self] in
+            var lastGC = Date.distantPast
             while !stop() {
                 self?.fireDueSchedules(log: log)
+                if Date().timeIntervalSince(lastGC) >= gcInterval {
+                    lastGC = Date()
+                    self?.collectGarbage(defaultRetention: defaultRetention, log: log)
+                }
                 Thread.sleep(forTimeInterval: 1)
             }
         }

@@ -57,10 +57,10 @@ class Server:
     def cli(self, *args):
         return subprocess.run([RUNNER, *args], env=self.env, capture_output=True, text=True)
 
-    def start(self):
+    def start(self, *extra):
         env = self.env
         self.out = open(f"{self.work}/serve.out", "a")
-        self.process = subprocess.Popen([RUNNER, "serve", "--pipelines", f"{ROOT}/pipelines", "--listen", "127.0.0.1:0"],
+        self.process = subprocess.Popen([RUNNER, "serve", "--pipelines", f"{ROOT}/pipelines", "--listen", "127.0.0.1:0", *extra],
                                         stdout=subprocess.PIPE, stderr=self.out, env=env, text=True, start_new_session=True)
         line = self.process.stdout.readline()
         match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
@@ -358,6 +358,16 @@ def main():
 
         server.kill(signal.SIGTERM)
         check("SIGTERM: the server stops", server.process.returncode == 0, server.process.returncode)
+        # gc in the server: finished runs past retention go, with their workspaces.
+        workspace = f"{work}/home/workspaces/{run_id}"
+        had_workspace = os.path.isdir(workspace)
+        server.start("--retention", "1s", "--gc-every", "1s")
+        deadline = time.time() + 20
+        while time.time() < deadline and server.request("GET", f"/api/v1/runs/{run_id}")[0] != 404:
+            time.sleep(0.2)
+        check("the server's gc removed a finished docs-publish run past --retention 1s, and its workspace",
+              had_workspace and server.request("GET", f"/api/v1/runs/{run_id}")[0] == 404 and not os.path.exists(workspace), had_workspace)
+        server.kill(signal.SIGTERM)
         leaks = []
         for base, _, files in os.walk(work):
             for name in files:

@@ -7,12 +7,14 @@ import RunnerServer
 enum ServeCommand {
     static let spec = CommandSpec(
         name: "serve", summary: "Serve the HTTP API: launch, follow and cancel the pipelines of a directory",
-        usage: "runner serve [--pipelines DIR] [--listen HOST:PORT] [--threads N] [--shutdown-grace DURATION]",
+        usage: "runner serve [--pipelines DIR] [--listen HOST:PORT] [--threads N] [--shutdown-grace DURATION] [--retention DURATION] [--gc-every DURATION]",
         options: [.init(long: "pipelines", short: nil, valueName: "DIR", help: "the pipelines served, by name (default: pipelines)"),
                   .init(long: "listen", short: nil, valueName: "HOST:PORT", help: "IPv4 address and port (default 127.0.0.1:8080; port 0: any free one)"),
                   .init(long: "threads", short: nil, valueName: "N", help: "request worker threads (default 4)"),
                   .init(long: "shutdown-grace", short: nil, valueName: "DURATION",
-                        help: "on SIGTERM, how long runs may go on finishing before the server exits (default 10s)")],
+                        help: "on SIGTERM, how long runs may go on finishing before the server exits (default 10s)"),
+                  .init(long: "retention", short: nil, valueName: "DURATION", help: "keep finished runs this long where the pipeline sets no retention (default 3d)"),
+                  .init(long: "gc-every", short: nil, valueName: "DURATION", help: "how often finished runs past retention are removed (default 1h)")],
         positionalName: "nothing", positionals: 0...0,
         discussion: """
         State is kept in .runner/ (or $RUNNER_HOME), shared with the CLI. Pipelines that do not load are reported and left out;
@@ -44,6 +46,14 @@ enum ServeCommand {
             }
             grace = d
         }
+        var retention = RunService.defaultRetention, gcEvery: Duration = .seconds(3600)
+        for (option, target) in [("retention", 0), ("gc-every", 1)] {
+            guard let text = arguments.value(option) else { continue }
+            guard case .success(let d) = DurationText.parse(text), d > .zero else {
+                return RunnerCLI.usageError(UsageError(message: "--\(option) takes a duration like 3d or 1h, got '\(text)'", hint: nil), context)
+            }
+            if target == 0 { retention = d } else { gcEvery = d }
+        }
         let directory = URL(fileURLWithPath: arguments.value("pipelines") ?? "pipelines",
                             relativeTo: URL(fileURLWithPath: context.currentDirectory)).standardizedFileURL.path
         let service: RunService
@@ -65,7 +75,8 @@ enum ServeCommand {
                     + (resumed.isEmpty ? "" : "; finishing \(resumed.count) interrupted run\(resumed.count == 1 ? "" : "s")")
                     + "; listening on http://\(host):\(server.port)\n")
         let stopping = StopFlag()
-        let schedules = api.runSchedules(log: { console.out("runner serve: \($0)\n") }, stop: { stopping.isSet })
+        let schedules = api.runSchedules(gcInterval: Double(gcEvery.components.seconds), defaultRetention: retention,
+                                         log: { console.out("runner serve: \($0)\n") }, stop: { stopping.isSet })
         let stop = DispatchSemaphore(value: 0)
         var sources: [DispatchSourceSignal] = []
         for signalNumber in [SIGTERM, SIGINT, SIGHUP] {
