@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,101 @@ struct upload {
     size_t length;
     int too_large;
 };
+
+struct runner_http_stream {
+    pthread_mutex_t lock;
+    char *data;
+    size_t length;
+    int closed;     /* the writer is done */
+    int gone;       /* libmicrohttpd released the response */
+    int suspended;
+    int refs;       /* libmicrohttpd's and the writer's */
+    struct MHD_Connection *connection;
+};
+
+static void stream_release(struct runner_http_stream *s) {
+    pthread_mutex_lock(&s->lock);
+    int left = --s->refs;
+    pthread_mutex_unlock(&s->lock);
+    if (left == 0) {
+        pthread_mutex_destroy(&s->lock);
+        free(s->data);
+        free(s);
+    }
+}
+
+runner_http_stream *runner_http_stream_open(const struct runner_http_request *request) {
+    struct runner_http_stream *s = calloc(1, sizeof *s);
+    if (s == NULL) return NULL;
+    pthread_mutex_init(&s->lock, NULL);
+    s->refs = 2;
+    s->connection = request->connection;
+    return s;
+}
+
+int runner_http_stream_write(runner_http_stream *s, const char *data, size_t length) {
+    pthread_mutex_lock(&s->lock);
+    if (s->gone) {
+        pthread_mutex_unlock(&s->lock);
+        return 0;
+    }
+    char *grown = realloc(s->data, s->length + length);
+    if (grown == NULL) {
+        pthread_mutex_unlock(&s->lock);
+        return 0;
+    }
+    memcpy(grown + s->length, data, length);
+    s->data = grown;
+    s->length += length;
+    int resume = s->suspended;
+    s->suspended = 0;
+    pthread_mutex_unlock(&s->lock);
+    /* Outside our lock: the reader suspends while holding it, so this resume comes after. */
+    if (resume) MHD_resume_connection(s->connection);
+    return 1;
+}
+
+void runner_http_stream_close(runner_http_stream *s) {
+    pthread_mutex_lock(&s->lock);
+    s->closed = 1;
+    int resume = s->suspended && !s->gone;
+    s->suspended = 0;
+    pthread_mutex_unlock(&s->lock);
+    if (resume) MHD_resume_connection(s->connection);
+    stream_release(s);
+}
+
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max) {
+    (void)pos;
+    struct runner_http_stream *s = cls;
+    pthread_mutex_lock(&s->lock);
+    if (s->length > 0) {
+        size_t n = s->length < max ? s->length : max;
+        memcpy(buf, s->data, n);
+        memmove(s->data, s->data + n, s->length - n);
+        s->length -= n;
+        pthread_mutex_unlock(&s->lock);
+        return (ssize_t)n;
+    }
+    if (s->closed) {
+        pthread_mutex_unlock(&s->lock);
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    /* Nothing yet: park the connection until a write resumes it (no busy loop, no worker held). */
+    s->suspended = 1;
+    MHD_suspend_connection(s->connection);
+    pthread_mutex_unlock(&s->lock);
+    return 0;
+}
+
+static void stream_free(void *cls) {
+    struct runner_http_stream *s = cls;
+    pthread_mutex_lock(&s->lock);
+    s->gone = 1;
+    s->suspended = 0;
+    pthread_mutex_unlock(&s->lock);
+    stream_release(s);
+}
 
 static void free_response(struct runner_http_response *r) {
     free(r->body);
@@ -60,13 +156,22 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *connecti
     struct runner_http_request request = {method, url, u->data ? u->data : "", u->length, u->too_large, connection};
     struct runner_http_response response = {500, NULL, 0, NULL, NULL, NULL};
     s->handler(s->context, &request, &response);
-    struct MHD_Response *r = MHD_create_response_from_buffer(response.body_length, response.body ? response.body : "",
-                                                             response.body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *r;
+    if (response.stream != NULL) {
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_reader, response.stream, stream_free);
+        if (r == NULL) {
+            /* Never given to libmicrohttpd: release its reference ourselves. */
+            stream_free(response.stream);
+        }
+    } else {
+        r = MHD_create_response_from_buffer(response.body_length, response.body ? response.body : "",
+                                            response.body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    }
     if (r == NULL) {
         free_response(&response);
         return MHD_NO;
     }
-    response.body = NULL; /* now libmicrohttpd's */
+    if (response.stream == NULL) response.body = NULL; /* now libmicrohttpd's */
     if (response.content_type) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, response.content_type);
     if (response.header_name && response.header_value) MHD_add_response_header(r, response.header_name, response.header_value);
     enum MHD_Result queued = MHD_queue_response(connection, response.status, r);
@@ -106,7 +211,7 @@ void *runner_http_start(const char *address, uint16_t port, unsigned int threads
     s->context = context;
     s->max_body = max_body;
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, port, NULL, NULL, access_handler, s,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, port, NULL, NULL, access_handler, s,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout_seconds,

@@ -171,6 +171,7 @@ public final class APIServer: @unchecked Sendable {
         r.add("GET", "/api/v1/audit") { [unowned self] request, _ in listAudit(request) }
         r.add("GET", "/api/v1/runs/{id}/steps/{step}/log") { [unowned self] request, c in stepLog(c["id"]!, c["step"]!, request) }
         r.add("POST", "/api/v1/runs/{id}/retry") { [unowned self] request, c in retry(c["id"]!, request) }
+        r.add("GET", "/api/v1/runs/{id}/events") { [unowned self] request, c in events(c["id"]!, request) }
         return r
     }
 

@@ -13,6 +13,7 @@ public struct HTTPRequest {
     public var actor: String?
     let lookupHeader: (String) -> String?
     let lookupQuery: (String) -> String?
+    let raw: UnsafePointer<runner_http_request>?
 
     public init(method: String, path: String, body: [UInt8] = [], isBodyTooLarge: Bool = false,
                 headers: [String: String] = [:], query: [String: String] = [:]) {
@@ -23,6 +24,7 @@ public struct HTTPRequest {
         let lowered = Dictionary(headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a })
         lookupHeader = { lowered[$0.lowercased()] }
         lookupQuery = { query[$0] }
+        raw = nil
     }
 
     init(_ raw: UnsafePointer<runner_http_request>) {
@@ -34,6 +36,14 @@ public struct HTTPRequest {
         isBodyTooLarge = request.body_too_large != 0
         lookupHeader = { name in runner_http_header(raw, name).map { String(cString: $0) } }
         lookupQuery = { name in runner_http_query(raw, name).map { String(cString: $0) } }
+        self.raw = raw
+    }
+
+    /// A streamed body for this request's response (Server-Sent Events); nil outside a
+    /// server (a request made in a test).
+    public func openStream() -> HTTPStream? {
+        guard let raw, let handle = runner_http_stream_open(raw) else { return nil }
+        return HTTPStream(handle)
     }
 
     /// A header (case-insensitive name).
@@ -42,11 +52,41 @@ public struct HTTPRequest {
     public func query(_ name: String) -> String? { lookupQuery(name) }
 }
 
+/// A response body written while it is sent: another thread writes, then closes.
+public final class HTTPStream: @unchecked Sendable {
+    private let handle: OpaquePointer
+    private let lock = NSLock()
+    private var closed = false
+
+    init(_ handle: OpaquePointer) { self.handle = handle }
+
+    var pointer: UnsafeMutableRawPointer { UnsafeMutableRawPointer(handle) }
+
+    /// False once the client is gone (then close).
+    @discardableResult
+    public func write(_ text: String) -> Bool {
+        lock.withLock {
+            guard !closed else { return false }
+            return text.utf8CString.withUnsafeBufferPointer { runner_http_stream_write(handle, $0.baseAddress, $0.count - 1) } == 1
+        }
+    }
+
+    public func close() {
+        lock.withLock {
+            guard !closed else { return }
+            closed = true
+            runner_http_stream_close(handle)
+        }
+    }
+}
+
 public struct HTTPResponse: Sendable {
     public var status: Int
     public var body: [UInt8]
     public var contentType: String
     public var header: (name: String, value: String)?
+    /// Set: the body is streamed from it, `body` is ignored.
+    public var stream: HTTPStream?
 
     public init(status: Int, body: [UInt8], contentType: String = "application/json", header: (name: String, value: String)? = nil) {
         self.status = status
@@ -111,6 +151,7 @@ public final class HTTPServer: @unchecked Sendable {
         response.pointee.body = copy(answer.body)
         response.pointee.body_length = answer.body.count
         response.pointee.content_type = strdup(answer.contentType)
+        if let stream = answer.stream { response.pointee.stream = stream.pointer }
         if let header = answer.header {
             response.pointee.header_name = strdup(header.name)
             response.pointee.header_value = strdup(header.value)

@@ -12,7 +12,7 @@
   409; Idempotency-Key: required (MISSING_IDEMPOTENCY_KEY), 100 concurrent requests with one
   key → one run and identical replies, replayed later and after a kill -9, 422 for another
   payload, checked before the conflict rule; a failed run's step log and a retry from the
-  failed step; metrics; a schedule missed while the server was down fires once at start; kill -9 of the server mid-run → the next start
+  failed step; metrics; Server-Sent Events (transitions, log lines, Last-Event-ID); a schedule missed while the server was down fires once at start; kill -9 of the server mid-run → the next start
   finishes the run.
 
 Usage: Tests/E2E/serve-api.py [RUNNER]   (default .build/debug/runner). Exit 0 = all passed.
@@ -208,6 +208,34 @@ def main():
         check("the run succeeded; steps, attempts and the resolved commit are in its JSON",
               run and run["status"] == "succeeded" and run["refs"]["targetRef"]["sha"] == head
               and all(s["status"] in ("succeeded", "skipped") for s in run["steps"]) and len(run["attempts"]) >= 5, run and run["status"])
+        # --- Server-Sent Events: transitions with ids, log lines, the end; Last-Event-ID resumes
+        def sse(path, headers=None):
+            req = urllib.request.Request(f"http://127.0.0.1:{server.port}{path}")
+            req.add_header("Authorization", f"Bearer {server.token}")
+            for k, v in (headers or {}).items():
+                req.add_header(k, v)
+            with urllib.request.urlopen(req, timeout=30) as r:
+                kind = r.headers.get("Content-Type", "")
+                events, current = [], {}
+                for raw in r.read().decode().split("\n"):
+                    if raw == "":
+                        if current:
+                            events.append(current)
+                        current = {}
+                    elif not raw.startswith(":"):
+                        field, _, value = raw.partition(": ")
+                        current[field] = value
+                return kind, events
+        kind, events = sse(f"/api/v1/runs/{run_id}/events")
+        ids = [int(e["id"]) for e in events if "id" in e]
+        statuses = [json.loads(e["data"]).get("status") for e in events if e.get("event") == "run"]
+        check("SSE: text/event-stream, numbered transitions (running … succeeded), log lines, then end",
+              kind.startswith("text/event-stream") and ids == sorted(ids) and len(ids) > 5 and "running" in statuses
+              and "succeeded" in statuses and any(e.get("event") == "log" for e in events) and events[-1].get("event") == "end",
+              (kind, statuses, len(events)))
+        _, resumed = sse(f"/api/v1/runs/{run_id}/events", {"Last-Event-ID": str(ids[len(ids) // 2])})
+        check("SSE with Last-Event-ID: only the later transitions",
+              [int(e["id"]) for e in resumed if "id" in e] == ids[len(ids) // 2 + 1:], [e.get("id") for e in resumed][:5])
         status, body, _ = server.request("GET", f"/api/v1/admin/docs/publish/{run_id}")
         check("alias GET of the run: 200, the same run", status == 200 and body.get("id") == run_id, (status, body.get("id")))
         status, body, _ = server.request("POST", f"/api/v1/runs/{run_id}/cancel")
@@ -290,6 +318,12 @@ def main():
         while time.time() < deadline and run and not any(s["name"] == "snapshot" and s["status"] == "running" for s in run["steps"]):
             time.sleep(0.1)
             run = server.request("GET", f"/api/v1/runs/{backup_id}")[1]
+        # A client that leaves an event stream early costs nothing lasting.
+        import socket
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.sendall(f"GET /api/v1/runs/{backup_id}/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.token}\r\n\r\n".encode())
+            first = sock.recv(4096).decode(errors="replace")
+        check("SSE of a running backup starts streaming; the client hangs up", first.startswith("HTTP/1.1 200") and "text/event-stream" in first, first[:80])
         status, body, _ = server.request("GET", f"/api/v1/admin/docs/publish/{backup_id}")
         check("alias GET of another pipeline's run: 404 DOCS_PUBLISH_RUN_NOT_FOUND",
               status == 404 and body.get("code") == "DOCS_PUBLISH_RUN_NOT_FOUND", (status, body))

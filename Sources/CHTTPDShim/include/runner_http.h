@@ -22,7 +22,18 @@ struct runner_http_response {
     char *content_type;
     char *header_name;        /* one extra header (e.g. Retry-After), or NULL */
     char *header_value;
+    void *stream;             /* a runner_http_stream: the body is streamed from it (body ignored) */
 };
+
+/* A streamed body (Server-Sent Events): the handler opens one and answers with it; another
+   thread writes to it and closes it. While nothing is buffered the connection is suspended
+   (it costs no worker), and a write resumes it. */
+typedef struct runner_http_stream runner_http_stream;
+runner_http_stream *runner_http_stream_open(const struct runner_http_request *request);
+/* Returns 0 once the client is gone (stop writing, then close). */
+int runner_http_stream_write(runner_http_stream *stream, const char *data, size_t length);
+/* The writer is done: the body ends after what was written. The handle is invalid after. */
+void runner_http_stream_close(runner_http_stream *stream);
 
 typedef void (*runner_http_handler)(void *context, const struct runner_http_request *request,
                                     struct runner_http_response *response);
