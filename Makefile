@@ -5,7 +5,7 @@ SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages: libyaml for the loader; the rest are what the example pipelines' scripts
 # and the tests use.
-APT_PACKAGES := libyaml-dev libsqlite3-dev libgit2-dev libmicrohttpd-dev libssl-dev pkg-config sqlite3 zip unzip git
+APT_PACKAGES := libyaml-dev libsqlite3-dev libgit2-dev libmicrohttpd-dev libssl-dev libcurl4-openssl-dev pkg-config sqlite3 zip unzip git
 RUNNER_DEBUG := .build/debug/runner
 RUNNER_RELEASE := .build/release/runner
 

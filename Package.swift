@@ -50,6 +50,15 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
 
+        /// libcurl (Debian libcurl4-openssl-dev, pkg-config libcurl): FoundationNetworking's
+        /// URLSession, the CLI's API client (`--server`), is built on it; the release binary links
+        /// the Swift libraries statically and so must link libcurl itself.
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+
         /// posix_spawn with a process group, a working directory and no inherited descriptors
         /// (GNU extensions Swift cannot see).
         .target(name: "CProcess"),
@@ -84,7 +93,7 @@ let package = Package(
         // MARK: - Front doors
 
         /// Subcommands, argument parsing and rendering.
-        .target(name: "RunnerCLI", dependencies: ["CProcess", "RunnerCore", "RunnerYAML", "RunnerStore", "RunnerEngine", "RunnerGit", "RunnerServer"]),
+        .target(name: "RunnerCLI", dependencies: ["CProcess", "CCurl", "RunnerCore", "RunnerYAML", "RunnerStore", "RunnerEngine", "RunnerGit", "RunnerServer"]),
         /// The `runner` executable: `main.swift` only.
         .executableTarget(name: "runner", dependencies: ["RunnerCLI", "CProcess"]),
 

@@ -39,6 +39,7 @@ public enum RunnerCLI {
         Command(spec: ServeCommand.spec, run: ServeCommand.run),
         Command(spec: TokenCommand.spec, run: { _, _ in .usage }, subcommands: TokenCommand.subcommands),
         Command(spec: AuditCommand.spec, run: AuditCommand.run),
+        Command(spec: TriggerCommand.spec, run: TriggerCommand.run),
     ]
 
     public static func run(_ arguments: [String], console: Console = .standard(),

@@ -65,8 +65,41 @@ extension APIServer {
         }
     }
 
+    struct LaunchBody {
+        var params: [String: Value] = [:]
+        var trigger: Trigger = .api
+        var triggerDetail: [String: String] = [:]
+    }
+
+    static let triggerDetailKeys: Set<String> = ["event", "ref", "old", "new", "pusher", "repository"]
+
     /// `{"params": {...}}` (or an empty body) — on an alias route the params object itself —:
-    /// the params, or why the body is not that.
+    /// the params, or why the body is not that. A git hook launching through the server adds
+    /// `"trigger": "hook"` and `"trigger_detail"` (event, ref, old, new, pusher, repository).
+    static func launchBody(_ body: [UInt8], flat: Bool = false) -> Result<LaunchBody, Diagnostic> {
+        switch launchParams(body, flat: flat) {
+        case .failure(let d): return .failure(d)
+        case .success(let params):
+            var parsed = LaunchBody(params: params)
+            guard !flat, let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return .success(parsed) }
+            if let trigger = object["trigger"] {
+                guard let text = trigger as? String, let value = Trigger(rawValue: text), value == .api || value == .hook else {
+                    return .failure(Diagnostic(.invalidBody, "'trigger' takes \"api\" or \"hook\"", hint: DiagnosticCode.invalidBody.help))
+                }
+                parsed.trigger = value
+            }
+            if let detail = object["trigger_detail"] {
+                guard let map = detail as? [String: Any], map.count <= triggerDetailKeys.count,
+                      map.allSatisfy({ triggerDetailKeys.contains($0.key) && (($0.value as? String)?.count ?? 999) <= 256 }) else {
+                    return .failure(Diagnostic(.invalidBody, "'trigger_detail' takes strings (at most 256 characters) for \(triggerDetailKeys.sorted().joined(separator: ", "))",
+                                               hint: DiagnosticCode.invalidBody.help))
+                }
+                parsed.triggerDetail = map.compactMapValues { $0 as? String }
+            }
+            return .success(parsed)
+        }
+    }
+
     static func launchParams(_ body: [UInt8], flat: Bool = false) -> Result<[String: Value], Diagnostic> {
         if body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return .success([:]) }
         struct Body: Decodable { var params: [String: Value]? }
@@ -81,8 +114,8 @@ extension APIServer {
             _ = object
             return .success(params)
         }
-        if let unknown = object.keys.sorted().first(where: { $0 != "params" }) {
-            return .failure(Diagnostic(.invalidBody, "unknown body key '\(unknown)': the body takes 'params' only",
+        if let unknown = object.keys.sorted().first(where: { !["params", "trigger", "trigger_detail"].contains($0) }) {
+            return .failure(Diagnostic(.invalidBody, "unknown body key '\(unknown)': the body takes 'params' (and a hook's 'trigger', 'trigger_detail')",
                                        hint: DiagnosticCode.invalidBody.help))
         }
         do {
@@ -153,9 +186,12 @@ extension APIServer {
                    idempotency: (scope: String, key: String)?) -> (response: HTTPResponse, run: RunID?) {
         let name = loaded.name
         let given: [String: Value]
-        switch Self.launchParams(request.body, flat: flatBody) {
+        let launchBody: LaunchBody
+        switch Self.launchBody(request.body, flat: flatBody) {
         case .failure(let d): return (Self.error(400, d.code, d.message, hint: d.hint), nil)
-        case .success(let params): given = params
+        case .success(let body):
+            launchBody = body
+            given = body.params
         }
         let pipeline = loaded.pipeline
         let resolution = ParamResolver.resolve(given.keys.sorted().map { (name: $0, input: .value(given[$0]!)) },
@@ -168,16 +204,18 @@ extension APIServer {
         }
         let service = self.service
         let values = resolution.values, refs = git.refs
-        var detail: [String: String] = [:]
+        var detail = launchBody.triggerDetail
+        let trigger = launchBody.trigger
         if let idempotency {
             // The run remembers its key: a key left in flight by a crash is settled from it.
-            detail = ["idempotency_key": idempotency.key, "idempotency_scope": idempotency.scope]
+            detail["idempotency_key"] = idempotency.key
+            detail["idempotency_scope"] = idempotency.scope
         }
         let triggerDetail = detail
         let outcome: Result<RunService.Admission, any Error> = Self.wait {
             do {
                 return .success(try await service.admit(pipeline: pipeline, definition: loaded.definition, file: loaded.file,
-                                                        params: values, trigger: .api,
+                                                        params: values, trigger: trigger,
                                                         parallelism: ProcessInfo.processInfo.activeProcessorCount, refs: refs,
                                                         triggerDetail: triggerDetail))
             } catch {
@@ -193,14 +231,14 @@ extension APIServer {
             audit("launch", id, pipeline: name, params: shown, request)
             execute(id)
             return (Self.json(202, Accepted(runID: id.rawValue, pipeline: name, status: RunStatus.queued.rawValue,
-                                            acceptedAt: Timestamp.format(Date()), trigger: Trigger.api.rawValue, params: shown)), id)
+                                            acceptedAt: Timestamp.format(Date()), trigger: trigger.rawValue, params: shown)), id)
         case .success(.rejected(let active, let code)):
             return (Self.error(409, .runBusy, "pipeline '\(name)' already has an active run \(active.id) (\(active.status.rawValue))",
                                contractCode: code, run: active), nil)
         case .success(.skipped(let id, let active)):
             audit("launch", id, pipeline: name, params: shown, request)
             return (Self.json(200, Accepted(runID: id.rawValue, pipeline: name, status: RunStatus.skipped.rawValue,
-                                            acceptedAt: Timestamp.format(Date()), trigger: Trigger.api.rawValue, params: shown))
+                                            acceptedAt: Timestamp.format(Date()), trigger: trigger.rawValue, params: shown))
                 .with(header: ("X-Runner-Active-Run", active.id.rawValue)), id)
         }
     }

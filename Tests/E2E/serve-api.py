@@ -12,7 +12,7 @@
   409; Idempotency-Key: required (MISSING_IDEMPOTENCY_KEY), 100 concurrent requests with one
   key → one run and identical replies, replayed later and after a kill -9, 422 for another
   payload, checked before the conflict rule; a failed run's step log and a retry from the
-  failed step; metrics; Server-Sent Events (transitions, log lines, Last-Event-ID); a schedule missed while the server was down fires once at start; kill -9 of the server mid-run → the next start
+  failed step; the CLI as a client (trigger, runs --server, a git hook with --server); metrics; Server-Sent Events (transitions, log lines, Last-Event-ID); a schedule missed while the server was down fires once at start; kill -9 of the server mid-run → the next start
   finishes the run.
 
 Usage: Tests/E2E/serve-api.py [RUNNER]   (default .build/debug/runner). Exit 0 = all passed.
@@ -310,6 +310,41 @@ def main():
         server.wait(first.get("run_id"))
         ingest_reply = replies[0][1]
 
+        # --- the CLI as a client: runner trigger / runner runs … --server URL --token-file F
+        token_file = f"{work}/operator.token"
+        with open(token_file, "w") as f:
+            f.write(server.token + "\n")
+        remote = ["--server", f"http://127.0.0.1:{server.port}", "--token-file", token_file]
+        triggered = server.cli("trigger", "docs-publish", "-p", "targetRef=HEAD", "-p", "forceInvalidate=false", "--wait", *remote)
+        match = re.search(r"run (\S+) succeeded", triggered.stdout)
+        check("runner trigger docs-publish --wait: exit 0, the run succeeded", triggered.returncode == 0 and match,
+              (triggered.returncode, triggered.stdout, triggered.stderr[-300:]))
+        bad = server.cli("trigger", "ingestion", "-p", "trigger_mode=sometimes", "-p", "run_kind=official_ingestion",
+                         "-p", "target_types=official", "--idempotency-key", "cli-1", *remote)
+        check("runner trigger with a bad param: exit 2, the pipeline's code", bad.returncode == 2 and "error[INVALID_TRIGGER_MODE]" in bad.stderr,
+              (bad.returncode, bad.stderr))
+        if match:
+            shown = server.cli("runs", "show", match.group(1), *remote)
+            listed = server.cli("runs", "list", "--pipeline", "docs-publish", "--json", *remote)
+            check("runner runs show / list --server answer from the server",
+                  shown.returncode == 0 and "succeeded" in shown.stdout and match.group(1) in listed.stdout, (shown.stdout[:200], listed.returncode))
+        # A git hook that launches through the server (a pipeline known by name there).
+        bare, clone = f"{work}/hooked.git", f"{work}/hooked-work"
+        subprocess.run(["git", "clone", "-q", "--bare", ROOT, bare], check=True)
+        subprocess.run(["git", "clone", "-q", bare, clone], check=True)
+        installed = server.cli("hook", "install", "--repo", bare, "--pipeline", "docs-publish", "--ref", "refs/heads/hooktest",
+                               "--param-for-ref", "targetRef", *remote)
+        pushed = subprocess.run(["git", "-C", clone, "push", "-q", "origin", "HEAD:refs/heads/hooktest"], capture_output=True, text=True,
+                                env=server.env)
+        hooked = re.search(r"run (\S+) launched on http", pushed.stderr)
+        hooked_run = server.wait(hooked.group(1)) if hooked else {}
+        check("a post-receive hook with --server launches through the API: trigger hook, the pushed ref, it succeeds",
+              installed.returncode == 0 and hooked_run and hooked_run.get("trigger") == "hook"
+              and hooked_run.get("trigger_detail", {}).get("ref") == "refs/heads/hooktest" and hooked_run.get("status") == "succeeded",
+              (installed.stderr[-200:], pushed.stderr[-300:], hooked_run and hooked_run.get("status")))
+        local = server.cli("trigger", "docs-publish")
+        check("runner trigger without --server: usage (64)", local.returncode == 64, local.returncode)
+
         # --- backup (seed 003): cancel while it runs
         status, accepted, _ = server.request("POST", "/api/v1/pipelines/backup/runs", {"params": {"dirPath": "dump-api"}})
         backup_id = accepted.get("run_id")
@@ -406,6 +441,8 @@ def main():
         for base, _, files in os.walk(work):
             for name in files:
                 path = os.path.join(base, name)
+                if path == token_file:
+                    continue  # the client's own token file, written by this test
                 try:
                     data = open(path, "rb").read()
                 except OSError:

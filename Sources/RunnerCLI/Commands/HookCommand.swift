@@ -32,8 +32,8 @@ enum HookCommand {
                             isRepeatable: true),
                       .init(long: "param-for-ref", short: nil, valueName: "NAME", help: "the gitref param given the new commit (default: triggers.git.param)"),
                       .init(long: "from-pipelines", short: nil, valueName: "DIR", help: "install what every pipeline of DIR declares in triggers.git"),
-                      .init(long: "server", short: nil, valueName: "URL", help: "launch through a runner server (not available yet)"),
-                      .init(long: "token-file", short: nil, valueName: "FILE", help: "the server token (with --server)")],
+                      .init(long: "server", short: nil, valueName: "URL", help: "launch through this runner server's API (the pipeline may then be a NAME)"),
+                      .init(long: "token-file", short: nil, valueName: "FILE", help: "the server token, an operator's (with --server)")],
             positionalName: "nothing", positionals: 0...0,
             discussion: """
             Runs are recorded in the state directory in effect here (.runner/ or $RUNNER_HOME), whatever directory git runs
@@ -81,6 +81,11 @@ enum HookCommand {
         var param: String?
         /// The state directory runs are recorded in (absolute).
         var state: String
+        /// Launch through this runner server instead (`--server`), with the token in this file.
+        var server: String? = nil
+        var tokenFile: String? = nil
+        /// The pipeline's name on the server, when `pipeline` is a name rather than a file.
+        var name: String? = nil
     }
 
     static let marker = "# runner-hook: managed by `runner hook install`"
@@ -174,9 +179,12 @@ enum HookCommand {
     // MARK: - install
 
     static func install(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode {
-        if arguments.value("server") != nil || arguments.value("token-file") != nil {
-            return fail(Diagnostic(.usage, "--server and --token-file are not available yet: hooks launch runs in this machine's state",
-                                   hint: "they arrive with `runner serve`; until then omit them"), context, .usage)
+        var server: (url: String, tokenFile: String)?
+        switch APIClient.from(arguments, context) {
+        case .failure(let f)?: return fail(Diagnostic(.usage, f.description), context, .usage)
+        case .success?:
+            server = (arguments.value("server")!, absolute(arguments.value("token-file")!, context))
+        case nil: break
         }
         let hooks: String
         switch hooksDirectory(arguments, context) {
@@ -215,6 +223,22 @@ enum HookCommand {
                 return fail(Diagnostic(.usage, "which pipeline? give --pipeline FILE or --from-pipelines DIR"), context, .usage)
             }
             let path = absolute(file, context)
+            if let server, !FileManager.default.fileExists(atPath: path) {
+                // A pipeline the server knows by name: refs and param must be given here.
+                let refs = arguments.values("ref")
+                guard !refs.isEmpty, let param = arguments.value("param-for-ref") else {
+                    return fail(Diagnostic(.usage, "'\(file)' is not a file: as a pipeline name on the server it needs --ref GLOB and --param-for-ref NAME"),
+                                context, .usage)
+                }
+                for event in arguments.values("event").isEmpty ? ["post-receive"] : arguments.values("event") {
+                    guard Self.events.contains(event) else {
+                        return fail(Diagnostic(.usage, "unknown git event '\(event)'", hint: "one of \(Self.events.joined(separator: ", "))"), context, .usage)
+                    }
+                    wanted.append((event, Entry(pipeline: file, refs: refs, param: param, state: state, server: server.url,
+                                                tokenFile: server.tokenFile, name: file)))
+                }
+                return write(wanted, hooks: hooks, context: context)
+            }
             let loaded = PipelineLoader.load(path: path)
             guard let pipeline = loaded.pipeline else {
                 loaded.diagnostics.forEach { context.console.err(renderer.render($0)) }
@@ -248,9 +272,14 @@ enum HookCommand {
                 }
                 // What the pipeline declares stays in the pipeline: read when the hook fires.
                 wanted.append((event, Entry(pipeline: path, refs: refs.isEmpty ? nil : refs,
-                                            param: arguments.value("param-for-ref") == nil ? nil : param, state: state)))
+                                            param: arguments.value("param-for-ref") == nil ? nil : param, state: state,
+                                            server: server?.url, tokenFile: server?.tokenFile)))
             }
         }
+        return write(wanted, hooks: hooks, context: context)
+    }
+
+    static func write(_ wanted: [(event: String, entry: Entry)], hooks: String, context: RunnerCLI.Context) -> ExitCode {
         do {
             try FileManager.default.createDirectory(atPath: hooks, withIntermediateDirectories: true)
             for event in Set(wanted.map(\.event)).sorted() {
@@ -275,7 +304,7 @@ enum HookCommand {
                 for (_, entry) in wanted.filter({ $0.event == event }) {
                     context.console.out("installed \(event) → \(entry.pipeline)"
                                         + (entry.refs.map { " on \($0.joined(separator: ", "))" } ?? " (refs and param from its triggers.git)")
-                                        + " · runs recorded in \(entry.state)\n")
+                                        + (entry.server.map { " · launched through \($0)" } ?? " · runs recorded in \(entry.state)") + "\n")
                 }
             }
         } catch {
@@ -392,6 +421,11 @@ enum HookCommand {
         let pusher = pusher(context.environment)
         var status = ExitCode.success
         for entry in entries {
+            if let server = entry.server {
+                let code = launchRemote(entry, server: server, updates: updates, event: event, repository: repository, pusher: pusher, context: context)
+                if code != .success { status = code }
+                continue
+            }
             let loaded = PipelineLoader.load(path: entry.pipeline)
             guard let pipeline = loaded.pipeline else {
                 context.console.err("runner: \(entry.pipeline) does not load; nothing launched (run `runner validate \(entry.pipeline)`)\n")
@@ -428,6 +462,50 @@ enum HookCommand {
             console.err("runner: \(name): run \(id) skipped: run \(active.id) is \(active.status.rawValue) (on_conflict: skip)\n")
             return .success
         }
+    }
+
+    /// A registration with `--server`: each matching update is a launch through the API with
+    /// `trigger: hook` and the update's details. The server resolves the SHA in its pipeline's
+    /// repository, which must have the pushed commit.
+    static func launchRemote(_ entry: Entry, server: String, updates: [Update], event: String, repository: String, pusher: String?,
+                             context: RunnerCLI.Context) -> ExitCode {
+        var name = entry.name, globs = entry.refs ?? [], param = entry.param
+        if name == nil, let pipeline = PipelineLoader.load(path: entry.pipeline).pipeline {
+            name = pipeline.pipeline.name.value
+            if entry.refs == nil { globs = pipeline.pipeline.triggers.git?.refs.map(\.value) ?? [] }
+            param = param ?? pipeline.pipeline.triggers.git?.param?.value
+        }
+        guard let name, let param else {
+            context.console.err("runner: \(entry.pipeline): no pipeline name or param for the commit; nothing launched\n")
+            return .invalid
+        }
+        guard let tokenFile = entry.tokenFile, let data = FileManager.default.contents(atPath: tokenFile), let url = URL(string: server) else {
+            context.console.err("runner: \(name): cannot read the token file for \(server); nothing launched\n")
+            return .internalError
+        }
+        let client = APIClient(base: url, token: String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        var status = ExitCode.success
+        for update in updates where !update.isDeletion && globs.contains(where: { fnmatch($0, update.ref, 0) == 0 }) {
+            var detail = ["event": event, "ref": update.ref, "new": update.new, "repository": repository]
+            if !update.old.isEmpty { detail["old"] = update.old }
+            if let pusher { detail["pusher"] = pusher }
+            let body: [String: Any] = ["params": [param: update.new], "trigger": "hook", "trigger_detail": detail]
+            let escaped = name.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? name
+            switch client.send("POST", "/api/v1/pipelines/\(escaped)/runs", body: body) {
+            case .failure(let f):
+                context.console.err("runner: \(name): \(f.description)\n")
+                status = .internalError
+            case .success(let reply):
+                if (200..<300).contains(reply.status), let id = (reply.json as? [String: Any])?["run_id"] as? String {
+                    context.console.err("runner: \(name): run \(id) launched on \(server) for \(update.ref) at \(update.new.prefix(12))\n")
+                } else {
+                    context.console.err("runner: \(name): not launched for \(update.ref) at \(update.new.prefix(12)): ")
+                    APIClient.render(reply, context)
+                    status = APIClient.exitCode(reply.status)
+                }
+            }
+        }
+        return status
     }
 
     struct Failed: Error { var code: ExitCode }

@@ -17,20 +17,20 @@ enum RunsCommand {
         .init(spec: CommandSpec(name: "list", summary: "List runs, newest first", usage: "runner runs list [--pipeline NAME] [--status STATUS]... [--limit N] [--json]",
                                 options: [.init(long: "pipeline", short: nil, valueName: "NAME", help: "only runs of this pipeline"),
                                           .init(long: "status", short: nil, valueName: "STATUS", help: "only runs with this status", isRepeatable: true),
-                                          .init(long: "limit", short: "n", valueName: "N", help: "at most N runs (default 20)"), json],
+                                          .init(long: "limit", short: "n", valueName: "N", help: "at most N runs (default 20)"), json] + APIClient.options,
                                 positionalName: "nothing", positionals: 0...0), run: list),
         .init(spec: CommandSpec(name: "show", summary: "Show a run: its steps, attempts and errors", usage: "runner runs show ID [--json]",
-                                options: [json], positionalName: "a run ID", positionals: 1...1), run: show),
+                                options: [json] + APIClient.options, positionalName: "a run ID", positionals: 1...1), run: show),
         .init(spec: CommandSpec(name: "logs", summary: "Print a run's step logs", usage: "runner runs logs ID [STEP] [--attempt N]",
-                                options: [.init(long: "attempt", short: nil, valueName: "N", help: "this attempt (default: every attempt)")],
+                                options: [.init(long: "attempt", short: nil, valueName: "N", help: "this attempt (default: every attempt)")] + APIClient.options,
                                 positionalName: "a run ID and optionally a STEP", positionals: 1...2), run: logs),
         .init(spec: CommandSpec(name: "cancel", summary: "Ask a run to stop; its runner terminates the running steps", usage: "runner runs cancel ID",
-                                options: [], positionalName: "a run ID", positionals: 1...1), run: cancel),
+                                options: APIClient.options, positionalName: "a run ID", positionals: 1...1), run: cancel),
         .init(spec: CommandSpec(name: "resume", summary: "Finish a run whose runner stopped, or re-run one from a step",
                                 usage: "runner runs resume ID [--from STEP] [--json]",
                                 options: [.init(long: "from", short: nil, valueName: "STEP",
                                                 help: "start a new run of the same pipeline and params from STEP; earlier successes are reused"),
-                                          json],
+                                          json] + APIClient.options,
                                 positionalName: "a run ID", positionals: 1...1,
                                 discussion: "Steps recorded as succeeded never run again; a step that was running when the runner stopped runs again."),
               run: resume),
@@ -69,6 +69,7 @@ enum RunsCommand {
     // MARK: - list
 
     static func list(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode {
+        if let answered = remote("list", arguments, context) { return answered }
         var statuses: [RunStatus] = []
         for text in arguments.values("status") {
             guard let status = RunStatus(rawValue: text) else {
@@ -112,7 +113,8 @@ enum RunsCommand {
     // MARK: - show
 
     static func show(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode {
-        withRun(arguments.positionals[0], context) { _, stored in
+        if let answered = remote("show", arguments, context) { return answered }
+        return withRun(arguments.positionals[0], context) { _, stored in
             if arguments.has("json") {
                 RunJSON.writeJSON(stored, secrets: secrets(of: stored), to: context.console)
                 return .success
@@ -168,7 +170,8 @@ enum RunsCommand {
     // MARK: - logs
 
     static func logs(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode {
-        withRun(arguments.positionals[0], context) { _, stored in
+        if let answered = remote("logs", arguments, context) { return answered }
+        return withRun(arguments.positionals[0], context) { _, stored in
             var attempts = stored.attempts
             if arguments.positionals.count > 1 {
                 let step = arguments.positionals[1]
@@ -201,7 +204,8 @@ enum RunsCommand {
     // MARK: - cancel
 
     static func cancel(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode {
-        withRun(arguments.positionals[0], context) { service, stored in
+        if let answered = remote("cancel", arguments, context) { return answered }
+        return withRun(arguments.positionals[0], context) { service, stored in
             guard !stored.run.status.isTerminal else {
                 return fail(Diagnostic(.runFinished, "run \(stored.run.id) has already finished (\(stored.run.status.rawValue))",
                                        hint: "nothing to cancel"), context)
@@ -221,7 +225,8 @@ enum RunsCommand {
     // MARK: - resume
 
     static func resume(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode {
-        withRun(arguments.positionals[0], context) { service, stored in
+        if let answered = remote("resume", arguments, context) { return answered }
+        return withRun(arguments.positionals[0], context) { service, stored in
             var id = stored.run.id
             if let step = arguments.value("from") {
                 do {

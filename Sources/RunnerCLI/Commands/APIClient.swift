@@ -1,0 +1,103 @@
+// URLSession is built on libcurl: importing CCurl links it (the static-stdlib release build
+// does not link it by itself). Nothing here calls libcurl directly.
+import CCurl
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import RunnerCore
+
+/// The CLI as a client of `runner serve` (`--server URL --token-file F`): one request at a
+/// time, waited for on the calling thread. The token is read from a file (never an argument,
+/// which other users can see in `ps`) and never printed.
+struct APIClient {
+    let base: URL
+    let token: String
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static let options: [CommandSpec.Option] = [
+        .init(long: "server", short: nil, valueName: "URL", help: "use the API of this runner server instead of the local state"),
+        .init(long: "token-file", short: nil, valueName: "FILE", help: "the API token for --server (a file holding it)"),
+    ]
+
+    /// Nil when `--server` is not given; a failure when it is given badly.
+    static func from(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> Result<APIClient, Failure>? {
+        guard let server = arguments.value("server") else {
+            if arguments.value("token-file") != nil { return .failure(Failure(description: "--token-file goes with --server URL")) }
+            return nil
+        }
+        guard let url = URL(string: server), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+            return .failure(Failure(description: "--server takes a URL like http://127.0.0.1:8080, got '\(server)'"))
+        }
+        guard let file = arguments.value("token-file") else {
+            return .failure(Failure(description: "--server needs --token-file FILE (create a token with `runner token create`)"))
+        }
+        let path = URL(fileURLWithPath: file, relativeTo: URL(fileURLWithPath: context.currentDirectory)).path
+        guard let data = FileManager.default.contents(atPath: path) else {
+            return .failure(Failure(description: "cannot read the token file \(file)"))
+        }
+        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard token.hasPrefix("rnr_") else { return .failure(Failure(description: "\(file) does not hold a runner token (rnr_…)")) }
+        return .success(APIClient(base: url, token: token))
+    }
+
+    struct Reply {
+        var status: Int
+        var body: Data
+        var json: Any? { try? JSONSerialization.jsonObject(with: body) }
+        var text: String { String(decoding: body, as: UTF8.self) }
+    }
+
+    func send(_ method: String, _ path: String, body: Any? = nil, headers: [String: String] = [:]) -> Result<Reply, Failure> {
+        guard let url = URL(string: path, relativeTo: base) else { return .failure(Failure(description: "bad path \(path)")) }
+        var request = URLRequest(url: url)
+        request.httpMethod = method
+        request.timeoutInterval = 60
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
+        if let body {
+            request.httpBody = try? JSONSerialization.data(withJSONObject: body)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        let done = DispatchSemaphore(value: 0)
+        let box = ReplyBox()
+        URLSession.shared.dataTask(with: request) { data, response, error in
+            if let http = response as? HTTPURLResponse {
+                box.result = .success(Reply(status: http.statusCode, body: data ?? Data()))
+            } else {
+                box.result = .failure(Failure(description: "cannot reach \(base.absoluteString): \(error.map { "\($0.localizedDescription)" } ?? "no reply")"))
+            }
+            done.signal()
+        }.resume()
+        done.wait()
+        return box.result ?? .failure(Failure(description: "no reply"))
+    }
+
+    final class ReplyBox: @unchecked Sendable {
+        var result: Result<Reply, Failure>?
+    }
+
+    /// An error reply as the CLI shows errors: `error[CODE]: message` and the hint.
+    static func render(_ reply: Reply, _ context: RunnerCLI.Context) {
+        let object = reply.json as? [String: Any]
+        let code = object?["code"] as? String ?? "HTTP \(reply.status)"
+        let message = object?["message"] as? String ?? reply.text
+        var text = "error[\(code)]: \(message)\n"
+        if let hint = object?["hint"] as? String { text += "  hint: \(hint)\n" }
+        context.console.err(text)
+    }
+
+    /// The exit code of DESIGN.md for an HTTP status.
+    static func exitCode(_ status: Int) -> ExitCode {
+        switch status {
+        case 200..<300: .success
+        case 400, 422: .invalid
+        case 409: .conflict
+        case 401, 403, 404: .runFailed
+        default: .internalError
+        }
+    }
+}

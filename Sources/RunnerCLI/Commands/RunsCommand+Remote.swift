@@ -1,0 +1,69 @@
+import Foundation
+import RunnerCore
+
+/// `runner runs … --server URL --token-file F`: the same questions, asked of a runner server.
+extension RunsCommand {
+    /// Nil: no `--server`, answer locally.
+    static func remote(_ subcommand: String, _ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode? {
+        guard let result = APIClient.from(arguments, context) else { return nil }
+        let client: APIClient
+        switch result {
+        case .failure(let f): return RunnerCLI.usageError(UsageError(message: f.description, hint: nil), context)
+        case .success(let c): client = c
+        }
+        func escaped(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? s }
+        let request: (method: String, path: String, body: Any?)
+        switch subcommand {
+        case "list":
+            var query = ["limit=\(arguments.value("limit") ?? "20")"]
+            if let p = arguments.value("pipeline") { query.append("pipeline=\(escaped(p))") }
+            if !arguments.values("status").isEmpty { query.append("status=\(arguments.values("status").map(escaped).joined(separator: ","))") }
+            request = ("GET", "/api/v1/runs?" + query.joined(separator: "&"), nil)
+        case "show": request = ("GET", "/api/v1/runs/\(escaped(arguments.positionals[0]))", nil)
+        case "cancel": request = ("POST", "/api/v1/runs/\(escaped(arguments.positionals[0]))/cancel", nil)
+        case "logs":
+            guard arguments.positionals.count == 2 else {
+                return RunnerCLI.usageError(UsageError(message: "with --server, name the STEP: runner runs logs ID STEP", hint: nil), context)
+            }
+            let attempt = arguments.value("attempt").map { "?attempt=\(escaped($0))" } ?? ""
+            request = ("GET", "/api/v1/runs/\(escaped(arguments.positionals[0]))/steps/\(escaped(arguments.positionals[1]))/log\(attempt)", nil)
+        case "resume":
+            guard let step = arguments.value("from") else {
+                return RunnerCLI.usageError(UsageError(message: "with --server, resume takes --from STEP (a new run from that step)",
+                                                       hint: "a server finishes its own interrupted runs when it starts"), context)
+            }
+            request = ("POST", "/api/v1/runs/\(escaped(arguments.positionals[0]))/retry", ["from": step])
+        default:
+            return RunnerCLI.usageError(UsageError(message: "runs \(subcommand) does not take --server", hint: nil), context)
+        }
+        switch client.send(request.method, request.path, body: request.body) {
+        case .failure(let f): return TriggerCommand.fail(f, context)
+        case .success(let reply):
+            guard (200..<300).contains(reply.status) else {
+                APIClient.render(reply, context)
+                return APIClient.exitCode(reply.status)
+            }
+            if subcommand == "logs" || arguments.has("json") {
+                context.console.out(reply.text)
+                return .success
+            }
+            let object = reply.json as? [String: Any] ?? [:]
+            switch subcommand {
+            case "list":
+                for run in object["runs"] as? [[String: Any]] ?? [] {
+                    context.console.out("\(run["id"] as? String ?? "?")  \(run["pipeline"] as? String ?? "?")  \(run["status"] as? String ?? "?")  \(run["trigger"] as? String ?? "")\n")
+                }
+            case "show":
+                context.console.out("run \(object["id"] as? String ?? "?")  \(object["pipeline"] as? String ?? "?")  \(object["status"] as? String ?? "?")"
+                                    + ((object["error_code"] as? String).map { "  error: \($0)" } ?? "") + "\n")
+                for step in object["steps"] as? [[String: Any]] ?? [] {
+                    context.console.out("  \(step["name"] as? String ?? "?")  \(step["status"] as? String ?? "?")"
+                                        + ((step["error_code"] as? String).map { "  \($0)" } ?? "") + "\n")
+                }
+            case "cancel": context.console.out("cancel requested for run \(arguments.positionals[0])\n")
+            default: context.console.out("run \(object["run_id"] as? String ?? "?") re-runs \(object["retry_of"] as? String ?? "?") from \(object["from"] as? String ?? "?")\n")
+            }
+            return .success
+        }
+    }
+}

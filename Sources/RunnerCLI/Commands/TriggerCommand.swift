@@ -1,0 +1,129 @@
+import Foundation
+import RunnerCore
+
+/// `runner trigger NAME --server URL --token-file F`: launch a named pipeline through the API.
+enum TriggerCommand {
+    static let spec = CommandSpec(
+        name: "trigger", summary: "Launch a named pipeline on a runner server (the API), optionally waiting for it",
+        usage: "runner trigger NAME [-p NAME=VALUE]... [--params FILE.json] --server URL --token-file F [--idempotency-key KEY] [--wait] [--json]",
+        options: [.init(long: "param", short: "p", valueName: "NAME=VALUE", help: "a param value; lists as a,b or [\"a\",\"b\"]", isRepeatable: true),
+                  .init(long: "params", short: nil, valueName: "FILE.json", help: "params as one JSON object; -p wins"),
+                  .init(long: "idempotency-key", short: nil, valueName: "KEY", help: "send Idempotency-Key: resending with it never launches twice"),
+                  .init(long: "wait", short: nil, valueName: nil, help: "wait for the run to finish; exit as `apply` would"),
+                  .init(long: "json", short: nil, valueName: nil, help: "print the server's JSON")] + APIClient.options,
+        positionalName: "a pipeline NAME", positionals: 1...1,
+        discussion: "Param values given as text are typed with the pipeline's declaration, fetched from the server.")
+
+    static func run(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode {
+        let client: APIClient
+        switch APIClient.from(arguments, context) {
+        case nil:
+            return RunnerCLI.usageError(UsageError(message: "runner trigger launches through a server: give --server URL --token-file F",
+                                                   hint: "to run a pipeline file here, use `runner apply FILE`"), context)
+        case .failure(let f)?: return RunnerCLI.usageError(UsageError(message: f.description, hint: nil), context)
+        case .success(let c)?: client = c
+        }
+        let name = arguments.positionals[0]
+        let inputs: [(name: String, input: ParamInput)]
+        switch ParamInputs.collect(arguments) {
+        case .failure(.usage(let error)): return RunnerCLI.usageError(error, context)
+        case .failure(.invalid(let d)):
+            context.console.err(DiagnosticRenderer(colors: context.console.colorsError).render(d))
+            return .invalid
+        case .success(let collected): inputs = collected
+        }
+        let escaped = name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? name
+        // The declaration types the text values (-p count=3 is the number 3 for an int param).
+        var types: [String: String] = [:]
+        switch client.send("GET", "/api/v1/pipelines/\(escaped)") {
+        case .failure(let f): return fail(f, context)
+        case .success(let reply):
+            guard reply.status == 200 else {
+                APIClient.render(reply, context)
+                return APIClient.exitCode(reply.status)
+            }
+            for param in (reply.json as? [String: Any])?["params"] as? [[String: Any]] ?? [] {
+                if let n = param["name"] as? String, let t = param["type"] as? String { types[n] = t }
+            }
+        }
+        var params: [String: Any] = [:]
+        for (key, input) in inputs {
+            switch input {
+            case .value(let v): params[key] = json(v)
+            case .text(let text): params[key] = typed(text, as: types[key])
+            }
+        }
+        var headers: [String: String] = [:]
+        if let key = arguments.value("idempotency-key") { headers["Idempotency-Key"] = key }
+        switch client.send("POST", "/api/v1/pipelines/\(escaped)/runs", body: ["params": params], headers: headers) {
+        case .failure(let f): return fail(f, context)
+        case .success(let reply):
+            guard (200..<300).contains(reply.status), let object = reply.json as? [String: Any], let id = object["run_id"] as? String else {
+                APIClient.render(reply, context)
+                if let active = (reply.json as? [String: Any])?["run_id"] as? String {
+                    context.console.err("  follow it with `runner runs show \(active) --server \(client.base.absoluteString) --token-file …`\n")
+                }
+                return APIClient.exitCode(reply.status)
+            }
+            if !arguments.has("wait") {
+                if arguments.has("json") { context.console.out(reply.text) } else {
+                    context.console.out("run \(id) of \(name) \(object["status"] as? String ?? "queued")\n")
+                }
+                return .success
+            }
+            return wait(for: id, client, json: arguments.has("json"), context)
+        }
+    }
+
+    static func wait(for id: String, _ client: APIClient, json: Bool, _ context: RunnerCLI.Context) -> ExitCode {
+        while true {
+            switch client.send("GET", "/api/v1/runs/\(id)") {
+            case .failure(let f): return fail(f, context)
+            case .success(let reply):
+                guard reply.status == 200, let run = reply.json as? [String: Any], let status = (run["status"] as? String).flatMap(RunStatus.init(rawValue:)) else {
+                    APIClient.render(reply, context)
+                    return APIClient.exitCode(reply.status)
+                }
+                if status.isTerminal {
+                    if json { context.console.out(reply.text) } else {
+                        context.console.out("run \(id) \(status.rawValue)" + ((run["error_code"] as? String).map { " (\($0))" } ?? "") + "\n")
+                    }
+                    return RunSummary.exitCode(status)
+                }
+            }
+            usleep(300_000)
+        }
+    }
+
+    static func fail(_ failure: APIClient.Failure, _ context: RunnerCLI.Context) -> ExitCode {
+        context.console.err(DiagnosticRenderer(colors: context.console.colorsError).render(Diagnostic(.stateUnavailable, failure.description)))
+        return .internalError
+    }
+
+    static func json(_ value: Value) -> Any {
+        switch value {
+        case .null: NSNull()
+        case .bool(let b): b
+        case .int(let i): i
+        case .number(let d): d
+        case .string(let s): s
+        case .list(let items): items.map(json)
+        }
+    }
+
+    /// Text as the declared type would read it; what does not read stays text, and the server
+    /// answers with the param's own error code.
+    static func typed(_ text: String, as type: String?) -> Any {
+        switch type {
+        case "int": if let i = Int(text) { return i } else { return text }
+        case "number": if let d = Double(text) { return d } else { return text }
+        case "bool": if text == "true" || text == "false" { return text == "true" } else { return text }
+        case let t? where t.hasPrefix("list"):
+            if text.hasPrefix("["), let data = text.data(using: .utf8), let array = try? JSONSerialization.jsonObject(with: data) as? [Any] {
+                return array
+            }
+            return text.isEmpty ? [] : text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        default: return text
+        }
+    }
+}

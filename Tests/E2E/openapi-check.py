@@ -1,0 +1,502 @@
+#!/usr/bin/env python3
+"""schemas/openapi.yaml against the server that `runner serve` is today.
+
+  a. the document is valid OpenAPI 3.1 (openapi-spec-validator);
+  b. `runner serve --pipelines pipelines` answers real requests — health, metrics, pipelines,
+     a docs-publish launch (targetRef=HEAD) polled to its end, a 409 conflict, runs list and
+     pages, run detail, step log, cancel of a finished run (409), retry (409, 202, 400), audit
+     (admin), the pipelines' own routes, a cancelled backup, a failed promotion and its retry,
+     Idempotency-Key replay and 422, and 400, 401, 403, 404, 405 and 413 — with a status the
+     operation documents and a body that its schema for that status accepts (jsonschema, draft
+     2020-12, `$ref`s resolved in the document); then every run the server holds, listed and
+     shown;
+  c. schemathesis fuzzes the routes (not /metrics, and not the launches of backup and restore,
+     whose steps are slow) with an operator token: no 5xx, every status documented, every
+     body conforming.
+
+Usage: Tests/E2E/openapi-check.py [RUNNER]   (default .build/debug/runner). Exit 0 = all passed.
+Environment: OPENAPI_CHECK_EXAMPLES (schemathesis examples per operation, 40), OPENAPI_CHECK_FUZZ_TIMEOUT
+(seconds, 120), OPENAPI_CHECK_SEED, OPENAPI_CHECK_SPEC (another copy of the document, to see a drift caught).
+Needs: openapi-spec-validator, jsonschema, PyYAML, schemathesis (`make py-deps`).
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+RUNNER = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, ".build/debug/runner"))
+SPEC_PATH = os.path.abspath(os.environ.get("OPENAPI_CHECK_SPEC") or os.path.join(ROOT, "schemas", "openapi.yaml"))
+TERMINAL = {"succeeded", "failed", "partial", "cancelled", "rolled_back", "skipped"}
+BASE = "urn:runner:openapi"
+# schemathesis: examples per operation and a hard limit on the whole step (seconds).
+FUZZ_EXAMPLES = int(os.environ.get("OPENAPI_CHECK_EXAMPLES", "40"))
+FUZZ_TIMEOUT = int(os.environ.get("OPENAPI_CHECK_FUZZ_TIMEOUT", "120"))
+FUZZ_SEED = os.environ.get("OPENAPI_CHECK_SEED", "20261123")
+passed, failed = 0, 0
+
+
+def check(name, condition, detail=""):
+    global passed, failed
+    if condition:
+        passed += 1
+        print(f"  ok    {name}")
+    else:
+        failed += 1
+        print(f"  FAIL  {name}" + (f"\n        {detail}" if detail else ""))
+    return bool(condition)
+
+
+try:
+    import yaml
+    import jsonschema
+    import referencing
+    import referencing.jsonschema
+    from openapi_spec_validator import validate as validate_spec
+except ImportError as error:  # pragma: no cover - the Makefile's py-deps installs them
+    print(f"openapi-check: missing Python package ({error.name}): "
+          "python3 -m pip install openapi-spec-validator jsonschema pyyaml schemathesis")
+    print("openapi-check: 0 passed, 1 failed")
+    sys.exit(1)
+
+
+class Spec:
+    """The OpenAPI document: operations, their responses, and validation of bodies against
+    the schemas (a registry holds the whole document, so `#/components/...` resolves)."""
+
+    def __init__(self, path):
+        with open(path, encoding="utf-8") as f:
+            self.doc = yaml.safe_load(f)
+        resource = referencing.Resource.from_contents(self.doc, default_specification=referencing.jsonschema.DRAFT202012)
+        self.registry = referencing.Registry().with_resource(BASE, resource)
+
+    @staticmethod
+    def pointer(*segments):
+        return "".join("/" + str(s).replace("~", "~0").replace("/", "~1") for s in segments)
+
+    def at(self, pointer):
+        node = self.doc
+        for segment in pointer.split("/")[1:]:
+            node = node[segment.replace("~1", "/").replace("~0", "~")]
+        return node
+
+    def deref(self, pointer):
+        """Follows `$ref`s (within the document) from `pointer`: (node, its pointer)."""
+        node = self.at(pointer)
+        while isinstance(node, dict) and "$ref" in node:
+            pointer = node["$ref"][1:]
+            node = self.at(pointer)
+        return node, pointer
+
+    def operation(self, method, template):
+        return self.doc["paths"][template][method.lower()]
+
+    def response(self, method, template, status):
+        """(response object, its pointer) for a status of an operation, or (None, None)."""
+        responses = self.operation(method, template)["responses"]
+        key = str(status) if str(status) in responses else ("default" if "default" in responses else None)
+        if key is None:
+            return None, None
+        return self.deref(self.pointer("paths", template, method.lower(), "responses", key))
+
+    def errors(self, schema_pointer, instance):
+        ref = BASE + "#" + urllib.parse.quote(schema_pointer, safe="/~")
+        validator = jsonschema.Draft202012Validator({"$ref": ref}, registry=self.registry,
+                                                    format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+        return [f"{'/'.join(map(str, e.absolute_path)) or '(body)'}: {e.message}"
+                for e in sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))]
+
+
+class Reply:
+    def __init__(self, status, headers, raw):
+        self.status, self.headers, self.raw = status, headers, raw
+        self.content_type = headers.get("Content-Type", "")
+        try:
+            self.body = json.loads(raw) if self.content_type == "application/json" else raw.decode("utf-8")
+        except ValueError:
+            self.body = None
+
+    def get(self, key, default=None):
+        return self.body.get(key, default) if isinstance(self.body, dict) else default
+
+    def __repr__(self):
+        text = self.raw.decode("utf-8", "replace")
+        return f"{self.status} {text[:400]}"
+
+
+class Server:
+    def __init__(self, work):
+        self.work, self.process, self.port = work, None, None
+        self.env = {k: v for k, v in os.environ.items() if not re.match(r"^(RUNNER_|PARAM_|INJECT_|DOCS_|BACKUP_)", k)}
+        self.env.update(RUNNER_HOME=f"{work}/home", DEMO_ROOT=f"{work}/demo", PUBLISH_ROOT=f"{work}/publish",
+                        BACKUP_THROTTLE_MS="150", NO_COLOR="1")
+        self.token = None
+
+    def cli(self, *args):
+        return subprocess.run([RUNNER, *args], env=self.env, capture_output=True, text=True)
+
+    def start(self):
+        self.out = open(f"{self.work}/serve.out", "a")
+        self.process = subprocess.Popen([RUNNER, "serve", "--pipelines", f"{ROOT}/pipelines", "--listen", "127.0.0.1:0"],
+                                        stdout=subprocess.PIPE, stderr=self.out, env=self.env, text=True, start_new_session=True)
+        line = self.process.stdout.readline()
+        match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+        if not match:
+            raise SystemExit(f"openapi-check: the server did not start: {line!r}")
+        self.port = int(match.group(1))
+
+    def request(self, method, path, body=None, raw=None, token="default", headers=None, timeout=30):
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        token = self.token if token == "default" else token
+        if token:
+            req.add_header("Authorization", f"Bearer {token}")
+        for k, v in (headers or {}).items():
+            req.add_header(k, v)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return Reply(r.status, r.headers, r.read())
+        except urllib.error.HTTPError as e:
+            return Reply(e.code, e.headers, e.read())
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+def conforms(spec, reply, method, template, response_pointer=None):
+    """Problems with a reply: its status is one the operation documents, its content type
+    the documented one, its body valid against that status's schema, its documented headers
+    valid. `response_pointer` names a response of components (405, unknown routes)."""
+    if response_pointer:
+        response, pointer = spec.deref(response_pointer)
+    else:
+        response, pointer = spec.response(method, template, reply.status)
+        if response is None:
+            documented = sorted(spec.operation(method, template)["responses"])
+            return [f"status {reply.status} is not documented for {method} {template} (documented: {', '.join(documented)})"]
+    problems = []
+    content = response.get("content", {})
+    if content:
+        if reply.content_type not in content:
+            return problems + [f"Content-Type {reply.content_type!r} is not one of {sorted(content)}"]
+        media = reply.content_type
+        schema_pointer = pointer + spec.pointer("content", media, "schema")
+        if media == "application/json":
+            if reply.body is None:
+                return problems + ["the body is not JSON"]
+            instance = reply.body
+        else:
+            if reply.body is None:
+                return problems + ["the body is not UTF-8 text"]
+            instance = reply.body
+        problems += spec.errors(schema_pointer, instance)
+    elif reply.raw:
+        problems.append(f"a body where none is documented: {reply.raw[:100]!r}")
+    for name in response.get("headers", {}):
+        header, header_pointer = spec.deref(pointer + spec.pointer("headers", name))
+        value = reply.headers.get(name)
+        if value is None:
+            if header.get("required"):
+                problems.append(f"missing header {name}")
+            continue
+        schema = header.get("schema", {})
+        instance = int(value) if schema.get("type") == "integer" and re.fullmatch(r"-?\d+", value) else value
+        problems += [f"header {name}: {e}" for e in spec.errors(header_pointer + "/schema", instance)]
+    return problems
+
+
+def main():
+    started = time.time()
+    print("openapi-check: schemas/openapi.yaml")
+    # --- a. the document itself
+    try:
+        spec = Spec(SPEC_PATH)
+        validate_spec(spec.doc)
+        check("schemas/openapi.yaml is valid OpenAPI 3.1 (openapi-spec-validator)", spec.doc.get("openapi", "").startswith("3.1"))
+    except Exception as error:  # noqa: BLE001 - any failure here is the check's answer
+        check("schemas/openapi.yaml is valid OpenAPI 3.1 (openapi-spec-validator)", False, f"{type(error).__name__}: {str(error)[:600]}")
+        print(f"openapi-check: {passed} passed, {failed} failed")
+        return 1
+    check("every server route and alias route is in the document",
+          {"/healthz", "/metrics", "/api/v1/pipelines", "/api/v1/pipelines/{name}", "/api/v1/pipelines/{name}/runs", "/api/v1/runs",
+           "/api/v1/runs/{id}", "/api/v1/runs/{id}/cancel", "/api/v1/runs/{id}/retry", "/api/v1/runs/{id}/steps/{step}/log",
+           "/api/v1/audit"} <= set(spec.doc["paths"]), sorted(spec.doc["paths"]))
+
+    work = tempfile.mkdtemp(prefix="openapi-check.")
+    server = Server(work)
+    try:
+        tokens = {}
+        for role in ("viewer", "operator", "admin"):
+            tokens[role] = server.cli("token", "create", "--role", role, "--name", f"openapi-{role}").stdout.strip()
+        revoked = server.cli("token", "create", "--role", "admin", "--name", "openapi-revoked").stdout.strip()
+        server.cli("token", "revoke", "openapi-revoked")
+        if not all(re.fullmatch(r"rnr_[0-9a-f]{16}_[0-9a-f]{64}", t) for t in [*tokens.values(), revoked]):
+            raise SystemExit(f"openapi-check: runner token create did not print tokens: {tokens}")
+        server.token = tokens["operator"]
+        server.start()
+        print(f"  (runner serve on 127.0.0.1:{server.port})")
+
+        def call(name, method, template, path=None, expect=None, code=None, response=None, **kwargs):
+            """One request, checked against the document; `expect` the status, `code` the error code."""
+            reply = server.request(method, path or template, **kwargs)
+            problems = conforms(spec, reply, method, template, response)
+            if expect is not None and reply.status != expect:
+                problems.insert(0, f"expected status {expect}, got {reply.status}")
+            if code is not None and reply.get("code") != code:
+                problems.insert(0, f"expected code {code}, got {reply.get('code')}")
+            check(f"{method} {path or template}: {name}", not problems, "; ".join(problems)[:900] + f"\n        reply: {reply!r}")
+            return reply
+
+        def wait(run_id, template="/api/v1/runs/{id}", path=None, statuses=TERMINAL, seconds=90):
+            """Polls a run, each answer checked against the document (one ok/FAIL line)."""
+            deadline = time.time() + seconds
+            bad, reply, polls = [], None, 0
+            while time.time() < deadline:
+                reply = server.request("GET", path or template.replace("{id}", run_id))
+                polls += 1
+                bad += conforms(spec, reply, "GET", template)
+                if reply.status != 200 or reply.get("status") in statuses:
+                    break
+                time.sleep(0.15)
+            bad = list(dict.fromkeys(bad))
+            check(f"GET {template} polled {polls}× until {reply.get('status')}: every answer conforms",
+                  not bad and reply.status == 200 and reply.get("status") in statuses, "; ".join(bad[:5])[:900] + f"\n        reply: {reply!r}")
+            return reply.body if isinstance(reply.body, dict) else {}
+
+        # --- b. live answers
+        call("200 without a token", "GET", "/healthz", expect=200, token=None)
+        metrics = call("200 Prometheus text", "GET", "/metrics", expect=200, token=tokens["viewer"])
+        check("metrics: text format 0.0.4", metrics.content_type.startswith("text/plain; version=0.0.4")
+              and "runner_queue_depth " in str(metrics.body), metrics.content_type)
+        reply = call("401 without a token, WWW-Authenticate: Bearer", "GET", "/api/v1/pipelines", expect=401, code="RUN6006", token=None)
+        check("401 carries WWW-Authenticate: Bearer", reply.headers.get("WWW-Authenticate") == "Bearer", dict(reply.headers))
+        call("401 with a malformed token", "GET", "/api/v1/pipelines", expect=401, code="RUN6006", token="nope")
+        call("401 with a revoked token", "GET", "/api/v1/runs", expect=401, code="RUN6006", token=revoked)
+        call("401 before routing (an unknown path without a token)", "GET", "/api/v2/nothing", expect=401, code="RUN6006",
+             token=None, response="/components/responses/Unauthorized")
+        call("403 for a viewer's launch", "POST", "/api/v1/pipelines/{name}/runs", "/api/v1/pipelines/docs-publish/runs",
+             expect=403, code="RUN6007", token=tokens["viewer"], body={"params": {"targetRef": "HEAD"}})
+        call("403 for an operator's audit", "GET", "/api/v1/audit", expect=403, code="RUN6007")
+        listing = call("200 the pipelines", "GET", "/api/v1/pipelines", expect=200)
+        names = [p["name"] for p in listing.get("pipelines", [])]
+        check("the five pipelines of pipelines/ are served", sorted(names) == ["backup", "docs-publish", "ingestion", "promotion", "restore"], names)
+        for name in names:
+            call("200 with its params", "GET", "/api/v1/pipelines/{name}", f"/api/v1/pipelines/{name}", expect=200, token=tokens["viewer"])
+        call("404 RUN6002", "GET", "/api/v1/pipelines/{name}", "/api/v1/pipelines/nope", expect=404, code="RUN6002")
+        call("404 RUN6002 on launch", "POST", "/api/v1/pipelines/{name}/runs", "/api/v1/pipelines/nope/runs", expect=404,
+             code="RUN6002", body={"params": {}})
+
+        # docs-publish: launch, conflict, poll to the end
+        launch_path = "/api/v1/pipelines/docs-publish/runs"
+        accepted = call("202 docs-publish targetRef=HEAD", "POST", "/api/v1/pipelines/{name}/runs", launch_path, expect=202,
+                        body={"params": {"targetRef": "HEAD", "reason": "openapi-check"}},
+                        headers={"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"})
+        run_id = accepted.get("run_id", "none")
+        conflict = call("409 PUBLISH_ALREADY_ACTIVE with the active run", "POST", "/api/v1/pipelines/{name}/runs", launch_path,
+                        expect=409, code="PUBLISH_ALREADY_ACTIVE", body={"params": {"targetRef": "HEAD"}})
+        check("the conflict names the active run", conflict.get("run_id") == run_id, conflict)
+        call("409 PUBLISH_ALREADY_ACTIVE on the pipeline's own route", "POST", "/api/v1/admin/docs/publish", expect=409,
+             code="PUBLISH_ALREADY_ACTIVE", body={"targetRef": "HEAD"})
+        run = wait(run_id)
+        check("the docs-publish run succeeded", run.get("status") == "succeeded", run.get("status"))
+        call("200 the run on the pipeline's own route", "GET", "/api/v1/admin/docs/publish/{id}", f"/api/v1/admin/docs/publish/{run_id}", expect=200)
+        call("404 DOCS_PUBLISH_RUN_NOT_FOUND", "GET", "/api/v1/admin/docs/publish/{id}", "/api/v1/admin/docs/publish/20991231-000000-000000",
+             expect=404, code="DOCS_PUBLISH_RUN_NOT_FOUND")
+        call("400 INVALID_TARGET_REF (flat body)", "POST", "/api/v1/admin/docs/publish", expect=400, code="INVALID_TARGET_REF",
+             body={"targetRef": "no-such-branch"})
+        call("400 RUN2103 with diagnostics", "POST", "/api/v1/pipelines/{name}/runs", launch_path, expect=400, code="RUN2103",
+             body={"params": {"targetRef": "HEAD", "bogus": 1}})
+        call("400 RUN6001 (not JSON)", "POST", "/api/v1/pipelines/{name}/runs", launch_path, expect=400, code="RUN6001", raw=b"not json")
+        call("400 RUN6001 (params not under 'params')", "POST", "/api/v1/pipelines/{name}/runs", launch_path, expect=400, code="RUN6001",
+             raw=b'{"targetRef": "HEAD"}')
+        call("400 RUN6010 (a key with a space)", "POST", "/api/v1/pipelines/{name}/runs", launch_path, expect=400, code="RUN6010",
+             body={"params": {"targetRef": "HEAD"}}, headers={"Idempotency-Key": "bad key"})
+        call("413 RUN6005 (a 2 MiB body)", "POST", "/api/v1/pipelines/{name}/runs", launch_path, expect=413, code="RUN6005",
+             raw=b"{" + b" " * (2 << 20) + b"}")
+
+        # runs: list, pages, detail, log, cancel, retry
+        call("200 every run", "GET", "/api/v1/runs", expect=200)
+        page = call("200 filtered, limit=1", "GET", "/api/v1/runs", "/api/v1/runs?pipeline=docs-publish&status=succeeded,failed&limit=1", expect=200)
+        check("a full page has next_cursor", page.get("next_cursor") == run_id, page)
+        call("200 the next page (cursor)", "GET", "/api/v1/runs", f"/api/v1/runs?cursor={page.get('next_cursor')}&limit=1000", expect=200)
+        call("400 RUN2102 limit=0", "GET", "/api/v1/runs", "/api/v1/runs?limit=0", expect=400, code="RUN2102")
+        call("400 RUN2102 an unknown status", "GET", "/api/v1/runs", "/api/v1/runs?status=done", expect=400, code="RUN2102")
+        call("200 the run", "GET", "/api/v1/runs/{id}", f"/api/v1/runs/{run_id}", expect=200, token=tokens["viewer"])
+        call("404 RUN_NOT_FOUND", "GET", "/api/v1/runs/{id}", "/api/v1/runs/20991231-000000-000000", expect=404, code="RUN_NOT_FOUND")
+        log_template = "/api/v1/runs/{id}/steps/{step}/log"
+        log = call("200 text/plain with X-Attempt", "GET", log_template, f"/api/v1/runs/{run_id}/steps/docs_link_check/log", expect=200)
+        check("the log is text/plain, X-Attempt: 1", log.content_type.startswith("text/plain") and log.headers.get("X-Attempt") == "1",
+              dict(log.headers))
+        call("200 ?attempt=1", "GET", log_template, f"/api/v1/runs/{run_id}/steps/switch/log?attempt=1", expect=200)
+        call("400 RUN2102 ?attempt=x", "GET", log_template, f"/api/v1/runs/{run_id}/steps/switch/log?attempt=x", expect=400, code="RUN2102")
+        call("404 RUN4005 an unknown step", "GET", log_template, f"/api/v1/runs/{run_id}/steps/nope/log", expect=404, code="RUN4005")
+        call("404 RUN_NOT_FOUND an unknown run", "GET", log_template, "/api/v1/runs/20991231-000000-000000/steps/x/log", expect=404,
+             code="RUN_NOT_FOUND")
+        reply = call("409 RUN4002 cancel of the finished run", "POST", "/api/v1/runs/{id}/cancel", f"/api/v1/runs/{run_id}/cancel",
+                     expect=409, code="RUN4002")
+        check("the 409 names the run and its status", reply.get("run_id") == run_id and reply.get("status") == "succeeded", reply)
+        call("404 cancel of an unknown run", "POST", "/api/v1/runs/{id}/cancel", "/api/v1/runs/20991231-000000-000000/cancel",
+             expect=404, code="RUN_NOT_FOUND")
+        retry_template = "/api/v1/runs/{id}/retry"
+        call("409 RUN4002 retry with no failed step", "POST", retry_template, f"/api/v1/runs/{run_id}/retry", expect=409, code="RUN4002")
+        call("400 RUN6001 retry with another body", "POST", retry_template, f"/api/v1/runs/{run_id}/retry", expect=400, code="RUN6001",
+             body={"step": "switch"})
+        call("400 RUN4005 retry from an unknown step", "POST", retry_template, f"/api/v1/runs/{run_id}/retry", expect=400, code="RUN4005",
+             body={"from": "nope"})
+        call("404 retry of an unknown run", "POST", retry_template, "/api/v1/runs/20991231-000000-000000/retry", expect=404)
+        retried = call("202 retry {from: switch}", "POST", retry_template, f"/api/v1/runs/{run_id}/retry", expect=202, body={"from": "switch"})
+        wait(retried.get("run_id", "none"))
+
+        # ingestion (its own route): Idempotency-Key required, replayed, 422 for another payload
+        ingest = {"trigger_mode": "manual", "run_kind": "official_ingestion", "target_types": ["official"], "dry_run": True}
+        ingest_path = "/api/v1/ops/ingestion/runs"
+        call("400 MISSING_IDEMPOTENCY_KEY", "POST", ingest_path, expect=400, code="MISSING_IDEMPOTENCY_KEY", body=ingest)
+        call("400 INVALID_TARGET", "POST", ingest_path, expect=400, code="INVALID_TARGET", body=dict(ingest, target_types=["nope"]),
+             headers={"Idempotency-Key": "openapi-bad"})
+        first = call("202 with an Idempotency-Key", "POST", ingest_path, expect=202, body=ingest, headers={"Idempotency-Key": "openapi-1"})
+        again = call("202 the same key and body: replayed", "POST", ingest_path, expect=202, body=ingest, headers={"Idempotency-Key": "openapi-1"})
+        check("the replay is the first answer, Idempotent-Replayed: true",
+              again.raw == first.raw and again.headers.get("Idempotent-Replayed") == "true", dict(again.headers))
+        call("422 RUN6008 the same key, another payload", "POST", ingest_path, expect=422, code="RUN6008",
+             body=dict(ingest, run_kind="appearance_supplement"), headers={"Idempotency-Key": "openapi-1"})
+        reply = server.request("POST", ingest_path, body=ingest, headers={"Idempotency-Key": "openapi-2"})
+        problems = conforms(spec, reply, "POST", ingest_path)
+        check(f"POST {ingest_path}: another key while it runs: {reply.status} {reply.get('code', '')} conforms"
+              " (409 RUN_ALREADY_ACTIVE, or 202 when the first run was already done)",
+              not problems and (reply.status == 202 or reply.get("code") == "RUN_ALREADY_ACTIVE"), problems)
+        ingest_id = first.get("run_id", "none")
+        wait(ingest_id, "/api/v1/ops/ingestion/runs/{id}")
+        if reply.status == 202:
+            wait(reply.get("run_id", "none"))
+        call("404 RUN_NOT_FOUND on its own route", "GET", "/api/v1/ops/ingestion/runs/{id}", f"{ingest_path}/20991231-000000-000000",
+             expect=404, code="RUN_NOT_FOUND")
+        call("404 another pipeline's run on its own route", "GET", "/api/v1/ops/ingestion/runs/{id}", f"{ingest_path}/{run_id}",
+             expect=404, code="RUN_NOT_FOUND")
+
+        # backup (its own route): queued behind another, cancel while running (202) and while queued
+        backup = call("202 backup", "POST", "/api/backup", expect=202, body={"dirPath": "openapi"})
+        backup_id = backup.get("run_id", "none")
+        second = call("202 a second backup waits its turn (queue)", "POST", "/api/backup", expect=202, body={"dirPath": "openapi-2"})
+        wait(backup_id, "/api/backup/{id}", statuses={"running"} | TERMINAL)
+        call("409 RUN4003 retry of a run that has not finished", "POST", retry_template, f"/api/v1/runs/{backup_id}/retry",
+             expect=409, code="RUN4003")
+        reply = call("202 cancel of the running backup", "POST", "/api/v1/runs/{id}/cancel", f"/api/v1/runs/{backup_id}/cancel", expect=202)
+        check("cancel_requested, status running", reply.get("cancel_requested") is True and reply.get("status") == "running", reply)
+        call("202 cancel of the waiting one", "POST", "/api/v1/runs/{id}/cancel", f"/api/v1/runs/{second.get('run_id')}/cancel", expect=202)
+        run = wait(backup_id, "/api/backup/{id}")
+        check("the backup ends cancelled", run.get("status") == "cancelled", run.get("status"))
+        wait(second.get("run_id", "none"))
+        call("400 INVALID_PATH", "POST", "/api/backup", expect=400, code="INVALID_PATH", body={"dirPath": "../up"})
+        call("404 JOB_NOT_FOUND", "GET", "/api/backup/{id}", "/api/backup/20991231-000000-000000", expect=404, code="JOB_NOT_FOUND")
+        call("400 INVALID_PATH", "POST", "/api/restore", expect=400, code="INVALID_PATH", body={"zipFilePath": "x.tar"})
+        call("404 JOB_NOT_FOUND", "GET", "/api/restore/{id}", "/api/restore/20991231-000000-000000", expect=404, code="JOB_NOT_FOUND")
+
+        # promotion (its own route): a failed run, its failed step's log, a retry from it
+        call("400 INVALID_APP", "POST", "/pipeline-promotions", expect=400, code="INVALID_APP", body={"source_app": "X", "targets": ["my-app-staging"]})
+        promo = call("202 promotion of an unknown source app", "POST", "/pipeline-promotions", expect=202,
+                     body={"source_app": "no-such-app", "targets": ["my-app-staging"]})
+        promo_id = promo.get("run_id", "none")
+        run = wait(promo_id, "/pipeline-promotions/{id}")
+        failed_step = next((s["name"] for s in run.get("steps", []) if s.get("status") == "failed"), "none")
+        check("the promotion failed at a step", run.get("status") == "failed" and failed_step != "none", run.get("status"))
+        call("200 the failed step's log", "GET", log_template, f"/api/v1/runs/{promo_id}/steps/{failed_step}/log", expect=200)
+        call("404 PROMOTION_NOT_FOUND", "GET", "/pipeline-promotions/{id}", "/pipeline-promotions/20991231-000000-000000", expect=404,
+             code="PROMOTION_NOT_FOUND")
+        retried = call("202 retry from the failed step", "POST", retry_template, f"/api/v1/runs/{promo_id}/retry", expect=202)
+        wait(retried.get("run_id", "none"))
+
+        # audit, routing errors
+        call("200 the audit log (admin)", "GET", "/api/v1/audit", "/api/v1/audit?limit=50", expect=200, token=tokens["admin"])
+        reply = call("405 RUN6004 with Allow", "DELETE", "/api/v1/runs/{id}", f"/api/v1/runs/{run_id}", expect=405, code="RUN6004",
+                     response="/components/responses/MethodNotAllowed")
+        check("405 Allow: GET", reply.headers.get("Allow") == "GET", dict(reply.headers))
+        reply = call("405 RUN6004 with Allow", "GET", "/api/v1/runs/{id}/cancel", f"/api/v1/runs/{run_id}/cancel", expect=405,
+                     code="RUN6004", token=tokens["viewer"], response="/components/responses/MethodNotAllowed")
+        check("405 Allow: POST", reply.headers.get("Allow") == "POST", dict(reply.headers))
+        call("404 RUN6003 an unknown route", "GET", "/api/v2/nothing", expect=404, code="RUN6003", response="/components/responses/RouteNotFound")
+        call("404 RUN6003 a trailing slash", "GET", "/api/v1/runs/", expect=404, code="RUN6003", response="/components/responses/RouteNotFound")
+        call("200 after all that", "GET", "/metrics", expect=200)
+
+        # every run the server now holds (succeeded, failed, cancelled, retries, reused steps), listed and shown
+        page = call("200 every run so far", "GET", "/api/v1/runs", "/api/v1/runs?limit=1000", expect=200)
+        bad = []
+        for entry in page.get("runs", []):
+            reply = server.request("GET", f"/api/v1/runs/{entry['id']}")
+            bad += [f"{entry['id']}: {p}" for p in conforms(spec, reply, "GET", "/api/v1/runs/{id}")]
+        statuses = sorted({r["status"] for r in page.get("runs", [])})
+        check(f"GET /api/v1/runs/{{id}} of all {len(page.get('runs', []))} runs ({', '.join(statuses)}): every one conforms", not bad,
+              "; ".join(bad[:5])[:900])
+
+        # --- c. schemathesis
+        print(f"  (live checks took {time.time() - started:.0f}s; schemathesis next, at most {FUZZ_TIMEOUT}s)")
+        fuzz(server, tokens["operator"], work)
+    finally:
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"openapi-check: {passed} passed, {failed} failed ({time.time() - started:.0f}s)")
+    return 0 if failed == 0 else 1
+
+
+def fuzz(server, token, work):
+    st = shutil.which("st") or shutil.which("schemathesis")
+    if not st:
+        check("schemathesis is installed", False, "python3 -m pip install schemathesis")
+        return
+    command = [
+        st, "run", SPEC_PATH, "--url", f"http://127.0.0.1:{server.port}",
+        "-H", f"Authorization: Bearer {token}",
+        "--checks", "not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance,"
+                    "response_headers_conformance",
+        # /metrics is text; the launches of backup and restore run slow steps (minutes of SQLite
+        # work under BACKUP_THROTTLE_MS) that would outlive the run.
+        "--exclude-path-regex", r"^/(metrics|api/backup|api/restore)$",
+        "--max-examples", str(FUZZ_EXAMPLES), "--seed", FUZZ_SEED, "--generation-database", "none",
+        "--request-timeout", "20", "--workers", "1", "--no-color", "--max-failures", "20",
+        "--report", "ndjson", "--report-dir", os.path.join(work, "schemathesis"),
+    ]
+    started = time.time()
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=FUZZ_TIMEOUT, cwd=work)
+    except subprocess.TimeoutExpired as timeout:
+        output = (timeout.stdout or b"").decode(errors="replace") if isinstance(timeout.stdout, bytes) else (timeout.stdout or "")
+        check(f"schemathesis finished within {FUZZ_TIMEOUT}s", False, output[-1500:])
+        return
+    output = done.stdout + done.stderr
+    cases = re.search(r"(\d+) generated, (.*)$", output, re.M)
+    summary = cases.group(0).strip() if cases else "no summary"
+    with open(os.path.join(work, "schemathesis.out"), "w") as f:
+        f.write(output)
+    check(f"schemathesis ({FUZZ_EXAMPLES} examples per operation, seed {FUZZ_SEED}, {time.time() - started:.0f}s): {summary}; "
+          "no 5xx, statuses, content types, headers and bodies as documented",
+          done.returncode == 0 and cases is not None, _failures(output))
+
+
+def _failures(output):
+    """The failures and errors sections of schemathesis's output (or its tail)."""
+    starts = [i for i in (output.find("= FAILURES ="), output.find("= ERRORS =")) if i >= 0]
+    if not starts:
+        return output[-3000:].strip()
+    start = output.rfind("\n", 0, min(starts)) + 1
+    end = output.find("= WARNINGS =", start)
+    end = output.find("= SUMMARY =", start) if end < 0 else end
+    return output[start:end if end > 0 else None][:6000].strip()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
