@@ -15,8 +15,8 @@
      body conforming.
 
 Usage: Tests/E2E/openapi-check.py [RUNNER]   (default .build/debug/runner). Exit 0 = all passed.
-Environment: OPENAPI_CHECK_EXAMPLES (schemathesis examples per operation, 40), OPENAPI_CHECK_FUZZ_TIMEOUT
-(seconds, 120), OPENAPI_CHECK_SEED, OPENAPI_CHECK_SPEC (another copy of the document, to see a drift caught).
+Environment: OPENAPI_CHECK_EXAMPLES (schemathesis examples per operation, 60), OPENAPI_CHECK_FUZZ_TIMEOUT
+(seconds, 150), OPENAPI_CHECK_SEED, OPENAPI_CHECK_SPEC (another copy of the document, to see a drift caught).
 Needs: openapi-spec-validator, jsonschema, PyYAML, schemathesis (`make py-deps`).
 """
 import json
@@ -38,8 +38,8 @@ SPEC_PATH = os.path.abspath(os.environ.get("OPENAPI_CHECK_SPEC") or os.path.join
 TERMINAL = {"succeeded", "failed", "partial", "cancelled", "rolled_back", "skipped"}
 BASE = "urn:runner:openapi"
 # schemathesis: examples per operation and a hard limit on the whole step (seconds).
-FUZZ_EXAMPLES = int(os.environ.get("OPENAPI_CHECK_EXAMPLES", "40"))
-FUZZ_TIMEOUT = int(os.environ.get("OPENAPI_CHECK_FUZZ_TIMEOUT", "120"))
+FUZZ_EXAMPLES = int(os.environ.get("OPENAPI_CHECK_EXAMPLES", "60"))
+FUZZ_TIMEOUT = int(os.environ.get("OPENAPI_CHECK_FUZZ_TIMEOUT", "150"))
 FUZZ_SEED = os.environ.get("OPENAPI_CHECK_SEED", "20261123")
 passed, failed = 0, 0
 
@@ -168,6 +168,8 @@ class Server:
                 return Reply(r.status, r.headers, r.read())
         except urllib.error.HTTPError as e:
             return Reply(e.code, e.headers, e.read())
+        except (urllib.error.URLError, OSError) as e:  # no answer at all: status 0, the reason as the body
+            return Reply(0, {}, f"no answer: {e}".encode())
 
     def stop(self):
         if self.process and self.process.poll() is None:
@@ -185,6 +187,8 @@ def conforms(spec, reply, method, template, response_pointer=None):
     valid. `response_pointer` names a response of components (405, unknown routes)."""
     if response_pointer:
         response, pointer = spec.deref(response_pointer)
+    elif method.lower() not in spec.doc["paths"].get(template, {}):
+        return [f"{method} {template} is not in the document"]
     else:
         response, pointer = spec.response(method, template, reply.status)
         if response is None:
@@ -197,15 +201,9 @@ def conforms(spec, reply, method, template, response_pointer=None):
             return problems + [f"Content-Type {reply.content_type!r} is not one of {sorted(content)}"]
         media = reply.content_type
         schema_pointer = pointer + spec.pointer("content", media, "schema")
-        if media == "application/json":
-            if reply.body is None:
-                return problems + ["the body is not JSON"]
-            instance = reply.body
-        else:
-            if reply.body is None:
-                return problems + ["the body is not UTF-8 text"]
-            instance = reply.body
-        problems += spec.errors(schema_pointer, instance)
+        if reply.body is None:
+            return problems + ["the body is not JSON" if media == "application/json" else "the body is not UTF-8 text"]
+        problems += spec.errors(schema_pointer, reply.body)
     elif reply.raw:
         problems.append(f"a body where none is documented: {reply.raw[:100]!r}")
     for name in response.get("headers", {}):
@@ -233,10 +231,10 @@ def main():
         check("schemas/openapi.yaml is valid OpenAPI 3.1 (openapi-spec-validator)", False, f"{type(error).__name__}: {str(error)[:600]}")
         print(f"openapi-check: {passed} passed, {failed} failed")
         return 1
-    check("every server route and alias route is in the document",
+    check("every route of the server (APIServer.routes) is in the document",
           {"/healthz", "/metrics", "/api/v1/pipelines", "/api/v1/pipelines/{name}", "/api/v1/pipelines/{name}/runs", "/api/v1/runs",
            "/api/v1/runs/{id}", "/api/v1/runs/{id}/cancel", "/api/v1/runs/{id}/retry", "/api/v1/runs/{id}/steps/{step}/log",
-           "/api/v1/audit"} <= set(spec.doc["paths"]), sorted(spec.doc["paths"]))
+           "/api/v1/runs/{id}/events", "/api/v1/audit"} <= set(spec.doc["paths"]), sorted(spec.doc["paths"]))
 
     work = tempfile.mkdtemp(prefix="openapi-check.")
     server = Server(work)
@@ -296,6 +294,10 @@ def main():
         listing = call("200 the pipelines", "GET", "/api/v1/pipelines", expect=200)
         names = [p["name"] for p in listing.get("pipelines", [])]
         check("the five pipelines of pipelines/ are served", sorted(names) == ["backup", "docs-publish", "ingestion", "promotion", "restore"], names)
+        declared = {p["api_path"] for p in listing.get("pipelines", []) if "api_path" in p}
+        missing = sorted(f"{m} {p}" for a in declared for m, p in (("post", a), ("get", a + "/{id}"))
+                         if m not in spec.doc["paths"].get(p, {}))
+        check(f"the pipelines' own routes ({', '.join(sorted(declared))}) are in the document", declared and not missing, missing)
         for name in names:
             call("200 with its params", "GET", "/api/v1/pipelines/{name}", f"/api/v1/pipelines/{name}", expect=200, token=tokens["viewer"])
         call("404 RUN6002", "GET", "/api/v1/pipelines/{name}", "/api/v1/pipelines/nope", expect=404, code="RUN6002")
@@ -421,6 +423,33 @@ def main():
         retried = call("202 retry from the failed step", "POST", retry_template, f"/api/v1/runs/{promo_id}/retry", expect=202)
         wait(retried.get("run_id", "none"))
 
+        # a git hook's launch through the API (trigger hook), and its events as they happen
+        hook = call("202 a hook's launch (trigger hook, trigger_detail)", "POST", "/api/v1/pipelines/{name}/runs",
+                    "/api/v1/pipelines/promotion/runs", expect=202,
+                    body={"params": {"source_app": "no-such-app", "targets": ["my-app-prod"]}, "trigger": "hook",
+                          "trigger_detail": {"event": "post-receive", "ref": "refs/heads/main", "pusher": "openapi"}})
+        check("202 says trigger hook", hook.get("trigger") == "hook", hook)
+        hook_id = hook.get("run_id", "none")
+        events = sse(spec, server, hook_id, "live, until the run ends")
+        run = call("200 the hook's run", "GET", "/api/v1/runs/{id}", f"/api/v1/runs/{hook_id}", expect=200).body or {}
+        check("the run records trigger hook and its trigger_detail", run.get("trigger") == "hook"
+              and run.get("trigger_detail", {}).get("pusher") == "openapi", run.get("trigger_detail"))
+        check("the stream ended with the run's final status", events and events[-1][1] == "end"
+              and events[-1][2].get("status") == run.get("status"), events[-1:] if events else events)
+        call("400 RUN6001 a trigger other than api or hook", "POST", "/api/v1/pipelines/{name}/runs", "/api/v1/pipelines/promotion/runs",
+             expect=400, code="RUN6001", body={"params": {"source_app": "no-such-app", "targets": ["my-app-prod"]}, "trigger": "cli"})
+        call("400 RUN6001 an unknown trigger_detail key", "POST", "/api/v1/pipelines/{name}/runs", "/api/v1/pipelines/promotion/runs",
+             expect=400, code="RUN6001", body={"params": {}, "trigger": "hook", "trigger_detail": {"branch": "main"}})
+        history = sse(spec, server, run_id, "a finished run's whole history")
+        numbered = [n for n, _, _ in history if n is not None]
+        check("its events are numbered 1, 2, 3, ...", numbered == list(range(1, len(numbered) + 1)) and len(numbered) >= 5, numbered)
+        resumed = sse(spec, server, run_id, "?after=3", query="?after=3")
+        check("?after=3 resumes at event 4", [n for n, _, _ in resumed if n is not None][:1] == [4], resumed[:1])
+        resumed = sse(spec, server, run_id, "Last-Event-ID: 5", headers={"Last-Event-ID": "5"})
+        check("Last-Event-ID: 5 resumes at event 6", [n for n, _, _ in resumed if n is not None][:1] == [6], resumed[:1])
+        call("404 RUN_NOT_FOUND", "GET", "/api/v1/runs/{id}/events", "/api/v1/runs/20991231-000000-000000/events", expect=404,
+             code="RUN_NOT_FOUND")
+
         # audit, routing errors
         call("200 the audit log (admin)", "GET", "/api/v1/audit", "/api/v1/audit?limit=50", expect=200, token=tokens["admin"])
         reply = call("405 RUN6004 with Allow", "DELETE", "/api/v1/runs/{id}", f"/api/v1/runs/{run_id}", expect=405, code="RUN6004",
@@ -453,13 +482,52 @@ def main():
     return 0 if failed == 0 else 1
 
 
+def sse(spec, server, run_id, name, query="", headers=None):
+    """GET /api/v1/runs/{id}/events to its end: every event's data checked against the schema
+    `x-events` names for its type. Returns [(id or None, event, data)]."""
+    template = "/api/v1/runs/{id}/events"
+    reply = server.request("GET", f"/api/v1/runs/{run_id}/events{query}", headers=headers, timeout=90)
+    problems = conforms(spec, reply, "GET", template)
+    kinds = spec.operation("GET", template)["x-events"]
+    events = []
+    for block in str(reply.body or "").split("\n\n"):
+        fields = {}
+        for line in block.split("\n"):
+            if not line or line.startswith(":"):
+                continue
+            key, _, value = line.partition(": ")
+            fields[key] = value
+        if not fields:
+            continue
+        kind = fields.get("event", "message")
+        if kind not in kinds or "data" not in fields or set(fields) - {"id", "event", "data"}:
+            problems.append(f"an event not described: {fields}")
+            continue
+        try:
+            data = json.loads(fields["data"])
+        except ValueError:
+            problems.append(f"data is not JSON: {fields['data'][:200]}")
+            continue
+        problems += [f"{kind} event: {e}" for e in spec.errors(kinds[kind]["$ref"][1:], data)]
+        if "id" in fields and not (fields["id"].isdigit() and kind in ("run", "step") and int(fields["id"]) == data.get("id")):
+            problems.append(f"the SSE id {fields['id']} is not the data's id {data.get('id')}")
+        events.append((int(fields["id"]) if fields.get("id", "").isdigit() else None, kind, data))
+    if not events or events[-1][1] != "end":
+        problems.append("the stream did not end with `event: end`")
+    problems = list(dict.fromkeys(problems))
+    check(f"GET {template} ({name}): {reply.status} {reply.content_type}, {len(events)} events, each as documented",
+          reply.status == 200 and not problems, "; ".join(problems[:6])[:900])
+    return events
+
+
 def fuzz(server, token, work):
-    st = shutil.which("st") or shutil.which("schemathesis")
-    if not st:
+    # The same Python as this script's (its packages), not whichever `st` is on PATH.
+    probe = subprocess.run([sys.executable, "-m", "schemathesis.cli", "--version"], capture_output=True, text=True)
+    if probe.returncode != 0:
         check("schemathesis is installed", False, "python3 -m pip install schemathesis")
         return
     command = [
-        st, "run", SPEC_PATH, "--url", f"http://127.0.0.1:{server.port}",
+        sys.executable, "-m", "schemathesis.cli", "run", SPEC_PATH, "--url", f"http://127.0.0.1:{server.port}",
         "-H", f"Authorization: Bearer {token}",
         "--checks", "not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance,"
                     "response_headers_conformance",
@@ -480,8 +548,16 @@ def fuzz(server, token, work):
     output = done.stdout + done.stderr
     cases = re.search(r"(\d+) generated, (.*)$", output, re.M)
     summary = cases.group(0).strip() if cases else "no summary"
-    with open(os.path.join(work, "schemathesis.out"), "w") as f:
+    with open(os.path.join(work, "schemathesis", "output.txt"), "w") as f:
         f.write(output)
+    if done.returncode != 0:
+        kept = tempfile.mkdtemp(prefix="openapi-check-schemathesis.")
+        shutil.copytree(os.path.join(work, "schemathesis"), kept, dirs_exist_ok=True)
+        shutil.copy(os.path.join(work, "serve.out"), kept)
+        print(f"  (schemathesis's output, report and the server's log are kept in {kept})")
+    health = server.request("GET", "/healthz", token=None)
+    check("the server still answers after schemathesis", health.status == 200 and server.process.poll() is None,
+          f"{health!r}, exit status {server.process.poll()}")
     check(f"schemathesis ({FUZZ_EXAMPLES} examples per operation, seed {FUZZ_SEED}, {time.time() - started:.0f}s): {summary}; "
           "no 5xx, statuses, content types, headers and bodies as documented",
           done.returncode == 0 and cases is not None, _failures(output))

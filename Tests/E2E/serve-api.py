@@ -47,8 +47,9 @@ def check(name, condition, detail=""):
 
 
 class Server:
-    def __init__(self, work):
+    def __init__(self, work, pipelines=None):
         self.work, self.process, self.port = work, None, None
+        self.pipelines = pipelines or f"{ROOT}/pipelines"
         self.env = {k: v for k, v in os.environ.items() if not re.match(r"^(RUNNER_|PARAM_|INJECT_|DOCS_|BACKUP_)", k)}
         self.env.update(RUNNER_HOME=f"{work}/home", DEMO_ROOT=f"{work}/demo", PUBLISH_ROOT=f"{work}/publish",
                         BACKUP_THROTTLE_MS="150", NO_COLOR="1")
@@ -60,7 +61,7 @@ class Server:
     def start(self, *extra):
         env = self.env
         self.out = open(f"{self.work}/serve.out", "a")
-        self.process = subprocess.Popen([RUNNER, "serve", "--pipelines", f"{ROOT}/pipelines", "--listen", "127.0.0.1:0", *extra],
+        self.process = subprocess.Popen([RUNNER, "serve", "--pipelines", self.pipelines, "--listen", "127.0.0.1:0", *extra],
                                         stdout=subprocess.PIPE, stderr=self.out, env=env, text=True, start_new_session=True)
         line = self.process.stdout.readline()
         match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
@@ -437,6 +438,30 @@ def main():
         check("the server's gc removed a finished docs-publish run past --retention 1s, and its workspace",
               had_workspace and server.request("GET", f"/api/v1/runs/{run_id}")[0] == 404 and not os.path.exists(workspace), had_workspace)
         server.kill(signal.SIGTERM)
+        # --- SIGHUP loads the directory again; a pipeline that does not load is reported, not fatal
+        small = f"{work}/small"
+        os.makedirs(f"{small}/pipelines")
+        shutil.copy(f"{ROOT}/pipelines/promotion.yaml", f"{small}/pipelines/")
+        with open(f"{small}/pipelines/broken.yaml", "w") as f:
+            f.write("version: 1\nname: broken\nsteps: []\n")
+        other = Server(small, pipelines=f"{small}/pipelines")
+        other.env = dict(server.env, RUNNER_HOME=f"{small}/home")
+        other.token = server.token
+        shutil.copytree(f"{work}/home", f"{small}/home", ignore=shutil.ignore_patterns("logs", "workspaces"))
+        other.start()
+        names = lambda: sorted(p["name"] for p in other.request("GET", "/api/v1/pipelines")[1]["pipelines"])
+        first_names = names()
+        shutil.copy(f"{ROOT}/pipelines/backup.yaml", f"{small}/pipelines/")
+        other.process.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while time.time() < deadline and names() != ["backup", "promotion"]:
+            time.sleep(0.1)
+        after_names = names()
+        other.kill(signal.SIGTERM)
+        reported = open(f"{small}/serve.out").read()
+        check("SIGHUP reloads the directory (a new pipeline is served); a broken one is reported and left out",
+              first_names == ["promotion"] and after_names == ["backup", "promotion"] and "not serving" in reported and "broken.yaml" in reported,
+              (first_names, after_names, reported[-300:]))
         leaks = []
         for base, _, files in os.walk(work):
             for name in files:
