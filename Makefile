@@ -24,10 +24,11 @@ apt-deps:
 	fi
 
 # check-jsonschema validates the pipeline schema against the loader; PyYAML reads the example
-# pipelines in Tests/Scripts/seed-scripts.sh.
-PY_PACKAGES := check-jsonschema pyyaml
+# pipelines in Tests/Scripts/seed-scripts.sh; openapi-spec-validator, jsonschema and
+# schemathesis check schemas/openapi.yaml against the live server (Tests/E2E/openapi-check.py).
+PY_PACKAGES := check-jsonschema pyyaml openapi-spec-validator jsonschema referencing schemathesis
 py-deps:
-	@python3 -c "import check_jsonschema, yaml" 2>/dev/null || { \
+	@python3 -c "import check_jsonschema, yaml, openapi_spec_validator, jsonschema, referencing, schemathesis" 2>/dev/null || { \
 	  echo "make: installing Python tools: $(PY_PACKAGES)"; \
 	  python3 -m pip install -q $(PY_PACKAGES) 2>/dev/null || python3 -m pip install -q --break-system-packages $(PY_PACKAGES); }
 
@@ -45,6 +46,7 @@ test: deps
 	Tests/E2E/seed-runs.sh $(RUNNER_DEBUG)
 	Tests/E2E/git-hooks.sh $(RUNNER_DEBUG)
 	Tests/E2E/serve-api.py $(RUNNER_DEBUG)
+	Tests/E2E/openapi-check.py $(RUNNER_DEBUG)
 	Tests/Crash/crash-test.py $(RUNNER_DEBUG) --runs 30
 
 # The docs pipeline for real (state in .runner/state.db, the published site under .demo/),

@@ -133,6 +133,14 @@ public final class RunService: @unchecked Sendable {
 extension RunService {
     public struct RetryError: Error, CustomStringConvertible, Sendable {
         public var description: String
+        /// Set when the pipeline's concurrency rule refused the new run (reject): the active run
+        /// and the pipeline's code.
+        public var conflict: (active: RunRecord, errorCode: String)?
+
+        init(description: String, conflict: (active: RunRecord, errorCode: String)? = nil) {
+            self.description = description
+            self.conflict = conflict
+        }
     }
 
     /// A new run of the same definition and params that re-runs `step` and everything after
@@ -176,7 +184,18 @@ extension RunService {
             steps[index].errorMessage = "reused from run \(original)"
             steps[index].finishedAt = old.finishedAt
         }
-        try store.createRun(run, steps: steps)
+        // The same concurrency rule as any launch: reject and skip answer now; queue and
+        // cancel_running runs wait in their executor.
+        guard let group = run.concurrencyGroup, let policy = pipeline.pipeline.concurrency,
+              policy.onConflict == .reject || policy.onConflict == .skip else {
+            try store.createRun(run, steps: steps)
+            return id
+        }
+        if let active = try store.createRun(run, steps: steps, unlessActiveIn: group) {
+            let code = policy.errorCode?.value ?? ConcurrencyPolicy.defaultErrorCode
+            throw RetryError(description: "pipeline '\(run.pipeline)' already has an active run \(active.id) (\(active.status.rawValue)) in concurrency group '\(group)'",
+                             conflict: (active, code))
+        }
         return id
     }
 }

@@ -56,8 +56,13 @@ extension APIServer {
         let newID: RunID
         do {
             newID = try service.retry(stored.run.id, from: step, trigger: .api)
+        } catch let error as RunService.RetryError {
+            if let conflict = error.conflict {
+                return Self.error(409, .runBusy, error.description, contractCode: conflict.errorCode, run: conflict.active)
+            }
+            return Self.error(400, .stepNotFound, error.description)
         } catch {
-            return Self.error(400, .stepNotFound, "\(error)")
+            return Self.error(500, .stateUnavailable, "\(error)")
         }
         audit("retry", newID, pipeline: stored.run.pipeline, params: [:], request)
         execute(newID)

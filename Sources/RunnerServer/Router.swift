@@ -46,8 +46,10 @@ public struct Router: Sendable {
         var captures: [String: String] = [:]
         for (p, part) in zip(pattern, parts) {
             if p.hasPrefix("{") && p.hasSuffix("}") {
-                guard let decoded = String(part).removingPercentEncoding, !decoded.isEmpty else { return nil }
-                captures[String(p.dropFirst().dropLast())] = decoded
+                // libmicrohttpd has decoded the path already: a second decoding would read
+                // "%2525" as "%".
+                guard !part.isEmpty else { return nil }
+                captures[String(p.dropFirst().dropLast())] = String(part)
             } else if p != part {
                 return nil
             }

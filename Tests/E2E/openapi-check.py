@@ -6,7 +6,9 @@
      a docs-publish launch (targetRef=HEAD) polled to its end, a 409 conflict, runs list and
      pages, run detail, step log, cancel of a finished run (409), retry (409, 202, 400), audit
      (admin), the pipelines' own routes, a cancelled backup, a failed promotion and its retry,
-     Idempotency-Key replay and 422, and 400, 401, 403, 404, 405 and 413 — with a status the
+     Idempotency-Key replay and 422, a hook's launch (trigger hook), Server-Sent Events (live,
+     history, resumed; each event's data against its schema), and 400, 401, 403, 404, 405 and
+     413 — with a status the
      operation documents and a body that its schema for that status accepts (jsonschema, draft
      2020-12, `$ref`s resolved in the document); then every run the server holds, listed and
      shown;

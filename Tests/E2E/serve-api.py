@@ -252,6 +252,13 @@ def main():
         cli_audit = server.cli("audit")
         check("runner audit shows it too", run_id in cli_audit.stdout and "by e2e-operator" in cli_audit.stdout, cli_audit.stdout[:300])
 
+        # --- a retry follows the concurrency rule like any launch
+        status, active_launch, _ = server.request("POST", "/api/v1/pipelines/docs-publish/runs", {"params": {"targetRef": "HEAD"}})
+        status, body, _ = server.request("POST", f"/api/v1/runs/{run_id}/retry", {"from": "docs_link_check"})
+        check("retry while another publish is active: 409 PUBLISH_ALREADY_ACTIVE naming it",
+              status == 409 and body.get("code") == "PUBLISH_ALREADY_ACTIVE" and body.get("run_id") == active_launch.get("run_id"), (status, body))
+        server.wait(active_launch.get("run_id"))
+
         # --- 100 concurrent launches of a reject pipeline: one run
         def launch(_):
             return server.request("POST", "/api/v1/pipelines/docs-publish/runs", {"params": {"targetRef": "HEAD"}}, timeout=60)

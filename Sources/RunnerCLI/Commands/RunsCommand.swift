@@ -231,6 +231,9 @@ enum RunsCommand {
             if let step = arguments.value("from") {
                 do {
                     id = try service.retry(stored.run.id, from: step)
+                } catch let error as RunService.RetryError where error.conflict != nil {
+                    return fail(Diagnostic(.usage, error.description, hint: "follow it with 'runner runs show \(error.conflict!.active.id)'",
+                                           contractCode: error.conflict!.errorCode), context, .conflict)
                 } catch {
                     return fail(Diagnostic(.usage, "\(error)"), context, .invalid)
                 }
