@@ -70,6 +70,7 @@ public actor RunExecutor {
     var running: [Int: RunningAttempt] = [:]
     var timers: [RunScheduler.TimerKey: Task<Void, Never>] = [:]
     var leaseRenewedAt = Date.distantPast
+    var storedCancelSeen = false
     /// Launches and terminations decided by the actions staged since the last commit; done
     /// once what decided them is stored.
     var stagedLaunches: [RunScheduler.LaunchRequest] = []
@@ -464,7 +465,12 @@ public actor RunExecutor {
     func poll() {
         guard let scheduler, !scheduler.isFinished else { return }
         for instance in running.keys { recordProgress(of: instance) }
-        if (try? store.isCancelRequested(runID)) == true { continuation.yield(.cancel) }
+        // The stored request is one cancel, however many polls see it: a second one would also
+        // stop the finally steps (that is what a second Ctrl-C does).
+        if !storedCancelSeen, (try? store.isCancelRequested(runID)) == true {
+            storedCancelSeen = true
+            continuation.yield(.cancel)
+        }
         let now = Date()
         if now.timeIntervalSince(leaseRenewedAt) > options.leaseDuration / 3 {
             leaseRenewedAt = now

@@ -274,10 +274,44 @@ extension APIServer {
                               contractCode: notFound)
         }
         var text = ""
-        RunJSON(stored.run, secrets: secrets(of: stored.run)).streamedJSON(
-            steps: LazyElements(count: stored.steps.count) { RunJSON.step(stored.steps[$0]) },
+        let retryable = retryability(of: stored)
+        var header = RunJSON(stored.run, secrets: secrets(of: stored.run))
+        header.retryable = retryable.run
+        header.streamedJSON(
+            steps: LazyElements(count: stored.steps.count) { n in
+                var step = RunJSON.step(stored.steps[n])
+                step.retryable = retryable.steps[stored.steps[n].name]
+                return step
+            },
             attempts: LazyElements(count: stored.attempts.count) { RunJSON.attempt(stored.attempts[$0]) }) { text += $0 }
         return HTTPResponse(status: 200, body: Array(text.utf8))
+    }
+
+    /// Whether each failed step's error, and the run's, is one its pipeline retries (an error
+    /// class with attempts left to give, or a deferred retry): a transient failure.
+    func retryability(of stored: StoredRun) -> (run: Bool?, steps: [StepName: Bool]) {
+        let failed = stored.steps.filter { $0.status == .failed }
+        guard !failed.isEmpty || stored.run.status == .failed else { return (nil, [:]) }
+        let model: Pipeline?
+        if let loaded = pipeline(stored.run.pipeline), loaded.definition == stored.run.definition {
+            model = loaded.pipeline.pipeline
+        } else {
+            model = PipelineLoader.load(bytes: Array(stored.run.definition.utf8), file: stored.run.pipelineFile).pipeline?.pipeline
+        }
+        guard let model else { return (nil, [:]) }
+        let byName = Dictionary(model.allSteps.map { ($0.name.value, $0) }, uniquingKeysWith: { a, _ in a })
+        var steps: [StepName: Bool] = [:]
+        for record in failed {
+            guard let step = byName[record.step], let code = record.errorCode else { steps[record.name] = false; continue }
+            let policy = StepPolicy(step: step, pipeline: model)
+            let retry = policy.errorClasses.first { $0.code == code }?.retry
+            steps[record.name] = retry.map { !$0.isNone || $0.deferral != nil } ?? false
+        }
+        var run: Bool?
+        if stored.run.status == .failed || stored.run.status == .rolledBack || stored.run.status == .partial {
+            run = failed.first { $0.errorCode == stored.run.errorCode }.flatMap { steps[$0.name] } ?? false
+        }
+        return (run, steps)
     }
 
     func listRuns(_ request: HTTPRequest) -> HTTPResponse {

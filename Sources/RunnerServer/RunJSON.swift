@@ -17,10 +17,13 @@ public struct RunJSON: Encodable {
         public var startedAt: String?
         public var finishedAt: String?
         public var outputs: [String: String]
+        /// For a failed step (the API): whether its error is one its pipeline retries (a
+        /// transient failure: trying again may work).
+        public var retryable: Bool?
 
         enum CodingKeys: String, CodingKey {
             case name, step, item, section, status, attempts, errorCode = "error_code", errorMessage = "error_message", progress
-            case progressMessage = "progress_message", startedAt = "started_at", finishedAt = "finished_at", outputs
+            case progressMessage = "progress_message", startedAt = "started_at", finishedAt = "finished_at", outputs, retryable
         }
     }
 
@@ -65,12 +68,14 @@ public struct RunJSON: Encodable {
     public var wakeAt: String?
     public var errorCode: String?
     public var errorMessage: String?
+    /// For a failed run (the API): whether the error that failed it is a transient one (seed 000).
+    public var retryable: Bool?
     public var steps: [Step]?
     public var attempts: [Attempt]?
 
     enum CodingKeys: String, CodingKey {
         case id, pipeline, status, trigger, triggerDetail = "trigger_detail", params, refs, createdAt = "created_at", startedAt = "started_at", finishedAt = "finished_at"
-        case wakeAt = "wake_at", errorCode = "error_code", errorMessage = "error_message", steps, attempts
+        case wakeAt = "wake_at", errorCode = "error_code", errorMessage = "error_message", retryable, steps, attempts
     }
 
     public static func time(_ date: Date?) -> String? {

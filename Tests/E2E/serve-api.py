@@ -370,6 +370,13 @@ def main():
         status, body, _ = server.request("GET", f"/api/v1/admin/docs/publish/{backup_id}")
         check("alias GET of another pipeline's run: 404 DOCS_PUBLISH_RUN_NOT_FOUND",
               status == 404 and body.get("code") == "DOCS_PUBLISH_RUN_NOT_FOUND", (status, body))
+        progress = None
+        deadline = time.time() + 10
+        while time.time() < deadline and progress is None:
+            snap = next((st for st in server.request("GET", f"/api/v1/runs/{backup_id}")[1].get("steps", []) if st["name"] == "snapshot"), {})
+            progress = snap.get("progress") if snap.get("status") == "running" else None
+            time.sleep(0.1)
+        check("a running backup's step shows its progress (seed 003)", isinstance(progress, int) and 0 <= progress <= 100, progress)
         status, body, _ = server.request("POST", f"/api/v1/runs/{backup_id}/cancel")
         check("cancel of a running backup: 202", status == 202 and body.get("cancel_requested") is True, (status, body))
         run = server.wait(backup_id)
@@ -382,6 +389,9 @@ def main():
         run = server.wait(failed_id) or {}
         failed_step = next((s["name"] for s in run.get("steps", []) if s["status"] == "failed"), None)
         check("promotion of an unknown source app fails", run.get("status") == "failed" and failed_step, (run.get("status"), failed_step))
+        failed_record = next((s for s in run.get("steps", []) if s["name"] == failed_step), {})
+        check("a failed run says whether its error is transient (retryable), run and step alike",
+              isinstance(run.get("retryable"), bool) and isinstance(failed_record.get("retryable"), bool), (run.get("retryable"), failed_record))
         status, log, headers = server.request("GET", f"/api/v1/runs/{failed_id}/steps/{failed_step}/log")
         check("its failed step's log (text/plain) says why", status == 200 and "no-such-app" in str(log)
               and headers.get("Content-Type", "").startswith("text/plain"), (status, str(log)[:200]))
@@ -416,6 +426,11 @@ def main():
         check("restarted after kill -9: it finishes the interrupted run", "finishing 1 interrupted run" in line, line)
         run = server.wait(crash_id)
         check("the interrupted backup succeeded after the restart", run and run["status"] == "succeeded", run and run["status"])
+        zip_path = next((st["outputs"].get("zipFilePath") for st in (run or {}).get("steps", []) if st["name"] == "archive"), None)
+        status, accepted, _ = server.request("POST", "/api/restore", {"zipFilePath": zip_path})
+        restored = server.wait(accepted.get("run_id")) if status == 202 else {}
+        check("restore (seed 003) through its own route from that backup's zip: launched, polled, succeeded",
+              zip_path and status == 202 and restored.get("status") == "succeeded", (zip_path, status, restored and restored.get("status")))
         status, again, _ = keyed("ingest-1", ingestion)
         check("after kill -9 and a restart the key still replays its first reply", status == 202 and again == ingest_reply, status)
         scheduled = None

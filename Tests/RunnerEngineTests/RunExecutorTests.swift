@@ -181,6 +181,29 @@ extension StoredRun {
         #expect(FileManager.default.fileExists(atPath: f.dir.appendingPathComponent("tidied").path))
     }
 
+    /// One `runs cancel` is one cancel: polls that see the request again must not also stop
+    /// the finally steps (a slow finally step outlives several polls).
+    @Test func aStoredCancelLetsASlowFinallyStepFinish() async throws {
+        let f = try ExecutorFixture("""
+        version: 1
+        name: cancel
+        steps:
+          - {name: long, run: "touch started; sleep 30"}
+        finally:
+          steps:
+            - {name: tidy, run: "sleep 0.5; touch tidied"}
+        """)
+        let id = try f.create()
+        let executor = f.executor(id)
+        let task = Task { try await executor.execute() }
+        #expect(await eventually { FileManager.default.fileExists(atPath: f.dir.appendingPathComponent("started").path) })
+        #expect(try f.store.requestCancel(id, at: Date()))
+        let result = try await task.value
+        #expect(result.run.status == .cancelled)
+        #expect(result.step("tidy")?.status == .succeeded, "10 polls of 50 ms saw the request; it was one cancel")
+        #expect(FileManager.default.fileExists(atPath: f.dir.appendingPathComponent("tidied").path))
+    }
+
     @Test func progressIsRecordedWhileAStepRuns() async throws {
         // A handshake, not a race: the step waits until the runner has seen its progress.
         let f = try ExecutorFixture("""

@@ -63,20 +63,8 @@ enum ServeCommand {
         }
         let api = APIServer(pipelinesDirectory: directory, service: service)
         report(api.reload(), console: console, renderer: renderer)
-        let server = HTTPServer { request in api.handle(request) }
-        do {
-            try server.start(address: host, port: port, options: options)
-        } catch {
-            console.err(renderer.render(Diagnostic(.usage, "runner serve: \(error)", hint: "choose another --listen address or port")))
-            return .internalError
-        }
-        let resumed = api.resumeUnfinished()
-        console.out("runner serve: \(api.pipelineNames.count) pipeline\(api.pipelineNames.count == 1 ? "" : "s") from \(directory)"
-                    + (resumed.isEmpty ? "" : "; finishing \(resumed.count) interrupted run\(resumed.count == 1 ? "" : "s")")
-                    + "; listening on http://\(host):\(server.port)\n")
-        let stopping = StopFlag()
-        let schedules = api.runSchedules(gcInterval: Double(gcEvery.components.seconds), defaultRetention: retention,
-                                         log: { console.out("runner serve: \($0)\n") }, stop: { stopping.isSet })
+        // Signals are handled before the server says it listens: a SIGHUP or SIGTERM sent as
+        // soon as it is up is never lost (or fatal).
         let stop = DispatchSemaphore(value: 0)
         var sources: [DispatchSourceSignal] = []
         for signalNumber in [SIGTERM, SIGINT, SIGHUP] {
@@ -93,6 +81,20 @@ enum ServeCommand {
             source.resume()
             sources.append(source)
         }
+        let server = HTTPServer { request in api.handle(request) }
+        do {
+            try server.start(address: host, port: port, options: options)
+        } catch {
+            console.err(renderer.render(Diagnostic(.usage, "runner serve: \(error)", hint: "choose another --listen address or port")))
+            return .internalError
+        }
+        let resumed = api.resumeUnfinished()
+        console.out("runner serve: \(api.pipelineNames.count) pipeline\(api.pipelineNames.count == 1 ? "" : "s") from \(directory)"
+                    + (resumed.isEmpty ? "" : "; finishing \(resumed.count) interrupted run\(resumed.count == 1 ? "" : "s")")
+                    + "; listening on http://\(host):\(server.port)\n")
+        let stopping = StopFlag()
+        let schedules = api.runSchedules(gcInterval: Double(gcEvery.components.seconds), defaultRetention: retention,
+                                         log: { console.out("runner serve: \($0)\n") }, stop: { stopping.isSet })
         stop.wait()
         stopping.set()
         server.stop()
