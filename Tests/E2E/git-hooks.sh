@@ -68,16 +68,7 @@ field() { python3 -c "import json,sys; r=json.load(sys.stdin); print($1)"; }
 
 # --- the server: a bare repository made of this working tree (tracked and untracked files)
 echo "git hooks (seed 000 through post-receive)"
-mkdir -p "$WORK/seed"
-git -C "$ROOT" ls-files -z -co --exclude-standard | python3 -c '
-import os, shutil, sys
-src, dst = sys.argv[1], sys.argv[2]
-for rel in sys.stdin.buffer.read().decode().split("\0"):
-    path = os.path.join(src, rel)
-    if rel and (os.path.isfile(path) or os.path.islink(path)):
-        os.makedirs(os.path.dirname(os.path.join(dst, rel)), exist_ok=True)
-        shutil.copy2(path, os.path.join(dst, rel), follow_symlinks=False)
-' "$ROOT" "$WORK/seed"
+"$ROOT/Tests/E2E/copy-worktree.sh" "$ROOT" "$WORK/seed" || { echo "cannot copy the working tree"; exit 1; }
 (cd "$WORK/seed" && git init -q && git add -A && git commit -q --no-verify -m "snapshot") || { echo "cannot make the seed repository"; exit 1; }
 git clone -q --bare "$WORK/seed" "$WORK/server.git"
 git clone -q "$WORK/server.git" "$WORK/ops"      # where the pipeline file lives

@@ -297,16 +297,7 @@ group() {
 # pipeline, scripts and documents, a commit of its own, and commits the test can add.
 make_docs_repo() {
   local repo=$1
-  mkdir -p "$repo"
-  git -C "$ROOT" ls-files -z -co --exclude-standard | python3 -c '
-import os, shutil, sys
-src, dst = sys.argv[1], sys.argv[2]
-for rel in sys.stdin.buffer.read().decode().split("\0"):
-    path = os.path.join(src, rel)
-    if rel and (os.path.isfile(path) or os.path.islink(path)):
-        os.makedirs(os.path.dirname(os.path.join(dst, rel)), exist_ok=True)
-        shutil.copy2(path, os.path.join(dst, rel), follow_symlinks=False)
-' "$ROOT" "$repo" || return 1
+  "$ROOT/Tests/E2E/copy-worktree.sh" "$ROOT" "$repo" || return 1
   git -C "$repo" init -q && git -C "$repo" symbolic-ref HEAD refs/heads/main && docs_commit "$repo" "snapshot of the working tree"
 }
 docs_commit() {
