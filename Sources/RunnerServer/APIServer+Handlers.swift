@@ -194,16 +194,15 @@ extension APIServer {
             given = body.params
         }
         let pipeline = loaded.pipeline
-        let resolution = ParamResolver.resolve(given.keys.sorted().map { (name: $0, input: .value(given[$0]!)) },
-                                               against: pipeline.pipeline.params)
-        let git: (refs: [String: RecordedRef], diagnostics: [Diagnostic]) = resolution.diagnostics.hasErrors
-            ? ([:], []) : GitRefs.resolve(pipeline, params: resolution.values, pipelineFile: loaded.file)
-        let problems = resolution.diagnostics.filter(\.isError) + git.diagnostics
-        if let first = problems.first {
+        let checked: LaunchCheck.Checked
+        switch LaunchCheck.check(given.keys.sorted().map { (name: $0, input: .value(given[$0]!)) }, for: pipeline, pipelineFile: loaded.file) {
+        case .success(let c): checked = c
+        case .failure(let failure):
+            let problems = failure.diagnostics, first = problems[0]
             return (Self.error(400, first.code, first.message, contractCode: first.contractCode, hint: first.hint, diagnostics: problems), nil)
         }
         let service = self.service
-        let values = resolution.values, refs = git.refs
+        let values = checked.params, refs = checked.refs
         var detail = launchBody.triggerDetail
         let trigger = launchBody.trigger
         if let idempotency {

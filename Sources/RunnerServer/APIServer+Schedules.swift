@@ -49,17 +49,17 @@ extension APIServer {
 
     func launchScheduled(_ loaded: LoadedPipeline, params: [String: Value], detail: [String: String]) -> Result<RunService.Admission, LaunchFailure> {
         let pipeline = loaded.pipeline
-        let resolution = ParamResolver.resolve(params.keys.sorted().map { (name: $0, input: .value(params[$0]!)) }, against: pipeline.pipeline.params)
-        let git: (refs: [String: RecordedRef], diagnostics: [Diagnostic]) = resolution.diagnostics.hasErrors
-            ? ([:], []) : GitRefs.resolve(pipeline, params: resolution.values, pipelineFile: loaded.file)
-        let problems = resolution.diagnostics.filter(\.isError) + git.diagnostics
-        if !problems.isEmpty { return .failure(LaunchFailure(text: problems.map(\.message).joined(separator: "; "))) }
-        let service = self.service, values = resolution.values
+        let checked: LaunchCheck.Checked
+        switch LaunchCheck.check(params.keys.sorted().map { (name: $0, input: .value(params[$0]!)) }, for: pipeline, pipelineFile: loaded.file) {
+        case .success(let c): checked = c
+        case .failure(let failure): return .failure(LaunchFailure(text: failure.diagnostics.map(\.message).joined(separator: "; ")))
+        }
+        let service = self.service, values = checked.params, refs = checked.refs
         let outcome: Result<RunService.Admission, any Error> = Self.wait {
             do {
                 return .success(try await service.admit(pipeline: pipeline, definition: loaded.definition, file: loaded.file, params: values,
                                                         trigger: .schedule, parallelism: ProcessInfo.processInfo.activeProcessorCount,
-                                                        refs: git.refs, triggerDetail: detail))
+                                                        refs: refs, triggerDetail: detail))
             } catch {
                 return .failure(error)
             }

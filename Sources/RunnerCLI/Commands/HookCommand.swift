@@ -518,10 +518,12 @@ enum HookCommand {
             context.console.err("runner: \(name): no param takes the commit (set triggers.git.param or install with --param-for-ref)\n")
             return .failure(Failed(code: .invalid))
         }
-        let resolution = ParamResolver.resolve([(name: param, input: .text(update.new))], against: pipeline.pipeline.params)
-        let git = GitRefs.resolve(pipeline, params: resolution.values, pipelineFile: entry.pipeline, repositories: [param: repository])
-        let problems = resolution.diagnostics.filter(\.isError) + git.diagnostics
-        guard problems.isEmpty else {
+        let checked: LaunchCheck.Checked
+        switch LaunchCheck.check([(name: param, input: .text(update.new))], for: pipeline, pipelineFile: entry.pipeline,
+                                 repositories: [param: repository]) {
+        case .success(let c): checked = c
+        case .failure(let failure):
+            let problems = failure.diagnostics
             problems.forEach { context.console.err(renderer.render($0)) }
             appendLog(entry.state, "not launched \(name) \(update.ref) \(update.new): " + problems.map(\.message).joined(separator: "; "))
             return .failure(Failed(code: .invalid))
@@ -536,9 +538,9 @@ enum HookCommand {
             do {
                 let service = try RunService(state: StateDirectory(root: URL(fileURLWithPath: entry.state)), environment: environment)
                 return .success(try await service.admit(pipeline: pipeline, definition: definition, file: entry.pipeline,
-                                                        params: resolution.values, trigger: .hook,
+                                                        params: checked.params, trigger: .hook,
                                                         parallelism: ProcessInfo.processInfo.activeProcessorCount,
-                                                        refs: git.refs, triggerDetail: triggerDetail))
+                                                        refs: checked.refs, triggerDetail: triggerDetail))
             } catch {
                 return .failure(error)
             }
