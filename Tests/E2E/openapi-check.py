@@ -34,10 +34,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-RUNNER = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, ".build/debug/runner"))
+sys.dont_write_bytecode = True  # no __pycache__ in the tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from runner_e2e import ROOT, RUNNER, TERMINAL, ServeProcess  # noqa: E402
 SPEC_PATH = os.path.abspath(os.environ.get("OPENAPI_CHECK_SPEC") or os.path.join(ROOT, "schemas", "openapi.yaml"))
-TERMINAL = {"succeeded", "failed", "partial", "cancelled", "rolled_back", "skipped"}
 BASE = "urn:runner:openapi"
 # schemathesis: examples per operation and a hard limit on the whole step (seconds).
 FUZZ_EXAMPLES = int(os.environ.get("OPENAPI_CHECK_EXAMPLES", "60"))
@@ -134,26 +134,9 @@ class Reply:
         return f"{self.status} {text[:400]}"
 
 
-class Server:
-    def __init__(self, work):
-        self.work, self.process, self.port = work, None, None
-        self.env = {k: v for k, v in os.environ.items() if not re.match(r"^(RUNNER_|PARAM_|INJECT_|DOCS_|BACKUP_)", k)}
-        self.env.update(RUNNER_HOME=f"{work}/home", DEMO_ROOT=f"{work}/demo", PUBLISH_ROOT=f"{work}/publish",
-                        BACKUP_THROTTLE_MS="150", NO_COLOR="1")
-        self.token = None
-
-    def cli(self, *args):
-        return subprocess.run([RUNNER, *args], env=self.env, capture_output=True, text=True)
-
+class Server(ServeProcess):
     def start(self):
-        self.out = open(f"{self.work}/serve.out", "a")
-        self.process = subprocess.Popen([RUNNER, "serve", "--pipelines", f"{ROOT}/pipelines", "--listen", "127.0.0.1:0"],
-                                        stdout=subprocess.PIPE, stderr=self.out, env=self.env, text=True, start_new_session=True)
-        line = self.process.stdout.readline()
-        match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
-        if not match:
-            raise SystemExit(f"openapi-check: the server did not start: {line!r}")
-        self.port = int(match.group(1))
+        super().start(who="openapi-check")
 
     def request(self, method, path, body=None, raw=None, token="default", headers=None, timeout=30):
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)

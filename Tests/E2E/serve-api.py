@@ -30,9 +30,9 @@ import time
 import urllib.error
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-RUNNER = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, ".build/debug/runner"))
-TERMINAL = {"succeeded", "failed", "partial", "cancelled", "rolled_back", "skipped"}
+sys.dont_write_bytecode = True  # no __pycache__ in the tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from runner_e2e import ROOT, RUNNER, TERMINAL, ServeProcess  # noqa: E402
 passed, failed = 0, 0
 
 
@@ -46,29 +46,9 @@ def check(name, condition, detail=""):
         print(f"  FAIL  {name}" + (f"\n        {detail}" if detail else ""))
 
 
-class Server:
-    def __init__(self, work, pipelines=None):
-        self.work, self.process, self.port = work, None, None
-        self.pipelines = pipelines or f"{ROOT}/pipelines"
-        self.env = {k: v for k, v in os.environ.items() if not re.match(r"^(RUNNER_|PARAM_|INJECT_|DOCS_|BACKUP_)", k)}
-        self.env.update(RUNNER_HOME=f"{work}/home", DEMO_ROOT=f"{work}/demo", PUBLISH_ROOT=f"{work}/publish",
-                        BACKUP_THROTTLE_MS="150", NO_COLOR="1")
-        self.token = None
-
-    def cli(self, *args):
-        return subprocess.run([RUNNER, *args], env=self.env, capture_output=True, text=True)
-
+class Server(ServeProcess):
     def start(self, *extra):
-        env = self.env
-        self.out = open(f"{self.work}/serve.out", "a")
-        self.process = subprocess.Popen([RUNNER, "serve", "--pipelines", self.pipelines, "--listen", "127.0.0.1:0", *extra],
-                                        stdout=subprocess.PIPE, stderr=self.out, env=env, text=True, start_new_session=True)
-        line = self.process.stdout.readline()
-        match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
-        if not match:
-            raise SystemExit(f"serve-api: the server did not start: {line!r}")
-        self.port = int(match.group(1))
-        return line
+        return super().start(*extra, who="serve-api")
 
     def request(self, method, path, body=None, raw=None, timeout=30, token="default", headers=None):
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
