@@ -16,8 +16,14 @@ public enum ExecutionEvent: Sendable {
 /// Where the engine keeps a run's files: `.runner/` or `$RUNNER_HOME`.
 public struct StateDirectory: Sendable {
     public let root: URL
+    /// `root.path`, made once (attempt paths are joined onto it at every launch).
+    let rootPath: String
 
-    public init(root: URL) { self.root = root }
+    public init(root: URL) {
+        self.root = root
+        let path = root.path
+        rootPath = path.hasSuffix("/") ? path : path + "/"
+    }
 
     /// `$RUNNER_HOME`, else `.runner` in the working directory.
     public static func resolve(environment: [String: String], currentDirectory: String) -> StateDirectory {
@@ -51,8 +57,7 @@ public struct StateDirectory: Sendable {
     /// The files of one attempt share this stem: `<stem>.log`, `<stem>.output`, `<stem>.progress`.
     /// Plain string joins: this runs once per attempt, where URL parsing showed in profiles.
     public func attemptStem(run: RunID, step: StepName, serial: Int) -> String {
-        let root = self.root.path
-        return root + (root.hasSuffix("/") ? "" : "/") + "logs/" + run.rawValue + "/" + Self.fileName(for: step) + "." + String(serial)
+        rootPath + "logs/" + run.rawValue + "/" + Self.fileName(for: step) + "." + String(serial)
     }
 
     public func logPath(run: RunID, step: StepName, serial: Int) -> String {
@@ -64,50 +69,48 @@ public struct StateDirectory: Sendable {
     }
 }
 
-/// Events for one consumer: `next()` waits for the first and returns every event queued by
-/// then, so what arrived together is handled together. Producers may be any thread.
-public final class EventQueue<Event: Sendable>: @unchecked Sendable {
+/// Events for one run executor, handed to it on its event loop's thread, between two polls:
+/// what arrived together is handled together, and an exit the loop saw is handled right there,
+/// without waking another thread. Producers may be any thread.
+final class EventInbox<Event: Sendable>: LoopDelivery, @unchecked Sendable {
     private let lock = NSLock()
     private var buffer: [Event] = []
-    private var waiter: CheckedContinuation<[Event], Never>?
+    private var scheduled = false
+    private var consumer: (([Event]) -> Void)?
+    private let loop: EventLoop
 
-    public init() {}
+    init(loop: EventLoop) {
+        self.loop = loop
+    }
 
-    public func yield(_ event: Event) {
+    func yield(_ event: Event) {
         lock.lock()
-        if let waiter {
-            self.waiter = nil
-            lock.unlock()
-            waiter.resume(returning: [event])
-        } else {
-            buffer.append(event)
-            lock.unlock()
-        }
+        buffer.append(event)
+        let schedule = consumer != nil && !scheduled
+        if schedule { scheduled = true }
+        lock.unlock()
+        if schedule { loop.deliverSoon(self) }
     }
 
-    public func next() async -> [Event] {
-        let first = await withCheckedContinuation { (continuation: CheckedContinuation<[Event], Never>) in
-            lock.lock()
-            if buffer.isEmpty {
-                waiter = continuation
-                lock.unlock()
-            } else {
-                let events = buffer
-                buffer.removeAll()
-                lock.unlock()
-                continuation.resume(returning: events)
-            }
-        }
-        // What came in while this consumer was being woken joins the batch.
-        let more = drain()
-        return more.isEmpty ? first : first + more
+    /// Who receives the events from now on (called on the loop's thread); nil keeps them.
+    func setConsumer(_ consumer: (([Event]) -> Void)?) {
+        lock.lock()
+        self.consumer = consumer
+        let schedule = consumer != nil && !buffer.isEmpty && !scheduled
+        if schedule { scheduled = true }
+        lock.unlock()
+        if schedule { loop.deliverSoon(self) }
     }
 
-    private func drain() -> [Event] {
-        lock.withLock {
-            let events = buffer
-            buffer.removeAll()
-            return events
-        }
+    /// On the loop's thread: the events queued so far, to the consumer.
+    func deliver() {
+        lock.lock()
+        scheduled = false
+        let batch = buffer
+        buffer.removeAll()
+        let consumer = self.consumer
+        if consumer == nil { buffer = batch }
+        lock.unlock()
+        if let consumer, !batch.isEmpty { consumer(batch) }
     }
 }

@@ -12,7 +12,8 @@ public final class PosixProcessLauncher: ProcessLauncher, @unchecked Sendable {
         public var description: String
     }
 
-    private let pump = OutputPump()
+    /// Reads the steps' output, sees their exits, and runs the executors that use this launcher.
+    let loop = EventLoop()
 
     public init() {}
 
@@ -39,7 +40,7 @@ public final class PosixProcessLauncher: ProcessLauncher, @unchecked Sendable {
         }
         let process = ChildProcess(pid: pid, onExit: onExit)
         let pidfd = runner_pidfd_open(pid)
-        pump.add([Stream(fd: out[0], isError: false, log: log, process: process, masks: spec.masks, echo: spec.echo),
+        loop.add([Stream(fd: out[0], isError: false, log: log, process: process, masks: spec.masks, echo: spec.echo),
                   Stream(fd: err[0], isError: true, log: log, process: process, masks: spec.masks, echo: spec.echo)],
                  exit: pidfd >= 0 ? (pidfd, process) : nil)
         if pidfd < 0 {
@@ -197,44 +198,135 @@ final class Stream: @unchecked Sendable {
     }
 }
 
-/// Reads every running step's stdout and stderr on one thread, with poll.
-final class OutputPump: @unchecked Sendable {
+/// Something an event loop hands over on its own thread (see `EventInbox`).
+protocol LoopDelivery: AnyObject, Sendable {
+    func deliver()
+}
+
+/// One thread that reads every running step's stdout and stderr, watches every step's exit
+/// (poll on the pipes and on a pidfd per child), and runs the jobs of the run executors that
+/// use it as their actor executor. A step's exit is therefore handled, and the next step
+/// started, on the thread that saw the exit: no hand-off to another thread between the two
+/// (each hand-off was a wake-up on another core, the largest cost per step on a VM).
+final class EventLoop: SerialExecutor, @unchecked Sendable {
     private let lock = NSLock()
     private var streams: [Int32: Stream] = [:]
     /// pidfds of running children: readable once the child exited.
     private var exits: [Int32: ChildProcess] = [:]
+    private var jobs: [UnownedJob] = []
+    private var deliveries: [any LoopDelivery] = []
+    /// The loop is (about to be) blocked in poll with nothing else to do: a job or a
+    /// descriptor from another thread must write to the wake pipe.
+    private var sleeping = false
     private var wake: [Int32] = [0, 0]
     private var thread: Thread?
+    private var threadID: pthread_t?
+
+    /// Shared by every run executor whose launcher has no loop of its own (test launchers).
+    static let fallback = EventLoop()
 
     init() {
         _ = runner_pipe(&wake, 1)
+    }
+
+    private var isLoopThread: Bool {
+        guard let threadID else { return false }
+        return pthread_equal(threadID, pthread_self()) != 0
     }
 
     func add(_ streams: [Stream], exit: (fd: Int32, process: ChildProcess)?) {
         lock.lock()
         for s in streams { self.streams[s.fd] = s }
         if let exit { exits[exit.fd] = exit.process }
-        if thread == nil {
-            let t = Thread { [unowned self] in self.loop() }
-            t.stackSize = 256 << 10
-            thread = t
-            t.start()
-        }
+        startIfNeeded()
+        let mustWake = sleeping && !isLoopThread
         lock.unlock()
+        if mustWake { poke() }
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        lock.lock()
+        jobs.append(job)
+        startIfNeeded()
+        let mustWake = sleeping && !isLoopThread
+        sleeping = false
+        lock.unlock()
+        if mustWake { poke() }
+    }
+
+    func asUnownedSerialExecutor() -> UnownedSerialExecutor {
+        UnownedSerialExecutor(ordinary: self)
+    }
+
+    /// Code isolated to an actor of this loop may run on its thread outside a job (an inbox's
+    /// delivery, between two polls): nothing else of the loop runs then.
+    func checkIsolated() {
+        precondition(isLoopThread, "not on the run executor's event loop")
+    }
+
+    /// `delivery.deliver()` will be called on the loop's thread, before it polls again.
+    func deliverSoon(_ delivery: any LoopDelivery) {
+        lock.lock()
+        deliveries.append(delivery)
+        startIfNeeded()
+        let mustWake = sleeping && !isLoopThread
+        sleeping = false
+        lock.unlock()
+        if mustWake { poke() }
+    }
+
+    /// Called with the lock held.
+    private func startIfNeeded() {
+        guard thread == nil else { return }
+        let t = Thread { [unowned self] in self.loop() }
+        t.stackSize = 1 << 20
+        thread = t
+        t.start()
+    }
+
+    private func poke() {
         var byte: UInt8 = 1
         _ = write(wake[1], &byte, 1)
     }
 
     private func loop() {
+        lock.lock()
+        threadID = pthread_self()
+        lock.unlock()
+        // Children are started from this thread, so their exit signal is sent to it: with
+        // SIGCHLD unblocked here (and its default disposition, ignore) the kernel drops it at
+        // once; blocked, it was queued and woke another thread of the runner at every exit.
+        var childSignal = sigset_t()
+        sigemptyset(&childSignal)
+        sigaddset(&childSignal, SIGCHLD)
+        pthread_sigmask(SIG_UNBLOCK, &childSignal, nil)
         var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        var fds: [pollfd] = []
         while true {
             lock.lock()
-            var fds = [pollfd(fd: wake[0], events: Int16(POLLIN), revents: 0)]
-            fds += streams.keys.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-            fds += exits.keys.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            let delivering = deliveries
+            deliveries.removeAll(keepingCapacity: true)
+            let ready = jobs
+            jobs.removeAll(keepingCapacity: true)
             lock.unlock()
-            let ready = poll(&fds, nfds_t(fds.count), -1)
-            if ready < 0 { if errno == EINTR { continue } else { return } }
+            for delivery in delivering { delivery.deliver() }
+            for job in ready { job.runSynchronously(on: asUnownedSerialExecutor()) }
+            lock.lock()
+            // Nothing queued meanwhile: poll until a descriptor or the wake pipe is ready.
+            let idle = jobs.isEmpty && deliveries.isEmpty
+            sleeping = idle
+            fds.removeAll(keepingCapacity: true)
+            fds.append(pollfd(fd: wake[0], events: Int16(POLLIN), revents: 0))
+            for fd in streams.keys { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
+            for fd in exits.keys { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
+            lock.unlock()
+            let count = poll(&fds, nfds_t(fds.count), idle ? -1 : 0)
+            lock.lock()
+            sleeping = false
+            lock.unlock()
+            if count < 0 { if errno == EINTR { continue } else { return } }
+            if count == 0 { continue }
             if fds[0].revents != 0 {
                 while read(wake[0], &buffer, buffer.count) > 0 {}
             }

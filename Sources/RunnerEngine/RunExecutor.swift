@@ -46,7 +46,7 @@ public actor RunExecutor {
         }
     }
 
-    struct RunningAttempt {
+    struct RunningAttempt: Sendable {
         var serial: Int
         var pid: Int32?
         var outputPath: String
@@ -75,13 +75,28 @@ public actor RunExecutor {
     /// once what decided them is stored.
     var stagedLaunches: [RunScheduler.LaunchRequest] = []
     var journal = LaunchJournal(path: "/dev/null")
+    /// Stores the changes, beside the steps (see `StoreWriter`).
+    lazy var writer = StoreWriter(store: store, run: runID)
     var stagedTerminations: [(instance: Int, serial: Int)] = []
     /// What every step of this run gets: the runner's environment, the pipeline's variables,
     /// the params and the run's own `RUNNER_*`; built once.
     var baseEnvironment: [String: String] = [:]
     var paramEnvironment: [(name: String, value: String)] = []
+    /// The base environment with the params and the run's own `RUNNER_*` in: each step's
+    /// environment starts from it.
+    var stepEnvironment: [String: String] = [:]
+    var paramNames: Set<String> = []
+    var pipelineDirectoryPath = "/"
     var secretMasks: [String] = []
-    nonisolated let continuation = EventQueue<RunScheduler.Event>()
+    nonisolated let continuation: EventInbox<RunScheduler.Event>
+    /// Resumed when the scheduler says the run is finished (or a commit failed).
+    var finished: CheckedContinuation<Void, any Error>?
+
+    /// The thread this actor runs on: the launcher's event loop, where the steps' exits are
+    /// seen, so an exit is handled and the next step started without changing threads. What
+    /// may block for long (the store's loads, a checkout) runs elsewhere (`offLoop`).
+    nonisolated let loop: EventLoop
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
 
     public init(run: RunID, store: RunStore, launcher: ProcessLauncher, state: StateDirectory, options: Options) {
         self.runID = run
@@ -89,6 +104,14 @@ public actor RunExecutor {
         self.launcher = launcher
         self.state = state
         self.options = options
+        let loop = (launcher as? PosixProcessLauncher)?.loop ?? EventLoop.fallback
+        self.loop = loop
+        self.continuation = EventInbox(loop: loop)
+    }
+
+    /// Runs `body` off the event loop (other runs' steps are served meanwhile).
+    nonisolated func offLoop<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await Task.detached { try body() }.value
     }
 
     /// Asks the run to stop: running steps are terminated, finally steps still run.
@@ -99,32 +122,39 @@ public actor RunExecutor {
     /// Executes (or resumes) the run until it is finished; returns what was stored.
     public func execute() async throws -> StoredRun {
         let now = Date()
-        guard var loaded = try store.load(runID) else { throw ExecutorError.notFound(runID) }
+        let store = self.store, runID = self.runID, owner = self.owner, lease = options.leaseDuration
+        guard var loaded = try await offLoop({ try store.load(runID) }) else { throw ExecutorError.notFound(runID) }
         guard !loaded.run.status.isTerminal else { throw ExecutorError.finished(runID, loaded.run.status) }
-        guard try store.claim(runID, owner: owner, until: now.addingTimeInterval(options.leaseDuration), now: now,
-                              isOwnerAlive: ProcessIdentity.isAlive) else {
+        guard try await offLoop({ try store.claim(runID, owner: owner, until: now.addingTimeInterval(lease), now: now,
+                                                  isOwnerAlive: ProcessIdentity.isAlive) }) else {
             throw ExecutorError.busy(runID, owner: (try? store.load(runID))?.run.owner ?? "?")
         }
         defer { try? store.releaseLease(runID, owner: owner) }
+        // Declared after the lease's release, so it runs before it: all is stored first.
+        defer { writer.stop() }
         leaseRenewedAt = now
         stored = loaded
-        let pipeline = try options.pipeline ?? Self.load(loaded.run)
+        let record = loaded.run
+        let pipeline: ValidatedPipeline
+        if let given = options.pipeline { pipeline = given } else { pipeline = try await offLoop { try Self.load(record) } }
         pipelineDirectory = URL(fileURLWithPath: loaded.run.pipelineFile).deletingLastPathComponent()
         try state.ensure()
         try FileManager.default.createDirectory(at: state.logs(of: runID), withIntermediateDirectories: true)
         prepareEnvironment(pipeline, loaded.run)
         do {
-            if let workspace = try GitRefs.prepareWorkspace(pipeline, run: loaded.run, state: state) {
+            let state = self.state
+            if let workspace = try await offLoop({ try GitRefs.prepareWorkspace(pipeline, run: record, state: state) }) {
                 pipelineDirectory = workspace
                 baseEnvironment["RUNNER_WORKSPACE"] = workspace.path
             }
         } catch {
-            return try endBeforeStart(loaded, status: .failed, code: "WORKSPACE_UNAVAILABLE", message: "\(error)", now: now)
+            return try await endBeforeStart(loaded, status: .failed, code: "WORKSPACE_UNAVAILABLE", message: "\(error)", now: now)
         }
+        finishEnvironment(loaded.run)
         journal = LaunchJournal(path: LaunchJournal.path(state, runID))
         defer { journal.close() }
-        if try recordLostAttempts(of: loaded, now: now) {
-            guard let reloaded = try store.load(runID) else { throw ExecutorError.notFound(runID) }
+        if try await recordLostAttempts(of: loaded, now: now) {
+            guard let reloaded = try await offLoop({ try store.load(runID) }) else { throw ExecutorError.notFound(runID) }
             loaded = reloaded
         }
         var scheduler = RunScheduler(pipeline: pipeline, params: loaded.run.params, environment: options.environment,
@@ -132,7 +162,7 @@ public actor RunExecutor {
                                                           seed: UInt64(truncatingIfNeeded: runID.rawValue.hashValue)))
         let isFresh = loaded.run.status == .queued && loaded.steps.allSatisfy { $0.status == .queued && $0.serial == 0 }
         if isFresh, try await !waitForGroup(loaded.run, pipeline) {
-            return try endBeforeStart(loaded, status: .cancelled, code: nil, message: "cancelled while waiting for its concurrency group", now: Date())
+            return try await endBeforeStart(loaded, status: .cancelled, code: nil, message: "cancelled while waiting for its concurrency group", now: Date())
         }
         if isFresh {
             let actions = scheduler.start(now: now)
@@ -161,26 +191,25 @@ public actor RunExecutor {
         runner_release_free_memory()
         let poller = Task { [weak self] in await self?.pollLoop() }
         defer { poller.cancel() }
-        // Events that arrived together are handled together and committed in one transaction
-        // (two steps ending at once cost one commit, not two).
-        while self.scheduler?.isFinished == false {
-            let batch = await continuation.next()
-            let now = Date()
-            for event in batch where !self.scheduler!.isFinished {
-                stage(self.scheduler!.handle(event, now: now))
+        if self.scheduler?.isFinished == false {
+            try await withCheckedThrowingContinuation { (finished: CheckedContinuation<Void, any Error>) in
+                self.finished = finished
+                // From here on, events are handled on the loop's thread as the loop sees them.
+                continuation.setConsumer { [self] batch in self.assumeIsolated { $0.process(batch) } }
             }
-            try commit()
         }
         try flush()
+        let writer = self.writer
+        do { try await offLoop { try writer.drain() } } catch { throw ExecutorError.store("\(error)") }
         for timer in timers.values { timer.cancel() }
         timers.removeAll()
         // The run's state lives in the store now: drop the in-memory copy before loading the
         // final one (at 10,000 steps both at once were the process's peak memory).
         self.scheduler = nil
         stored = nil
-        baseEnvironment = [:]
+        stepEnvironment = [:]
         runner_release_free_memory()
-        guard let final = try store.load(runID) else { throw ExecutorError.notFound(runID) }
+        guard let final = try await offLoop({ try store.load(runID) }) else { throw ExecutorError.notFound(runID) }
         return final
     }
 
@@ -220,7 +249,7 @@ public actor RunExecutor {
     /// Attempts the launch journal has but the store does not (the runner died between a
     /// launch and its commit): whatever is left of them is killed, and they are recorded as
     /// interrupted. Returns whether any was found.
-    func recordLostAttempts(of run: StoredRun, now: Date) throws -> Bool {
+    func recordLostAttempts(of run: StoredRun, now: Date) async throws -> Bool {
         let recorded = Set(run.attempts.map { "\($0.serial) \($0.step.rawValue)" })
         let lost = LaunchJournal.read(journal.path).filter { !recorded.contains("\($0.serial) \($0.name.rawValue)") }
         guard !lost.isEmpty else { return false }
@@ -234,8 +263,32 @@ public actor RunExecutor {
             attempt.logPath = state.logPath(run: runID, step: entry.name, serial: entry.serial)
             return .lostAttempt(attempt)
         }
-        do { try store.apply(changes, to: runID) } catch { throw ExecutorError.store("\(error)") }
+        let store = self.store, id = self.runID
+        do { try await offLoop { try store.apply(changes, to: id) } } catch { throw ExecutorError.store("\(error)") }
         return true
+    }
+
+    /// Events that arrived together are handled together and committed together (two steps
+    /// ending at once cost one commit, not two).
+    func process(_ batch: [RunScheduler.Event]) {
+        guard let finished, scheduler != nil else { return }
+        let now = Date()
+        for event in batch where !self.scheduler!.isFinished {
+            stage(self.scheduler!.handle(event, now: now))
+        }
+        do {
+            try commit()
+        } catch {
+            end(finished, throwing: error)
+            return
+        }
+        if self.scheduler!.isFinished { end(finished, throwing: nil) }
+    }
+
+    private func end(_ finished: CheckedContinuation<Void, any Error>, throwing error: (any Error)?) {
+        self.finished = nil
+        continuation.setConsumer(nil)
+        if let error { finished.resume(throwing: error) } else { finished.resume() }
     }
 
     // MARK: - Applying the scheduler's actions
@@ -268,8 +321,16 @@ public actor RunExecutor {
                 schedule(key, at: date)
             case .attemptEnded(let i, let serial, let end, let code, let message, let counted):
                 let name = scheduler.instances[i].name
-                // The last progress line the step wrote, recorded while the step is still running.
-                recordProgress(of: i)
+                // The last progress line the step wrote, recorded before its end (in the writer:
+                // looking for a file the step most likely never wrote is not for the critical path).
+                if let attempt = running[i], !attempt.progressPath.isEmpty {
+                    let name = scheduler.instances[i].name, observer = options.observer
+                    writer.submitDeferred {
+                        guard let read = Self.readProgress(attempt), let percent = read.percent else { return [] }
+                        observer?(.progress(name, percent: percent, message: read.message))
+                        return [.progress(name, percent: percent, message: read.message)]
+                    }
+                }
                 running[i] = nil
                 pending.append(.attemptFinished(name, serial: serial, end: end, errorCode: code, message: message, counted: counted, at: now))
                 options.observer?(.attemptEnded(name, serial: serial, end, errorCode: code, message: message, at: now))
@@ -302,10 +363,11 @@ public actor RunExecutor {
             changes.append(.attemptStarted(attempt))
         }
         do {
-            try store.apply(changes, to: runID)
+            try writer.submit(changes)
         } catch {
-            // Nothing runs unrecorded: what was just started is stopped (the journal has it).
+            // Nothing runs unrecorded: what was started is stopped (the journal has it).
             for pid in started { kill(-pid, SIGKILL) }
+            for attempt in running.values { if let pid = attempt.pid { kill(-pid, SIGKILL) } }
             throw ExecutorError.store("\(error)")
         }
         for (i, serial) in terminations {
@@ -319,7 +381,7 @@ public actor RunExecutor {
         guard !pending.isEmpty else { return }
         let changes = pending
         pending.removeAll()
-        try store.apply(changes, to: runID)
+        try writer.submit(changes)
     }
 
     func schedule(_ key: RunScheduler.TimerKey, at date: Date) {
@@ -337,32 +399,29 @@ public actor RunExecutor {
     /// Starts the attempt's process; returns the attempt's record (with its pid if it started).
     func start(_ request: RunScheduler.LaunchRequest, now: Date) -> AttemptRecord {
         var attempt = AttemptRecord(step: request.name, serial: request.serial, attempt: request.attempt, startedAt: now)
-        attempt.logPath = state.logPath(run: runID, step: request.name, serial: request.serial)
-        guard let scheduler, let stored else { return attempt }
-        let step = scheduler.pipeline.steps[request.node]
         let stem = state.attemptStem(run: runID, step: request.name, serial: request.serial)
+        attempt.logPath = stem + ".log"
+        guard let scheduler else { return attempt }
+        let step = scheduler.pipeline.steps[request.node]
         // The step creates these when it writes to them; absent files mean no outputs, no progress.
         let outputPath = stem + ".output"
         let progressPath = stem + ".progress"
-        var environment = baseEnvironment
-        for entry in step.env { environment[entry.name.value] = entry.value }
-        // Params come after the step's own variables: a step cannot shadow them.
-        for (name, value) in paramEnvironment { environment[name] = value }
+        // What every step gets (made once), then the step's own variables under the params (a
+        // step cannot shadow them), then what is this attempt's.
+        var environment = stepEnvironment
+        for entry in step.env where !paramNames.contains(entry.name.value) { environment[entry.name.value] = entry.value }
         let masks = secretMasks
         for (producer, key, value) in request.visibleOutputs {
             environment["STEP_\(NameRules.environmentName(producer))_\(NameRules.environmentName(key))"] = value
         }
         if let item = request.item { environment["ITEM"] = item }
-        environment["RUNNER_RUN_ID"] = runID.rawValue
-        environment["RUNNER_PIPELINE"] = stored.run.pipeline
         environment["RUNNER_STEP"] = request.name.rawValue
         environment["RUNNER_ATTEMPT"] = String(request.serial)
-        environment["RUNNER_TRIGGER"] = stored.run.trigger.rawValue
         environment["RUNNER_OUTPUT"] = outputPath
         environment["RUNNER_PROGRESS"] = progressPath
         environment["RUNNER_ATTEMPT_ID"] = Self.marker(runID, request.name, request.serial)
         let workdir = request.policy.workdir.map { pipelineDirectory.appendingPathComponent($0).standardizedFileURL.path }
-            ?? pipelineDirectory.path
+            ?? pipelineDirectoryPath
         let instance = request.instance, serial = request.serial, name = request.name
         let declared = Set(step.outputs.map(\.value))
         let continuation = self.continuation
@@ -405,17 +464,34 @@ public actor RunExecutor {
         }
     }
 
+    /// What every step of the run gets, made once: the base environment, the params and the
+    /// run's own `RUNNER_*`, none of which a step's `env` can change.
+    func finishEnvironment(_ run: RunRecord) {
+        var environment = baseEnvironment
+        for (name, value) in paramEnvironment { environment[name] = value }
+        let own = ["RUNNER_RUN_ID": runID.rawValue, "RUNNER_PIPELINE": run.pipeline, "RUNNER_TRIGGER": run.trigger.rawValue]
+        environment.merge(own) { $1 }
+        paramNames = Set(paramEnvironment.map(\.name)).union(own.keys)
+        stepEnvironment = environment
+        pipelineDirectoryPath = pipelineDirectory.path
+        baseEnvironment = [:]
+    }
+
     /// Ends a run before any step started (its workspace cannot be made, or it was cancelled
     /// while queued): the run ends `status` with `code`, its steps are skipped, nothing runs.
-    func endBeforeStart(_ loaded: StoredRun, status: RunStatus, code: String?, message: String, now: Date) throws -> StoredRun {
+    func endBeforeStart(_ loaded: StoredRun, status: RunStatus, code: String?, message: String, now: Date) async throws -> StoredRun {
         var changes: [StoreChange] = loaded.steps.filter { !$0.status.isTerminal }.map {
             .stepStatus($0.name, .skipped, attempts: $0.attempts, serial: $0.serial, retryAt: nil, errorCode: nil,
                         message: "not started: \(message)", at: now)
         }
         changes.append(.runStatus(status, errorCode: code, message: message, wakeAt: nil, at: now))
-        try store.apply(changes, to: runID)
+        let store = self.store, runID = self.runID, finalChanges = changes
+        let final = try await offLoop { () throws -> StoredRun? in
+            try store.apply(finalChanges, to: runID)
+            return try store.load(runID)
+        }
         options.observer?(.runStatus(runID, status, errorCode: code, message: message, wakeAt: nil))
-        guard let final = try store.load(runID) else { throw ExecutorError.notFound(runID) }
+        guard let final else { throw ExecutorError.notFound(runID) }
         return final
     }
 
@@ -444,38 +520,55 @@ public actor RunExecutor {
 
     /// Reads the attempt's progress file when it grew; records a changed last line.
     func recordProgress(of instance: Int) {
-        guard let scheduler, let attempt = running[instance], !attempt.progressPath.isEmpty else { return }
+        guard let scheduler, let attempt = running[instance], !attempt.progressPath.isEmpty,
+              let read = Self.readProgress(attempt) else { return }
+        running[instance]?.progressSize = read.size
+        guard let percent = read.percent else { return }
+        running[instance]?.lastProgress = percent
+        running[instance]?.lastProgressMessage = read.message
+        let name = scheduler.instances[instance].name
+        pending.append(.progress(name, percent: percent, message: read.message))
+        options.observer?(.progress(name, percent: percent, message: read.message))
+    }
+
+    /// The last line of the attempt's progress file when the file grew: its size, and the
+    /// percentage and message when they differ from the last ones recorded.
+    static func readProgress(_ attempt: RunningAttempt) -> (size: Int, percent: Int?, message: String?)? {
         var info = stat()
-        guard stat(attempt.progressPath, &info) == 0, Int(info.st_size) != attempt.progressSize else { return }
-        running[instance]?.progressSize = Int(info.st_size)
+        guard stat(attempt.progressPath, &info) == 0, Int(info.st_size) != attempt.progressSize else { return nil }
+        let size = Int(info.st_size)
         guard let text = try? String(contentsOfFile: attempt.progressPath, encoding: .utf8),
-              let line = text.split(whereSeparator: \.isNewline).last else { return }
+              let line = text.split(whereSeparator: \.isNewline).last else { return (size, nil, nil) }
         let parts = line.split(separator: " ", maxSplits: 1)
-        guard let value = parts.first.flatMap({ Int($0) }) else { return }
+        guard let value = parts.first.flatMap({ Int($0) }) else { return (size, nil, nil) }
         let percent = min(100, max(0, value))
         let message = parts.count > 1 ? String(parts[1]) : nil
-        guard percent != attempt.lastProgress || message != attempt.lastProgressMessage else { return }
-        running[instance]?.lastProgress = percent
-        running[instance]?.lastProgressMessage = message
-        let name = scheduler.instances[instance].name
-        pending.append(.progress(name, percent: percent, message: message))
-        options.observer?(.progress(name, percent: percent, message: message))
+        guard percent != attempt.lastProgress || message != attempt.lastProgressMessage else { return (size, nil, nil) }
+        return (size, percent, message)
     }
 
     func poll() {
         guard let scheduler, !scheduler.isFinished else { return }
         for instance in running.keys { recordProgress(of: instance) }
-        // The stored request is one cancel, however many polls see it: a second one would also
-        // stop the finally steps (that is what a second Ctrl-C does).
-        if !storedCancelSeen, (try? store.isCancelRequested(runID)) == true {
-            storedCancelSeen = true
-            continuation.yield(.cancel)
-        }
         let now = Date()
-        if now.timeIntervalSince(leaseRenewedAt) > options.leaseDuration / 3 {
-            leaseRenewedAt = now
-            _ = try? store.renewLease(runID, owner: owner, until: now.addingTimeInterval(options.leaseDuration))
+        let renew = now.timeIntervalSince(leaseRenewedAt) > options.leaseDuration / 3
+        if renew { leaseRenewedAt = now }
+        let checkCancel = !storedCancelSeen, store = self.store, runID = self.runID, owner = self.owner
+        let until = now.addingTimeInterval(options.leaseDuration)
+        if checkCancel || renew {
+            Task.detached { [weak self] in
+                if renew { _ = try? store.renewLease(runID, owner: owner, until: until) }
+                if checkCancel, (try? store.isCancelRequested(runID)) == true { await self?.storedCancelRequested() }
+            }
         }
         try? flush()
+    }
+
+    /// The stored request is one cancel, however many polls see it: a second one would also
+    /// stop the finally steps (that is what a second Ctrl-C does).
+    func storedCancelRequested() {
+        guard !storedCancelSeen else { return }
+        storedCancelSeen = true
+        continuation.yield(.cancel)
     }
 }

@@ -51,6 +51,26 @@ import RunnerCore
         #expect(captured.out == JSONOutput.encode(RunJSON(stored, secrets: ["token"])))
     }
 
+    /// The direct writer of steps and attempts escapes and orders as JSONEncoder does.
+    @Test func oddTextIsWrittenAsJSONEncoderWritesIt() {
+        var stored = sampleRun(steps: 3, attempts: true)
+        let odd = (0..<0x20).map { String(UnicodeScalar(UInt8($0))) }.joined() + "\"\\/\u{7F}é漢🙂\u{2028}\u{FEFF}"
+        stored.steps[1].errorMessage = odd
+        stored.steps[1].progressMessage = "50% " + odd
+        stored.steps[1].progress = 50
+        stored.steps[1].outputs = ["k10": odd, "k9": "", "K1": "x", "a_b": "y", "a-b": "z", "é": "1"]
+        stored.steps[2].item = odd
+        stored.attempts[1].message = odd
+        stored.attempts[1].signal = 15
+        stored.attempts[1].timedOut = true
+        stored.attempts[2].finishedAt = nil
+        stored.attempts[2].exitCode = nil
+        stored.attempts[2].logPath = nil
+        let captured = Captured()
+        RunJSON.writeJSON(stored, secrets: ["token"], to: captured.console(colors: false))
+        #expect(captured.out == JSONOutput.encode(RunJSON(stored, secrets: ["token"])))
+    }
+
     @Test func aRunWithoutStepListsKeepsItsShape() {
         let json = RunJSON(sampleRun(steps: 0, attempts: false).run)
         var text = ""

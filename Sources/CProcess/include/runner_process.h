@@ -5,8 +5,8 @@
 /* Starts `argv[0]` (searched in PATH) in a new process group of its own, in directory `cwd`,
    with `envp`, stdin from /dev/null, stdout and stderr on the given descriptors, default
    signal dispositions, an empty signal mask and no other descriptor inherited.
-   Returns 0 and the pid, or an errno value. posix_spawn's chdir and closefrom actions are
-   GNU extensions Swift cannot see, hence this file. */
+   Returns 0 and the pid, or an errno value (the child's, when chdir or execve failed). Built
+   on vfork, which Swift cannot call (see runner_process.c for why not posix_spawn). */
 int runner_spawn(char *const argv[], char *const envp[], const char *cwd, int stdout_fd, int stderr_fd, pid_t *pid);
 
 /* pipe2 with O_CLOEXEC (and O_NONBLOCK when asked): a GNU extension. Returns 0 or errno. */

@@ -32,12 +32,16 @@ public struct PipelineGraph: Sendable {
         var stageMembers = Array(repeating: [Int](), count: pipeline.stages.count)
         var nodes: [Node] = []
         nodes.reserveCapacity(steps.count)
+        // addedBy[t] == i: node i already needs t (a duplicate need is one edge), in O(1).
+        var addedBy = Array(repeating: -1, count: steps.count)
         for (i, step) in steps.enumerated() {
             if case .main(let stage) = step.section { stageMembers[stage].append(i) }
             var needs: [Int] = []
+            needs.reserveCapacity(step.needs.count)
             for need in step.needs {
                 guard let target = indexByName[need.value] else { continue }
-                if PipelineGraph.isValidEdge(from: step.section, to: steps[target].section) && !needs.contains(target) {
+                if addedBy[target] != i && PipelineGraph.isValidEdge(from: step.section, to: steps[target].section) {
+                    addedBy[target] = i
                     needs.append(target)
                 }
             }

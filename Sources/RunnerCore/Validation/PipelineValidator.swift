@@ -127,17 +127,27 @@ public struct PipelineValidator: Sendable {
     // MARK: - Needs and cycles
 
     private mutating func checkNeeds() {
+        // listedBy[t] == i: step i already listed step t (a needs list may be a whole layer of
+        // 100 steps: no per-step set, no quadratic scan). Unknown names are few: an array.
+        var listedBy = Array(repeating: -1, count: steps.count)
         for (index, step) in steps.enumerated() {
-            var seen: [String] = []
+            var unknownSeen: [String] = []
             for need in step.needs {
-                // Needs lists are short: an array beats a set allocated per step.
-                if seen.contains(need.value) {
+                let target = graph.indexByName[need.value]
+                let duplicate: Bool
+                if let target {
+                    duplicate = listedBy[target] == index
+                    listedBy[target] = index
+                } else {
+                    duplicate = unknownSeen.contains(need.value)
+                    if !duplicate { unknownSeen.append(need.value) }
+                }
+                if duplicate {
                     report(.duplicateEntry, "step '\(step.name.value)' lists '\(need.value)' in needs twice", at: need.location,
                            length: need.value.count)
                     continue
                 }
-                seen.append(need.value)
-                guard let target = graph.indexByName[need.value] else {
+                guard let target else {
                     let candidates = steps.filter { PipelineGraph.isValidEdge(from: step.section, to: $0.section) }.map(\.name.value)
                     report(.unknownNeed, "step '\(step.name.value)' needs unknown step '\(need.value)'", at: need.location,
                            length: need.value.count,
