@@ -281,6 +281,7 @@ final class EventLoop: SerialExecutor, @unchecked Sendable {
         guard thread == nil else { return }
         let t = Thread { [unowned self] in self.loop() }
         t.stackSize = 1 << 20
+        t.name = "runner-loop"
         thread = t
         t.start()
     }

@@ -56,6 +56,7 @@ final class StoreWriter: @unchecked Sendable {
         if thread == nil {
             let t = Thread { [unowned self] in self.loop() }
             t.stackSize = 256 << 10
+            t.name = "runner-store"
             thread = t
             t.start()
         }
