@@ -87,3 +87,7 @@ void runner_limit_malloc_arenas(int n) {
 void runner_release_free_memory(void) {
     malloc_trim(0);
 }
+
+void runner_name_thread(const char *name) {
+    pthread_setname_np(pthread_self(), name);
+}

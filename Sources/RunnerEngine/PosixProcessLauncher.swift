@@ -281,7 +281,6 @@ final class EventLoop: SerialExecutor, @unchecked Sendable {
         guard thread == nil else { return }
         let t = Thread { [unowned self] in self.loop() }
         t.stackSize = 1 << 20
-        t.name = "runner-loop"
         thread = t
         t.start()
     }
@@ -295,6 +294,7 @@ final class EventLoop: SerialExecutor, @unchecked Sendable {
         lock.lock()
         threadID = pthread_self()
         lock.unlock()
+        runner_name_thread("runner-loop")
         // Children are started from this thread, so their exit signal is sent to it: with
         // SIGCHLD unblocked here (and its default disposition, ignore) the kernel drops it at
         // once; blocked, it was queued and woke another thread of the runner at every exit.

@@ -64,7 +64,6 @@ public actor RunExecutor {
     let owner = ProcessIdentity.current
 
     var scheduler: RunScheduler?
-    var stored: StoredRun?
     var pipelineDirectory = URL(fileURLWithPath: "/")
     var pending: [StoreChange] = []
     var running: [Int: RunningAttempt] = [:]
@@ -133,7 +132,6 @@ public actor RunExecutor {
         // Declared after the lease's release, so it runs before it: all is stored first.
         defer { writer.stop() }
         leaseRenewedAt = now
-        stored = loaded
         let record = loaded.run
         let pipeline: ValidatedPipeline
         if let given = options.pipeline { pipeline = given } else { pipeline = try await offLoop { try Self.load(record) } }
@@ -157,7 +155,9 @@ public actor RunExecutor {
             guard let reloaded = try await offLoop({ try store.load(runID) }) else { throw ExecutorError.notFound(runID) }
             loaded = reloaded
         }
-        var scheduler = RunScheduler(pipeline: pipeline, params: loaded.run.params, environment: options.environment,
+        // Only in `self.scheduler`: a second copy alive here would make the first change of each
+        // of its arrays copy it (at 10,000 steps, megabytes).
+        self.scheduler = RunScheduler(pipeline: pipeline, params: loaded.run.params, environment: options.environment,
                                      configuration: .init(parallelism: options.parallelism ?? loaded.run.parallelism,
                                                           seed: UInt64(truncatingIfNeeded: runID.rawValue.hashValue)))
         let isFresh = loaded.run.status == .queued && loaded.steps.allSatisfy { $0.status == .queued && $0.serial == 0 }
@@ -165,21 +165,23 @@ public actor RunExecutor {
             return try await endBeforeStart(loaded, status: .cancelled, code: nil, message: "cancelled while waiting for its concurrency group", now: Date())
         }
         if isFresh {
-            let actions = scheduler.start(now: now)
-            self.scheduler = scheduler
+            loaded = StoredRun(run: loaded.run, steps: [], attempts: [])
+            loaded.run.definition = ""
+            let actions = self.scheduler!.start(now: now)
             try await apply(actions)
         } else {
-            let (actions, inFlight) = try scheduler.restore(
+            let (actions, inFlight) = try self.scheduler!.restore(
                 runStatus: loaded.run.status, errorCode: loaded.run.errorCode, errorMessage: loaded.run.errorMessage,
                 steps: loaded.steps.map {
                     RunScheduler.StoredInstance(name: $0.name, status: $0.status, attempts: $0.attempts, serial: $0.serial,
                                                 retryAt: $0.retryAt, errorCode: $0.errorCode, errorMessage: $0.errorMessage,
                                                 outputs: $0.outputs)
                 }, now: now)
-            self.scheduler = scheduler
+            loaded = StoredRun(run: loaded.run, steps: [], attempts: [])
+            loaded.run.definition = ""
             try await apply(actions)
             for (instance, serial) in inFlight {
-                let name = scheduler.instances[instance].name
+                let name = self.scheduler!.instances[instance].name
                 ProcessIdentity.killAttempt(marker: Self.marker(runID, name, serial))
                 running[instance] = RunningAttempt(serial: serial, outputPath: "", progressPath: "")
                 continuation.yield(.attemptEnded(instance: instance, serial: serial, AttemptEnd(.interrupted), outputs: [:]))
@@ -206,7 +208,6 @@ public actor RunExecutor {
         // The run's state lives in the store now: drop the in-memory copy before loading the
         // final one (at 10,000 steps both at once were the process's peak memory).
         self.scheduler = nil
-        stored = nil
         stepEnvironment = [:]
         runner_release_free_memory()
         guard let final = try await offLoop({ try store.load(runID) }) else { throw ExecutorError.notFound(runID) }

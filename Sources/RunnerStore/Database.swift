@@ -32,6 +32,9 @@ public final class Database: @unchecked Sendable {
         try execute("PRAGMA journal_mode=WAL")
         try execute("PRAGMA synchronous=NORMAL")
         try execute("PRAGMA foreign_keys=ON")
+        // 1 MiB of page cache (SQLite's default is 2): the runner's reads are a run at a time,
+        // mostly once; at 10,000 steps the second megabyte showed in the peak memory.
+        try execute("PRAGMA cache_size=-1024")
         // A short-lived CLI would otherwise pay a checkpoint and two fsyncs at every exit;
         // writers checkpoint automatically every 1,000 pages.
         _ = runner_sqlite_no_checkpoint_on_close(db)
@@ -107,6 +110,20 @@ public final class Database: @unchecked Sendable {
             rows.append(Row(statement: statement))
         }
         return rows
+    }
+
+    /// Each row of a query, handed over as it is read (a large result is never held twice:
+    /// as rows and as what they become).
+    public func forEachRow(_ sql: String, _ values: [SQLValue] = [], _ body: (Row) throws -> Void) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        let statement = try prepare(sql, values)
+        while true {
+            let status = sqlite3_step(statement)
+            if status == SQLITE_DONE { break }
+            guard status == SQLITE_ROW else { throw error(status) }
+            try body(Row(statement: statement))
+        }
     }
 
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }

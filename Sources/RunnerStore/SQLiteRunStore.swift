@@ -243,10 +243,12 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
             for row in try database.query("SELECT step, key, value FROM outputs WHERE run_id = ?", [.text(id.rawValue)]) {
                 outputs[row.string(0) ?? "", default: [:]][row.string(1) ?? ""] = row.string(2) ?? ""
             }
-            let steps = try database.query("""
+            var steps: [StepRecord] = []
+            var attempts: [AttemptRecord] = []
+            try database.forEachRow("""
                 SELECT name, step, item, section, position, status, attempts, serial, retry_at, error_code, error_message, progress,
                        progress_message, started_at, finished_at FROM steps WHERE run_id = ? ORDER BY position
-                """, [.text(id.rawValue)]).map { row -> StepRecord in
+                """, [.text(id.rawValue)]) { row in
                 var step = StepRecord(name: StepName(row.string(0) ?? ""), step: row.string(1) ?? "", item: row.string(2),
                                       section: row.string(3) ?? "main", position: row.int(4) ?? 0)
                 step.status = row.string(5).flatMap(StepStatus.init(rawValue:)) ?? .queued
@@ -260,12 +262,12 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
                 step.startedAt = row.date(13)
                 step.finishedAt = row.date(14)
                 step.outputs = outputs[step.name.rawValue] ?? [:]
-                return step
+                steps.append(step)
             }
-            let attempts = try database.query("""
+            try database.forEachRow("""
                 SELECT step, serial, attempt, counted, started_at, finished_at, pid, exit_code, signal, timed_out, error_code, message, log_path
                 FROM attempts WHERE run_id = ? ORDER BY started_at, serial
-                """, [.text(id.rawValue)]).map { row -> AttemptRecord in
+                """, [.text(id.rawValue)]) { row in
                 var a = AttemptRecord(step: StepName(row.string(0) ?? ""), serial: row.int(1) ?? 0, attempt: row.int(2) ?? 0,
                                       startedAt: row.date(4) ?? Date(timeIntervalSince1970: 0))
                 a.counted = row.bool(3)
@@ -277,7 +279,7 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
                 a.errorCode = row.string(10)
                 a.message = row.string(11)
                 a.logPath = row.string(12)
-                return a
+                attempts.append(a)
             }
             return StoredRun(run: run, steps: steps, attempts: attempts)
         }

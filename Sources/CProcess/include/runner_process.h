@@ -21,4 +21,7 @@ void runner_limit_malloc_arenas(int n);
 /* malloc_trim(0): gives freed heap pages back to the system (after a large parse). */
 void runner_release_free_memory(void);
 
+/* pthread_setname_np for the calling thread (a GNU extension): names show in profilers and ps. */
+void runner_name_thread(const char *name);
+
 #endif

@@ -30,14 +30,17 @@ enum ApplyCommand {
         let renderer = DiagnosticRenderer(colors: context.console.colorsError)
         // The bytes validated here are the definition recorded with the run: an edit of the
         // file while this starts cannot make the two differ.
-        let bytes: [UInt8]
+        var bytes: [UInt8]
         switch PipelineLoader.readFile(file) {
         case .success(let read): bytes = read
         case .failure(let d):
             context.console.err(renderer.render(d))
             return .invalid
         }
-        let loaded = PipelineLoader.load(bytes: bytes, file: file)
+        var loaded = PipelineLoader.load(bytes: bytes, file: file)
+        // The syntax tree is not needed from here on: at 10,000 steps it is megabytes kept
+        // for the whole run otherwise.
+        loaded.syntaxTree = nil
         guard let validated = loaded.pipeline else {
             loaded.diagnostics.forEach { context.console.err(renderer.render($0)) }
             return .invalid
@@ -79,7 +82,8 @@ enum ApplyCommand {
             context.console.out("\ndry run: nothing was executed or recorded\n")
             return .success
         }
-        let definition = String(decoding: bytes, as: UTF8.self)
+        var definition = String(decoding: bytes, as: UTF8.self)
+        bytes = []
         let service: RunService
         do {
             service = try RunService(state: StateDirectory.resolve(environment: context.environment, currentDirectory: context.currentDirectory),
@@ -88,8 +92,9 @@ enum ApplyCommand {
             context.console.err(renderer.render(Diagnostic(.internalError, "cannot open the run state: \(error)")))
             return .internalError
         }
+        // The definition is stored with the run; no copy of it is kept here while the run runs.
         return Execution(service: service, context: context, json: arguments.has("json"))
-            .admitAndRun(validated, definition: definition, file: absolute, params: resolution.values, parallelism: parallelism,
+            .admitAndRun(validated, definition: take(&definition), file: absolute, params: resolution.values, parallelism: parallelism,
                          refs: git.refs)
     }
 }
@@ -180,10 +185,12 @@ struct Execution {
             let code: DiagnosticCode = error is RunExecutor.ExecutorError ? .usage : .internalError
             console.err(DiagnosticRenderer(colors: console.colorsError).render(Diagnostic(code, "\(error)")))
             return code == .usage ? .runFailed : .internalError
-        case .success(let stored):
+        case .success(var stored):
             if json {
                 // The pipeline in hand says which params are secret (no second parse of the definition).
                 let secrets = pipeline.map { Set($0.pipeline.params.filter(\.isSecret).map(\.name.value)) } ?? RunsCommand.secrets(of: stored)
+                // Not part of the JSON: not kept while it is written (megabytes at 10,000 steps).
+                stored.run.definition = ""
                 RunJSON.writeJSON(stored, secrets: secrets, to: console)
             } else {
                 console.out(RunSummary.render(stored, style: Style(enabled: console.colorsOutput)))
@@ -191,4 +198,11 @@ struct Execution {
             return RunSummary.exitCode(stored.run.status)
         }
     }
+}
+
+/// The value, leaving an empty one behind (so the caller holds no copy of it).
+func take(_ text: inout String) -> String {
+    let value = text
+    text = ""
+    return value
 }
