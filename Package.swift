@@ -25,21 +25,25 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]
         ),
 
-        /// libgit2 (Debian libgit2-dev, pkg-config libgit2): resolving refs, checkouts.
+        /// libgit2 (Debian libgit2-dev): resolving refs, checkouts. Its header only: CGit2Shim
+        /// loads the library the first time git is needed (linked, it and its dependencies cost
+        /// every command ~3.5 ms of start-up).
         .systemLibrary(
             name: "CGit2",
-            pkgConfig: "libgit2",
             providers: [.apt(["libgit2-dev"])]
         ),
+        /// The libgit2 functions RunnerGit calls, found with dlsym on first use.
+        .target(name: "CGit2Shim", dependencies: ["CGit2"]),
 
-        /// libmicrohttpd (Debian libmicrohttpd-dev, pkg-config libmicrohttpd): the HTTP server.
+        /// libmicrohttpd (Debian libmicrohttpd-dev): the HTTP server. Its header only: the
+        /// library is loaded by CHTTPDShim when a server starts (linked, it and GnuTLS cost
+        /// every command ~2.5 ms of start-up).
         .systemLibrary(
             name: "CHTTPD",
-            pkgConfig: "libmicrohttpd",
             providers: [.apt(["libmicrohttpd-dev"])]
         ),
         /// MHD_start_daemon is variadic (Swift cannot call it): a non-variadic start, and the
-        /// request body collected across libmicrohttpd's callbacks, in C.
+        /// request body collected across libmicrohttpd's callbacks, in C; loads the library.
         .target(name: "CHTTPDShim", dependencies: ["CHTTPD"]),
 
         /// libcrypto (Debian libssl-dev, pkg-config libcrypto): SHA-256 of API tokens and request
@@ -50,14 +54,15 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
 
-        /// libcurl (Debian libcurl4-openssl-dev, pkg-config libcurl): FoundationNetworking's
-        /// URLSession, the CLI's API client (`--server`), is built on it; the release binary links
-        /// the Swift libraries statically and so must link libcurl itself.
+        /// libcurl (Debian libcurl4-openssl-dev): the CLI's API client (`--server`). Its header
+        /// only: CCurlShim loads the library at the first request (linked, it and its
+        /// dependencies cost every command ~6 ms of start-up).
         .systemLibrary(
             name: "CCurl",
-            pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        /// One request with libcurl (whose setopt is variadic): method, URL, headers, body.
+        .target(name: "CCurlShim", dependencies: ["CCurl"]),
 
         /// posix_spawn with a process group, a working directory and no inherited descriptors
         /// (GNU extensions Swift cannot see).
@@ -74,7 +79,7 @@ let package = Package(
         .target(name: "RunnerYAML", dependencies: ["CYAML", "RunnerCore"]),
 
         /// libgit2 wrapper: open a repository, resolve a ref as users write it to a commit.
-        .target(name: "RunnerGit", dependencies: ["CGit2"]),
+        .target(name: "RunnerGit", dependencies: ["CGit2Shim"]),
 
         /// libcrypto wrapper: SHA-256, constant-time comparison, random bytes.
         .target(name: "RunnerCrypto", dependencies: ["CCrypto"]),
@@ -93,7 +98,7 @@ let package = Package(
         // MARK: - Front doors
 
         /// Subcommands, argument parsing and rendering.
-        .target(name: "RunnerCLI", dependencies: ["CProcess", "CCurl", "RunnerCore", "RunnerYAML", "RunnerStore", "RunnerEngine", "RunnerGit", "RunnerServer"]),
+        .target(name: "RunnerCLI", dependencies: ["CProcess", "CCurlShim", "RunnerCore", "RunnerYAML", "RunnerStore", "RunnerEngine", "RunnerGit", "RunnerServer"]),
         /// The `runner` executable: `main.swift` only.
         .executableTarget(name: "runner", dependencies: ["RunnerCLI", "CProcess"]),
 

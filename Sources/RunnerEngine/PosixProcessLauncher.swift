@@ -238,21 +238,14 @@ final class EventLoop: SerialExecutor, @unchecked Sendable {
         lock.lock()
         for s in streams { self.streams[s.fd] = s }
         if let exit { exits[exit.fd] = exit.process }
-        startIfNeeded()
-        let mustWake = sleeping && !isLoopThread
-        lock.unlock()
-        if mustWake { poke() }
+        wakeAndUnlock()
     }
 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         lock.lock()
         jobs.append(job)
-        startIfNeeded()
-        let mustWake = sleeping && !isLoopThread
-        sleeping = false
-        lock.unlock()
-        if mustWake { poke() }
+        wakeAndUnlock()
     }
 
     func asUnownedSerialExecutor() -> UnownedSerialExecutor {
@@ -269,9 +262,15 @@ final class EventLoop: SerialExecutor, @unchecked Sendable {
     func deliverSoon(_ delivery: any LoopDelivery) {
         lock.lock()
         deliveries.append(delivery)
+        wakeAndUnlock()
+    }
+
+    /// Called with the lock held, after something was added: starts the thread if needed and
+    /// wakes it from poll when it sleeps there (not needed on the loop's own thread).
+    private func wakeAndUnlock() {
         startIfNeeded()
         let mustWake = sleeping && !isLoopThread
-        sleeping = false
+        if mustWake { sleeping = false }
         lock.unlock()
         if mustWake { poke() }
     }

@@ -1,10 +1,7 @@
-// URLSession is built on libcurl: importing CCurl links it (the static-stdlib release build
-// does not link it by itself). Nothing here calls libcurl directly.
-import CCurl
+// libcurl through CCurlShim, not URLSession: FoundationNetworking (and libcurl linked into the
+// binary) cost every command start-up time, and only these requests need them.
+import CCurlShim
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import RunnerCore
 
 /// The CLI as a client of `runner serve` (`--server URL --token-file F`): one request at a
@@ -53,31 +50,37 @@ struct APIClient {
 
     func send(_ method: String, _ path: String, body: Any? = nil, headers: [String: String] = [:]) -> Result<Reply, Failure> {
         guard let url = URL(string: path, relativeTo: base) else { return .failure(Failure(description: "bad path \(path)")) }
-        var request = URLRequest(url: url)
-        request.httpMethod = method
-        request.timeoutInterval = 60
-        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-        for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
+        var lines = ["Authorization: Bearer \(token)"]
+        for (k, v) in headers { lines.append("\(k): \(v)") }
+        var payload: [UInt8]?
         if let body {
-            request.httpBody = try? JSONSerialization.data(withJSONObject: body)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            payload = ((try? JSONSerialization.data(withJSONObject: body)) ?? Data()).map { $0 }
+            lines.append("Content-Type: application/json")
         }
-        let done = DispatchSemaphore(value: 0)
-        let box = ReplyBox()
-        URLSession.shared.dataTask(with: request) { data, response, error in
-            if let http = response as? HTTPURLResponse {
-                box.result = .success(Reply(status: http.statusCode, body: data ?? Data()))
-            } else {
-                box.result = .failure(Failure(description: "cannot reach \(base.absoluteString): \(error.map { "\($0.localizedDescription)" } ?? "no reply")"))
+        var status = 0
+        var reply: UnsafeMutablePointer<CChar>?
+        var length = 0
+        var error = [CChar](repeating: 0, count: 512)
+        let cLines = lines.map { strdup($0) }
+        defer { cLines.forEach { free($0) } }
+        let result = cLines.withUnsafeBufferPointer { pointers in
+            pointers.withMemoryRebound(to: UnsafePointer<CChar>?.self) { headers in
+                (payload ?? []).withUnsafeBufferPointer { bytes in
+                    bytes.withMemoryRebound(to: CChar.self) { chars in
+                        runner_curl_request(method, url.absoluteString, headers.baseAddress, headers.count,
+                                            payload == nil ? nil : chars.baseAddress, chars.count, 60,
+                                            &status, &reply, &length, &error, error.count)
+                    }
+                }
             }
-            done.signal()
-        }.resume()
-        done.wait()
-        return box.result ?? .failure(Failure(description: "no reply"))
-    }
-
-    final class ReplyBox: @unchecked Sendable {
-        var result: Result<Reply, Failure>?
+        }
+        guard result == 0 else {
+            let message = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            return .failure(Failure(description: "cannot reach \(base.absoluteString): \(message)"))
+        }
+        defer { free(reply) }
+        let data = reply.map { Data(bytes: $0, count: length) } ?? Data()
+        return .success(Reply(status: status, body: data))
     }
 
     /// An error reply as the CLI shows errors: `error[CODE]: message` and the hint.
