@@ -34,6 +34,9 @@ final class StoreWriter: @unchecked Sendable {
     private var failure: (any Error)?
     private var thread: Thread?
     private var waiting = 0
+    /// The writer waits for work (not for the end of the interval): only then does a
+    /// submission wake it (a wake-up per submission was one per step, to no purpose).
+    private var idle = false
     private var lastCommit = Date.distantPast
 
     init(store: RunStore, run: RunID) {
@@ -68,7 +71,7 @@ final class StoreWriter: @unchecked Sendable {
             thread = t
             t.start()
         }
-        condition.signal()
+        if idle { condition.signal() }
     }
 
     /// Waits until everything submitted is stored; throws the first failure.
@@ -95,7 +98,9 @@ final class StoreWriter: @unchecked Sendable {
         runner_name_thread("runner-store")
         condition.lock()
         while true {
+            idle = true
             while queue.isEmpty && !stopped { condition.wait() }
+            idle = false
             if queue.isEmpty { break }
             // What comes in before the interval is over joins this transaction.
             let due = lastCommit.addingTimeInterval(Self.interval)

@@ -35,6 +35,8 @@ public final class Database: @unchecked Sendable {
         // 1 MiB of page cache (SQLite's default is 2): the runner's reads are a run at a time,
         // mostly once; at 10,000 steps the second megabyte showed in the peak memory.
         try execute("PRAGMA cache_size=-1024")
+        // Temporary b-trees (sorting a run's attempts) in memory, not in a temporary file.
+        try execute("PRAGMA temp_store=MEMORY")
         // A short-lived CLI would otherwise pay a checkpoint and two fsyncs at every exit;
         // writers checkpoint automatically every 1,000 pages.
         _ = runner_sqlite_no_checkpoint_on_close(db)

@@ -83,9 +83,126 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
 
     public func apply(_ changes: [StoreChange], to run: RunID) throws {
         guard !changes.isEmpty else { return }
+        let writes = Self.coalesce(changes)
         try database.write {
-            for change in changes { try apply(change, run.rawValue) }
+            for write in writes {
+                switch write {
+                case .change(let change): try apply(change, run.rawValue)
+                case .finishedAttempt(let attempt): try insertFinished(attempt, run.rawValue)
+                case .startedAndEnded(let first, let second): try applyPair(first, second, run.rawValue)
+                case .event(let change):
+                    try event(run, at: change.at, kind: "step", step: change.name.rawValue, status: change.status.rawValue, message: change.message)
+                }
+            }
         }
+    }
+
+    /// What one transaction writes: the changes, except that an attempt started and ended in
+    /// the same batch is one finished row, and a step set running and then ended is one update
+    /// (with both events). The stored result is the same as applying the changes one by one;
+    /// it takes half the statements for a batch of quick steps (most of the store's time).
+    enum Write {
+        case change(StoreChange)
+        case finishedAttempt(AttemptRecord)
+        case startedAndEnded(StepStatusChange, StepStatusChange)
+        /// The event of a change stored later as part of a pair (events keep their order).
+        case event(StepStatusChange)
+    }
+
+    struct StepStatusChange {
+        var name: StepName
+        var status: StepStatus
+        var attempts: Int
+        var serial: Int
+        var retryAt: Date?
+        var errorCode: String?
+        var message: String?
+        var at: Date
+    }
+
+    static func coalesce(_ changes: [StoreChange]) -> [Write] {
+        var writes: [Write?] = changes.map { .change($0) }
+        // Attempts: (step, serial) -> index of its start in `writes`.
+        var started: [String: Int] = [:]
+        // Steps: name -> index of a `running` change not yet followed by a progress update.
+        var running: [StepName: Int] = [:]
+        for (i, change) in changes.enumerated() {
+            switch change {
+            case .attemptStarted(let a):
+                started["\(a.serial) \(a.step.rawValue)"] = i
+            case .attemptProcess(let name, let serial, let pid):
+                if let j = started["\(serial) \(name.rawValue)"], case .change(.attemptStarted(var a))? = writes[j] {
+                    a.pid = pid
+                    writes[j] = .change(.attemptStarted(a))
+                    writes[i] = nil
+                }
+            case .attemptFinished(let name, let serial, let end, let code, let message, let counted, let at):
+                if let j = started.removeValue(forKey: "\(serial) \(name.rawValue)"), case .change(.attemptStarted(var a))? = writes[j] {
+                    a.finishedAt = at
+                    a.exitCode = end.exitCode
+                    a.signal = end.signal
+                    a.timedOut = end.reason == .timedOut
+                    a.errorCode = code
+                    a.message = message
+                    a.counted = counted
+                    writes[j] = nil
+                    writes[i] = .finishedAttempt(a)
+                }
+            case .stepStatus(let name, let status, let attempts, let serial, let retryAt, let code, let message, let at):
+                let this = StepStatusChange(name: name, status: status, attempts: attempts, serial: serial, retryAt: retryAt,
+                                            errorCode: code, message: message, at: at)
+                if let j = running.removeValue(forKey: name), case .change(.stepStatus(let n, let s, let a, let sr, let r, let c, let m, let t))? = writes[j],
+                   status != .running, StepStatus.running.canTransition(to: status) {
+                    let first = StepStatusChange(name: n, status: s, attempts: a, serial: sr, retryAt: r, errorCode: c, message: m, at: t)
+                    writes[j] = .event(first)
+                    writes[i] = .startedAndEnded(first, this)
+                } else if status == .running {
+                    running[name] = i
+                }
+            case .progress(let name, _, _):
+                // A progress update needs the step stored as running first.
+                running[name] = nil
+            default:
+                break
+            }
+        }
+        return writes.compactMap { $0 }
+    }
+
+    private func insertFinished(_ a: AttemptRecord, _ id: String) throws {
+        try database.run("""
+            INSERT INTO attempts (run_id, step, serial, attempt, counted, started_at, log_path, pid, finished_at, exit_code, signal,
+                                  timed_out, error_code, message)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [.text(id), .text(a.step.rawValue), .int(a.serial), .int(a.attempt), .bool(a.counted), .date(a.startedAt),
+                  .string(a.logPath), a.pid.map { .integer(Int64($0)) } ?? .null, .date(a.finishedAt),
+                  a.exitCode.map { .integer(Int64($0)) } ?? .null, a.signal.map { .integer(Int64($0)) } ?? .null,
+                  .bool(a.timedOut), .string(a.errorCode), .string(a.message)])
+    }
+
+    /// `first` (running) then `second`, as one update: the transition is checked against
+    /// `first`'s allowed predecessors, and `second` is one running may move to (checked when
+    /// the two were paired).
+    private func applyPair(_ first: StepStatusChange, _ second: StepStatusChange, _ id: String) throws {
+        let status = second.status
+        let changed = try database.run("""
+            UPDATE steps SET status = ?1, attempts = ?2, serial = ?3, retry_at = ?4, error_code = ?5,
+              error_message = CASE WHEN ?1 = 'succeeded' THEN NULL ELSE COALESCE(?6, ?7, error_message) END,
+              started_at = COALESCE(started_at, ?8),
+              finished_at = CASE WHEN ?9 THEN ?10 ELSE finished_at END,
+              progress = CASE WHEN ?1 = 'succeeded' THEN 100 ELSE progress END
+            WHERE run_id = ?11 AND name = ?12 AND instr(?13, '|' || status || '|') > 0
+            """, [.text(status.rawValue), .int(second.attempts), .int(second.serial), .date(second.retryAt),
+                  status == .succeeded || status == .running ? .null : .string(second.errorCode),
+                  .string(second.message), .string(first.message), .date(first.at), .bool(status.isTerminal), .date(second.at),
+                  .text(id), .text(second.name.rawValue), .text(Self.allowedPredecessors[.running]!)])
+        if changed == 0 {
+            let current = try database.query("SELECT status FROM steps WHERE run_id = ? AND name = ?", [.text(id), .text(first.name.rawValue)])
+                .first?.string(0)
+            guard let current else { throw StoreError(description: "no step \(first.name) in run \(id)") }
+            throw TransitionError(subject: "step \(first.name) of run \(id)", from: current, to: StepStatus.running.rawValue)
+        }
+        try event(RunID(id), at: second.at, kind: "step", step: second.name.rawValue, status: status.rawValue, message: second.message)
     }
 
     private func apply(_ change: StoreChange, _ id: String) throws {
@@ -115,10 +232,10 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
                   started_at = CASE WHEN ? = 'running' THEN COALESCE(started_at, ?) ELSE started_at END,
                   finished_at = CASE WHEN ? THEN ? ELSE finished_at END,
                   progress = CASE WHEN ? = 'succeeded' THEN 100 ELSE progress END
-                WHERE run_id = ? AND name = ? AND status IN (\(Self.allowedPredecessors[status]!))
+                WHERE run_id = ? AND name = ? AND instr(?, '|' || status || '|') > 0
                 """, [.text(status.rawValue), .int(attempts), .int(serial), .date(retryAt), .text(status.rawValue), .string(code),
                       .text(status.rawValue), .string(message), .text(status.rawValue), .date(at), .bool(status.isTerminal), .date(at),
-                      .text(status.rawValue), .text(id), .text(name.rawValue)])
+                      .text(status.rawValue), .text(id), .text(name.rawValue), .text(Self.allowedPredecessors[status]!)])
             if changed == 0 {
                 let current = try database.query("SELECT status FROM steps WHERE run_id = ? AND name = ?", [.text(id), .text(name.rawValue)])
                     .first?.string(0)
@@ -350,11 +467,12 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
         try database.query("PRAGMA integrity_check").first?.string(0) ?? "no answer"
     }
 
-    /// For each step status, the SQL list of statuses a step may be in to move to it (itself
-    /// included: re-recording a status is allowed).
+    /// For each step status, the statuses a step may be in to move to it (itself included:
+    /// re-recording a status is allowed), as `|a|b|` for `instr` (an `IN (...)` list made SQLite
+    /// build a temporary table at every update of a step).
     static let allowedPredecessors: [StepStatus: String] = Dictionary(uniqueKeysWithValues: StepStatus.allCases.map { target in
         let from = StepStatus.allCases.filter { $0 == target || $0.canTransition(to: target) }
-        return (target, from.map { "'\($0.rawValue)'" }.joined(separator: ", "))
+        return (target, "|" + from.map(\.rawValue).joined(separator: "|") + "|")
     })
 
     // MARK: - JSON of params

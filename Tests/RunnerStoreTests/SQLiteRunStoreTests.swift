@@ -32,6 +32,55 @@ let sampleSteps = [
         #expect(try store.integrityCheck() == "ok")
     }
 
+    /// A batch where attempts start and end and steps go running and then end is stored with
+    /// fewer statements; what is stored is what applying the changes one by one stores.
+    @Test func aCoalescedBatchStoresWhatOneByOneStores() throws {
+        let t = { (s: Double) in Date(timeIntervalSince1970: 2_000 + s) }
+        func attempt(_ step: StepName, _ serial: Int, at: Double) -> AttemptRecord {
+            var a = AttemptRecord(step: step, serial: serial, attempt: serial, startedAt: t(at))
+            a.logPath = "/logs/\(step).\(serial).log"
+            return a
+        }
+        let changes: [StoreChange] = [
+            .runStatus(.running, errorCode: nil, message: nil, wakeAt: nil, at: t(0)),
+            .stepStatus("build", .running, attempts: 1, serial: 1, retryAt: nil, errorCode: nil, message: nil, at: t(1)),
+            .attemptStarted(attempt("build", 1, at: 1)),
+            .attemptProcess("build", serial: 1, pid: 4242),
+            .stepStatus("promote[a]", .running, attempts: 1, serial: 1, retryAt: nil, errorCode: nil, message: nil, at: t(1.5)),
+            .attemptStarted(attempt("promote[a]", 1, at: 1.5)),
+            .progress("promote[a]", percent: 40, message: "copying"),
+            .attemptFinished("build", serial: 1, end: AttemptEnd(.exited(code: 75)), errorCode: "UPSTREAM_RATE_LIMITED", message: "429",
+                             counted: true, at: t(2)),
+            .stepStatus("build", .queued, attempts: 1, serial: 1, retryAt: t(9), errorCode: "UPSTREAM_RATE_LIMITED", message: "retrying",
+                        at: t(2)),
+            .outputs("promote[a]", ["release": "r1"]),
+            .attemptFinished("promote[a]", serial: 1, end: AttemptEnd(.exited(code: 0)), errorCode: nil, message: nil, counted: true, at: t(3)),
+            .stepStatus("promote[a]", .succeeded, attempts: 1, serial: 1, retryAt: nil, errorCode: nil, message: nil, at: t(3)),
+            .stepStatus("build", .running, attempts: 2, serial: 2, retryAt: nil, errorCode: nil, message: nil, at: t(9)),
+            .attemptStarted(attempt("build", 2, at: 9)),
+            .attemptFinished("build", serial: 2, end: AttemptEnd(.signalled(15)), errorCode: "STEP_FAILED", message: "terminated",
+                             counted: true, at: t(10)),
+            .stepStatus("build", .failed, attempts: 2, serial: 2, retryAt: nil, errorCode: "STEP_FAILED", message: "terminated", at: t(10)),
+        ]
+        #expect(SQLiteRunStore.coalesce(changes).count < changes.count)
+        let (together, _) = try temporaryStore()
+        let (oneByOne, _) = try temporaryStore()
+        for store in [together, oneByOne] { try store.createRun(sampleRun(), steps: sampleSteps) }
+        let id = RunID("20261123-000000-000001")
+        try together.apply(changes, to: id)
+        for change in changes { try oneByOne.apply([change], to: id) }
+        let a = try #require(try together.load(id)), b = try #require(try oneByOne.load(id))
+        func describe(_ run: StoredRun) -> String {
+            "\(run.steps.map { "\($0.name) \($0.status) \($0.attempts) \($0.serial) \(String(describing: $0.retryAt)) \($0.errorCode ?? "-") \($0.errorMessage ?? "-") \(String(describing: $0.progress)) \($0.progressMessage ?? "-") \(String(describing: $0.startedAt)) \(String(describing: $0.finishedAt)) \($0.outputs)" })"
+                + "\(run.attempts.map { "\($0.step) \($0.serial) \($0.attempt) \($0.counted) \($0.startedAt) \(String(describing: $0.finishedAt)) \(String(describing: $0.pid)) \(String(describing: $0.exitCode)) \(String(describing: $0.signal)) \($0.timedOut) \($0.errorCode ?? "-") \($0.message ?? "-") \($0.logPath ?? "-")" })"
+        }
+        #expect(describe(a) == describe(b))
+        let events = { (store: SQLiteRunStore) in try store.events(of: id, after: 0).map { "\($0.id) \($0.kind) \($0.step ?? "-") \($0.status ?? "-") \($0.at)" } }
+        #expect(try events(together) == events(oneByOne))
+        #expect(a.steps.first { $0.name == "build" }?.status == .failed)
+        #expect(a.attempts.first { $0.step == "build" && $0.serial == 1 }?.pid == 4242)
+    }
+
     @Test func refsAndTriggerDetailRoundTrip() throws {
         let (store, _) = try temporaryStore()
         var run = sampleRun()
