@@ -75,7 +75,7 @@ public actor RunExecutor {
     var stagedLaunches: [RunScheduler.LaunchRequest] = []
     var journal = LaunchJournal(path: "/dev/null")
     /// Stores the changes, beside the steps (see `StoreWriter`).
-    lazy var writer = StoreWriter(store: store, run: runID)
+    lazy var writer = StoreWriter.shared(for: store)
     var stagedTerminations: [(instance: Int, serial: Int)] = []
     /// What every step of this run gets: the runner's environment, the pipeline's variables,
     /// the params and the run's own `RUNNER_*`; built once.
@@ -130,17 +130,21 @@ public actor RunExecutor {
         }
         defer { try? store.releaseLease(runID, owner: owner) }
         // Declared after the lease's release, so it runs before it: all is stored first.
-        defer { writer.stop() }
+        defer { writer.finish(runID) }
         leaseRenewedAt = now
         let record = loaded.run
         let pipeline: ValidatedPipeline
         if let given = options.pipeline { pipeline = given } else { pipeline = try await offLoop { try Self.load(record) } }
         pipelineDirectory = URL(fileURLWithPath: loaded.run.pipelineFile).deletingLastPathComponent()
-        try state.ensure()
-        try FileManager.default.createDirectory(at: state.logs(of: runID), withIntermediateDirectories: true)
+        // Off the loop: a mkdir among thousands of runs' directories is slow, and the loop
+        // serves every run of a server.
+        let state = self.state
+        try await offLoop {
+            try state.ensure()
+            try FileManager.default.createDirectory(at: state.logs(of: runID), withIntermediateDirectories: true)
+        }
         prepareEnvironment(pipeline, loaded.run)
         do {
-            let state = self.state
             if let workspace = try await offLoop({ try GitRefs.prepareWorkspace(pipeline, run: record, state: state) }) {
                 pipelineDirectory = workspace
                 baseEnvironment["RUNNER_WORKSPACE"] = workspace.path
@@ -202,7 +206,8 @@ public actor RunExecutor {
         }
         try flush()
         let writer = self.writer
-        do { try await offLoop { try writer.drain() } } catch { throw ExecutorError.store("\(error)") }
+        let id = runID
+        do { try await offLoop { try writer.drain(id) } } catch { throw ExecutorError.store("\(error)") }
         for timer in timers.values { timer.cancel() }
         timers.removeAll()
         // The run's state lives in the store now: drop the in-memory copy before loading the
@@ -326,7 +331,7 @@ public actor RunExecutor {
                 // looking for a file the step most likely never wrote is not for the critical path).
                 if let attempt = running[i], !attempt.progressPath.isEmpty {
                     let name = scheduler.instances[i].name, observer = options.observer
-                    writer.submitDeferred {
+                    writer.submitDeferred(of: runID) {
                         guard let read = Self.readProgress(attempt), let percent = read.percent else { return [] }
                         observer?(.progress(name, percent: percent, message: read.message))
                         return [.progress(name, percent: percent, message: read.message)]
@@ -364,7 +369,7 @@ public actor RunExecutor {
             changes.append(.attemptStarted(attempt))
         }
         do {
-            try writer.submit(changes)
+            try writer.submit(changes, of: runID)
         } catch {
             // Nothing runs unrecorded: what was started is stopped (the journal has it).
             for pid in started { kill(-pid, SIGKILL) }
@@ -382,7 +387,7 @@ public actor RunExecutor {
         guard !pending.isEmpty else { return }
         let changes = pending
         pending.removeAll()
-        try writer.submit(changes)
+        try writer.submit(changes, of: runID)
     }
 
     func schedule(_ key: RunScheduler.TimerKey, at date: Date) {

@@ -228,7 +228,7 @@ extension APIServer {
             return (Self.error(500, .stateUnavailable, "cannot record the run: \(error)"), nil)
         case .success(.created(let id)):
             audit("launch", id, pipeline: name, params: shown, request)
-            execute(id)
+            execute(id, pipeline: pipeline)
             return (Self.json(202, Accepted(runID: id.rawValue, pipeline: name, status: RunStatus.queued.rawValue,
                                             acceptedAt: Timestamp.format(Date()), trigger: trigger.rawValue, params: shown)), id)
         case .success(.rejected(let active, let code)):

@@ -72,7 +72,7 @@ extension APIServer {
                 let shown = values.reduce(into: [String: Value]()) { $0[$1.key] = secrets.contains($1.key) ? .string("***") : $1.value }
                 try? service.store.appendAudit(AuditRecord(at: Date(), action: "launch", runID: id, pipeline: loaded.name, actor: "schedule",
                                                            params: shown, traceID: nil))
-                execute(id)
+                execute(id, pipeline: pipeline)
             }
             return .success(admission)
         }
