@@ -12,6 +12,7 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
     public init(path: String) throws {
         database = try Database(path: path)
         try migrate()
+        try database.settle()
     }
 
     /// The schema version this build knows.
