@@ -25,10 +25,10 @@ public final class PosixProcessLauncher: ProcessLauncher, @unchecked Sendable {
             close(out[0]); close(out[1])
             throw LaunchError(description: "pipe: \(String(cString: strerror(errno)))")
         }
-        let environment = spec.environment.map { "\($0.key)=\($0.value)" }
+        let own = spec.environment.map { "\($0.key)=\($0.value)" }
         var pid: pid_t = 0
         let status = withCStrings(spec.argv) { argv in
-            withCStrings(environment) { envp in
+            withEnvironment(spec.shared, own) { envp in
                 runner_spawn(argv, envp, spec.workingDirectory, out[1], err[1], &pid)
             }
         }
@@ -357,6 +357,26 @@ final class EventLoop: SerialExecutor, @unchecked Sendable {
             }
         }
     }
+}
+
+/// C strings of a shared environment, made once per run (not 40 strdup-and-free a launch).
+final class CStrings: @unchecked Sendable {
+    let pointers: [UnsafeMutablePointer<CChar>?]
+    init(_ strings: [String]) { pointers = strings.map { strdup($0) } }
+    deinit { pointers.forEach { free($0) } }
+}
+
+/// Calls `body` with a NULL-terminated environment: the shared lines (C strings kept with them)
+/// and the launch's own.
+func withEnvironment<R>(_ shared: SharedEnvironment?, _ own: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+    guard let shared else { return withCStrings(own, body) }
+    let base = shared.prepared { CStrings(shared.lines) }
+    var pointers = base.pointers
+    let extra = own.map { strdup($0) }
+    defer { extra.forEach { free($0) } }
+    pointers.append(contentsOf: extra)
+    pointers.append(nil)
+    return withExtendedLifetime(base) { pointers.withUnsafeBufferPointer { body($0.baseAddress!) } }
 }
 
 /// Calls `body` with a NULL-terminated C array of the strings.

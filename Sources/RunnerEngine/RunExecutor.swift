@@ -85,6 +85,10 @@ public actor RunExecutor {
     /// environment starts from it.
     var stepEnvironment: [String: String] = [:]
     var paramNames: Set<String> = []
+    /// `stepEnvironment` without the attempt's own variables, shared by the launches of steps
+    /// that add nothing else.
+    var sharedEnvironment: SharedEnvironment?
+    static let attemptVariables: Set<String> = ["RUNNER_STEP", "RUNNER_ATTEMPT", "RUNNER_OUTPUT", "RUNNER_PROGRESS", "RUNNER_ATTEMPT_ID"]
     var pipelineDirectoryPath = "/"
     var secretMasks: [String] = []
     nonisolated let continuation: EventInbox<RunScheduler.Event>
@@ -214,6 +218,7 @@ public actor RunExecutor {
         // final one (at 10,000 steps both at once were the process's peak memory).
         self.scheduler = nil
         stepEnvironment = [:]
+        sharedEnvironment = nil
         runner_release_free_memory()
         guard let final = try await offLoop({ try store.load(runID) }) else { throw ExecutorError.notFound(runID) }
         return final
@@ -413,8 +418,11 @@ public actor RunExecutor {
         let outputPath = stem + ".output"
         let progressPath = stem + ".progress"
         // What every step gets (made once), then the step's own variables under the params (a
-        // step cannot shadow them), then what is this attempt's.
-        var environment = stepEnvironment
+        // step cannot shadow them), then what is this attempt's. A step that adds nothing but
+        // the attempt's own `RUNNER_*` starts from the run's shared environment (its C strings
+        // are made once per run).
+        let plain = step.env.isEmpty && request.visibleOutputs.isEmpty && request.item == nil
+        var environment = plain ? [:] : stepEnvironment
         for entry in step.env where !paramNames.contains(entry.name.value) { environment[entry.name.value] = entry.value }
         let masks = secretMasks
         for (producer, key, value) in request.visibleOutputs {
@@ -436,8 +444,9 @@ public actor RunExecutor {
         if options.echoOutput, let observer {
             echo = { @Sendable text, isError in observer(.output(name, text: text, isError: isError)) }
         }
-        let spec = ProcessSpec(argv: request.policy.shell.argv + [step.run.value], environment: environment, workingDirectory: workdir,
+        var spec = ProcessSpec(argv: request.policy.shell.argv + [step.run.value], environment: environment, workingDirectory: workdir,
                                logPath: stem + ".log", masks: masks, echo: echo)
+        if plain { spec.shared = sharedEnvironment }
         running[instance] = RunningAttempt(serial: serial, outputPath: outputPath, progressPath: progressPath)
         observer?(.attemptStarted(name, attempt: request.attempt, serial: serial, logPath: spec.logPath, at: now))
         do {
@@ -479,6 +488,7 @@ public actor RunExecutor {
         environment.merge(own) { $1 }
         paramNames = Set(paramEnvironment.map(\.name)).union(own.keys)
         stepEnvironment = environment
+        sharedEnvironment = SharedEnvironment(environment.filter { !Self.attemptVariables.contains($0.key) })
         pipelineDirectoryPath = pipelineDirectory.path
         baseEnvironment = [:]
     }

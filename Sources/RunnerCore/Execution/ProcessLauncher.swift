@@ -1,7 +1,34 @@
+import Foundation
+
+/// Environment entries many launches share (a run's base environment), as `NAME=value`
+/// lines: a launcher may keep them in its own form (C strings) for as long as this lives,
+/// instead of making them again at every launch.
+public final class SharedEnvironment: @unchecked Sendable {
+    public let lines: [String]
+    private let lock = NSLock()
+    private var prepared: AnyObject?
+
+    public init(_ environment: [String: String]) {
+        lines = environment.map { "\($0.key)=\($0.value)" }
+    }
+
+    /// The launcher's form of `lines`, made by `make` the first time.
+    public func prepared<T: AnyObject>(_ make: () -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        if let done = prepared as? T { return done }
+        let made = make()
+        prepared = made
+        return made
+    }
+}
+
 /// What to start for one attempt.
 public struct ProcessSpec: Sendable {
     public var argv: [String]
+    /// The process's environment; with `shared`, what it adds to that (no name in both).
     public var environment: [String: String]
+    public var shared: SharedEnvironment?
     public var workingDirectory: String
     /// stdout and stderr, interleaved as they come, go to this file.
     public var logPath: String
