@@ -36,25 +36,15 @@ import urllib.request
 
 sys.dont_write_bytecode = True  # no __pycache__ in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from runner_e2e import ROOT, RUNNER, TERMINAL, ServeProcess  # noqa: E402
+from runner_e2e import ROOT, RUNNER, TERMINAL, Checks, ServeProcess  # noqa: E402
 SPEC_PATH = os.path.abspath(os.environ.get("OPENAPI_CHECK_SPEC") or os.path.join(ROOT, "schemas", "openapi.yaml"))
 BASE = "urn:runner:openapi"
 # schemathesis: examples per operation and a hard limit on the whole step (seconds).
 FUZZ_EXAMPLES = int(os.environ.get("OPENAPI_CHECK_EXAMPLES", "60"))
 FUZZ_TIMEOUT = int(os.environ.get("OPENAPI_CHECK_FUZZ_TIMEOUT", "150"))
 FUZZ_SEED = os.environ.get("OPENAPI_CHECK_SEED", "20261123")
-passed, failed = 0, 0
-
-
-def check(name, condition, detail=""):
-    global passed, failed
-    if condition:
-        passed += 1
-        print(f"  ok    {name}")
-    else:
-        failed += 1
-        print(f"  FAIL  {name}" + (f"\n        {detail}" if detail else ""))
-    return bool(condition)
+checks = Checks()
+check = checks.check
 
 
 try:
@@ -214,7 +204,7 @@ def main():
         check("schemas/openapi.yaml is valid OpenAPI 3.1 (openapi-spec-validator)", spec.doc.get("openapi", "").startswith("3.1"))
     except Exception as error:  # noqa: BLE001 - any failure here is the check's answer
         check("schemas/openapi.yaml is valid OpenAPI 3.1 (openapi-spec-validator)", False, f"{type(error).__name__}: {str(error)[:600]}")
-        print(f"openapi-check: {passed} passed, {failed} failed")
+        print(f"openapi-check: {checks.passed} passed, {checks.failed} failed")
         return 1
     check("every route of the server (APIServer.routes) is in the document",
           {"/healthz", "/metrics", "/api/v1/pipelines", "/api/v1/pipelines/{name}", "/api/v1/pipelines/{name}/runs", "/api/v1/runs",
@@ -463,8 +453,8 @@ def main():
     finally:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
-    print(f"openapi-check: {passed} passed, {failed} failed ({time.time() - started:.0f}s)")
-    return 0 if failed == 0 else 1
+    print(f"openapi-check: {checks.passed} passed, {checks.failed} failed ({time.time() - started:.0f}s)")
+    return 0 if checks.failed == 0 else 1
 
 
 def sse(spec, server, run_id, name, query="", headers=None):

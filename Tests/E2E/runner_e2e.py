@@ -10,6 +10,22 @@ RUNNER = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT
 TERMINAL = {"succeeded", "failed", "partial", "cancelled", "rolled_back", "skipped"}
 
 
+class Checks:
+    """Counts and prints named checks: `ok` or `FAIL` with a detail, one line each."""
+
+    def __init__(self):
+        self.passed, self.failed = 0, 0
+
+    def check(self, name, condition, detail=""):
+        if condition:
+            self.passed += 1
+            print(f"  ok    {name}")
+        else:
+            self.failed += 1
+            print(f"  FAIL  {name}" + (f"\n        {detail}" if detail else ""))
+        return bool(condition)
+
+
 class ServeProcess:
     """A `runner serve` of its own: RUNNER_HOME, DEMO_ROOT and PUBLISH_ROOT under `work`, no
     knob or runner variable of the caller's, the backup slowed down so it can be watched."""

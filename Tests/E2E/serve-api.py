@@ -32,18 +32,9 @@ import urllib.request
 
 sys.dont_write_bytecode = True  # no __pycache__ in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from runner_e2e import ROOT, RUNNER, TERMINAL, ServeProcess  # noqa: E402
-passed, failed = 0, 0
-
-
-def check(name, condition, detail=""):
-    global passed, failed
-    if condition:
-        passed += 1
-        print(f"  ok    {name}")
-    else:
-        failed += 1
-        print(f"  FAIL  {name}" + (f"\n        {detail}" if detail else ""))
+from runner_e2e import ROOT, RUNNER, TERMINAL, Checks, ServeProcess  # noqa: E402
+checks = Checks()
+check = checks.check
 
 
 class Server(ServeProcess):
@@ -480,8 +471,8 @@ def main():
         if server.process and server.process.poll() is None:
             os.killpg(server.process.pid, signal.SIGKILL)
         shutil.rmtree(work, ignore_errors=True)
-    print(f"serve-api: {passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
+    print(f"serve-api: {checks.passed} passed, {checks.failed} failed")
+    return 0 if checks.failed == 0 else 1
 
 
 if __name__ == "__main__":
