@@ -580,13 +580,6 @@ enum HookCommand {
         return .success
     }
 
-    static func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
-        var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
-        pointers.append(nil)
-        defer { pointers.forEach { free($0) } }
-        return body(pointers)
-    }
-
     static func appendLog(_ state: String, _ line: String) {
         try? FileManager.default.createDirectory(atPath: state + "/logs", withIntermediateDirectories: true)
         let fd = open(state + "/logs/hooks.log", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
