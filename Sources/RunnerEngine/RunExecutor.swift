@@ -126,7 +126,8 @@ public actor RunExecutor {
     public func execute() async throws -> StoredRun {
         let now = Date()
         let store = self.store, runID = self.runID, owner = self.owner, lease = options.leaseDuration
-        guard var loaded = try await offLoop({ try store.load(runID) }) else { throw ExecutorError.notFound(runID) }
+        // A fresh run comes without its steps (all queued: the scheduler makes them).
+        guard var loaded = try await offLoop({ try store.loadForExecution(runID) }) else { throw ExecutorError.notFound(runID) }
         guard !loaded.run.status.isTerminal else { throw ExecutorError.finished(runID, loaded.run.status) }
         guard try await offLoop({ try store.claim(runID, owner: owner, until: now.addingTimeInterval(lease), now: now,
                                                   isOwnerAlive: ProcessIdentity.isAlive) }) else {
@@ -168,7 +169,7 @@ public actor RunExecutor {
         self.scheduler = RunScheduler(pipeline: pipeline, params: loaded.run.params, environment: options.environment,
                                      configuration: .init(parallelism: options.parallelism ?? loaded.run.parallelism,
                                                           seed: UInt64(truncatingIfNeeded: runID.rawValue.hashValue)))
-        let isFresh = loaded.run.status == .queued && loaded.steps.allSatisfy { $0.status == .queued && $0.serial == 0 }
+        let isFresh = loaded.isFresh
         if isFresh, try await !waitForGroup(loaded.run, pipeline) {
             return try await endBeforeStart(loaded, status: .cancelled, code: nil, message: "cancelled while waiting for its concurrency group", now: Date())
         }
@@ -496,6 +497,8 @@ public actor RunExecutor {
     /// Ends a run before any step started (its workspace cannot be made, or it was cancelled
     /// while queued): the run ends `status` with `code`, its steps are skipped, nothing runs.
     func endBeforeStart(_ loaded: StoredRun, status: RunStatus, code: String?, message: String, now: Date) async throws -> StoredRun {
+        var loaded = loaded
+        if loaded.steps.isEmpty, let full = try await offLoop({ [store, runID] in try store.load(runID) }) { loaded = full }
         var changes: [StoreChange] = loaded.steps.filter { !$0.status.isTerminal }.map {
             .stepStatus($0.name, .skipped, attempts: $0.attempts, serial: $0.serial, retryAt: nil, errorCode: nil,
                         message: "not started: \(message)", at: now)

@@ -277,12 +277,12 @@ extension APIServer {
         var header = RunJSON(stored.run, secrets: secrets(of: stored.run))
         header.retryable = retryable.run
         header.streamedJSON(
-            steps: LazyElements(count: stored.steps.count) { n in
+            steps: LazyElements(count: stored.steps.count, steps: { n in
                 var step = RunJSON.step(stored.steps[n])
                 step.retryable = retryable.steps[stored.steps[n].name]
                 return step
-            },
-            attempts: LazyElements(count: stored.attempts.count) { RunJSON.attempt(stored.attempts[$0]) }) { text += $0 }
+            }),
+            attempts: LazyElements(count: stored.attempts.count, attempts: { RunJSON.attempt(stored.attempts[$0]) })) { text += $0 }
         return HTTPResponse(status: 200, body: Array(text.utf8))
     }
 

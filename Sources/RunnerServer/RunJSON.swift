@@ -123,18 +123,24 @@ public struct RunJSON: Encodable {
 /// held twice (records and their JSON shapes) at the process's memory peak.
 public struct LazyElements {
     public var count: Int
-    public var element: (Int) -> any Encodable
+    /// Writes element `n` (see `PrettyJSONElement`).
+    let write: (_ n: Int, _ out: inout [UInt8], _ indent: String, _ encode: ([String: String]) -> String) -> Void
 
-    public init(count: Int, element: @escaping (Int) -> any Encodable) {
+    public init(count: Int, steps element: @escaping (Int) -> RunJSON.Step) {
         self.count = count
-        self.element = element
+        write = { n, out, indent, encode in element(n).prettyJSON(into: &out, indent: indent, encode: encode) }
+    }
+
+    public init(count: Int, attempts element: @escaping (Int) -> RunJSON.Attempt) {
+        self.count = count
+        write = { n, out, indent, encode in element(n).prettyJSON(into: &out, indent: indent, encode: encode) }
     }
 }
 
 extension RunJSON {
     public func streamedJSON(_ write: (String) -> Void) {
-        streamedJSON(steps: steps.map { s in LazyElements(count: s.count) { s[$0] } },
-                     attempts: attempts.map { a in LazyElements(count: a.count) { a[$0] } }, write)
+        streamedJSON(steps: steps.map { s in LazyElements(count: s.count, steps: { s[$0] }) },
+                     attempts: attempts.map { a in LazyElements(count: a.count, attempts: { a[$0] }) }, write)
     }
 
     public func streamedJSON(steps lazySteps: LazyElements?, attempts lazyAttempts: LazyElements?, _ write: (String) -> Void) {
@@ -142,20 +148,6 @@ extension RunJSON {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         func text<T: Encodable>(_ value: T) -> String {
             (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
-        }
-        // Every line but the first and the empty ones gets the prefix; done on bytes (splitting
-        // and joining Strings was a third of the time of `apply --json` on 1,000 steps).
-        func indented(_ text: String, by prefix: String) -> String {
-            let newline = UInt8(ascii: "\n")
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(text.utf8.count + text.utf8.count / 4)
-            var atLineStart = false
-            for byte in text.utf8 {
-                if atLineStart && byte != newline { bytes.append(contentsOf: prefix.utf8) }
-                atLineStart = byte == newline
-                bytes.append(byte)
-            }
-            return String(decoding: bytes, as: UTF8.self)
         }
         // The run's own fields, as top-level entries `  "key" : value` (values may span lines).
         var header = self
@@ -183,17 +175,13 @@ extension RunJSON {
             let elements = entry.key == "attempts" ? lazyAttempts : entry.key == "steps" ? lazySteps : nil
             if let elements, elements.count > 0 {
                 write("  \"\(entry.key)\" : [\n")
+                var bytes: [UInt8] = []
                 for i in 0..<elements.count {
-                    let element = elements.element(i)
-                    let body: String
-                    if let direct = element as? PrettyJSONElement {
-                        var bytes: [UInt8] = []
-                        direct.prettyJSON(into: &bytes, indent: "    ") { text($0) }
-                        body = String(decoding: bytes, as: UTF8.self)
-                    } else {
-                        body = indented(text(element), by: "    ")
-                    }
-                    write("    " + body + (i == elements.count - 1 ? "\n" : ",\n"))
+                    bytes.removeAll(keepingCapacity: true)
+                    bytes.append(contentsOf: "    ".utf8)
+                    elements.write(i, &bytes, "    ") { text($0) }
+                    bytes.append(contentsOf: (i == elements.count - 1 ? "\n" : ",\n").utf8)
+                    write(String(decoding: bytes, as: UTF8.self))
                 }
                 write("  ]" + (last ? "\n" : ",\n"))
             } else {
@@ -221,27 +209,56 @@ enum PrettyJSON {
         case raw(String)
     }
 
-    static func object(_ fields: [(key: String, value: Field?)], into out: inout [UInt8], indent: String) {
-        let present = fields.compactMap { field in field.value.map { (key: field.key, value: $0) } }.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-        out.append(UInt8(ascii: "{"))
-        for (n, field) in present.enumerated() {
+    /// Writes an object's fields as they are given: the caller gives them in key order (as
+    /// `.sortedKeys` orders them) and leaves out a nil one.
+    struct Object {
+        var indent: String
+        var count = 0
+
+        init(into out: inout [UInt8], indent: String) {
+            self.indent = indent
+            out.append(UInt8(ascii: "{"))
+        }
+
+        private mutating func key(_ key: StaticString, into out: inout [UInt8]) {
+            if count > 0 { out.append(UInt8(ascii: ",")) }
+            count += 1
             out.append(UInt8(ascii: "\n"))
             out.append(contentsOf: indent.utf8)
-            out.append(contentsOf: "  ".utf8)
-            string(field.key, into: &out)
-            out.append(contentsOf: " : ".utf8)
-            switch field.value {
-            case .string(let text): string(text, into: &out)
-            case .int(let value): out.append(contentsOf: String(value).utf8)
-            case .bool(let value): out.append(contentsOf: (value ? "true" : "false").utf8)
-            case .raw(let text): out.append(contentsOf: text.utf8)
-            }
-            if n < present.count - 1 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: "  \"".utf8)
+            out.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+            out.append(contentsOf: "\" : ".utf8)
         }
-        out.append(UInt8(ascii: "\n"))
-        if present.isEmpty { out.append(UInt8(ascii: "\n")) }
-        out.append(contentsOf: indent.utf8)
-        out.append(UInt8(ascii: "}"))
+
+        mutating func string(_ key: StaticString, _ value: String?, into out: inout [UInt8]) {
+            guard let value else { return }
+            self.key(key, into: &out)
+            PrettyJSON.string(value, into: &out)
+        }
+
+        mutating func int<T: BinaryInteger>(_ key: StaticString, _ value: T?, into out: inout [UInt8]) {
+            guard let value else { return }
+            self.key(key, into: &out)
+            out.append(contentsOf: String(value).utf8)
+        }
+
+        mutating func bool(_ key: StaticString, _ value: Bool?, into out: inout [UInt8]) {
+            guard let value else { return }
+            self.key(key, into: &out)
+            out.append(contentsOf: (value ? "true" : "false").utf8)
+        }
+
+        mutating func raw(_ key: StaticString, _ text: String, into out: inout [UInt8]) {
+            self.key(key, into: &out)
+            out.append(contentsOf: text.utf8)
+        }
+
+        func end(into out: inout [UInt8]) {
+            out.append(UInt8(ascii: "\n"))
+            if count == 0 { out.append(UInt8(ascii: "\n")) }
+            out.append(contentsOf: indent.utf8)
+            out.append(UInt8(ascii: "}"))
+        }
     }
 
     static func string(_ text: String, into out: inout [UInt8]) {
@@ -277,26 +294,43 @@ enum PrettyJSON {
     }
 }
 
+// Fields in the order `.sortedKeys` gives (byte order of the keys).
 extension RunJSON.Step: PrettyJSONElement {
     func prettyJSON(into out: inout [UInt8], indent: String, encode: ([String: String]) -> String) {
-        let outputsText = outputs.isEmpty ? "{\n\n" + indent + "  }" : PrettyJSON.nested(encode(outputs), indent: indent + "  ")
-        PrettyJSON.object([
-            ("name", .string(name)), ("step", .string(step)), ("item", item.map { .string($0) }), ("section", .string(section)),
-            ("status", .string(status)), ("attempts", .int(attempts)), ("error_code", errorCode.map { .string($0) }),
-            ("error_message", errorMessage.map { .string($0) }), ("progress", progress.map { .int($0) }),
-            ("progress_message", progressMessage.map { .string($0) }), ("started_at", startedAt.map { .string($0) }),
-            ("finished_at", finishedAt.map { .string($0) }), ("outputs", .raw(outputsText)), ("retryable", retryable.map { .bool($0) }),
-        ], into: &out, indent: indent)
+        var o = PrettyJSON.Object(into: &out, indent: indent)
+        o.int("attempts", attempts, into: &out)
+        o.string("error_code", errorCode, into: &out)
+        o.string("error_message", errorMessage, into: &out)
+        o.string("finished_at", finishedAt, into: &out)
+        o.string("item", item, into: &out)
+        o.string("name", name, into: &out)
+        o.raw("outputs", outputs.isEmpty ? "{\n\n" + indent + "  }" : PrettyJSON.nested(encode(outputs), indent: indent + "  "), into: &out)
+        o.int("progress", progress, into: &out)
+        o.string("progress_message", progressMessage, into: &out)
+        o.bool("retryable", retryable, into: &out)
+        o.string("section", section, into: &out)
+        o.string("started_at", startedAt, into: &out)
+        o.string("status", status, into: &out)
+        o.string("step", step, into: &out)
+        o.end(into: &out)
     }
 }
 
 extension RunJSON.Attempt: PrettyJSONElement {
     func prettyJSON(into out: inout [UInt8], indent: String, encode: ([String: String]) -> String) {
-        PrettyJSON.object([
-            ("step", .string(step)), ("serial", .int(serial)), ("attempt", .int(attempt)), ("counted", .bool(counted)),
-            ("started_at", .string(startedAt)), ("finished_at", finishedAt.map { .string($0) }), ("exit_code", exitCode.map { .int(Int($0)) }),
-            ("signal", signal.map { .int(Int($0)) }), ("timed_out", .bool(timedOut)), ("error_code", errorCode.map { .string($0) }),
-            ("message", message.map { .string($0) }), ("log", log.map { .string($0) }),
-        ], into: &out, indent: indent)
+        var o = PrettyJSON.Object(into: &out, indent: indent)
+        o.int("attempt", attempt, into: &out)
+        o.bool("counted", counted, into: &out)
+        o.string("error_code", errorCode, into: &out)
+        o.int("exit_code", exitCode, into: &out)
+        o.string("finished_at", finishedAt, into: &out)
+        o.string("log", log, into: &out)
+        o.string("message", message, into: &out)
+        o.int("serial", serial, into: &out)
+        o.int("signal", signal, into: &out)
+        o.string("started_at", startedAt, into: &out)
+        o.string("step", step, into: &out)
+        o.bool("timed_out", timedOut, into: &out)
+        o.end(into: &out)
     }
 }

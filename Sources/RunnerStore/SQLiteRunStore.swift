@@ -61,11 +61,12 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
             INSERT INTO runs (id, pipeline, pipeline_file, definition, status, trigger, params, parallelism, concurrency_group,
                               created_at, updated_at, owner, lease_until, refs, trigger_detail)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, [.text(run.id.rawValue), .text(run.pipeline), .text(run.pipelineFile), .text(run.definition),
+            """, [.text(run.id.rawValue), .text(run.pipeline), .text(run.pipelineFile), .text(""),
                   .text(run.status.rawValue), .text(run.trigger.rawValue), .text(Self.encode(run.params)),
                   .int(run.parallelism), .string(run.concurrencyGroup), .date(run.createdAt), .date(run.updatedAt),
                   .string(run.owner), .date(run.leaseUntil), .string(Self.encodeMap(run.refs)),
                   .string(Self.encodeMap(run.triggerDetail))])
+        try database.run("INSERT INTO definitions (run_id, text) VALUES (?, ?)", [.text(run.id.rawValue), .text(run.definition)])
         for step in steps {
             try database.run("""
                 INSERT INTO steps (run_id, name, step, item, section, position, status) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -277,10 +278,12 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
         }
     }
 
+    /// The run's next event number from a subquery in VALUES (an INSERT ... SELECT from the
+    /// table it inserts into made SQLite copy the SELECT's row into a temporary table first).
     private func event(_ run: RunID, at: Date, kind: String, step: String?, status: String?, message: String?) throws {
         try database.run("""
             INSERT INTO events (run_id, id, at, kind, step, status, message)
-              SELECT ?1, COALESCE(MAX(id), 0) + 1, ?2, ?3, ?4, ?5, ?6 FROM events WHERE run_id = ?1
+              VALUES (?1, (SELECT COALESCE(MAX(id), 0) + 1 FROM events WHERE run_id = ?1), ?2, ?3, ?4, ?5, ?6)
             """, [.text(run.rawValue), .date(at), .text(kind), .string(step), .string(status), .string(message)])
     }
 
@@ -328,12 +331,14 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
     // MARK: - Reading
 
     static let runColumns = """
-        id, pipeline, pipeline_file, definition, status, trigger, params, parallelism, concurrency_group, created_at, started_at,
-        finished_at, updated_at, wake_at, error_code, error_message, owner, lease_until, refs, trigger_detail
+        id, pipeline, pipeline_file, (SELECT text FROM definitions WHERE run_id = runs.id), status, trigger, params, parallelism,
+        concurrency_group, created_at, started_at, finished_at, updated_at, wake_at, error_code, error_message, owner, lease_until, refs, trigger_detail
         """
 
     func runRecord(_ row: Row) -> RunRecord? {
-        guard let id = row.string(0), let pipeline = row.string(1), let file = row.string(2), let definition = row.string(3),
+        // The definition is in `definitions` (migration 7); a run without one reads as empty.
+        let definition = row.string(3) ?? ""
+        guard let id = row.string(0), let pipeline = row.string(1), let file = row.string(2),
               let status = row.string(4).flatMap(RunStatus.init(rawValue:)), let trigger = row.string(5).flatMap(Trigger.init(rawValue:)),
               let created = row.date(9) else { return nil }
         var record = RunRecord(id: RunID(id), pipeline: pipeline, pipelineFile: file, definition: definition, trigger: trigger,
@@ -400,6 +405,25 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
                 attempts.append(a)
             }
             return StoredRun(run: run, steps: steps, attempts: attempts)
+        }
+    }
+
+    public func loadForExecution(_ id: RunID) throws -> StoredRun? {
+        enum Found { case none, fresh(StoredRun), started }
+        let found: Found = try database.read {
+            let isFresh = try database.query("""
+                SELECT status = 'queued' AND NOT EXISTS (SELECT 1 FROM steps WHERE run_id = ?1 AND (status <> 'queued' OR serial <> 0))
+                FROM runs WHERE id = ?1
+                """, [.text(id.rawValue)]).first?.bool(0)
+            guard let isFresh else { return .none }
+            guard isFresh else { return .started }
+            let run = try database.query("SELECT \(Self.runColumns) FROM runs WHERE id = ?", [.text(id.rawValue)]).first.flatMap(runRecord)
+            return run.map { .fresh(StoredRun(run: $0, steps: [], attempts: [])) } ?? .none
+        }
+        switch found {
+        case .none: return nil
+        case .fresh(let stored): return stored
+        case .started: return try load(id)
         }
     }
 

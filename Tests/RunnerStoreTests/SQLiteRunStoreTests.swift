@@ -194,6 +194,37 @@ let sampleSteps = [
         #expect(try store.load(id)?.run.errorCode == "X")
     }
 
+    @Test func finishedStepsNeverChangeEvenWithRawSQL() throws {
+        let (store, _) = try temporaryStore()
+        let id = RunID("20261123-000000-000001")
+        try store.createRun(sampleRun(), steps: sampleSteps)
+        try store.database.run("UPDATE steps SET status = 'running' WHERE name = 'build'")
+        try store.database.run("UPDATE steps SET status = 'succeeded' WHERE name = 'build'")
+        for status in ["running", "failed", "queued"] {
+            #expect(throws: Database.Error.self) {
+                try store.database.run("UPDATE steps SET status = ? WHERE name = 'build'", [.text(status)])
+            }
+        }
+        try store.database.run("UPDATE steps SET status = 'succeeded', progress = 100 WHERE name = 'build'")
+        #expect(try store.load(id)?.steps.first?.status == .succeeded)
+    }
+
+    /// A run none of whose steps started comes without its steps; any other, as `load` has it.
+    @Test func loadForExecutionLeavesOutTheStepsOfAFreshRunOnly() throws {
+        let (store, _) = try temporaryStore()
+        let id = RunID("20261123-000000-000001")
+        #expect(try store.loadForExecution(id) == nil)
+        try store.createRun(sampleRun(), steps: sampleSteps)
+        let fresh = try #require(try store.loadForExecution(id))
+        #expect(fresh.run.definition == "version: 1" && fresh.run.params["n"] == .int(3))
+        #expect(fresh.steps.isEmpty && fresh.attempts.isEmpty && fresh.isFresh)
+        try store.apply([.runStatus(.running, errorCode: nil, message: nil, wakeAt: nil, at: Date()),
+                         .stepStatus("build", .running, attempts: 1, serial: 1, retryAt: nil, errorCode: nil, message: nil, at: Date()),
+                         .attemptStarted(AttemptRecord(step: "build", serial: 1, attempt: 1, startedAt: Date()))], to: id)
+        let started = try #require(try store.loadForExecution(id))
+        #expect(started.steps.map(\.name) == ["build", "promote[a]"] && started.attempts.count == 1 && !started.isFresh)
+    }
+
     @Test func leases() throws {
         let (store, _) = try temporaryStore()
         let id = RunID("20261123-000000-000001")
@@ -270,6 +301,36 @@ let sampleSteps = [
         // New events continue each run's numbering.
         try store.apply([.runStatus(.succeeded, errorCode: nil, message: nil, wakeAt: nil, at: Date())], to: RunID("r2"))
         #expect(try store.events(of: RunID("r2"), after: 0).map(\.id) == [1, 2, 3])
+    }
+
+    @Test func migrationSevenMovesEachDefinitionOutOfItsRunsRow() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("migrate-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("state.db").path
+        do {
+            // A database left by a runner at schema 6, the definition in the run's row.
+            let old = try Database(path: path)
+            try old.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)")
+            for migration in Migrations.all where migration.version <= 6 {
+                try old.execute(migration.sql)
+                try old.execute("INSERT INTO schema_migrations VALUES (\(migration.version), 0)")
+            }
+            try old.execute("""
+                INSERT INTO runs (id, pipeline, pipeline_file, definition, status, trigger, params, parallelism, created_at, updated_at)
+                VALUES ('r1', 'p', 'p.yaml', 'version: 1\nname: p\n', 'succeeded', 'cli', '{}', 1, 0, 0)
+                """)
+        }
+        let store = try SQLiteRunStore(path: path)
+        #expect(try store.schemaVersion == SQLiteRunStore.currentVersion)
+        #expect(try store.load(RunID("r1"))?.run.definition == "version: 1\nname: p\n")
+        #expect(try store.runs(RunQuery(limit: 10)).map(\.definition) == ["version: 1\nname: p\n"])
+        #expect(try store.database.query("SELECT definition FROM runs").first?.string(0) == "")
+        // A new run's definition is stored beside it, and goes with it.
+        try store.createRun(sampleRun("r2"), steps: sampleSteps)
+        #expect(try store.load(RunID("r2"))?.run.definition == "version: 1")
+        #expect(try store.deleteFinishedRun(RunID("r1")))
+        #expect(try store.database.query("SELECT run_id FROM definitions ORDER BY run_id").map { $0.string(0) } == ["r2"])
     }
 
     @Test func twoConnectionsWritingConcurrentlyNeverSeeBusy() throws {

@@ -6,15 +6,15 @@ extension RunJSON {
     /// A stored run as JSON, written in pieces, its steps and attempts converted one by one.
     static func writeJSON(_ stored: StoredRun, secrets: Set<String>, to console: Console) {
         let header = RunJSON(stored.run, secrets: secrets)
-        header.writeJSON(to: console, steps: LazyElements(count: stored.steps.count) { step(stored.steps[$0]) },
-                         attempts: LazyElements(count: stored.attempts.count) { attempt(stored.attempts[$0]) })
+        header.writeJSON(to: console, steps: LazyElements(count: stored.steps.count, steps: { step(stored.steps[$0]) }),
+                         attempts: LazyElements(count: stored.attempts.count, attempts: { attempt(stored.attempts[$0]) }))
     }
 
     /// Written to the console in pieces of about 64 KB.
     func writeJSON(to console: Console, steps lazySteps: LazyElements? = nil, attempts lazyAttempts: LazyElements? = nil) {
         var buffer = ""
-        let lazySteps = lazySteps ?? steps.map { s in LazyElements(count: s.count) { s[$0] } }
-        let lazyAttempts = lazyAttempts ?? attempts.map { a in LazyElements(count: a.count) { a[$0] } }
+        let lazySteps = lazySteps ?? steps.map { s in LazyElements(count: s.count, steps: { s[$0] }) }
+        let lazyAttempts = lazyAttempts ?? attempts.map { a in LazyElements(count: a.count, attempts: { a[$0] }) }
         streamedJSON(steps: lazySteps, attempts: lazyAttempts) { piece in
             buffer += piece
             if buffer.utf8.count >= 64 << 10 {

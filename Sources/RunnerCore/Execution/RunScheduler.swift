@@ -171,15 +171,22 @@ public struct RunScheduler: Sendable {
                 return nil
             } ?? [])
         }
-        for (node, step) in steps.enumerated() {
-            for item in Self.items(of: step, params: params) {
-                let index = instances.count
+        instances = Self.instances(of: pipeline, params: params)
+        for instance in instances { nodeInstances[instance.node].append(instance.index) }
+        unfinishedInstances = nodeInstances.map(\.count)
+    }
+
+    /// The step instances of a run: one per step, or one per `for_each` item, in step order.
+    public static func instances(of pipeline: ValidatedPipeline, params: [String: Value]) -> [Instance] {
+        var instances: [Instance] = []
+        instances.reserveCapacity(pipeline.steps.count)
+        for (node, step) in pipeline.steps.enumerated() {
+            for item in items(of: step, params: params) {
                 let name = item.map { step.stepName.instance($0) } ?? step.stepName
-                instances.append(Instance(index: index, node: node, name: name, item: item))
-                nodeInstances[node].append(index)
+                instances.append(Instance(index: instances.count, node: node, name: name, item: item))
             }
         }
-        unfinishedInstances = nodeInstances.map(\.count)
+        return instances
     }
 
     static func phase(of section: StepSection) -> Phase {

@@ -85,6 +85,35 @@ public enum Timestamp {
         let days = instant.epochSeconds >= 0 ? instant.epochSeconds / 86_400 : (instant.epochSeconds - 86_399) / 86_400
         let secondOfDay = Int(instant.epochSeconds - days * 86_400)
         let (y, m, d) = civilFromDays(days)
+        if (0...9999).contains(y) {
+            // The usual case written as bytes (the interpolation below cost 4 µs a time: a
+            // tenth of `apply --json` at 1,000 steps).
+            var bytes = [UInt8](repeating: UInt8(ascii: "0"), count: instant.milliseconds > 0 ? 24 : 20)
+            func put(_ v: Int, at end: Int, digits: Int) {
+                var v = v
+                for i in stride(from: end, to: end - digits, by: -1) {
+                    bytes[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                    v /= 10
+                }
+            }
+            put(y, at: 3, digits: 4)
+            bytes[4] = UInt8(ascii: "-")
+            put(m, at: 6, digits: 2)
+            bytes[7] = UInt8(ascii: "-")
+            put(d, at: 9, digits: 2)
+            bytes[10] = UInt8(ascii: "T")
+            put(secondOfDay / 3600, at: 12, digits: 2)
+            bytes[13] = UInt8(ascii: ":")
+            put(secondOfDay / 60 % 60, at: 15, digits: 2)
+            bytes[16] = UInt8(ascii: ":")
+            put(secondOfDay % 60, at: 18, digits: 2)
+            if instant.milliseconds > 0 {
+                bytes[19] = UInt8(ascii: ".")
+                put(instant.milliseconds, at: 22, digits: 3)
+            }
+            bytes[bytes.count - 1] = UInt8(ascii: "Z")
+            return String(decoding: bytes, as: UTF8.self)
+        }
         func pad(_ v: Int, _ n: Int) -> String {
             let s = String(v)
             return String(repeating: "0", count: max(0, n - s.count)) + s

@@ -198,6 +198,10 @@ public protocol RunStore: AnyObject, Sendable {
     func renewLease(_ run: RunID, owner: String, until: Date) throws -> Bool
     func releaseLease(_ run: RunID, owner: String) throws
     func load(_ run: RunID) throws -> StoredRun?
+    /// What an executor starts from: `load`, except that a run none of whose steps has started
+    /// (queued, every step queued at serial 0) comes without its steps and attempts, which
+    /// the executor knows without reading them.
+    func loadForExecution(_ run: RunID) throws -> StoredRun?
     func runs(_ query: RunQuery) throws -> [RunRecord]
     func events(of run: RunID, after id: Int64) throws -> [RunEvent]
     /// Asks the run's owner to cancel it (a flag the owner polls).
@@ -205,6 +209,22 @@ public protocol RunStore: AnyObject, Sendable {
     func isCancelRequested(_ run: RunID) throws -> Bool
     /// The oldest unfinished run of `group` created before `run` (what a queued run waits for).
     func activeRun(inGroup group: String, before run: RunRecord) throws -> RunRecord?
+}
+
+extension RunStore {
+    public func loadForExecution(_ run: RunID) throws -> StoredRun? {
+        guard var stored = try load(run) else { return nil }
+        if stored.isFresh {
+            stored.steps = []
+            stored.attempts = []
+        }
+        return stored
+    }
+}
+
+extension StoredRun {
+    /// Queued, and no step started yet: nothing to restore.
+    public var isFresh: Bool { run.status == .queued && steps.allSatisfy { $0.status == .queued && $0.serial == 0 } }
 }
 
 /// The commit a gitref param resolved to, and the repository it was resolved in (the param's
