@@ -138,12 +138,15 @@ public struct LazyElements {
 }
 
 extension RunJSON {
-    public func streamedJSON(_ write: (String) -> Void) {
+    public func streamedJSON(pieceSize: Int = 64 << 10, _ write: (String) -> Void) {
         streamedJSON(steps: steps.map { s in LazyElements(count: s.count, steps: { s[$0] }) },
-                     attempts: attempts.map { a in LazyElements(count: a.count, attempts: { a[$0] }) }, write)
+                     attempts: attempts.map { a in LazyElements(count: a.count, attempts: { a[$0] }) }, pieceSize: pieceSize, write)
     }
 
-    public func streamedJSON(steps lazySteps: LazyElements?, attempts lazyAttempts: LazyElements?, _ write: (String) -> Void) {
+    /// The JSON in pieces of about `pieceSize` bytes (the steps and attempts are made one at a
+    /// time as they are written: the whole text, or every element, is never held at once).
+    public func streamedJSON(steps lazySteps: LazyElements?, attempts lazyAttempts: LazyElements?, pieceSize: Int = 64 << 10,
+                             _ write: (String) -> Void) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         func text<T: Encodable>(_ value: T) -> String {
@@ -169,26 +172,32 @@ extension RunJSON {
         array("attempts", lazyAttempts)
         array("steps", lazySteps)
         entries.sort { $0.key < $1.key }
-        write("{\n")
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(pieceSize + 4096)
+        func flush(unlessBelow limit: Int) {
+            guard bytes.count >= limit, !bytes.isEmpty else { return }
+            write(String(decoding: bytes, as: UTF8.self))
+            bytes.removeAll(keepingCapacity: true)
+        }
+        bytes.append(contentsOf: "{\n".utf8)
         for (n, entry) in entries.enumerated() {
             let last = n == entries.count - 1
             let elements = entry.key == "attempts" ? lazyAttempts : entry.key == "steps" ? lazySteps : nil
             if let elements, elements.count > 0 {
-                write("  \"\(entry.key)\" : [\n")
-                var bytes: [UInt8] = []
+                bytes.append(contentsOf: "  \"\(entry.key)\" : [\n".utf8)
                 for i in 0..<elements.count {
-                    bytes.removeAll(keepingCapacity: true)
                     bytes.append(contentsOf: "    ".utf8)
                     elements.write(i, &bytes, "    ") { text($0) }
                     bytes.append(contentsOf: (i == elements.count - 1 ? "\n" : ",\n").utf8)
-                    write(String(decoding: bytes, as: UTF8.self))
+                    flush(unlessBelow: pieceSize)
                 }
-                write("  ]" + (last ? "\n" : ",\n"))
+                bytes.append(contentsOf: ("  ]" + (last ? "\n" : ",\n")).utf8)
             } else {
-                write(entry.text + (last ? "\n" : ",\n"))
+                bytes.append(contentsOf: (entry.text + (last ? "\n" : ",\n")).utf8)
             }
         }
-        write("}\n")
+        bytes.append(contentsOf: "}\n".utf8)
+        flush(unlessBelow: 0)
     }
 }
 
@@ -212,22 +221,23 @@ enum PrettyJSON {
     /// Writes an object's fields as they are given: the caller gives them in key order (as
     /// `.sortedKeys` orders them) and leaves out a nil one.
     struct Object {
-        var indent: String
+        /// `,` or nothing, then a newline, the indent and the key's opening quote: written
+        /// before every key (made once per object, not per key).
+        private let keyPrefix: [UInt8]
+        private let indent: [UInt8]
         var count = 0
 
         init(into out: inout [UInt8], indent: String) {
-            self.indent = indent
+            self.indent = Array(indent.utf8)
+            keyPrefix = [UInt8(ascii: ",")] + [UInt8(ascii: "\n")] + self.indent + Array("  \"".utf8)
             out.append(UInt8(ascii: "{"))
         }
 
         private mutating func key(_ key: StaticString, into out: inout [UInt8]) {
-            if count > 0 { out.append(UInt8(ascii: ",")) }
+            keyPrefix.withUnsafeBufferPointer { out.append(contentsOf: count == 0 ? UnsafeBufferPointer(rebasing: $0.dropFirst()) : $0) }
             count += 1
-            out.append(UInt8(ascii: "\n"))
-            out.append(contentsOf: indent.utf8)
-            out.append(contentsOf: "  \"".utf8)
             out.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
-            out.append(contentsOf: "\" : ".utf8)
+            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: " "), UInt8(ascii: ":"), UInt8(ascii: " ")])
         }
 
         mutating func string(_ key: StaticString, _ value: String?, into out: inout [UInt8]) {
@@ -239,7 +249,7 @@ enum PrettyJSON {
         mutating func int<T: BinaryInteger>(_ key: StaticString, _ value: T?, into out: inout [UInt8]) {
             guard let value else { return }
             self.key(key, into: &out)
-            out.append(contentsOf: String(value).utf8)
+            PrettyJSON.integer(Int64(value), into: &out)
         }
 
         mutating func bool(_ key: StaticString, _ value: Bool?, into out: inout [UInt8]) {
@@ -256,13 +266,39 @@ enum PrettyJSON {
         func end(into out: inout [UInt8]) {
             out.append(UInt8(ascii: "\n"))
             if count == 0 { out.append(UInt8(ascii: "\n")) }
-            out.append(contentsOf: indent.utf8)
+            out.append(contentsOf: indent)
             out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// Decimal digits, as `String(value)` writes them.
+    static func integer(_ value: Int64, into out: inout [UInt8]) {
+        guard value != 0 else { return out.append(UInt8(ascii: "0")) }
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            while magnitude > 0 {
+                buffer[19 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            }
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[(20 - count)...]))
         }
     }
 
     static func string(_ text: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        // Most text needs no escape: copied at once.
+        let plain = text.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            guard !bytes.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == 0x5C }) else { return false }
+            out.append(contentsOf: bytes)
+            return true
+        }
+        if plain == true { return out.append(UInt8(ascii: "\"")) }
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])

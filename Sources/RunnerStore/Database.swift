@@ -133,9 +133,9 @@ public final class Database: @unchecked Sendable {
         return rows
     }
 
-    /// Each row of a query, handed over as it is read (a large result is never held twice:
-    /// as rows and as what they become).
-    public func forEachRow(_ sql: String, _ values: [SQLValue] = [], _ body: (Row) throws -> Void) throws {
+    /// Each row of a query, read in place as it is reached (a large result is never held
+    /// twice: as rows and as what they become; no row is copied into values first).
+    public func forEachRow(_ sql: String, _ values: [SQLValue] = [], _ body: (RowCursor) throws -> Void) throws {
         lock.lock()
         defer { lock.unlock() }
         let statement = try prepare(sql, values)
@@ -143,7 +143,7 @@ public final class Database: @unchecked Sendable {
             let status = sqlite3_step(statement)
             if status == SQLITE_DONE { break }
             guard status == SQLITE_ROW else { throw error(status) }
-            try body(Row(statement: statement))
+            try body(RowCursor(statement: statement))
         }
     }
 
@@ -187,6 +187,42 @@ public enum SQLValue: Sendable, Hashable {
     public static func string(_ s: String?) -> SQLValue { s.map { .text($0) } ?? .null }
     public static func date(_ d: Date?) -> SQLValue { d.map { .real($0.timeIntervalSince1970) } ?? .null }
     public static func bool(_ b: Bool) -> SQLValue { .integer(b ? 1 : 0) }
+}
+
+/// The current row of a statement being stepped, read column by column; valid only inside
+/// the `forEachRow` body it is given to. Reads as `Row` does (text of a number, number of text).
+public struct RowCursor {
+    fileprivate let statement: OpaquePointer
+
+    public func string(_ i: Int) -> String? {
+        switch sqlite3_column_type(statement, Int32(i)) {
+        case SQLITE_NULL: return nil
+        case SQLITE_INTEGER: return String(sqlite3_column_int64(statement, Int32(i)))
+        case SQLITE_FLOAT: return String(sqlite3_column_double(statement, Int32(i)))
+        default:
+            guard let text = sqlite3_column_text(statement, Int32(i)) else { return nil }
+            let count = Int(sqlite3_column_bytes(statement, Int32(i)))
+            return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
+        }
+    }
+
+    public func int(_ i: Int) -> Int? {
+        switch sqlite3_column_type(statement, Int32(i)) {
+        case SQLITE_NULL: return nil
+        case SQLITE_INTEGER: return Int(sqlite3_column_int64(statement, Int32(i)))
+        case SQLITE_FLOAT: return Int(sqlite3_column_double(statement, Int32(i)))
+        default: return string(i).flatMap { Int($0) }
+        }
+    }
+
+    public func date(_ i: Int) -> Date? {
+        switch sqlite3_column_type(statement, Int32(i)) {
+        case SQLITE_INTEGER, SQLITE_FLOAT: return Date(timeIntervalSince1970: sqlite3_column_double(statement, Int32(i)))
+        default: return nil
+        }
+    }
+
+    public func bool(_ i: Int) -> Bool { int(i).map { $0 != 0 } ?? false }
 }
 
 /// One result row, copied out of the statement.

@@ -37,9 +37,10 @@ import RunnerCore
     func streamedTextIsTheOnePieceEncoding(steps: Int, attempts: Bool) {
         let json = RunJSON(sampleRun(steps: steps, attempts: attempts), secrets: ["token"])
         var pieces: [String] = []
-        json.streamedJSON { pieces.append($0) }
+        json.streamedJSON(pieceSize: 256) { pieces.append($0) }
         #expect(pieces.joined() == JSONOutput.encode(json))
-        #expect(pieces.count > steps)
+        #expect(steps == 0 || pieces.count > 1, "written in pieces, not as one text")
+        #expect(pieces.dropLast().allSatisfy { $0.utf8.count >= 256 }, "each piece but the last fills its size")
     }
 
     /// What `apply --json` and `runs show --json` print: records converted one at a time.

@@ -194,6 +194,31 @@ let sampleSteps = [
         #expect(try store.load(id)?.run.errorCode == "X")
     }
 
+    /// Many steps created and run in one transaction each: rows go in statements of several,
+    /// events numbered on from the run's last without a gap, in the order of their changes.
+    @Test(arguments: [1, 3, 5, 17, 64, 70, 151])
+    func manyRowsInOneTransactionAreAllStoredInOrder(_ count: Int) throws {
+        let (store, _) = try temporaryStore()
+        let id = RunID("20261123-000000-000001")
+        let steps = (0..<count).map { StepRecord(name: StepName("s\($0)"), step: "s\($0)", item: nil, section: "main", position: $0) }
+        try store.createRun(sampleRun(), steps: steps)
+        let at = Date(timeIntervalSince1970: 5_000)
+        var changes: [StoreChange] = [.runStatus(.running, errorCode: nil, message: nil, wakeAt: nil, at: at)]
+        for step in steps {
+            changes.append(.stepStatus(step.name, .running, attempts: 1, serial: 1, retryAt: nil, errorCode: nil, message: nil, at: at))
+            changes.append(.stepStatus(step.name, .succeeded, attempts: 1, serial: 1, retryAt: nil, errorCode: nil, message: nil, at: at))
+        }
+        try store.apply(changes, to: id)
+        try store.apply([.runStatus(.succeeded, errorCode: nil, message: nil, wakeAt: nil, at: at)], to: id)
+        let stored = try #require(try store.load(id))
+        #expect(stored.steps.map(\.name) == steps.map(\.name) && stored.steps.map(\.position) == Array(0..<count))
+        #expect(stored.steps.allSatisfy { $0.status == .succeeded })
+        let events = try store.events(of: id, after: 0)
+        #expect(events.map(\.id) == (1...Int64(2 * count + 3)).map { $0 })
+        let expected = ["run queued", "run running"] + steps.flatMap { ["\($0.name) running", "\($0.name) succeeded"] } + ["run succeeded"]
+        #expect(events.map { "\($0.step ?? $0.kind) \($0.status ?? "")" } == expected)
+    }
+
     @Test func finishedStepsNeverChangeEvenWithRawSQL() throws {
         let (store, _) = try temporaryStore()
         let id = RunID("20261123-000000-000001")

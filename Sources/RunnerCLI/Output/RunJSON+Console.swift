@@ -12,16 +12,8 @@ extension RunJSON {
 
     /// Written to the console in pieces of about 64 KB.
     func writeJSON(to console: Console, steps lazySteps: LazyElements? = nil, attempts lazyAttempts: LazyElements? = nil) {
-        var buffer = ""
         let lazySteps = lazySteps ?? steps.map { s in LazyElements(count: s.count, steps: { s[$0] }) }
         let lazyAttempts = lazyAttempts ?? attempts.map { a in LazyElements(count: a.count, attempts: { a[$0] }) }
-        streamedJSON(steps: lazySteps, attempts: lazyAttempts) { piece in
-            buffer += piece
-            if buffer.utf8.count >= 64 << 10 {
-                console.out(buffer)
-                buffer = ""
-            }
-        }
-        console.out(buffer)
+        streamedJSON(steps: lazySteps, attempts: lazyAttempts) { console.out($0) }
     }
 }

@@ -4,6 +4,8 @@ public struct PipelineValidator: Sendable {
     let pipeline: Pipeline
     let steps: [Step]
     let graph: PipelineGraph
+    /// For each step, the node each of its `needs` names (-1: none); see `PipelineGraph.resolving`.
+    let needTargets: [[Int32]]
     let paramsByName: [String: ParamSpec]
     let stepNames: [String]
     var diagnostics: [Diagnostic] = []
@@ -11,7 +13,7 @@ public struct PipelineValidator: Sendable {
     init(pipeline: Pipeline) {
         self.pipeline = pipeline
         self.steps = pipeline.allSteps
-        self.graph = PipelineGraph(pipeline: pipeline, steps: steps)
+        (self.graph, self.needTargets) = PipelineGraph.resolving(pipeline: pipeline, steps: steps)
         self.paramsByName = Dictionary(pipeline.params.map { ($0.name.value, $0) }, uniquingKeysWith: { a, _ in a })
         self.stepNames = steps.map(\.name.value)
     }
@@ -132,8 +134,8 @@ public struct PipelineValidator: Sendable {
         var listedBy = Array(repeating: -1, count: steps.count)
         for (index, step) in steps.enumerated() {
             var unknownSeen: [String] = []
-            for need in step.needs {
-                let target = graph.indexByName[need.value]
+            for (k, need) in step.needs.enumerated() {
+                let target = needTargets[index][k] >= 0 ? Int(needTargets[index][k]) : nil
                 let duplicate: Bool
                 if let target {
                     duplicate = listedBy[target] == index
