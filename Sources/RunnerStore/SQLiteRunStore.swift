@@ -25,8 +25,12 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
             if applied > Self.currentVersion {
                 throw StoreError(description: "the state database is at schema version \(applied), newer than this runner (\(Self.currentVersion)); use a newer runner")
             }
+            // A new database gets the schema the migrations leave, made at once.
+            let objects = try database.query("SELECT count(*) FROM sqlite_master WHERE name <> 'schema_migrations'").first?.int(0) ?? 0
+            let isEmpty = applied == 0 && objects == 0
+            if isEmpty { try database.execute(Migrations.fresh) }
             for migration in Migrations.all where migration.version > applied {
-                try database.execute(migration.sql)
+                if !isEmpty { try database.execute(migration.sql) }
                 try database.run("INSERT INTO schema_migrations VALUES (?, ?)", [.integer(Int64(migration.version)), .date(Date())])
             }
         }
@@ -422,7 +426,7 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
             var attempts: [AttemptRecord] = []
             try database.forEachRow("""
                 SELECT name, step, item, section, position, status, attempts, serial, retry_at, error_code, error_message, progress,
-                       progress_message, started_at, finished_at FROM steps WHERE run_id = ? ORDER BY position
+                       progress_message, started_at, finished_at FROM steps WHERE run_id = ?
                 """, [.text(id.rawValue)]) { row in
                 var step = StepRecord(name: StepName(row.string(0) ?? ""), step: row.string(1) ?? "", item: row.string(2),
                                       section: row.string(3) ?? "main", position: row.int(4) ?? 0)
@@ -441,7 +445,7 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
             }
             try database.forEachRow("""
                 SELECT step, serial, attempt, counted, started_at, finished_at, pid, exit_code, signal, timed_out, error_code, message, log_path
-                FROM attempts WHERE run_id = ? ORDER BY started_at, serial
+                FROM attempts WHERE run_id = ?
                 """, [.text(id.rawValue)]) { row in
                 var a = AttemptRecord(step: StepName(row.string(0) ?? ""), serial: row.int(1) ?? 0, attempt: row.int(2) ?? 0,
                                       startedAt: row.date(4) ?? Date(timeIntervalSince1970: 0))
@@ -456,6 +460,10 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
                 a.logPath = row.string(12)
                 attempts.append(a)
             }
+            // Read in key order and sorted here: SQLite's sorter copied every whole row first (a
+            // third of loading a 1,000-step run). Attempts started together: by step name.
+            steps.sort { $0.position < $1.position }
+            attempts.sort { ($0.startedAt, $0.serial, $0.step.rawValue) < ($1.startedAt, $1.serial, $1.step.rawValue) }
             return StoredRun(run: run, steps: steps, attempts: attempts)
         }
     }

@@ -328,6 +328,49 @@ let sampleSteps = [
         #expect(try store.events(of: RunID("r2"), after: 0).map(\.id) == [1, 2, 3])
     }
 
+    /// A new database gets `Migrations.fresh`; one made by every migration in turn must have
+    /// the same tables (columns in order, types, keys, defaults), indexes, foreign keys and
+    /// triggers.
+    @Test func aNewDatabaseHasTheSchemaEveryMigrationInTurnMakes() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("schema-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let replayed = try Database(path: dir.appendingPathComponent("replayed.db").path)
+        for migration in Migrations.all { try replayed.execute(migration.sql) }
+        let fresh = try SQLiteRunStore(path: dir.appendingPathComponent("fresh.db").path).database
+        func describe(_ db: Database) throws -> [String] {
+            func rows(_ sql: String) throws -> [String] {
+                let columns = sql.components(separatedBy: " FROM ")[0].split(separator: ",").count
+                return try db.query(sql).map { row in (0..<columns).map { row.string($0) ?? "NULL" }.joined(separator: "|") }
+            }
+            let tables = try db.query("""
+                SELECT name, sql LIKE '%WITHOUT ROWID%' FROM sqlite_master
+                WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' ORDER BY name
+                """)
+            var lines: [String] = []
+            for table in tables {
+                let name = table.string(0) ?? ""
+                lines.append("table \(name) without-rowid=\(table.bool(1))")
+                lines += try rows("SELECT cid, name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo('\(name)')").map { "  column \($0)" }
+                lines += try rows("SELECT id, seq, \"table\", \"from\", \"to\", on_update, on_delete, \"match\" FROM pragma_foreign_key_list('\(name)')").map { "  fk \($0)" }
+                for index in try db.query("SELECT name, \"unique\", origin, partial FROM pragma_index_list('\(name)') ORDER BY name") {
+                    let indexName = index.string(0) ?? ""
+                    lines.append("  index \(indexName) unique=\(index.string(1) ?? "") origin=\(index.string(2) ?? "") partial=\(index.string(3) ?? "")")
+                    lines += try rows("SELECT seqno, cid, name, \"desc\", coll, \"key\" FROM pragma_index_xinfo('\(indexName)')").map { "    \($0)" }
+                }
+            }
+            lines += try db.query("SELECT name, sql FROM sqlite_master WHERE type IN ('trigger', 'index') AND sql IS NOT NULL ORDER BY name").map {
+                "\($0.string(0) ?? "") " + ($0.string(1) ?? "").split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            }
+            return lines
+        }
+        let a = try describe(replayed), b = try describe(fresh)
+        #expect(a.count > 100, "the description covers the schema")
+        let same = a == b
+        #expect(same, "replayed only: \(a.filter { !b.contains($0) }); fresh only: \(b.filter { !a.contains($0) })")
+        #expect(try fresh.query("SELECT COUNT(*) FROM schema_migrations").first?.int(0) == Migrations.all.count)
+    }
+
     @Test func migrationSevenMovesEachDefinitionOutOfItsRunsRow() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("migrate-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
