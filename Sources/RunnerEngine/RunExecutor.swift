@@ -127,7 +127,10 @@ public actor RunExecutor {
         let now = Date()
         let store = self.store, runID = self.runID, owner = self.owner, lease = options.leaseDuration
         // A fresh run comes without its steps (all queued: the scheduler makes them).
-        guard var loaded = try await offLoop({ try store.loadForExecution(runID) }) else { throw ExecutorError.notFound(runID) }
+        let needsDefinition = options.pipeline == nil
+        guard var loaded = try await offLoop({ try store.loadForExecution(runID, definition: needsDefinition) }) else {
+            throw ExecutorError.notFound(runID)
+        }
         guard !loaded.run.status.isTerminal else { throw ExecutorError.finished(runID, loaded.run.status) }
         guard try await offLoop({ try store.claim(runID, owner: owner, until: now.addingTimeInterval(lease), now: now,
                                                   isOwnerAlive: ProcessIdentity.isAlive) }) else {

@@ -386,8 +386,9 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
 
     // MARK: - Reading
 
+    static let definitionColumn = "(SELECT text FROM definitions WHERE run_id = runs.id)"
     static let runColumns = """
-        id, pipeline, pipeline_file, (SELECT text FROM definitions WHERE run_id = runs.id), status, trigger, params, parallelism,
+        id, pipeline, pipeline_file, \(definitionColumn), status, trigger, params, parallelism,
         concurrency_group, created_at, started_at, finished_at, updated_at, wake_at, error_code, error_message, owner, lease_until, refs, trigger_detail
         """
 
@@ -468,7 +469,7 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
         }
     }
 
-    public func loadForExecution(_ id: RunID) throws -> StoredRun? {
+    public func loadForExecution(_ id: RunID, definition: Bool) throws -> StoredRun? {
         enum Found { case none, fresh(StoredRun), started }
         let found: Found = try database.read {
             let isFresh = try database.query("""
@@ -477,7 +478,8 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
                 """, [.text(id.rawValue)]).first?.bool(0)
             guard let isFresh else { return .none }
             guard isFresh else { return .started }
-            let run = try database.query("SELECT \(Self.runColumns) FROM runs WHERE id = ?", [.text(id.rawValue)]).first.flatMap(runRecord)
+            let columns = definition ? Self.runColumns : Self.runColumns.replacingOccurrences(of: Self.definitionColumn, with: "''")
+            let run = try database.query("SELECT \(columns) FROM runs WHERE id = ?", [.text(id.rawValue)]).first.flatMap(runRecord)
             return run.map { .fresh(StoredRun(run: $0, steps: [], attempts: [])) } ?? .none
         }
         switch found {

@@ -238,15 +238,16 @@ let sampleSteps = [
     @Test func loadForExecutionLeavesOutTheStepsOfAFreshRunOnly() throws {
         let (store, _) = try temporaryStore()
         let id = RunID("20261123-000000-000001")
-        #expect(try store.loadForExecution(id) == nil)
+        #expect(try store.loadForExecution(id, definition: true) == nil)
         try store.createRun(sampleRun(), steps: sampleSteps)
-        let fresh = try #require(try store.loadForExecution(id))
+        let fresh = try #require(try store.loadForExecution(id, definition: true))
         #expect(fresh.run.definition == "version: 1" && fresh.run.params["n"] == .int(3))
+        #expect(try store.loadForExecution(id, definition: false)?.run.definition == "")
         #expect(fresh.steps.isEmpty && fresh.attempts.isEmpty && fresh.isFresh)
         try store.apply([.runStatus(.running, errorCode: nil, message: nil, wakeAt: nil, at: Date()),
                          .stepStatus("build", .running, attempts: 1, serial: 1, retryAt: nil, errorCode: nil, message: nil, at: Date()),
                          .attemptStarted(AttemptRecord(step: "build", serial: 1, attempt: 1, startedAt: Date()))], to: id)
-        let started = try #require(try store.loadForExecution(id))
+        let started = try #require(try store.loadForExecution(id, definition: true))
         #expect(started.steps.map(\.name) == ["build", "promote[a]"] && started.attempts.count == 1 && !started.isFresh)
     }
 

@@ -153,6 +153,10 @@ public struct RunScheduler: Sendable {
         let graph = pipeline.graph
         var dependents = Array(repeating: [Int](), count: steps.count)
         var pending = Array(repeating: 0, count: steps.count)
+        // Sized first: a step may be needed by the 100 of the next layer (90,000 edges in all).
+        var dependentCounts = Array(repeating: 0, count: steps.count)
+        for (node, info) in graph.nodes.enumerated() { for need in info.needs where need != node { dependentCounts[need] += 1 } }
+        for (node, count) in dependentCounts.enumerated() where count > 0 { dependents[node].reserveCapacity(count) }
         for (node, info) in graph.nodes.enumerated() {
             for need in info.needs where need != node {
                 dependents[need].append(node)

@@ -200,8 +200,9 @@ public protocol RunStore: AnyObject, Sendable {
     func load(_ run: RunID) throws -> StoredRun?
     /// What an executor starts from: `load`, except that a run none of whose steps has started
     /// (queued, every step queued at serial 0) comes without its steps and attempts, which
-    /// the executor knows without reading them.
-    func loadForExecution(_ run: RunID) throws -> StoredRun?
+    /// the executor knows without reading them, and without its definition unless `definition`
+    /// (an executor given the parsed pipeline does not read it).
+    func loadForExecution(_ run: RunID, definition: Bool) throws -> StoredRun?
     func runs(_ query: RunQuery) throws -> [RunRecord]
     func events(of run: RunID, after id: Int64) throws -> [RunEvent]
     /// Asks the run's owner to cancel it (a flag the owner polls).
@@ -212,7 +213,7 @@ public protocol RunStore: AnyObject, Sendable {
 }
 
 extension RunStore {
-    public func loadForExecution(_ run: RunID) throws -> StoredRun? {
+    public func loadForExecution(_ run: RunID, definition: Bool) throws -> StoredRun? {
         guard var stored = try load(run) else { return nil }
         if stored.isFresh {
             stored.steps = []
