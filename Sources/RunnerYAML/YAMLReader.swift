@@ -26,6 +26,8 @@ public enum YAMLReader {
     /// Files at least this large are parsed on a second thread while the tree is built.
     static let threadedThreshold = 256 << 10
     static let chunkSize = 4096
+    /// Bytes each side of a cut at least (YAMLSplitRead).
+    static let splitMinimumPiece = 64 << 10
 
     public static func read(_ bytes: [UInt8], file: String, limits: YAMLLimits = .standard) -> Output {
         if let problem = TextCheck.encodingProblem(bytes, file: file) {
@@ -37,6 +39,12 @@ public enum YAMLReader {
             let buffer = hasBOM ? UnsafeBufferPointer(rebasing: whole[3...]) : whole
             guard let producer = YAMLEventProducer(bytes: buffer, file: file, limits: limits) else {
                 return Output(root: nil, diagnostics: [Diagnostic(.internalError, "libyaml could not be initialised")])
+            }
+            // A large file whose steps list can be cut: two parsers at once (YAMLSplitRead).
+            if buffer.count >= threadedThreshold && ProcessInfo.processInfo.activeProcessorCount >= 2,
+               let plan = YAMLSplitRead.plan(buffer, minimumPiece: splitMinimumPiece),
+               let output = YAMLSplitRead.read(buffer, plan: plan, file: file, limits: limits) {
+                return output
             }
             var builder = TreeBuilder(file: file, limits: limits)
             if buffer.count < threadedThreshold || ProcessInfo.processInfo.activeProcessorCount < 2 {
@@ -71,7 +79,7 @@ public enum YAMLReader {
     }
 }
 
-private struct TreeBuilder {
+struct TreeBuilder {
     /// An open collection. Its children wait in `pending` from index `start` until it closes,
     /// so no frame owns an array while it grows.
     struct Frame {
