@@ -8,6 +8,7 @@
 # Usage, from the repo root:  bench/run.sh [RUNNER_BINARY]
 #   RUNNER_BINARY  default .build/release/runner; never built here
 #   RUNS=N         hyperfine runs for W1-W3 (default 10; W4 always gets 30)
+#   ROUNDS=N       split each workload's runs into N rounds, every tool in each (default 5)
 #   TASK_W3_RUNS=N go-task on W3 (default 1, no warmup: 30-75 s and about 4.4 GB a run)
 set -euo pipefail
 RUNNER=${1:-}
@@ -15,6 +16,7 @@ case "$RUNNER" in "" | /*) ;; *) RUNNER=$PWD/$RUNNER ;; esac
 cd "$(dirname "$0")/.."
 RUNNER=${RUNNER:-$PWD/.build/release/runner}
 RUNS=${RUNS:-10}
+ROUNDS=${ROUNDS:-5}
 TASK_W3_RUNS=${TASK_W3_RUNS:-1}
 command_line="bench/run.sh${1:+ $1}"
 [ -x "$RUNNER" ] || { echo "bench: no runner binary at $RUNNER (make release builds it)" >&2; exit 64; }
@@ -133,8 +135,24 @@ done
 unset COUNT_FILE
 
 # --- wall time -------------------------------------------------------------------------------
-bench() {  # bench W RUNS WARMUP TOOL...: one hyperfine invocation, all TOOLs on workload W
-  local w=$1 runs=$2 warmup=$3 json=$out/dag-$1.json; shift 3
+# The machine's speed drifts (other tenants of the host): one block of runs per tool, one tool
+# after the other, let a drift of a few percent fall between two tools. So a workload's runs
+# are split into rounds, each a hyperfine invocation running every tool in turn; the rounds'
+# runs are pooled per tool (`dag-W.rK.json`), and a drift touches every tool alike.
+bench() {  # bench W RUNS WARMUP TOOL...: RUNS runs of every TOOL on workload W, in ROUNDS rounds
+  local w=$1 runs=$2 warmup=$3; shift 3
+  rm -f "$out"/dag-"$w".r*.json
+  local rounds=$ROUNDS
+  [ "$runs" -ge "$rounds" ] || rounds=$runs
+  local k
+  for k in $(seq 1 "$rounds"); do
+    # Runs shared out over the rounds (the first ones take the remainder); warmup in the first.
+    local n=$(( runs / rounds + (k <= runs % rounds ? 1 : 0) ))
+    bench_round "$w" "$n" "$([ "$k" = 1 ] && echo "$warmup" || echo 0)" "$out/dag-$w.r$k.json" "$@"
+  done
+}
+bench_round() {  # bench_round W RUNS WARMUP JSON TOOL...: one hyperfine invocation
+  local w=$1 runs=$2 warmup=$3 json=$4; shift 4
   local args=()
   for tool in "$@"; do
     case $tool in
@@ -147,7 +165,7 @@ bench() {  # bench W RUNS WARMUP TOOL...: one hyperfine invocation, all TOOLs on
       floor) args+=(-n "spawn floor" "$out/spawn_floor -j 2 ${floor[$w]}") ;;
     esac
   done
-  echo "bench: $w ($*)"
+  echo "bench: $w ($*; $runs run(s))"
   hyperfine -N --style basic --warmup "$warmup" --runs "$runs" --prepare "$out/dag-prepare.sh $w" \
     --export-json "$json" "${args[@]}" &
   local hf=$!
@@ -170,7 +188,7 @@ started=$(date +%s)
 bench w1 "$RUNS" 1 runner ninja make go-task floor
 bench w2 "$RUNS" 1 runner ninja make go-task floor
 bench w3 "$RUNS" 1 runner ninja make floor
-bench w3 "$TASK_W3_RUNS" 0 go-task-rss
+bench_round w3 "$TASK_W3_RUNS" 0 "$out/dag-w3-go-task.json" go-task-rss
 bench w4 30 1 runner ninja make go-task floor
 
 # --- peak RSS (KB, median of 3) --------------------------------------------------------------
@@ -204,19 +222,28 @@ section=$out/dag-section.md
 commit="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Package.swift || echo ' with uncommitted changes in Sources/')"
 export BINARY="\`${RUNNER#$PWD/}\` (sha256 $binary_before; working tree at $commit)"
 [ "$binary_after" = "$binary_before" ] || BINARY="$BINARY — CHANGED during the benchmark, to sha256 $binary_after: numbers mix two binaries"
-export COMMAND_LINE=$command_line RUNS TASK_W3_RUNS LOAD="$load_before at the start, $load_after at the end"
+export COMMAND_LINE=$command_line RUNS ROUNDS TASK_W3_RUNS LOAD="$load_before at the start, $load_after at the end"
 export MACHINE="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), Linux $(uname -r)"
 export VERSIONS="$("$RUNNER" --version | cut -d' ' -f1-2), ninja $(ninja --version), $(make --version | head -1), go-task $("$TASK" --version), $(hyperfine --version), $(readlink -f /bin/sh) as /bin/sh"
 python3 - "$out" > "$section" <<'PY'
-import datetime, json, os, sys
+import datetime, glob, json, os, statistics, sys
 out = sys.argv[1]
 tools = ["runner", "ninja", "make", "go-task", "spawn floor"]
 res = {}
+rounds = {}
 for w in ["w1", "w2", "w3", "w4"]:
-    for path in [f"{out}/dag-{w}.json", f"{out}/dag-{w}-go-task.json"]:
+    # Every round's runs pooled per tool; the mean and σ are those of all of them.
+    paths = sorted(glob.glob(f"{out}/dag-{w}.r*.json"), key=lambda p: int(p.rsplit(".r", 1)[1].split(".")[0]))
+    rounds[w] = len(paths)
+    for path in paths + [f"{out}/dag-{w}-go-task.json"]:
         if os.path.exists(path):
             for r in json.load(open(path))["results"]:
-                res[(w, r["command"])] = r
+                res.setdefault((w, r["command"]), {"times": [], "rounds": []})
+                res[(w, r["command"])]["times"] += r["times"]
+                res[(w, r["command"])]["rounds"].append(statistics.mean(r["times"]))
+for r in res.values():
+    r["mean"] = statistics.mean(r["times"])
+    r["stddev"] = statistics.stdev(r["times"]) if len(r["times"]) > 1 else 0.0
 rss = {}
 for line in open(f"{out}/dag-rss.tsv"):
     w, tool, kb = line.split()
@@ -252,14 +279,19 @@ print("on W3 excepted, for time). *spawn floor* is a C program (built by the scr
 print("`posix_spawn`s `/bin/sh -c true` once per step, at most 2 at a time, waiting for each layer")
 print("before the next (W1: 1,000 layers of 1; W2: 1 of 1,000; W3: 10 of 100; W4: 1, 4, 1).\n")
 print(f"Wall time, mean ± σ in ms (hyperfine `-N`, warmup 1, {runs} runs for W1–W3, 30 for W4; JSON in")
-print("`bench/out/dag-*.json`):\n")
+print(f"`bench/out/dag-*.json`). Each workload's runs are made in {E['ROUNDS']} rounds, every tool in turn in each")
+print("(a hyperfine invocation per round), and pooled: the machine's speed drifts by a few percent")
+print("over minutes, and rounds make a drift touch every tool alike instead of falling between two.")
+print("The ratio's range is that of the rounds' own ratios.\n")
 print("| workload | " + " | ".join(tools) + " | runner / ninja |")
 print("| --- |" + " --- |" * (len(tools) + 1))
 names = {"w1": "W1 chain of 1,000", "w2": "W2 1,000 independent", "w3": "W3 10 × 100, all-to-all between layers", "w4": "W4 diamond of 6"}
 ratio = {}
 for w in ["w1", "w2", "w3", "w4"]:
     ratio[w] = res[(w, "runner")]["mean"] / res[(w, "ninja")]["mean"]
-    print(f"| {names[w]} | " + " | ".join(cell(w, t) for t in tools) + f" | {ratio[w]:.2f}× |")
+    per_round = [a / b for a, b in zip(res[(w, "runner")]["rounds"], res[(w, "ninja")]["rounds"])]
+    spread = f" ({min(per_round):.2f}–{max(per_round):.2f})" if len(per_round) > 1 else ""
+    print(f"| {names[w]} | " + " | ".join(cell(w, t) for t in tools) + f" | {ratio[w]:.2f}×{spread} |")
 print()
 task3 = res.get(("w3", "go-task"))
 if task3:
