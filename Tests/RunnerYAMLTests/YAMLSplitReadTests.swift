@@ -124,6 +124,56 @@ import Testing
         #expect(checkEveryCut(text) == taken)
     }
 
+    /// Pipelines made at random (fixed seeds) from the constructs a cut could trip on: every
+    /// cut declines or reads alike, and cuts are taken.
+    @Test func randomPipelinesReadAlikeAtEveryCut() {
+        var taken = 0, cuts = 0
+        for seed in UInt64(1)...40 {
+            var random = SplitMix(seed: seed)
+            func pick<T>(_ options: [T]) -> T { options[Int(random.next() % UInt64(options.count))] }
+            let indent = pick(["", "  ", "    "])
+            let more = indent + "  "
+            var text = pick(["", "---\n", "# a pipeline\n"]) + "version: 1\nname: random\nx-base: &base\n  shell: bash\n"
+            text += pick(["steps:\n", "steps:  # the list\n", "steps:\n\n"])
+            var anchor: Int?
+            for i in 0..<40 {
+                switch random.next() % 9 {
+                case 0: text += "\(indent)- {name: s\(i), run: \"echo \(i)\"}\n"
+                // A block scalar with a line like an item (deeper, so part of the text).
+                case 1: text += "\(indent)- name: s\(i)\n\(more)run: |\n\(more)  echo \(i)\n\(more)  - not an item\n"
+                // A quoted scalar whose next line, at the items' column, looks like an item.
+                case 2: text += "\(indent)- name: s\(i)\n\(more)run: \"echo\n\(indent)- \(i)\"\n"
+                // A flow list over two lines.
+                case 3: text += "\(indent)- name: s\(i)\n\(more)run: x\n\(more)needs: [a,\n\(more)  b]\n"
+                case 4: text += "\(indent)# - s\(i) is commented out\n\n"
+                case 5:
+                    text += "\(indent)- &s\(i) {name: s\(i), run: y}\n"
+                    anchor = i
+                case 6: text += anchor.map { "\(indent)- *s\($0)\n" } ?? "\(indent)- name: s\(i)\n"
+                case 7: text += "\(indent)- name: s\(i)\n\(more)<<: *base\n\(more)run: >\n\(more)  folded \(i)\n"
+                default: text += "\(indent)- - nested \(i)\n\(more)- list\n"
+                }
+            }
+            text += pick(["", "finally:\n  steps:\n    - {name: f, run: z}\n", "# the end\n", "rollback:\n  steps: []\n"])
+            #expect(YAMLReader.read(Array(text.utf8), file: "t.yaml").diagnostics.isEmpty, "seed \(seed) makes a text the usual read refuses")
+            taken += checkEveryCut(text)
+            cuts += Array(text.utf8).withUnsafeBufferPointer { YAMLSplitRead.plans($0) }.count
+        }
+        #expect(taken > cuts / 4, "\(taken) of \(cuts) cuts taken")
+    }
+
+    struct SplitMix {
+        var state: UInt64
+        init(seed: UInt64) { state = seed }
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
     @Test func carriageReturnsAndUnicodeLineBreaksAreNeverCut() {
         for text in ["version: 1\r\nsteps:\r\n  - a\r\n  - b\r\n", "version: 1\nsteps:\n  - a\u{2028}\n  - b\n", "version: 1\nsteps:\n  - a\u{85}x\n  - b\n"] {
             #expect(Array(text.utf8).withUnsafeBufferPointer { YAMLSplitRead.plans($0) }.isEmpty)
