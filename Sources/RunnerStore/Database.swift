@@ -84,6 +84,7 @@ public final class Database: @unchecked Sendable {
     }
 
     /// A write transaction, taken with BEGIN IMMEDIATE so it never fails half-way with BUSY.
+    @discardableResult
     public func write<T>(_ body: () throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }
