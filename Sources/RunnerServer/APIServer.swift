@@ -132,7 +132,7 @@ public final class APIServer: @unchecked Sendable {
     /// Runs whose runner died (this server before a restart, or a CLI run) are finished here.
     public func resumeUnfinished() -> [RunID] {
         // Keys a killed server left in flight: answered by the run they created, if any.
-        try? service.store.settleInFlightIdempotencyKeys { run in
+        _ = try? service.store.settleInFlightIdempotencyKeys { run in
             let secrets = self.secrets(of: run)
             let shown = run.params.reduce(into: [String: Value]()) { $0[$1.key] = secrets.contains($1.key) ? .string("***") : $1.value }
             let accepted = Accepted(runID: run.id.rawValue, pipeline: run.pipeline, status: RunStatus.queued.rawValue,
