@@ -4,9 +4,26 @@ import RunnerCore
 @testable import RunnerStore
 
 func temporaryStore() throws -> (SQLiteRunStore, URL) {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let dir = try temporaryDirectory("store")
     return (try SQLiteRunStore(path: dir.appendingPathComponent("state.db").path), dir)
+}
+
+/// A directory of a test's own (the test removes it).
+func temporaryDirectory(_ prefix: String) throws -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+/// A database as a runner at schema `version` left it: every migration up to it, recorded.
+func database(atSchema version: Int, path: String) throws -> Database {
+    let db = try Database(path: path)
+    try db.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)")
+    for migration in Migrations.all where migration.version <= version {
+        try db.execute(migration.sql)
+        try db.execute("INSERT INTO schema_migrations VALUES (\(migration.version), 0)")
+    }
+    return db
 }
 
 func sampleRun(_ id: String = "20261123-000000-000001", pipeline: String = "docs", at: Date = Date(timeIntervalSince1970: 1_000)) -> RunRecord {
@@ -300,15 +317,11 @@ let sampleSteps = [
 
     @Test func migrationTwoKeepsEveryEventNumberedPerRun() throws {
         // A database left by a runner at schema 1 (events numbered across runs).
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("migrate-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try temporaryDirectory("migrate")
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("state.db").path
         do {
-            let old = try Database(path: path)
-            try old.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)")
-            try old.execute(Migrations.all[0].sql)
-            try old.execute("INSERT INTO schema_migrations VALUES (1, 0)")
+            let old = try database(atSchema: 1, path: path)
             for run in ["r1", "r2"] {
                 try old.execute("""
                     INSERT INTO runs (id, pipeline, pipeline_file, definition, status, trigger, params, parallelism, created_at, updated_at)
@@ -333,11 +346,9 @@ let sampleSteps = [
     /// the same tables (columns in order, types, keys, defaults), indexes, foreign keys and
     /// triggers.
     @Test func aNewDatabaseHasTheSchemaEveryMigrationInTurnMakes() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("schema-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try temporaryDirectory("schema")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let replayed = try Database(path: dir.appendingPathComponent("replayed.db").path)
-        for migration in Migrations.all { try replayed.execute(migration.sql) }
+        let replayed = try database(atSchema: SQLiteRunStore.currentVersion, path: dir.appendingPathComponent("replayed.db").path)
         let fresh = try SQLiteRunStore(path: dir.appendingPathComponent("fresh.db").path).database
         func describe(_ db: Database) throws -> [String] {
             func rows(_ sql: String) throws -> [String] {
@@ -373,18 +384,12 @@ let sampleSteps = [
     }
 
     @Test func migrationSevenMovesEachDefinitionOutOfItsRunsRow() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("migrate-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try temporaryDirectory("migrate")
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("state.db").path
         do {
             // A database left by a runner at schema 6, the definition in the run's row.
-            let old = try Database(path: path)
-            try old.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)")
-            for migration in Migrations.all where migration.version <= 6 {
-                try old.execute(migration.sql)
-                try old.execute("INSERT INTO schema_migrations VALUES (\(migration.version), 0)")
-            }
+            let old = try database(atSchema: 6, path: path)
             try old.execute("""
                 INSERT INTO runs (id, pipeline, pipeline_file, definition, status, trigger, params, parallelism, created_at, updated_at)
                 VALUES ('r1', 'p', 'p.yaml', 'version: 1\nname: p\n', 'succeeded', 'cli', '{}', 1, 0, 0)
