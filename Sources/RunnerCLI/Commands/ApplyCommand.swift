@@ -121,7 +121,7 @@ struct Execution {
                         continue
                     }
                     console.err(style.yellow("note") + ": run \(orphan.id) of \(name) was interrupted (its runner stopped); finishing it first\n")
-                    try? await service.resume(orphan.id)
+                    _ = try? await service.resume(orphan.id)
                 }
                 return .success(try await service.admit(
                     pipeline: pipeline, definition: definition, file: file, params: params, trigger: .cli, parallelism: parallelism,
