@@ -15,13 +15,25 @@ import RunnerCore
         return dir
     }
 
-    /// Runs a script and waits (at most `timeout`) for its exit.
+    /// Runs a script and waits (at most `timeout`) for its exit. `beside`: another process of
+    /// the launcher runs meanwhile, so the script is started the way a step is when others run
+    /// (without waiting for its exec: `runner_spawn_detached`); otherwise with vfork.
     func run(_ script: String, env: [String: String] = [:], in dir: URL, masks: [String] = [], timeout: TimeInterval = 20,
-             whileRunning: @escaping @Sendable (Int32) -> Void = { _ in }) async throws -> (ProcessExit, String) {
+             beside: Bool = false, whileRunning: @escaping @Sendable (Int32) -> Void = { _ in }) async throws -> (ProcessExit, String) {
         let launcher = self.launcher
         return try await offPool {
-            try Self.blockingRun(launcher, script, env: env, in: dir, masks: masks, timeout: timeout, whileRunning: whileRunning)
+            let companion = beside ? try Self.startCompanion(launcher, in: dir) : nil
+            defer { if let companion { launcher.terminate(companion, grace: .seconds(1)) } }
+            return try Self.blockingRun(launcher, script, env: env, in: dir, masks: masks, timeout: timeout, whileRunning: whileRunning)
         }
+    }
+
+    /// A process that runs until it is terminated.
+    static func startCompanion(_ launcher: PosixProcessLauncher, in dir: URL) throws -> Int32 {
+        let pid = try launcher.launch(ProcessSpec(argv: ["/bin/sh", "-c", "exec sleep 60"], environment: [:], workingDirectory: dir.path,
+                                                  logPath: dir.appendingPathComponent("companion.log").path)) { _ in }
+        #expect(launcher.loop.hasChildren)
+        return pid
     }
 
     static func blockingRun(_ launcher: PosixProcessLauncher, _ script: String, env: [String: String], in dir: URL, masks: [String],
@@ -37,36 +49,37 @@ import RunnerCore
         return (exit, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
     }
 
-    @Test func exitCodeOutputAndStderrTail() async throws {
-        let (exit, log) = try await run("echo out; echo err >&2; exit 3", in: try scratch())
+    @Test(arguments: [false, true]) func exitCodeOutputAndStderrTail(beside: Bool) async throws {
+        let (exit, log) = try await run("echo out; echo err >&2; exit 3", in: try scratch(), beside: beside)
         #expect(exit.reason == .exited(code: 3))
         #expect(exit.stderrTail == "err\n")
         #expect(log.contains("out\n") && log.contains("err\n"))
     }
 
-    @Test func environmentAndWorkingDirectory() async throws {
+    @Test(arguments: [false, true]) func environmentAndWorkingDirectory(beside: Bool) async throws {
         let dir = try scratch()
-        let (exit, log) = try await run("printf '%s|%s' \"$GREETING\" \"$(pwd)\"", env: ["GREETING": "hello; $(touch pwned)"], in: dir)
+        let (exit, log) = try await run("printf '%s|%s' \"$GREETING\" \"$(pwd)\"", env: ["GREETING": "hello; $(touch pwned)"], in: dir,
+                                        beside: beside)
         #expect(exit.reason == .exited(code: 0))
         #expect(log == "hello; $(touch pwned)|\(dir.path)")
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("pwned").path), "values are never shell text")
     }
 
-    @Test func stdinIsEmptyAndNoDescriptorLeaks() async throws {
-        let (_, log) = try await run("cat; ls /proc/self/fd | wc -l", in: try scratch())
+    @Test(arguments: [false, true]) func stdinIsEmptyAndNoDescriptorLeaks(beside: Bool) async throws {
+        let (_, log) = try await run("cat; ls /proc/self/fd | wc -l", in: try scratch(), beside: beside)
         #expect(log.trimmingCharacters(in: .whitespacesAndNewlines) == "4", "0, 1, 2 and the one ls opens")
     }
 
-    @Test func aSignalIsReported() async throws {
-        let (exit, _) = try await run("kill -9 $$", in: try scratch())
+    @Test(arguments: [false, true]) func aSignalIsReported(beside: Bool) async throws {
+        let (exit, _) = try await run("kill -9 $$", in: try scratch(), beside: beside)
         #expect(exit.reason == .signalled(9))
     }
 
-    @Test func terminateStopsTheWholeGroup() async throws {
+    @Test(arguments: [false, true]) func terminateStopsTheWholeGroup(beside: Bool) async throws {
         let dir = try scratch()
         let pidFile = dir.appendingPathComponent("child.pid").path
         let launcher = self.launcher
-        let (exit, _) = try await run("sleep 60 & echo $! > child.tmp; mv child.tmp child.pid; wait", in: dir) { pid in
+        let (exit, _) = try await run("sleep 60 & echo $! > child.tmp; mv child.tmp child.pid; wait", in: dir, beside: beside) { pid in
             waitFor { FileManager.default.fileExists(atPath: pidFile) }
             launcher.terminate(pid, grace: .seconds(5))
         }
@@ -86,16 +99,16 @@ import RunnerCore
         #expect(exit.reason == .signalled(9))
     }
 
-    @Test func whatAStepLeavesRunningIsKilledWhenItExits() async throws {
+    @Test(arguments: [false, true]) func whatAStepLeavesRunningIsKilledWhenItExits(beside: Bool) async throws {
         let dir = try scratch()
-        let (exit, log) = try await run("sleep 60 > /dev/null 2>&1 & echo $!", in: dir)
+        let (exit, log) = try await run("sleep 60 > /dev/null 2>&1 & echo $!", in: dir, beside: beside)
         #expect(exit.reason == .exited(code: 0))
         let child = try #require(Int32(log.trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(await eventually { kill(child, 0) != 0 })
     }
 
-    @Test func secretsAreMaskedInTheLog() async throws {
-        let (_, log) = try await run("echo token=s3cr3t-value", in: try scratch(), masks: ["s3cr3t-value"])
+    @Test(arguments: [false, true]) func secretsAreMaskedInTheLog(beside: Bool) async throws {
+        let (_, log) = try await run("echo token=s3cr3t-value", in: try scratch(), masks: ["s3cr3t-value"], beside: beside)
         #expect(log == "token=***\n")
     }
 
@@ -150,6 +163,49 @@ import RunnerCore
         }
         #expect(finished)
         #expect(count == total)
+    }
+
+    /// Started beside another process (without waiting for the exec), a program that cannot
+    /// start is not thrown: its exit says why, in the words a thrown launch error has.
+    @Test func besideAnotherProcessAMissingProgramEndsAsALaunchFailure() async throws {
+        let dir = try scratch()
+        let launcher = self.launcher
+        let exits = try await offPool { () -> [ProcessExit?] in
+            let companion = try Self.startCompanion(launcher, in: dir)
+            defer { launcher.terminate(companion, grace: .seconds(1)) }
+            var exits: [ProcessExit?] = []
+            for (argv, workdir) in [(["/nonexistent/program"], dir.path), (["/bin/sh", "-c", "echo ran > ran"], "/nonexistent/dir")] {
+                let box = ExitBox()
+                _ = try launcher.launch(ProcessSpec(argv: argv, environment: [:], workingDirectory: workdir,
+                                                    logPath: dir.appendingPathComponent("x.log").path)) { box.set($0) }
+                exits.append(box.wait(timeout: 20))
+            }
+            return exits
+        }
+        #expect(exits[0]?.reason == .launchFailed("cannot start /nonexistent/program: No such file or directory"))
+        #expect(exits[1]?.reason == .launchFailed("cannot start /bin/sh: No such file or directory"))
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("ran").path))
+    }
+
+    /// A terminate right after a launch that did not wait for the exec still reaches the process
+    /// (its group exists before the launch returns).
+    @Test func besideAnotherProcessATerminateAtOnceStopsTheNewProcess() async throws {
+        let dir = try scratch()
+        let launcher = self.launcher
+        let exits = try await offPool { () -> [ProcessExit?] in
+            let companion = try Self.startCompanion(launcher, in: dir)
+            defer { launcher.terminate(companion, grace: .seconds(1)) }
+            var exits: [ProcessExit?] = []
+            for _ in 0..<20 {
+                let box = ExitBox()
+                let pid = try launcher.launch(ProcessSpec(argv: ["/bin/sh", "-c", "exec sleep 60"], environment: [:], workingDirectory: dir.path,
+                                                          logPath: dir.appendingPathComponent("t.log").path)) { box.set($0) }
+                launcher.terminate(pid, grace: .seconds(30))
+                exits.append(box.wait(timeout: 20))
+            }
+            return exits
+        }
+        #expect(exits.allSatisfy { $0?.reason == .signalled(15) }, "\(exits.map { $0.map { "\($0.reason)" } ?? "no exit" })")
     }
 
     @Test func aMissingProgramIsALaunchError() async throws {

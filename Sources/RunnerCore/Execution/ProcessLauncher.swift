@@ -63,7 +63,9 @@ public struct ProcessExit: Sendable {
 /// tests can substitute a fake.
 public protocol ProcessLauncher: Sendable {
     /// Starts the process in its own process group; `onExit` is called once, after the
-    /// process exited and its output was fully read.
+    /// process exited and its output was fully read. A program that cannot be started is
+    /// thrown, or (when the launcher did not wait for the exec) its exit has the reason
+    /// `launchFailed`, with the same message.
     func launch(_ spec: ProcessSpec, onExit: @escaping @Sendable (ProcessExit) -> Void) throws -> Int32
     /// SIGTERM to the process group, SIGKILL after `grace` if it still runs.
     func terminate(_ pid: Int32, grace: Duration)
