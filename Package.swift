@@ -46,13 +46,16 @@ let package = Package(
         /// request body collected across libmicrohttpd's callbacks, in C; loads the library.
         .target(name: "CHTTPDShim", dependencies: ["CHTTPD"]),
 
-        /// libcrypto (Debian libssl-dev, pkg-config libcrypto): SHA-256 of API tokens and request
-        /// payloads, constant-time comparison, random tokens.
+        /// libcrypto (Debian libssl-dev): SHA-256 of API tokens and request
+        /// payloads, constant-time comparison, random tokens. Its headers only: CCryptoShim loads
+        /// the library the first time the API needs it (linked, it cost every command ~0.8 ms
+        /// of start-up).
         .systemLibrary(
             name: "CCrypto",
-            pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        /// The libcrypto functions RunnerCrypto calls, found with dlsym on first use.
+        .target(name: "CCryptoShim", dependencies: ["CCrypto"]),
 
         /// libcurl (Debian libcurl4-openssl-dev): the CLI's API client (`--server`). Its header
         /// only: CCurlShim loads the library at the first request (linked, it and its
@@ -82,7 +85,7 @@ let package = Package(
         .target(name: "RunnerGit", dependencies: ["CGit2Shim"]),
 
         /// libcrypto wrapper: SHA-256, constant-time comparison, random bytes.
-        .target(name: "RunnerCrypto", dependencies: ["CCrypto"]),
+        .target(name: "RunnerCrypto", dependencies: ["CCryptoShim"]),
 
         /// SQLite wrapper, migrations, and the durable run store.
         .target(name: "RunnerStore", dependencies: ["CSQLite", "RunnerCore"]),

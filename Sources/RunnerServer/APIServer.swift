@@ -1,5 +1,6 @@
 import Foundation
 import RunnerCore
+import RunnerCrypto
 import RunnerEngine
 import RunnerStore
 import RunnerYAML
@@ -105,6 +106,9 @@ public final class APIServer: @unchecked Sendable {
         }
         if start { startExecutor(id, pipeline) }
     }
+
+    /// Why the API cannot hash and compare tokens here (libcrypto missing); nil when it can.
+    public static var cryptoUnavailable: String? { Crypto.unavailable }
 
     private func startExecutor(_ id: RunID, _ pipeline: ValidatedPipeline?) {
         let service = self.service

@@ -82,6 +82,11 @@ enum ServeCommand {
             sources.append(source)
         }
         let server = HTTPServer { request in api.handle(request) }
+        // Tokens and payloads are hashed with libcrypto, loaded on first use: no server without it.
+        if let why = APIServer.cryptoUnavailable {
+            console.err(renderer.render(Diagnostic(.internalError, "runner serve: \(why)", hint: "install OpenSSL 3's libcrypto (Debian: libssl3)")))
+            return .internalError
+        }
         do {
             try server.start(address: host, port: port, options: options)
         } catch {
