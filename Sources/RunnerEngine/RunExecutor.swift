@@ -20,6 +20,8 @@ public actor RunExecutor {
         public var pipeline: ValidatedPipeline?
         /// Finishes a run whose runner died (a queued run waiting behind it would wait forever).
         public var finishOrphan: (@Sendable (RunID) async -> Void)?
+        /// The run as this process has just created it (`RunService.admit`): not read back.
+        public var created: RunRecord?
 
         public init(environment: [String: String], parallelism: Int? = nil, observer: (@Sendable (ExecutionEvent) -> Void)? = nil) {
             self.environment = environment
@@ -125,16 +127,47 @@ public actor RunExecutor {
     /// Executes (or resumes) the run until it is finished; returns what was stored.
     public func execute() async throws -> StoredRun {
         let now = Date()
-        let store = self.store, runID = self.runID, owner = self.owner, lease = options.leaseDuration
-        // A fresh run comes without its steps (all queued: the scheduler makes them).
+        let store = self.store, runID = self.runID, owner = self.owner, lease = options.leaseDuration, state = self.state
         let needsDefinition = options.pipeline == nil
-        guard var loaded = try await offLoop({ try store.loadForExecution(runID, definition: needsDefinition) }) else {
-            throw ExecutorError.notFound(runID)
+        // A fresh run comes without its steps (all queued: the scheduler makes them); one this
+        // process has just created is not read back at all. Loaded, claimed and given its log
+        // directory in one trip off the loop (a mkdir among thousands of runs' directories is
+        // slow, and the loop serves every run of a server).
+        let created = options.created.flatMap { run -> StoredRun? in
+            run.id == runID && run.status == .queued && (!needsDefinition || !run.definition.isEmpty)
+                ? StoredRun(run: run, steps: [], attempts: []) : nil
         }
-        guard !loaded.run.status.isTerminal else { throw ExecutorError.finished(runID, loaded.run.status) }
-        guard try await offLoop({ try store.claim(runID, owner: owner, until: now.addingTimeInterval(lease), now: now,
-                                                  isOwnerAlive: ProcessIdentity.isAlive) }) else {
-            throw ExecutorError.busy(runID, owner: (try? store.load(runID))?.run.owner ?? "?")
+        enum Start: Sendable { case notFound, finished(RunStatus), busy, ready(StoredRun) }
+        let start: Start = try await offLoop {
+            func claim() throws -> Bool {
+                try store.claim(runID, owner: owner, until: now.addingTimeInterval(lease), now: now, isOwnerAlive: ProcessIdentity.isAlive)
+            }
+            // The record as created while nobody has claimed the run (so nothing of it started);
+            // otherwise as stored.
+            let loaded: StoredRun
+            if let created, try store.claimUnstarted(runID, owner: owner, until: now.addingTimeInterval(lease)) {
+                loaded = created
+            } else {
+                guard let stored = try store.loadForExecution(runID, definition: needsDefinition) else { return .notFound }
+                guard !stored.run.status.isTerminal else { return .finished(stored.run.status) }
+                guard try claim() else { return .busy }
+                loaded = stored
+            }
+            do {
+                try state.ensure()
+                try FileManager.default.createDirectory(at: state.logs(of: runID), withIntermediateDirectories: true)
+            } catch {
+                try? store.releaseLease(runID, owner: owner)
+                throw error
+            }
+            return .ready(loaded)
+        }
+        var loaded: StoredRun
+        switch start {
+        case .notFound: throw ExecutorError.notFound(runID)
+        case .finished(let status): throw ExecutorError.finished(runID, status)
+        case .busy: throw ExecutorError.busy(runID, owner: (try? store.load(runID))?.run.owner ?? "?")
+        case .ready(let run): loaded = run
         }
         defer { try? store.releaseLease(runID, owner: owner) }
         // Declared after the lease's release, so it runs before it: all is stored first.
@@ -144,13 +177,6 @@ public actor RunExecutor {
         let pipeline: ValidatedPipeline
         if let given = options.pipeline { pipeline = given } else { pipeline = try await offLoop { try Self.load(record) } }
         pipelineDirectory = URL(fileURLWithPath: loaded.run.pipelineFile).deletingLastPathComponent()
-        // Off the loop: a mkdir among thousands of runs' directories is slow, and the loop
-        // serves every run of a server.
-        let state = self.state
-        try await offLoop {
-            try state.ensure()
-            try FileManager.default.createDirectory(at: state.logs(of: runID), withIntermediateDirectories: true)
-        }
         prepareEnvironment(pipeline, loaded.run)
         do {
             if let workspace = try await offLoop({ try GitRefs.prepareWorkspace(pipeline, run: record, state: state) }) {

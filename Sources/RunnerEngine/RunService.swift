@@ -44,6 +44,7 @@ public final class RunService: @unchecked Sendable {
         run.triggerDetail = triggerDetail
         guard let group = run.concurrencyGroup, let policy = pipeline.pipeline.concurrency else {
             try store.createRun(run, steps: steps)
+            remember(run)
             return .created(id)
         }
         switch policy.onConflict {
@@ -51,9 +52,13 @@ public final class RunService: @unchecked Sendable {
             // Recorded now, queued behind the group's earlier runs: the executor waits for
             // them (cancelling them first for cancel_running), so no front door blocks here.
             try store.createRun(run, steps: steps)
+            remember(run)
             return .created(id)
         case .reject, .skip:
-            guard let active = try store.createRun(run, steps: steps, unlessActiveIn: group) else { return .created(id) }
+            guard let active = try store.createRun(run, steps: steps, unlessActiveIn: group) else {
+                remember(run)
+                return .created(id)
+            }
             if policy.onConflict == .reject {
                 return .rejected(active: active, errorCode: policy.errorCode?.value ?? ConcurrencyPolicy.defaultErrorCode)
             }
@@ -71,6 +76,7 @@ public final class RunService: @unchecked Sendable {
         var options = RunExecutor.Options(environment: environment, parallelism: parallelism, observer: observer)
         options.echoOutput = echoOutput
         options.pipeline = pipeline
+        options.created = lock.withLock { created.removeValue(forKey: id) }
         // A queued run whose predecessor's runner died would wait forever: finish that one here.
         options.finishOrphan = { [weak self] id in _ = try? await self?.resume(id) }
         // The lease keeps other processes out; this keeps a second executor of this process out
@@ -93,6 +99,13 @@ public final class RunService: @unchecked Sendable {
 
     private let lock = NSLock()
     nonisolated(unsafe) private var executor: RunExecutor?
+    /// Runs this service created and has not executed yet, as created: the executor starts
+    /// from the record instead of reading it back.
+    nonisolated(unsafe) private var created: [RunID: RunRecord] = [:]
+
+    private func remember(_ run: RunRecord) {
+        lock.withLock { created[run.id] = run }
+    }
     /// Runs executing in this process, whatever service runs them.
     private static let executingLock = NSLock()
     nonisolated(unsafe) private static var executing: Set<RunID> = []

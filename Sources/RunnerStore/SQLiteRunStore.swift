@@ -345,6 +345,13 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
 
     // MARK: - Leases and cancel
 
+    public func claimUnstarted(_ run: RunID, owner: String, until: Date) throws -> Bool {
+        try database.write {
+            try database.run("UPDATE runs SET owner = ?, lease_until = ? WHERE id = ? AND owner IS NULL AND status = 'queued'",
+                             [.text(owner), .date(until), .text(run.rawValue)]) == 1
+        }
+    }
+
     public func claim(_ run: RunID, owner: String, until: Date, now: Date, isOwnerAlive: (String) -> Bool) throws -> Bool {
         try database.write {
             guard let row = try database.query("SELECT owner, lease_until, status FROM runs WHERE id = ?", [.text(run.rawValue)]).first else {

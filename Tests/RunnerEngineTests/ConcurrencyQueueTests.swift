@@ -85,3 +85,65 @@ import Testing
         #expect(!f.file("ledger").contains("start-2"))
     }
 }
+
+/// A service executes the runs it created from the records it made (not read back), unless
+/// another runner took the run meanwhile.
+@Suite struct CreatedRunTests {
+    static let text = """
+        version: 1
+        name: two
+        steps:
+          - name: a
+            run: echo a >> ledger
+          - name: b
+            needs: [a]
+            run: echo b >> ledger
+        """
+
+    func admit(_ f: ExecutorFixture, _ service: RunService) async throws -> RunID {
+        let pipeline = try #require(PipelineLoader.load(bytes: Array(Self.text.utf8), file: f.pipelineFile.path).pipeline)
+        guard case .created(let id) = try await service.admit(pipeline: pipeline, definition: Self.text, file: f.pipelineFile.path,
+                                                              params: [:], trigger: .cli, parallelism: 1) else {
+            throw TestFailure("the run was not created")
+        }
+        return id
+    }
+
+    func service(_ f: ExecutorFixture) throws -> RunService {
+        try RunService(state: f.state, environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"])
+    }
+
+    @Test func aRunExecutedByTheServiceThatCreatedItRunsEachStepOnce() async throws {
+        let f = try ExecutorFixture(Self.text)
+        let service = try service(f)
+        let id = try await admit(f, service)
+        let final = try await service.execute(id)
+        #expect(final.run.status == .succeeded)
+        #expect(final.steps.map(\.status) == [.succeeded, .succeeded])
+        #expect(f.file("ledger") == "a\nb\n")
+        #expect(try f.store.load(id)?.run.owner == nil, "the lease was released")
+    }
+
+    /// Another runner started the run after it was created (its creator took too long) and died
+    /// with `a` done: the creator must resume it from the store, not start it afresh.
+    @Test func aCreatedRunStartedMeanwhileByAnotherRunnerIsResumedNotRestarted() async throws {
+        let f = try ExecutorFixture(Self.text)
+        let service = try service(f)
+        let id = try await admit(f, service)
+        let then = Date()
+        #expect(try f.store.claim(id, owner: "999999@elsewhere", until: then.addingTimeInterval(-1), now: then, isOwnerAlive: { _ in false }))
+        var attempt = AttemptRecord(step: StepName("a"), serial: 1, attempt: 1, startedAt: then)
+        attempt.pid = 1
+        try f.store.apply([
+            .runStatus(.running, errorCode: nil, message: nil, wakeAt: nil, at: then),
+            .stepStatus(StepName("a"), .running, attempts: 1, serial: 1, retryAt: nil, errorCode: nil, message: nil, at: then),
+            .attemptStarted(attempt),
+            .attemptFinished(StepName("a"), serial: 1, end: AttemptEnd(.exited(code: 0)), errorCode: nil, message: nil, counted: true, at: then),
+            .stepStatus(StepName("a"), .succeeded, attempts: 1, serial: 1, retryAt: nil, errorCode: nil, message: nil, at: then),
+        ], to: id)
+        let final = try await service.execute(id)
+        #expect(final.run.status == .succeeded)
+        #expect(f.file("ledger") == "b\n", "a, recorded succeeded, never runs again")
+        #expect(final.attempts.filter { $0.step == StepName("a") }.count == 1)
+    }
+}

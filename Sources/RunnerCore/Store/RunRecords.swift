@@ -195,6 +195,8 @@ public protocol RunStore: AnyObject, Sendable {
     func apply(_ changes: [StoreChange], to run: RunID) throws
     /// Takes the run if nobody holds a live lease on it.
     func claim(_ run: RunID, owner: String, until: Date, now: Date, isOwnerAlive: (String) -> Bool) throws -> Bool
+    /// Claims a run nobody has ever claimed (still queued, no owner): one that has not started.
+    func claimUnstarted(_ run: RunID, owner: String, until: Date) throws -> Bool
     func renewLease(_ run: RunID, owner: String, until: Date) throws -> Bool
     func releaseLease(_ run: RunID, owner: String) throws
     func load(_ run: RunID) throws -> StoredRun?
