@@ -12,6 +12,8 @@ public struct PipelineGraph: Sendable {
     }
 
     public private(set) var nodes: [Node]
+    /// No dependency cycle: Kahn's order placed every step (found when the levels were made).
+    private(set) var isAcyclic = false
     public let indexByName: [String: Int]
     /// Nodes of each stage, in declaration order.
     public let stageMembers: [[Int]]
@@ -93,6 +95,7 @@ public struct PipelineGraph: Sendable {
     /// Every dependency cycle, one per strongly connected component, each as a path of node
     /// indices starting at the component's first-declared step and ending where it began.
     public func cycles() -> [[Int]] {
+        if isAcyclic { return [] }
         var result: [[Int]] = []
         for component in stronglyConnectedComponents() {
             let members = Set(component)
@@ -177,7 +180,7 @@ public struct PipelineGraph: Sendable {
     private mutating func computeLevels() {
         // Explicit edges only reach the same or an earlier stage, so ordering by stage and
         // then by topological position is still topological, and sees whole stages in turn.
-        let topological = topologicalOrder(includingCycles: true)
+        let topological = topologicalOrder(includingCycles: true, complete: &isAcyclic)
         var position = [Int](repeating: 0, count: nodes.count)
         for (p, i) in topological.enumerated() { position[i] = p }
         let order = topological.sorted { (sectionRank(nodes[$0].section), position[$0]) < (sectionRank(nodes[$1].section), position[$1]) }
@@ -210,7 +213,8 @@ public struct PipelineGraph: Sendable {
 
     /// Kahn's algorithm over explicit edges, stages in order. With `includingCycles`, steps
     /// left on cycles are appended at the end in declaration order.
-    func topologicalOrder(includingCycles: Bool) -> [Int] {
+    /// `complete`: whether every step was placed before any on a cycle was appended.
+    func topologicalOrder(includingCycles: Bool, complete: inout Bool) -> [Int] {
         let n = nodes.count
         var indegree = [Int](repeating: 0, count: n)
         var dependents = [[Int]](repeating: [], count: n)
@@ -232,6 +236,7 @@ public struct PipelineGraph: Sendable {
                 if indegree[d] == 0 { queue.append(d) }
             }
         }
+        complete = order.count == n
         if includingCycles, order.count < n {
             let placed = Set(order)
             order += (0..<n).filter { !placed.contains($0) }
