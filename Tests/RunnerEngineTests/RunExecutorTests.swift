@@ -206,7 +206,7 @@ extension StoredRun {
         let result = try await f.executor(id, observer: { event in
             if case .progress(_, let percent, let message) = event, percent == 40, message == "working" {
                 seen.add(percent)
-                FileManager.default.createFile(atPath: flag, contents: nil)
+                _ = FileManager.default.createFile(atPath: flag, contents: nil)
             }
         }).execute()
         #expect(result.run.status == .succeeded)
