@@ -85,6 +85,10 @@ extension DecodingContext {
         case .timestamp: return .timestamp
         case .enumeration:
             guard let node = require(f, "values", owner) else { return .enumeration(values: []) }
+            if case .sequence(let items) = node.content, items.isEmpty {
+                report(.invalidParamSpec, "'values' of \(owner) is empty: an enum needs at least one value", at: node.location,
+                       hint: "list the allowed values, like `values: [staging, production]`")
+            }
             return .enumeration(values: stringList(node, "'values' of \(owner)").map(\.value))
         case .gitref:
             return .gitref(repo: string(f, "repo", owner)?.value ?? ".")

@@ -72,6 +72,10 @@ extension DecodingContext {
 
     private mutating func decodeStageList(_ node: YAMLNode) -> [Stage] {
         guard let items = list(node, "'stages'") else { return [] }
+        if items.isEmpty {
+            report(.emptyPipeline, "'stages' is empty: the pipeline has no steps", at: node.location,
+                   hint: "add a stage with at least one step, or write `steps:` for a single stage")
+        }
         var stages: [Stage] = []
         var work: [(node: YAMLNode, section: StepSection)] = []
         var counts: [Int] = []

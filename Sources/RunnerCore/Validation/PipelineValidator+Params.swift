@@ -56,7 +56,7 @@ extension PipelineValidator {
                 report(.invalidParamSpec, "\(owner): min \(Value.format(min)) is greater than max \(Value.format(max))", at: at)
             }
         case .enumeration(let values):
-            if values.isEmpty { report(.invalidParamSpec, "\(owner): an enum needs at least one value in `values`", at: at) }
+            // An empty or missing `values` was reported by the decoder, where the list is.
             var seen = Set<String>()
             for value in values where !seen.insert(value).inserted {
                 report(.duplicateEntry, "\(owner): enum value '\(value)' is listed twice", at: at, severity: .error)

@@ -75,7 +75,7 @@ extension PipelineValidator {
             owner: owner)
     }
 
-    private mutating func checkShell(_ shell: Shell, owner: String) {
+    mutating func checkShell(_ shell: Shell, owner: String) {
         if shell.argv.isEmpty || shell.argv.contains(where: \.isEmpty) {
             report(.invalidValue, "shell of \(owner) is empty", at: shell.location, hint: "write `sh`, `bash`, or an argv list like [python3, -c]")
         }

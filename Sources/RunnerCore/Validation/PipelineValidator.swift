@@ -43,6 +43,7 @@ public struct PipelineValidator: Sendable {
         checkHeader()
         checkParams()
         checkEnvironment(pipeline.env, owner: "pipeline")
+        checkDefaults()
         checkStructure()
         checkNeeds()
         checkCycles()
@@ -66,6 +67,19 @@ public struct PipelineValidator: Sendable {
         if let retention = pipeline.retention, retention.value <= .zero {
             report(.invalidValue, "retention must be longer than 0s", at: retention.location)
         }
+    }
+
+    /// `defaults:` holds the step keys of the same name, under the same rules: a value a step
+    /// would be refused for is refused here, even before any step inherits it.
+    private mutating func checkDefaults() {
+        let defaults = pipeline.defaults
+        let owner = "the defaults"
+        if let shell = defaults.shell { checkShell(shell, owner: owner) }
+        if let workdir = defaults.workdir { checkRelativePath(workdir, what: "workdir of \(owner)") }
+        if let timeout = defaults.timeout, timeout.value <= .zero {
+            report(.invalidDuration, "timeout of \(owner) must be longer than 0s", at: timeout.location)
+        }
+        if let retry = defaults.retry { checkRetry(retry, owner: owner) }
     }
 
     // MARK: - Structure
