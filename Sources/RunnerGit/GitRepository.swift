@@ -167,7 +167,7 @@ public final class GitRepository {
         defer { Self.git.git_index_free!(empty) }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var options = git_checkout_options()
-        Self.git.git_checkout_options_init!(&options, UInt32(GIT_CHECKOUT_OPTIONS_VERSION))
+        _ = Self.git.git_checkout_options_init!(&options, UInt32(GIT_CHECKOUT_OPTIONS_VERSION))
         options.checkout_strategy = GIT_CHECKOUT_FORCE.rawValue | GIT_CHECKOUT_DONT_UPDATE_INDEX.rawValue
             | GIT_CHECKOUT_DISABLE_PATHSPEC_MATCH.rawValue
         options.baseline_index = empty
@@ -217,7 +217,7 @@ public final class GitRepository {
 
     static func hex(_ oid: UnsafePointer<git_oid>?) -> String {
         var buffer = [CChar](repeating: 0, count: 41)
-        Self.git.git_oid_tostr!(&buffer, buffer.count, oid)
+        _ = Self.git.git_oid_tostr!(&buffer, buffer.count, oid)
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
