@@ -65,7 +65,24 @@ public struct StateDirectory: Sendable {
     }
 
     public func ensure() throws {
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("logs"), withIntermediateDirectories: true)
+        try Self.makeDirectory(rootPath + "logs")
+    }
+
+    /// The log directory of one run (made when the run starts executing).
+    public func ensureLogs(of run: RunID) throws {
+        try Self.makeDirectory(rootPath + "logs/" + run.rawValue)
+    }
+
+    /// `mkdir -p`: one mkdir(2) when the parent exists, as it does at every start but the
+    /// first; FileManager for the rest (missing parents, and its errors). FileManager alone
+    /// took 0.35 ms a directory through URL and attribute handling, on a 25 ms command.
+    static func makeDirectory(_ path: String) throws {
+        if mkdir(path, 0o777) == 0 { return }
+        if errno == EEXIST {
+            var info = stat()
+            if stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR { return }
+        }
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 }
 

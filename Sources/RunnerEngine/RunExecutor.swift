@@ -155,7 +155,7 @@ public actor RunExecutor {
             }
             do {
                 try state.ensure()
-                try FileManager.default.createDirectory(at: state.logs(of: runID), withIntermediateDirectories: true)
+                try state.ensureLogs(of: runID)
             } catch {
                 try? store.releaseLease(runID, owner: owner)
                 throw error

@@ -41,13 +41,13 @@ public enum YAMLReader {
                 return Output(root: nil, diagnostics: [Diagnostic(.internalError, "libyaml could not be initialised")])
             }
             // A large file whose steps list can be cut: two parsers at once (YAMLSplitRead).
-            if buffer.count >= threadedThreshold && ProcessInfo.processInfo.activeProcessorCount >= 2,
+            if buffer.count >= threadedThreshold && ParallelMap.cores >= 2,
                let plan = YAMLSplitRead.plan(buffer, minimumPiece: splitMinimumPiece),
                let output = YAMLSplitRead.read(buffer, plan: plan, file: file, limits: limits) {
                 return output
             }
             var builder = TreeBuilder(file: file, limits: limits)
-            if buffer.count < threadedThreshold || ProcessInfo.processInfo.activeProcessorCount < 2 {
+            if buffer.count < threadedThreshold || ParallelMap.cores < 2 {
                 while !builder.consume(producer.next(chunkSize)) {}
             } else {
                 // libyaml parses on its own thread; this one builds the tree from its events.

@@ -61,12 +61,14 @@ enum ApplyCommand {
                                 + ParamTable.render(validated.pipeline.params))
             return .invalid
         }
-        var parallelism = ProcessInfo.processInfo.activeProcessorCount
+        let parallelism: Int
         if let text = arguments.value("parallelism") {
             guard let n = Int(text), n >= 1, n <= 1024 else {
                 return RunnerCLI.usageError(UsageError(message: "--parallelism takes a number from 1 to 1024, got '\(text)'", hint: nil), context)
             }
             parallelism = n
+        } else {
+            parallelism = ParallelMap.cores
         }
         // gitref params name commits from here on: the run records both the ref and its SHA.
         let absolute = URL(fileURLWithPath: file, relativeTo: URL(fileURLWithPath: context.currentDirectory)).standardizedFileURL.path

@@ -7,8 +7,11 @@ public enum ParallelMap {
     /// the work is small or there is one core.
     public static func chunks<T: Sendable>(of count: Int, minimumChunk: Int = 256,
                                            _ body: @Sendable (Range<Int>) -> T) -> [T] {
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        let chunkCount = max(1, min(cores, count / max(1, minimumChunk)))
+        // Small work runs inline before the cores are counted: Foundation counts them by reading
+        // the cgroup files each time it is asked (0.4 ms, and the diamond of 6 steps asked).
+        let most = count / max(1, minimumChunk)
+        guard most > 1 else { return [body(0..<count)] }
+        let chunkCount = max(1, min(cores, most))
         guard chunkCount > 1 else { return [body(0..<count)] }
         let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: chunkCount)
         results.initialize(repeating: nil)
@@ -23,6 +26,9 @@ public enum ParallelMap {
         }
         return results.map { $0! }
     }
+
+    /// The cores this process may use (cgroup quota included), counted once.
+    public static let cores = ProcessInfo.processInfo.activeProcessorCount
 
     /// Each chunk writes only its own slot.
     private struct SendableSlots<T>: @unchecked Sendable {
