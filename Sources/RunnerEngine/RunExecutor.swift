@@ -239,18 +239,21 @@ public actor RunExecutor {
             }
         }
         try flush()
-        let writer = self.writer
-        let id = runID
-        do { try await offLoop { try writer.drain(id) } } catch { throw ExecutorError.store("\(error)") }
         for timer in timers.values { timer.cancel() }
         timers.removeAll()
-        // The run's state lives in the store now: drop the in-memory copy before loading the
-        // final one (at 10,000 steps both at once were the process's peak memory).
+        // All that is left of the run goes to the store, then the final run is read back, in
+        // one trip off the loop. The in-memory copy is dropped first (at 10,000 steps it and
+        // the final one at once were the process's peak memory).
         self.scheduler = nil
         stepEnvironment = [:]
         sharedEnvironment = nil
-        runner_release_free_memory()
-        guard let final = try await offLoop({ try store.load(runID) }) else { throw ExecutorError.notFound(runID) }
+        let writer = self.writer, id = runID
+        let final: StoredRun? = try await offLoop {
+            do { try writer.drain(id) } catch { throw ExecutorError.store("\(error)") }
+            runner_release_free_memory()
+            return try store.load(id)
+        }
+        guard let final else { throw ExecutorError.notFound(runID) }
         return final
     }
 
