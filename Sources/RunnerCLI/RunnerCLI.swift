@@ -1,5 +1,6 @@
 import Foundation
 import RunnerCore
+import RunnerEngine
 
 /// Exit codes of DESIGN.md, shared by every command.
 public enum ExitCode: Int32, Sendable {
@@ -26,6 +27,8 @@ public enum RunnerCLI {
         var console: Console
         var environment: [String: String]
         var currentDirectory: String
+        /// `apply`'s run state, being opened since the command started.
+        var stateOpening: StateOpening? = nil
     }
 
     static let commands: [Command] = [
@@ -42,10 +45,18 @@ public enum RunnerCLI {
         Command(spec: TriggerCommand.spec, run: TriggerCommand.run),
     ]
 
+    /// `environment` and `currentDirectory`: the process's own when not given.
     public static func run(_ arguments: [String], console: Console = .standard(),
-                           environment: [String: String] = ProcessInfo.processInfo.environment,
-                           currentDirectory: String = FileManager.default.currentDirectoryPath) -> Int32 {
-        let context = Context(console: console, environment: environment, currentDirectory: currentDirectory)
+                           environment: [String: String]? = nil, currentDirectory: String? = nil) -> Int32 {
+        let directory = currentDirectory ?? FileManager.default.currentDirectoryPath
+        // `apply` opens its run state from the very start, on another thread (StateOpening).
+        let home = environment.map { $0["RUNNER_HOME"] } ?? getenv("RUNNER_HOME").map { String(cString: $0) }
+        let opening = StateOpening.start(for: arguments, state: StateDirectory.resolve(home: home, currentDirectory: directory))
+        // Whatever the command did, an opening is over before the process exits: cut off in
+        // the middle of making a new database, it would leave that to the next start.
+        defer { opening?.settle() }
+        let context = Context(console: console, environment: environment ?? ProcessInfo.processInfo.environment,
+                              currentDirectory: directory, stateOpening: opening)
         return dispatch(arguments, context).rawValue
     }
 

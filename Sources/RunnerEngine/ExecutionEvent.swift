@@ -27,7 +27,12 @@ public struct StateDirectory: Sendable {
 
     /// `$RUNNER_HOME`, else `.runner` in the working directory.
     public static func resolve(environment: [String: String], currentDirectory: String) -> StateDirectory {
-        if let home = environment["RUNNER_HOME"], !home.isEmpty {
+        resolve(home: environment["RUNNER_HOME"], currentDirectory: currentDirectory)
+    }
+
+    /// `home`: the value of `RUNNER_HOME`, if set.
+    public static func resolve(home: String?, currentDirectory: String) -> StateDirectory {
+        if let home, !home.isEmpty {
             return StateDirectory(root: URL(fileURLWithPath: home, relativeTo: URL(fileURLWithPath: currentDirectory)).standardizedFileURL)
         }
         return StateDirectory(root: URL(fileURLWithPath: currentDirectory).appendingPathComponent(".runner"))

@@ -20,6 +20,16 @@ public final class RunService: @unchecked Sendable {
         store = try SQLiteRunStore(path: state.database.path)
     }
 
+    /// With a store already opened on `state` (and `state.ensure()` done), as `runner apply`
+    /// opens it while it reads the pipeline.
+    public init(state: StateDirectory, environment: [String: String], store: SQLiteRunStore,
+                launcher: ProcessLauncher = PosixProcessLauncher()) {
+        self.state = state
+        self.environment = environment
+        self.launcher = launcher
+        self.store = store
+    }
+
     public enum Admission: Sendable {
         case created(RunID)
         /// `on_conflict: reject`: an unfinished run of the group exists.

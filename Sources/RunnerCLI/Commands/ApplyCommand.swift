@@ -2,6 +2,7 @@ import Foundation
 import RunnerServer
 import RunnerCore
 import RunnerEngine
+import RunnerStore
 import RunnerYAML
 
 enum ApplyCommand {
@@ -29,10 +30,7 @@ enum ApplyCommand {
         let file = arguments.positionals[0]
         let renderer = DiagnosticRenderer(colors: context.console.colorsError)
         let state = StateDirectory.resolve(environment: context.environment, currentDirectory: context.currentDirectory)
-        let opening = arguments.has("dry-run") ? nil : ServiceOpening.start(state: state, environment: context.environment)
-        // An apply that stops early (invalid pipeline or params) lets the opening finish first:
-        // exiting in the middle of making a new database would leave it to the next start.
-        defer { opening?.settle() }
+        let opening = context.stateOpening.flatMap { !arguments.has("dry-run") && $0.state.root == state.root ? $0 : nil }
         // The bytes validated here are the definition recorded with the run: an edit of the
         // file while this starts cannot make the two differ.
         var bytes: [UInt8]
@@ -93,7 +91,11 @@ enum ApplyCommand {
         bytes = []
         let service: RunService
         do {
-            service = try opening?.wait() ?? RunService(state: state, environment: context.environment)
+            if let opening {
+                service = RunService(state: state, environment: context.environment, store: try opening.wait())
+            } else {
+                service = try RunService(state: state, environment: context.environment)
+            }
         } catch {
             context.console.err(renderer.render(Diagnostic(.internalError, "cannot open the run state: \(error)")))
             return .internalError
@@ -213,38 +215,49 @@ func take(_ text: inout String) -> String {
     return value
 }
 
-/// The run state opened on another core while the pipeline is read and checked (a new state
-/// database takes ~3 ms to make, about as long as reading and checking a small pipeline).
-/// Only where the state directory exists already: a mistyped `runner apply` in some
-/// directory must not leave a `.runner/` there. Never for `--dry-run`, which records nothing.
-final class ServiceOpening: @unchecked Sendable {
-    private var service: RunService?
+/// The run state opened on another core while `apply` starts, reads and checks the pipeline
+/// (a new state database takes ~3 ms to make, longer than all that in a small apply). Only
+/// for `apply` without `--dry-run` (which records nothing), and only where the state
+/// directory exists already: a mistyped `runner apply` in some directory must not leave a
+/// `.runner/` there. What it opens is used only once the pipeline is found valid: a state
+/// that cannot be opened is reported then, not before the pipeline's own errors.
+final class StateOpening: @unchecked Sendable {
+    let state: StateDirectory
+    private var store: SQLiteRunStore?
     private var failure: (any Error)?
     private let done = DispatchSemaphore(value: 0)
     private var waited = false
 
-    static func start(state: StateDirectory, environment: [String: String]) -> ServiceOpening? {
+    private init(state: StateDirectory) {
+        self.state = state
+    }
+
+    static func start(for arguments: [String], state: StateDirectory) -> StateOpening? {
+        guard arguments.first == "apply", !arguments.contains("--dry-run") else { return nil }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: state.root.path, isDirectory: &isDirectory), isDirectory.boolValue else { return nil }
-        let opening = ServiceOpening()
+        let opening = StateOpening(state: state)
         DispatchQueue.global().async {
-            do { opening.service = try RunService(state: state, environment: environment) } catch { opening.failure = error }
+            do {
+                try state.ensure()
+                opening.store = try SQLiteRunStore(path: state.database.path)
+            } catch {
+                opening.failure = error
+            }
             opening.done.signal()
         }
         return opening
     }
 
-    /// The opened service, or the error opening it gave.
-    func wait() throws -> RunService {
-        if !waited {
-            done.wait()
-            waited = true
-        }
+    /// The opened store, or the error opening it gave.
+    func wait() throws -> SQLiteRunStore {
+        settle()
         if let failure { throw failure }
-        return service!
+        return store!
     }
 
-    /// Waits for the opening to be over, whatever its result.
+    /// Waits for the opening to be over, whatever its result. Called from one thread only
+    /// (the command's).
     func settle() {
         guard !waited else { return }
         done.wait()
