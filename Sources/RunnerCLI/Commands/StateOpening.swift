@@ -1,0 +1,53 @@
+import Foundation
+import RunnerEngine
+import RunnerStore
+
+/// The run state opened on another core while `apply` starts, reads and checks the pipeline
+/// (a new state database takes ~3 ms to make, longer than all that in a small apply). Only
+/// for `apply` without `--dry-run` (which records nothing), and only where the state
+/// directory exists already: a mistyped `runner apply` in some directory must not leave a
+/// `.runner/` there. What it opens is used only once the pipeline is found valid: a state
+/// that cannot be opened is reported then, not before the pipeline's own errors.
+final class StateOpening: @unchecked Sendable {
+    let state: StateDirectory
+    private var store: SQLiteRunStore?
+    private var failure: (any Error)?
+    private let done = DispatchSemaphore(value: 0)
+    private var waited = false
+
+    private init(state: StateDirectory) {
+        self.state = state
+    }
+
+    static func start(for arguments: [String], state: StateDirectory) -> StateOpening? {
+        guard arguments.first == "apply", !arguments.contains("--dry-run") else { return nil }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: state.root.path, isDirectory: &isDirectory), isDirectory.boolValue else { return nil }
+        let opening = StateOpening(state: state)
+        DispatchQueue.global().async {
+            do {
+                try state.ensure()
+                opening.store = try SQLiteRunStore(path: state.database.path)
+            } catch {
+                opening.failure = error
+            }
+            opening.done.signal()
+        }
+        return opening
+    }
+
+    /// The opened store, or the error opening it gave.
+    func wait() throws -> SQLiteRunStore {
+        settle()
+        if let failure { throw failure }
+        return store!
+    }
+
+    /// Waits for the opening to be over, whatever its result. Called from one thread only
+    /// (the command's).
+    func settle() {
+        guard !waited else { return }
+        done.wait()
+        waited = true
+    }
+}
