@@ -15,6 +15,25 @@ import Testing
         #expect(g.cycles().isEmpty)
     }
 
+    /// Consecutive steps with the same needs share one lookup of those names; each step still
+    /// gets its own edges (a rollback step cannot need main steps) and its own unknown needs.
+    @Test func repeatedNeedsListsResolvePerStep() {
+        let p = Make.pipeline([[Make.step("a"), Make.step("b"), Make.step("c", needs: ["a", "b", "zz"]),
+                                Make.step("d", needs: ["a", "b", "zz"]), Make.step("e", needs: ["a", "b"])]],
+                              rollback: [Make.step("r", needs: ["a", "b", "zz"])])
+        let (g, targets) = PipelineGraph.resolving(pipeline: p, steps: p.allSteps)
+        let node = { (name: String) in g.nodes[g.indexByName[name]!] }
+        let names = { (n: PipelineGraph.Node) in n.needs.map { g.nodes[$0].name } }
+        #expect(names(node("c")) == ["a", "b"] && names(node("d")) == ["a", "b"] && names(node("e")) == ["a", "b"])
+        #expect(names(node("r")).isEmpty)
+        let ia = Int32(g.indexByName["a"]!), ib = Int32(g.indexByName["b"]!)
+        #expect(targets[g.indexByName["c"]!] == [ia, ib, -1])
+        #expect(targets[g.indexByName["d"]!] == [ia, ib, -1])
+        #expect(targets[g.indexByName["r"]!] == [ia, ib, -1])
+        let (_, diagnostics) = PipelineValidator.check(p)
+        #expect(diagnostics.filter { $0.code == .unknownNeed }.count == 3, "\(diagnostics.map(\.message))")
+    }
+
     @Test func cyclesAreReportedAsFullPaths() {
         let p = Make.pipeline([[Make.step("a", needs: ["c"]), Make.step("b", needs: ["a"]), Make.step("c", needs: ["b"]),
                                 Make.step("self", needs: ["self"]), Make.step("ok", needs: ["a"])]])
