@@ -23,14 +23,9 @@ extension PipelineValidator {
             report(.ineffectiveSetting, "\(owner): the runner never substitutes `${{ }}` into `run` text", at: step.run.location,
                    hint: "read values from the environment instead: $PARAM_X, $STEP_X_Y, $ITEM", severity: .warning)
         }
-        if let shell = step.shell { checkShell(shell, owner: owner) }
-        if let workdir = step.workdir { checkRelativePath(workdir, what: "workdir of \(owner)") }
+        checkRunSettings(shell: step.shell, workdir: step.workdir, timeout: step.timeout, retry: step.retry, owner: owner)
         checkEnvironment(step.env, owner: owner)
         checkOutputs(step)
-        if let timeout = step.timeout, timeout.value <= .zero {
-            report(.invalidDuration, "timeout of \(owner) must be longer than 0s", at: timeout.location)
-        }
-        if let retry = step.retry { checkRetry(retry, owner: owner) }
         checkErrorClasses(step.errors, owner: "the errors of \(owner)")
         if let code = step.errorCode { checkErrorCode(code) }
         if let condition = step.condition {
@@ -75,7 +70,18 @@ extension PipelineValidator {
             owner: owner)
     }
 
-    mutating func checkShell(_ shell: Shell, owner: String) {
+    /// The keys a step and `defaults:` share, under the same rules.
+    mutating func checkRunSettings(shell: Shell?, workdir: Located<String>?, timeout: Located<Duration>?,
+                                   retry: Located<RetryPolicy>?, owner: String) {
+        if let shell { checkShell(shell, owner: owner) }
+        if let workdir { checkRelativePath(workdir, what: "workdir of \(owner)") }
+        if let timeout, timeout.value <= .zero {
+            report(.invalidDuration, "timeout of \(owner) must be longer than 0s", at: timeout.location)
+        }
+        if let retry { checkRetry(retry, owner: owner) }
+    }
+
+    private mutating func checkShell(_ shell: Shell, owner: String) {
         if shell.argv.isEmpty || shell.argv.contains(where: \.isEmpty) {
             report(.invalidValue, "shell of \(owner) is empty", at: shell.location, hint: "write `sh`, `bash`, or an argv list like [python3, -c]")
         }

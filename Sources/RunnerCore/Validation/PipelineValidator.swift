@@ -73,13 +73,8 @@ public struct PipelineValidator: Sendable {
     /// would be refused for is refused here, even before any step inherits it.
     private mutating func checkDefaults() {
         let defaults = pipeline.defaults
-        let owner = "the defaults"
-        if let shell = defaults.shell { checkShell(shell, owner: owner) }
-        if let workdir = defaults.workdir { checkRelativePath(workdir, what: "workdir of \(owner)") }
-        if let timeout = defaults.timeout, timeout.value <= .zero {
-            report(.invalidDuration, "timeout of \(owner) must be longer than 0s", at: timeout.location)
-        }
-        if let retry = defaults.retry { checkRetry(retry, owner: owner) }
+        checkRunSettings(shell: defaults.shell, workdir: defaults.workdir, timeout: defaults.timeout, retry: defaults.retry,
+                         owner: "the defaults")
     }
 
     // MARK: - Structure
