@@ -122,3 +122,14 @@ let package = Package(
         ),
     ]
 )
+
+// Concrete generic types (a Dictionary of Strings, an Array of a struct) are made from mangled
+// names by default: compact code, but the first use of each pair of type and protocol scans the
+// binary's ~5,500 conformance records (17 scans in `runner apply` of W4, ~10% of its CPU). With
+// direct metadata accessors the witness tables are passed as they are known at compile time.
+// W4 28.1 -> 25.6 and 26.7 -> 24.4 ms (perf stat -r 40, alternating); W3 1.22x -> 1.18x of ninja.
+for target in package.targets where target.type != .system && (target.name.hasPrefix("Runner") || target.name == "runner") {
+    target.swiftSettings = (target.swiftSettings ?? []) + [
+        .unsafeFlags(["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"]),
+    ]
+}
