@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import RunnerCore
 import RunnerEngine
 
@@ -132,7 +135,7 @@ public enum RunnerCLI {
 
     static func suggestion(for word: String) -> String {
         let names = commands.map(\.spec.name) + ["help", "version"]
-        return Suggestion.closest(to: word.trimmingCharacters(in: CharacterSet(charactersIn: "-")), in: names)
+        return Suggestion.closest(to: String(word.drop { $0 == "-" }.reversed().drop { $0 == "-" }.reversed()), in: names)
             .map { "did you mean '\($0)'?" } ?? "commands: " + commands.map(\.spec.name).joined(separator: ", ") + " (see 'runner help')"
     }
 

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import RunnerCore
 
 /// What the engine tells its front door while a run executes (for live progress).
@@ -51,7 +54,7 @@ public struct StateDirectory: Sendable {
         var out = ""
         for scalar in name.rawValue.unicodeScalars {
             if scalar == "/" || scalar == "%" || scalar.value < 0x20 || scalar == "\u{7F}" {
-                out += String(format: "%%%02X", scalar.value)
+                out += "%" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16, uppercase: true)
             } else {
                 out.unicodeScalars.append(scalar)
             }
@@ -95,7 +98,7 @@ public struct StateDirectory: Sendable {
 /// what arrived together is handled together, and an exit the loop saw is handled right there,
 /// without waking another thread. Producers may be any thread.
 final class EventInbox<Event: Sendable>: LoopDelivery, @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var buffer: [Event] = []
     private var scheduled = false
     private var consumer: (([Event]) -> Void)?

@@ -1,5 +1,6 @@
 import CProcess
-import Foundation
+import Dispatch
+import FoundationEssentials
 import Glibc
 import RunnerCore
 
@@ -54,9 +55,7 @@ public final class PosixProcessLauncher: ProcessLauncher, @unchecked Sendable {
                   Stream(fd: err[0], isError: true, log: log, process: process, masks: spec.masks, echo: spec.echo)],
                  exit: pidfd >= 0 ? (pidfd, process) : nil)
         if pidfd < 0 {
-            let thread = Thread { process.waitForExit() }
-            thread.stackSize = 64 << 10
-            thread.start()
+            Threads.start(stackSize: 64 << 10) { process.waitForExit() }
         }
         return pid
     }
@@ -84,13 +83,13 @@ final class ChildProcess: @unchecked Sendable {
     private var spawned: OpaquePointer?
     private let program: String
     private let onExit: @Sendable (ProcessExit) -> Void
-    private let lock = NSLock()
+    private let lock = Lock()
     private var reason: AttemptEnd.Reason?
     private var openStreams = 2
     private var stderrTail = Data()
     static let tailLimit = 64 << 10
 
-    private static let registryLock = NSLock()
+    private static let registryLock = Lock()
     nonisolated(unsafe) private static var running: Set<pid_t> = []
 
     init(pid: pid_t, spawned: OpaquePointer? = nil, program: String = "", onExit: @escaping @Sendable (ProcessExit) -> Void) {
@@ -216,7 +215,7 @@ final class Stream: @unchecked Sendable {
         var data = Data(bytes)
         if !masks.isEmpty {
             var text = String(decoding: data, as: UTF8.self)
-            for secret in masks { text = text.replacingOccurrences(of: secret, with: "***") }
+            for secret in masks { text = text.replacing(secret, with: "***") }
             data = Data(text.utf8)
         }
         data.withUnsafeBytes { log.write($0) }
@@ -236,7 +235,7 @@ protocol LoopDelivery: AnyObject, Sendable {
 /// started, on the thread that saw the exit: no hand-off to another thread between the two
 /// (each hand-off was a wake-up on another core, the largest cost per step on a VM).
 final class EventLoop: SerialExecutor, @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var streams: [Int32: Stream] = [:]
     /// pidfds of running children: readable once the child exited.
     private var exits: [Int32: ChildProcess] = [:]
@@ -246,7 +245,7 @@ final class EventLoop: SerialExecutor, @unchecked Sendable {
     /// descriptor from another thread must write to the wake pipe.
     private var sleeping = false
     private var wake: [Int32] = [0, 0]
-    private var thread: Thread?
+    private var started = false
     private var threadID: pthread_t?
 
     /// Shared by every run executor whose launcher has no loop of its own (test launchers).
@@ -311,11 +310,9 @@ final class EventLoop: SerialExecutor, @unchecked Sendable {
 
     /// Called with the lock held.
     private func startIfNeeded() {
-        guard thread == nil else { return }
-        let t = Thread { [unowned self] in self.loop() }
-        t.stackSize = 1 << 20
-        thread = t
-        t.start()
+        guard !started else { return }
+        started = true
+        Threads.start(stackSize: 1 << 20) { [unowned self] in self.loop() }
     }
 
     private func poke() {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// Who holds a run's lease: host, pid and the process's start time, so a pid reused after a

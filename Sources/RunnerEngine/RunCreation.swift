@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RunnerCore
 
 /// Makes the durable records of a new run: the run with its pipeline definition and params,

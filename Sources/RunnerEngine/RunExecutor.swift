@@ -1,5 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CProcess
-import Foundation
+import FoundationEssentials
 import RunnerCore
 import RunnerYAML
 
@@ -552,7 +555,7 @@ public actor RunExecutor {
         var outputs: [String: String] = [:]
         for line in text.split(whereSeparator: \.isNewline) {
             guard let equals = line.firstIndex(of: "=") else { continue }
-            let key = String(line[..<equals]).trimmingCharacters(in: .whitespaces)
+            let key = String(line[..<equals]).trimmingSpaces()
             if declared.contains(key) { outputs[key] = String(line[line.index(after: equals)...]) }
         }
         return outputs

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RunnerCore
 import RunnerStore
 import RunnerYAML
@@ -107,7 +107,7 @@ public final class RunService: @unchecked Sendable {
         try await execute(id, observer: observer)
     }
 
-    private let lock = NSLock()
+    private let lock = Lock()
     nonisolated(unsafe) private var executor: RunExecutor?
     /// Runs this service created and has not executed yet, as created: the executor starts
     /// from the record instead of reading it back.
@@ -117,7 +117,7 @@ public final class RunService: @unchecked Sendable {
         lock.withLock { created[run.id] = run }
     }
     /// Runs executing in this process, whatever service runs them.
-    private static let executingLock = NSLock()
+    private static let executingLock = Lock()
     nonisolated(unsafe) private static var executing: Set<RunID> = []
     private var currentExecutor: RunExecutor? {
         get { lock.lock(); defer { lock.unlock() }; return executor }

@@ -1,5 +1,5 @@
 import CProcess
-import Foundation
+import FoundationEssentials
 import RunnerCore
 
 /// Stores the runs' changes on a thread of its own (one per store, shared by every run of the
@@ -29,13 +29,13 @@ final class StoreWriter: @unchecked Sendable {
     }
 
     private let store: RunStore
-    private let condition = NSCondition()
+    private let condition = Condition()
     private var queue: [(run: RunID, item: Item)] = []
     /// Items of each run queued or being written.
     private var pending: [RunID: Int] = [:]
     /// A run whose write failed: nothing more of it is stored; its executor stops the run.
     private var failures: [RunID: any Error] = [:]
-    private var thread: Thread?
+    private var running = false
     private var waiting = 0
     /// The writer waits for work (not for the end of the interval): only then does a
     /// submission wake it (a wake-up per submission was one per step, to no purpose).
@@ -46,7 +46,7 @@ final class StoreWriter: @unchecked Sendable {
         weak var writer: StoreWriter?
         init(_ writer: StoreWriter) { self.writer = writer }
     }
-    private static let registryLock = NSLock()
+    private static let registryLock = Lock()
     nonisolated(unsafe) private static var writers: [ObjectIdentifier: Weak] = [:]
 
     /// The writer of `store` (made on first use; gone once no executor holds it and its thread,
@@ -90,11 +90,9 @@ final class StoreWriter: @unchecked Sendable {
 
     /// Called with the lock held.
     private func startAndSignal() {
-        if thread == nil {
-            let t = Thread { self.loop() }  // the writer lives while its thread does
-            t.stackSize = 256 << 10
-            thread = t
-            t.start()
+        if !running {
+            running = true
+            Threads.start(stackSize: 256 << 10) { self.loop() }  // the writer lives while its thread does
         }
         if idle { condition.signal() }
     }
@@ -128,7 +126,7 @@ final class StoreWriter: @unchecked Sendable {
                 // Idle for a second: the thread ends (the next submission starts another).
                 if !condition.wait(until: Date().addingTimeInterval(1)) && queue.isEmpty && waiting == 0 {
                     idle = false
-                    thread = nil
+                    running = false
                     condition.unlock()
                     return
                 }

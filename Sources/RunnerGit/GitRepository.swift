@@ -1,5 +1,5 @@
 import CGit2Shim
-import Foundation
+import FoundationEssentials
 
 /// Why a ref could not be resolved. The caller maps it to the param's error code.
 public struct GitError: Error, CustomStringConvertible, Sendable, Equatable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RunnerCore
 import RunnerEngine
 
@@ -15,7 +15,7 @@ extension APIServer {
         guard let stream = request.openStream() else { return Self.error(500, .stateUnavailable, "cannot stream") }
         let store = service.store
         let run = stored.run.id
-        let thread = Thread {
+        Threads.start {
             defer { stream.close() }
             var last = after
             var offsets: [String: UInt64] = [:]   // log path → bytes sent
@@ -28,11 +28,8 @@ extension APIServer {
                     text += Self.sse(id: String(event.id), event: event.kind, data: EventJSON(event))
                 }
                 for attempt in current.attempts {
-                    guard let path = attempt.logPath, let handle = FileHandle(forReadingAtPath: path) else { continue }
-                    let offset = offsets[path] ?? 0
-                    try? handle.seek(toOffset: offset)
-                    let data = (try? handle.readToEnd()) ?? Data()
-                    try? handle.close()
+                    let offset = attempt.logPath.map { offsets[$0] ?? 0 } ?? 0
+                    guard let path = attempt.logPath, let data = LogFiles.read(path, from: offset) else { continue }
                     // Whole lines only; a partial last line waits for its end.
                     guard let end = data.lastIndex(of: UInt8(ascii: "\n")) else { continue }
                     let chunk = data[data.startIndex...end]
@@ -50,10 +47,9 @@ extension APIServer {
                     guard stream.write(text) else { return }
                     lastWrite = Date()
                 }
-                Thread.sleep(forTimeInterval: 0.2)
+                Threads.sleep(seconds: 0.2)
             }
         }
-        thread.start()
         var response = HTTPResponse(status: 200, body: [], contentType: "text/event-stream; charset=utf-8", header: ("Cache-Control", "no-cache"))
         response.stream = stream
         return response

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import FoundationEssentials
 import RunnerCore
 import RunnerEngine
 import RunnerCrypto
@@ -81,20 +85,20 @@ extension APIServer {
         case .failure(let d): return .failure(d)
         case .success(let params):
             var parsed = LaunchBody(params: params)
-            guard !flat, let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return .success(parsed) }
+            guard !flat, let object = JSONValue.parse(body)?.object else { return .success(parsed) }
             if let trigger = object["trigger"] {
-                guard let text = trigger as? String, let value = Trigger(rawValue: text), value == .api || value == .hook else {
+                guard let text = trigger.string, let value = Trigger(rawValue: text), value == .api || value == .hook else {
                     return .failure(Diagnostic(.invalidBody, "'trigger' takes \"api\" or \"hook\"", hint: DiagnosticCode.invalidBody.help))
                 }
                 parsed.trigger = value
             }
             if let detail = object["trigger_detail"] {
-                guard let map = detail as? [String: Any], map.count <= triggerDetailKeys.count,
-                      map.allSatisfy({ triggerDetailKeys.contains($0.key) && (($0.value as? String)?.count ?? 999) <= 256 }) else {
+                guard let map = detail.object, map.count <= triggerDetailKeys.count,
+                      map.allSatisfy({ triggerDetailKeys.contains($0.key) && ($0.value.string?.count ?? 999) <= 256 }) else {
                     return .failure(Diagnostic(.invalidBody, "'trigger_detail' takes strings (at most 256 characters) for \(triggerDetailKeys.sorted().joined(separator: ", "))",
                                                hint: DiagnosticCode.invalidBody.help))
                 }
-                parsed.triggerDetail = map.compactMapValues { $0 as? String }
+                parsed.triggerDetail = map.compactMapValues { $0.string }
             }
             return .success(parsed)
         }
@@ -103,7 +107,7 @@ extension APIServer {
     static func launchParams(_ body: [UInt8], flat: Bool = false) -> Result<[String: Value], Diagnostic> {
         if body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return .success([:]) }
         struct Body: Decodable { var params: [String: Value]? }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
+        guard let object = JSONValue.parse(body)?.object else {
             return .failure(Diagnostic(.invalidBody, "the body is not a JSON object", hint: DiagnosticCode.invalidBody.help))
         }
         if flat {

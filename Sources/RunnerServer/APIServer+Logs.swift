@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RunnerCore
 import RunnerEngine
 
@@ -21,15 +21,12 @@ extension APIServer {
             return Self.error(404, .stepNotFound, known ? "step '\(step)' of run \(id) has no attempt yet" : "run \(id) has no step '\(step)'")
         }
         // The path is the one the executor recorded under the state directory, never the request's.
-        guard let path = attempt.logPath, let handle = FileHandle(forReadingAtPath: path) else {
+        guard let path = attempt.logPath, let size = LogFiles.size(path) else {
             return HTTPResponse(status: 200, body: [], contentType: "text/plain; charset=utf-8")
         }
-        defer { try? handle.close() }
-        let size = (try? handle.seekToEnd()) ?? 0
         let start = size > UInt64(Self.maxLogBytes) ? size - UInt64(Self.maxLogBytes) : 0
-        try? handle.seek(toOffset: start)
-        let data = (try? handle.readToEnd()) ?? Data()
-        return HTTPResponse(status: 200, body: Array(data), contentType: "text/plain; charset=utf-8",
+        let data = LogFiles.read(path, from: start, limit: Self.maxLogBytes) ?? []
+        return HTTPResponse(status: 200, body: data, contentType: "text/plain; charset=utf-8",
                             header: start > 0 ? ("X-Log-Truncated", String(start)) : ("X-Attempt", String(attempt.serial)))
     }
 

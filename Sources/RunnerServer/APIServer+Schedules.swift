@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RunnerCore
 import RunnerEngine
 
@@ -91,8 +91,8 @@ extension APIServer {
     /// Fires due schedules every second, and collects garbage every `gcInterval`, until `stop`
     /// returns true.
     public func runSchedules(gcInterval: TimeInterval = 3600, defaultRetention: Duration = RunService.defaultRetention,
-                             log: @escaping @Sendable (String) -> Void, stop: @escaping @Sendable () -> Bool) -> Thread {
-        let thread = Thread { [weak self] in
+                             log: @escaping @Sendable (String) -> Void, stop: @escaping @Sendable () -> Bool) {
+        Threads.start { [weak self] in
             var lastGC = Date.distantPast
             while !stop() {
                 self?.fireDueSchedules(log: log)
@@ -100,10 +100,8 @@ extension APIServer {
                     lastGC = Date()
                     self?.collectGarbage(defaultRetention: defaultRetention, log: log)
                 }
-                Thread.sleep(forTimeInterval: 1)
+                Threads.sleep(seconds: 1)
             }
         }
-        thread.start()
-        return thread
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RunnerCore
 import RunnerCrypto
 import RunnerEngine
@@ -17,7 +17,7 @@ public final class APIServer: @unchecked Sendable {
 
     public let service: RunService
     let directory: String
-    private let lock = NSLock()
+    private let lock = Lock()
     private var pipelines: [String: LoadedPipeline] = [:]
     private var running = 0
     /// Runs accepted while `maxExecuting` were executing: started, in order, as others end.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RunnerCore
 import RunnerCrypto
 import RunnerStore
@@ -35,7 +35,7 @@ public enum AccessTokens {
         guard let header, !header.isEmpty else { return .failure(.missing) }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return .failure(.malformed) }
-        let token = String(parts[1]).trimmingCharacters(in: .whitespaces)
+        let token = String(parts[1]).trimmingSpaces()
         let fields = token.split(separator: "_")
         guard token.utf8.count == 4 + 16 + 1 + 64, fields.count == 3, fields[0] == "rnr" else { return .failure(.malformed) }
         guard let record = try? store.token(id: String(fields[1])) else { return .failure(.unknown) }

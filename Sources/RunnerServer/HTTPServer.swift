@@ -1,5 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CHTTPDShim
-import Foundation
+import FoundationEssentials
+import RunnerCore
 
 /// A request as handlers see it: method, path, query, headers, body. Headers and query are
 /// read while the request is being handled (they live in libmicrohttpd's connection).
@@ -55,7 +59,7 @@ public struct HTTPRequest {
 /// A response body written while it is sent: another thread writes, then closes.
 public final class HTTPStream: @unchecked Sendable {
     private let handle: OpaquePointer
-    private let lock = NSLock()
+    private let lock = Lock()
     private var closed = false
 
     init(_ handle: OpaquePointer) { self.handle = handle }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RunnerCore
 
 /// The JSON shape of a diagnostic, shared by `validate --json`, `plan --json` and the API.

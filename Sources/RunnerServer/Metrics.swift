@@ -1,10 +1,10 @@
-import Foundation
+import FoundationEssentials
 import RunnerCore
 import RunnerStore
 
 /// HTTP requests by route and status, counted as they are answered.
 final class Metrics: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var requests: [String: [Int: Int]] = [:]
 
     func count(route: String, status: Int) {
@@ -25,7 +25,7 @@ extension APIServer {
     func metricsText() -> HTTPResponse {
         var out = ""
         func label(_ text: String) -> String {
-            text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+            text.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"").replacing("\n", with: "\\n")
         }
         let statuses = (try? service.store.runCounts()) ?? [:]
         out += "# HELP runner_runs Runs recorded, by status.\n# TYPE runner_runs gauge\n"

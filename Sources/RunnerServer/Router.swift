@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Routes by method and path pattern (`/api/v1/runs/{id}`), apart from the handlers: a path
 /// that exists with another method is 405, an unknown path 404.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RunnerCore
 
 /// A run as JSON: `apply --json`, `runs show --json` and (later) the API share this shape.

@@ -1,5 +1,6 @@
 import CSQLite
-import Foundation
+import FoundationEssentials
+import RunnerCore
 
 /// A thin wrapper over one SQLite connection: statements, bindings, transactions. The only
 /// code that touches the SQLite C API.
@@ -14,7 +15,7 @@ public final class Database: @unchecked Sendable {
     /// The file did not exist before this connection made it (see `settle`).
     public private(set) var isNew = false
     private var statements: [String: OpaquePointer] = [:]
-    private let lock = NSRecursiveLock()
+    private let lock = Lock(recursive: true)
     public let path: String
 
     /// Opens (creating) the database in WAL mode with `synchronous=NORMAL`: a process crash

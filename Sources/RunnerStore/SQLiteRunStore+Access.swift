@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RunnerCore
 
 /// Tokens and the audit log, in the same database as the runs.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RunnerCore
 
 /// Idempotency keys: a key is scoped (caller + route), bound to its payload's hash, and keeps

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RunnerCore
 
 /// The run store on SQLite: `.runner/state.db` (or `$RUNNER_HOME/state.db`).
@@ -485,7 +485,7 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
                 """, [.text(id.rawValue)]).first?.bool(0)
             guard let isFresh else { return .none }
             guard isFresh else { return .started }
-            let columns = definition ? Self.runColumns : Self.runColumns.replacingOccurrences(of: Self.definitionColumn, with: "''")
+            let columns = definition ? Self.runColumns : Self.runColumns.replacing(Self.definitionColumn, with: "''")
             let run = try database.query("SELECT \(columns) FROM runs WHERE id = ?", [.text(id.rawValue)]).first.flatMap(runRecord)
             return run.map { .fresh(StoredRun(run: $0, steps: [], attempts: [])) } ?? .none
         }

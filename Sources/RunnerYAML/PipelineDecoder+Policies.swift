@@ -16,7 +16,7 @@ extension DecodingContext {
     mutating func decodeWorkspace(_ node: YAMLNode) -> WorkspaceSpec? {
         guard let f = fields(node, "'workspace'", allowed: ["from"]),
               let from = string(f, "from", "'workspace'", required: true) else { return nil }
-        let text = from.value.trimmingCharacters(in: .whitespaces)
+        let text = from.value.trimmingSpaces()
         guard text.hasPrefix("params."), text.count > "params.".count else {
             report(.invalidWorkspace, "the workspace is checked out from '\(from.value)', which is not a param", at: from.location,
                    hint: "write `from: params.NAME` where NAME is a gitref param, e.g. `from: params.targetRef`")

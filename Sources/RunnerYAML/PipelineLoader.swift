@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import RunnerCore
 
 /// Reads, decodes and validates a pipeline file: the one entry point front doors use.
@@ -61,28 +64,43 @@ public enum PipelineLoader {
     }
 
     public static func readFile(_ path: String, limits: YAMLLimits = .standard) -> Swift.Result<[UInt8], Diagnostic> {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            return .failure(Diagnostic(.unreadableFile, "no such file: \(path)", hint: "check the path", subject: path))
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            if errno == ENOENT || errno == ENOTDIR {
+                return .failure(Diagnostic(.unreadableFile, "no such file: \(path)", hint: "check the path", subject: path))
+            }
+            return .failure(Diagnostic(.unreadableFile, "cannot read \(path): \(String(cString: strerror(errno)))", subject: path))
         }
-        if isDirectory.boolValue {
+        if status.st_mode & S_IFMT == S_IFDIR {
             return .failure(Diagnostic(.unreadableFile, "\(path) is a directory without .yaml files",
                                        hint: "name a pipeline file, or a directory that holds some", subject: path))
         }
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            return .failure(Diagnostic(.unreadableFile, "cannot read \(path): permission denied", hint: DiagnosticCode.unreadableFile.help,
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let why = errno == EACCES ? "permission denied" : String(cString: strerror(errno))
+            return .failure(Diagnostic(.unreadableFile, "cannot read \(path): \(why)", hint: DiagnosticCode.unreadableFile.help,
                                        subject: path))
         }
-        defer { try? handle.close() }
-        do {
-            let data = try handle.read(upToCount: limits.maxFileBytes + 1) ?? Data()
-            if data.count > limits.maxFileBytes {
-                return .failure(Diagnostic(.fileTooLarge, "\(path) is larger than \(limits.maxFileBytes >> 20) MiB",
-                                           at: SourceLocation(file: path, line: 1, column: 1), hint: DiagnosticCode.fileTooLarge.help))
+        defer { close(fd) }
+        // At most one byte more than the limit: enough to tell that the file is too large.
+        let capacity = limits.maxFileBytes + 1
+        var bytes = [UInt8](repeating: 0, count: min(capacity, max(Int(status.st_size) + 1, 4096)))
+        var count = 0
+        while count < capacity {
+            if count == bytes.count { bytes.append(contentsOf: repeatElement(0, count: min(bytes.count, capacity - count))) }
+            let got = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, $0.count - count) }
+            if got == 0 { break }
+            if got < 0 {
+                if errno == EINTR { continue }
+                return .failure(Diagnostic(.unreadableFile, "cannot read \(path): \(String(cString: strerror(errno)))", subject: path))
             }
-            return .success([UInt8](data))
-        } catch {
-            return .failure(Diagnostic(.unreadableFile, "cannot read \(path): \(error.localizedDescription)", subject: path))
+            count += got
         }
+        if count > limits.maxFileBytes {
+            return .failure(Diagnostic(.fileTooLarge, "\(path) is larger than \(limits.maxFileBytes >> 20) MiB",
+                                       at: SourceLocation(file: path, line: 1, column: 1), hint: DiagnosticCode.fileTooLarge.help))
+        }
+        bytes.removeSubrange(count...)
+        return .success(bytes)
     }
 }

@@ -1,5 +1,5 @@
 import CYAML
-import Foundation
+import FoundationEssentials
 import RunnerCore
 
 /// Events copied out of libyaml, with the scalars' bytes in one buffer: the parsing thread
@@ -196,7 +196,7 @@ final class YAMLEventProducer {
         if let context = p.context.map({ String(cString: $0) }) {
             message = "\(problem) \(context)"
             if p.error != YAML_READER_ERROR, p.context_mark.index != p.problem_mark.index {
-                notes.append(.init("\(context.replacingOccurrences(of: "while ", with: "")) started here", at: location(p.context_mark)))
+                notes.append(.init("\(context.replacing("while ", with: "")) started here", at: location(p.context_mark)))
             }
         }
         var hint = DiagnosticCode.yamlSyntax.help
@@ -213,7 +213,7 @@ final class YAMLEventProducer {
 /// Hands event chunks from the parsing thread to the building thread. Bounded, so a
 /// consumer that stopped early (a bomb, a syntax error) never lets the parser run ahead.
 final class YAMLEventQueue: @unchecked Sendable {
-    private let condition = NSCondition()
+    private let condition = Condition()
     private var chunks: [YAMLEventChunk] = []
     private var isFinished = false
     private var isCancelled = false

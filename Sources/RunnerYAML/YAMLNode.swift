@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import RunnerCore
 
 /// A node of a YAML document with where it was written. Aliases share the anchored node.

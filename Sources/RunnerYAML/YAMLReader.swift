@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 import RunnerCore
 
 /// Bounds that keep hostile input from costing unbounded time or memory.
@@ -54,7 +55,7 @@ public enum YAMLReader {
                 let queue = YAMLEventQueue()
                 let done = DispatchSemaphore(value: 0)
                 let work = ProducerWork(producer: producer)
-                let thread = Thread {
+                Threads.start(stackSize: 1 << 20) {
                     while true {
                         let chunk = work.producer.next(chunkSize)
                         if chunk.isEmpty || !queue.put(chunk) { break }
@@ -63,8 +64,6 @@ public enum YAMLReader {
                     queue.finish()
                     done.signal()
                 }
-                thread.stackSize = 1 << 20
-                thread.start()
                 while let chunk = queue.take(), !builder.consume(chunk) {}
                 queue.cancel()
                 done.wait()

@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 import RunnerCore
 
 /// A large pipeline read by two libyaml parsers at once. libyaml is the slowest part of
@@ -169,7 +170,7 @@ enum YAMLSplitRead {
                                 rest: UnsafeBufferPointer(rebasing: buffer[plan.listEnd...]))
         let queue = YAMLEventQueue(capacity: .max)
         let done = DispatchSemaphore(value: 0)
-        let thread = Thread { [pieces, queue] in
+        Threads.start(stackSize: 1 << 20) { [pieces, queue] in
             var complete = false
             if let producer = YAMLEventProducer(bytes: pieces.listBytes, file: file, limits: limits) {
                 producer.lineOffset = Int32(clamping: plan.splitLine)
@@ -188,8 +189,6 @@ enum YAMLSplitRead {
             }
             done.signal()
         }
-        thread.stackSize = 1 << 20
-        thread.start()
         // The other thread reads `buffer`: it has finished before this returns.
         var joined = false
         func join() {

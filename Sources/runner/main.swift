@@ -1,5 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CProcess
-import Foundation
+import FoundationEssentials
 import RunnerCLI
 
 // A few malloc arenas are plenty for the runner's handful of threads; glibc's default (8 per

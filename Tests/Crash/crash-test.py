@@ -73,7 +73,12 @@ def main():
         if not os.path.exists(db_path):
             return None
         with db() as c:
-            rows = [r["id"] for r in c.execute("SELECT id FROM runs ORDER BY created_at")]
+            try:
+                rows = [r["id"] for r in c.execute("SELECT id FROM runs ORDER BY created_at")]
+            except sqlite3.OperationalError:
+                # Killed while the new database was being made: the file holds no schema yet
+                # (the next start migrates it), so no run was recorded.
+                return None
         fresh = [r for r in rows if r not in seen_runs]
         return fresh[-1] if fresh else None
 

@@ -112,7 +112,7 @@ import RunnerCore
 
     static func write(_ c: Case) -> URL {
         let url = directory.appendingPathComponent(c.name + ".yaml")
-        FileManager.default.createFile(atPath: url.path, contents: Data(c.bytes))
+        _ = FileManager.default.createFile(atPath: url.path, contents: Data(c.bytes))
         return url
     }
 

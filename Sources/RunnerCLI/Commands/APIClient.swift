@@ -1,7 +1,10 @@
 // libcurl through CCurlShim, not URLSession: FoundationNetworking (and libcurl linked into the
 // binary) cost every command start-up time, and only these requests need them.
+#if canImport(Glibc)
+import Glibc
+#endif
 import CCurlShim
-import Foundation
+import FoundationEssentials
 import RunnerCore
 
 /// The CLI as a client of `runner serve` (`--server URL --token-file F`): one request at a
@@ -36,7 +39,7 @@ struct APIClient {
         guard let data = FileManager.default.contents(atPath: path) else {
             return .failure(Failure(description: "cannot read the token file \(file)"))
         }
-        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let token = String(decoding: data, as: UTF8.self).trimmingWhitespace()
         guard token.hasPrefix("rnr_") else { return .failure(Failure(description: "\(file) does not hold a runner token (rnr_…)")) }
         return .success(APIClient(base: url, token: token))
     }
@@ -44,17 +47,17 @@ struct APIClient {
     struct Reply {
         var status: Int
         var body: Data
-        var json: Any? { try? JSONSerialization.jsonObject(with: body) }
+        var json: JSONValue? { JSONValue.parse(body) }
         var text: String { String(decoding: body, as: UTF8.self) }
     }
 
-    func send(_ method: String, _ path: String, body: Any? = nil, headers: [String: String] = [:]) -> Result<Reply, Failure> {
+    func send(_ method: String, _ path: String, body: JSONValue? = nil, headers: [String: String] = [:]) -> Result<Reply, Failure> {
         guard let url = URL(string: path, relativeTo: base) else { return .failure(Failure(description: "bad path \(path)")) }
         var lines = ["Authorization: Bearer \(token)"]
         for (k, v) in headers { lines.append("\(k): \(v)") }
         var payload: [UInt8]?
         if let body {
-            payload = ((try? JSONSerialization.data(withJSONObject: body)) ?? Data()).map { $0 }
+            payload = body.encoded()
             lines.append("Content-Type: application/json")
         }
         var status = 0
@@ -85,11 +88,11 @@ struct APIClient {
 
     /// An error reply as the CLI shows errors: `error[CODE]: message` and the hint.
     static func render(_ reply: Reply, _ context: RunnerCLI.Context) {
-        let object = reply.json as? [String: Any]
-        let code = object?["code"] as? String ?? "HTTP \(reply.status)"
-        let message = object?["message"] as? String ?? reply.text
+        let object = reply.json
+        let code = object?["code"]?.string ?? "HTTP \(reply.status)"
+        let message = object?["message"]?.string ?? reply.text
         var text = "error[\(code)]: \(message)\n"
-        if let hint = object?["hint"] as? String { text += "  hint: \(hint)\n" }
+        if let hint = object?["hint"]?.string { text += "  hint: \(hint)\n" }
         context.console.err(text)
     }
 

@@ -1,4 +1,9 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import FoundationEssentials
+import RunnerCore
 
 /// Runs async engine work from the synchronous command line and waits for it. The waiting
 /// thread is the process's main thread, never one of the cooperative threads the engine uses.
@@ -23,7 +28,7 @@ final class ResultBox<T>: @unchecked Sendable {
 final class InterruptHandler: @unchecked Sendable {
     private var source: DispatchSourceSignal?
     private var count = 0
-    private let lock = NSLock()
+    private let lock = Lock()
 
     init(onCancel: @escaping @Sendable (Int) -> Void) {
         signal(SIGINT, SIG_IGN)

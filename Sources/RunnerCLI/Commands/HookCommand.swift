@@ -1,5 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CProcess
-import Foundation
+import FoundationEssentials
 import RunnerServer
 import RunnerCore
 import RunnerEngine
@@ -102,7 +105,7 @@ enum HookCommand {
     }
 
     /// Single-quoted for sh: no expansion of anything inside.
-    static func shellQuoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+    static func shellQuoted(_ text: String) -> String { "'" + text.replacing("'", with: "'\\''") + "'" }
 
     static func script(event: String, runner: String, entries: [Entry]) -> String {
         let encoder = JSONEncoder()
@@ -483,20 +486,22 @@ enum HookCommand {
             context.console.err("runner: \(name): cannot read the token file for \(server); nothing launched\n")
             return .internalError
         }
-        let client = APIClient(base: url, token: String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        let client = APIClient(base: url, token: String(decoding: data, as: UTF8.self).trimmingWhitespace())
         var status = ExitCode.success
         for update in updates where !update.isDeletion && globs.contains(where: { fnmatch($0, update.ref, 0) == 0 }) {
-            var detail = ["event": event, "ref": update.ref, "new": update.new, "repository": repository]
-            if !update.old.isEmpty { detail["old"] = update.old }
-            if let pusher { detail["pusher"] = pusher }
-            let body: [String: Any] = ["params": [param: update.new], "trigger": "hook", "trigger_detail": detail]
-            let escaped = name.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? name
+            var detail: [String: JSONValue] = ["event": .string(event), "ref": .string(update.ref), "new": .string(update.new),
+                                               "repository": .string(repository)]
+            if !update.old.isEmpty { detail["old"] = .string(update.old) }
+            if let pusher { detail["pusher"] = .string(pusher) }
+            let body = JSONValue.object(["params": .object([param: .string(update.new)]), "trigger": .string("hook"),
+                                         "trigger_detail": .object(detail)])
+            let escaped = URLText.escaped(name)
             switch client.send("POST", "/api/v1/pipelines/\(escaped)/runs", body: body) {
             case .failure(let f):
                 context.console.err("runner: \(name): \(f.description)\n")
                 status = .internalError
             case .success(let reply):
-                if (200..<300).contains(reply.status), let id = (reply.json as? [String: Any])?["run_id"] as? String {
+                if (200..<300).contains(reply.status), let id = reply.json?["run_id"]?.string {
                     context.console.err("runner: \(name): run \(id) launched on \(server) for \(update.ref) at \(update.new.prefix(12))\n")
                 } else {
                     context.console.err("runner: \(name): not launched for \(update.ref) at \(update.new.prefix(12)): ")

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RunnerCore
 
 /// `runner runs … --server URL --token-file F`: the same questions, asked of a runner server.
@@ -11,8 +11,8 @@ extension RunsCommand {
         case .failure(let f): return RunnerCLI.usageError(UsageError(message: f.description, hint: nil), context)
         case .success(let c): client = c
         }
-        func escaped(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? s }
-        let request: (method: String, path: String, body: Any?)
+        func escaped(_ s: String) -> String { URLText.escaped(s) }
+        let request: (method: String, path: String, body: JSONValue?)
         switch subcommand {
         case "list":
             var query = ["limit=\(arguments.value("limit") ?? "20")"]
@@ -32,7 +32,7 @@ extension RunsCommand {
                 return RunnerCLI.usageError(UsageError(message: "with --server, resume takes --from STEP (a new run from that step)",
                                                        hint: "a server finishes its own interrupted runs when it starts"), context)
             }
-            request = ("POST", "/api/v1/runs/\(escaped(arguments.positionals[0]))/retry", ["from": step])
+            request = ("POST", "/api/v1/runs/\(escaped(arguments.positionals[0]))/retry", .object(["from": .string(step)]))
         default:
             return RunnerCLI.usageError(UsageError(message: "runs \(subcommand) does not take --server", hint: nil), context)
         }
@@ -47,21 +47,21 @@ extension RunsCommand {
                 context.console.out(reply.text)
                 return .success
             }
-            let object = reply.json as? [String: Any] ?? [:]
+            let object = reply.json ?? .null
             switch subcommand {
             case "list":
-                for run in object["runs"] as? [[String: Any]] ?? [] {
-                    context.console.out("\(run["id"] as? String ?? "?")  \(run["pipeline"] as? String ?? "?")  \(run["status"] as? String ?? "?")  \(run["trigger"] as? String ?? "")\n")
+                for run in object["runs"]?.array ?? [] {
+                    context.console.out("\(run["id"]?.string ?? "?")  \(run["pipeline"]?.string ?? "?")  \(run["status"]?.string ?? "?")  \(run["trigger"]?.string ?? "")\n")
                 }
             case "show":
-                context.console.out("run \(object["id"] as? String ?? "?")  \(object["pipeline"] as? String ?? "?")  \(object["status"] as? String ?? "?")"
-                                    + ((object["error_code"] as? String).map { "  error: \($0)" } ?? "") + "\n")
-                for step in object["steps"] as? [[String: Any]] ?? [] {
-                    context.console.out("  \(step["name"] as? String ?? "?")  \(step["status"] as? String ?? "?")"
-                                        + ((step["error_code"] as? String).map { "  \($0)" } ?? "") + "\n")
+                context.console.out("run \(object["id"]?.string ?? "?")  \(object["pipeline"]?.string ?? "?")  \(object["status"]?.string ?? "?")"
+                                    + (object["error_code"]?.string.map { "  error: \($0)" } ?? "") + "\n")
+                for step in object["steps"]?.array ?? [] {
+                    context.console.out("  \(step["name"]?.string ?? "?")  \(step["status"]?.string ?? "?")"
+                                        + (step["error_code"]?.string.map { "  \($0)" } ?? "") + "\n")
                 }
             case "cancel": context.console.out("cancel requested for run \(arguments.positionals[0])\n")
-            default: context.console.out("run \(object["run_id"] as? String ?? "?") re-runs \(object["retry_of"] as? String ?? "?") from \(object["from"] as? String ?? "?")\n")
+            default: context.console.out("run \(object["run_id"]?.string ?? "?") re-runs \(object["retry_of"]?.string ?? "?") from \(object["from"]?.string ?? "?")\n")
             }
             return .success
         }

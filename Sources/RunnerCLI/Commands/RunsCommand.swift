@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RunnerServer
 import RunnerCore
 import RunnerEngine
@@ -98,10 +98,10 @@ enum RunsCommand {
             let widths = (runs.map(\.id.rawValue.count).max() ?? 2, runs.map(\.pipeline.count).max() ?? 8)
             for run in runs {
                 let elapsed = run.startedAt.map { ProgressRenderer.duration((run.finishedAt ?? Date()).timeIntervalSince($0)) } ?? "-"
-                var line = run.id.rawValue.padding(toLength: widths.0 + 2, withPad: " ", startingAt: 0)
-                line += run.pipeline.padding(toLength: widths.1 + 2, withPad: " ", startingAt: 0)
-                line += run.status.rawValue.padding(toLength: 18, withPad: " ", startingAt: 0)
-                line += elapsed.padding(toLength: 9, withPad: " ", startingAt: 0)
+                var line = run.id.rawValue.padded(to: widths.0 + 2)
+                line += run.pipeline.padded(to: widths.1 + 2)
+                line += run.status.rawValue.padded(to: 18)
+                line += elapsed.padded(to: 9)
                 line += style.dim(run.trigger.rawValue)
                 if let code = run.errorCode { line += "  " + style.red(code) }
                 context.console.out(line + "\n")

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import FoundationEssentials
 import RunnerCore
 import RunnerEngine
 import RunnerServer
@@ -98,7 +102,7 @@ enum ServeCommand {
                     + (resumed.isEmpty ? "" : "; finishing \(resumed.count) interrupted run\(resumed.count == 1 ? "" : "s")")
                     + "; listening on http://\(host):\(server.port)\n")
         let stopping = StopFlag()
-        let schedules = api.runSchedules(gcInterval: Double(gcEvery.components.seconds), defaultRetention: retention,
+        api.runSchedules(gcInterval: Double(gcEvery.components.seconds), defaultRetention: retention,
                                          log: { console.out("runner serve: \($0)\n") }, stop: { stopping.isSet })
         stop.wait()
         stopping.set()
@@ -108,7 +112,6 @@ enum ServeCommand {
         let left = api.executing
         console.out("runner serve: stopped" + (left > 0 ? "; \(left) run\(left == 1 ? "" : "s") left for the next start to finish" : "") + "\n")
         _ = sources
-        _ = schedules
         return .success
     }
 
@@ -122,7 +125,7 @@ enum ServeCommand {
 
 /// Set once, read from any thread.
 final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var value = false
     var isSet: Bool { lock.withLock { value } }
     func set() { lock.withLock { value = true } }

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import FoundationEssentials
 import RunnerEngine
 import RunnerStore
 
@@ -21,8 +25,7 @@ final class StateOpening: @unchecked Sendable {
 
     static func start(for arguments: [String], state: StateDirectory) -> StateOpening? {
         guard arguments.first == "apply", !arguments.contains("--dry-run") else { return nil }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: state.root.path, isDirectory: &isDirectory), isDirectory.boolValue else { return nil }
+        guard FileSystem.isDirectory(state.root.path) else { return nil }
         let opening = StateOpening(state: state)
         DispatchQueue.global().async {
             do {

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import RunnerCore
 
 /// `runner trigger NAME --server URL --token-file F`: launch a named pipeline through the API.
@@ -32,7 +35,7 @@ enum TriggerCommand {
             return .invalid
         case .success(let collected): inputs = collected
         }
-        let escaped = name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? name
+        let escaped = URLText.escaped(name)
         // The declaration types the text values (-p count=3 is the number 3 for an int param).
         var types: [String: String] = [:]
         switch client.send("GET", "/api/v1/pipelines/\(escaped)") {
@@ -42,32 +45,32 @@ enum TriggerCommand {
                 APIClient.render(reply, context)
                 return APIClient.exitCode(reply.status)
             }
-            for param in (reply.json as? [String: Any])?["params"] as? [[String: Any]] ?? [] {
-                if let n = param["name"] as? String, let t = param["type"] as? String { types[n] = t }
+            for param in reply.json?["params"]?.array ?? [] {
+                if let n = param["name"]?.string, let t = param["type"]?.string { types[n] = t }
             }
         }
-        var params: [String: Any] = [:]
+        var params: [String: JSONValue] = [:]
         for (key, input) in inputs {
             switch input {
-            case .value(let v): params[key] = json(v)
+            case .value(let v): params[key] = v.json
             case .text(let text): params[key] = typed(text, as: types[key])
             }
         }
         var headers: [String: String] = [:]
         if let key = arguments.value("idempotency-key") { headers["Idempotency-Key"] = key }
-        switch client.send("POST", "/api/v1/pipelines/\(escaped)/runs", body: ["params": params], headers: headers) {
+        switch client.send("POST", "/api/v1/pipelines/\(escaped)/runs", body: .object(["params": .object(params)]), headers: headers) {
         case .failure(let f): return fail(f, context)
         case .success(let reply):
-            guard (200..<300).contains(reply.status), let object = reply.json as? [String: Any], let id = object["run_id"] as? String else {
+            guard (200..<300).contains(reply.status), let object = reply.json, let id = object["run_id"]?.string else {
                 APIClient.render(reply, context)
-                if let active = (reply.json as? [String: Any])?["run_id"] as? String {
+                if let active = reply.json?["run_id"]?.string {
                     context.console.err("  follow it with `runner runs show \(active) --server \(client.base.absoluteString) --token-file …`\n")
                 }
                 return APIClient.exitCode(reply.status)
             }
             if !arguments.has("wait") {
                 if arguments.has("json") { context.console.out(reply.text) } else {
-                    context.console.out("run \(id) of \(name) \(object["status"] as? String ?? "queued")\n")
+                    context.console.out("run \(id) of \(name) \(object["status"]?.string ?? "queued")\n")
                 }
                 return .success
             }
@@ -80,13 +83,13 @@ enum TriggerCommand {
             switch client.send("GET", "/api/v1/runs/\(id)") {
             case .failure(let f): return fail(f, context)
             case .success(let reply):
-                guard reply.status == 200, let run = reply.json as? [String: Any], let status = (run["status"] as? String).flatMap(RunStatus.init(rawValue:)) else {
+                guard reply.status == 200, let run = reply.json, let status = run["status"]?.string.flatMap(RunStatus.init(rawValue:)) else {
                     APIClient.render(reply, context)
                     return APIClient.exitCode(reply.status)
                 }
                 if status.isTerminal {
                     if json { context.console.out(reply.text) } else {
-                        context.console.out("run \(id) \(status.rawValue)" + ((run["error_code"] as? String).map { " (\($0))" } ?? "") + "\n")
+                        context.console.out("run \(id) \(status.rawValue)" + (run["error_code"]?.string.map { " (\($0))" } ?? "") + "\n")
                     }
                     return RunSummary.exitCode(status)
                 }
@@ -100,30 +103,17 @@ enum TriggerCommand {
         return .internalError
     }
 
-    static func json(_ value: Value) -> Any {
-        switch value {
-        case .null: NSNull()
-        case .bool(let b): b
-        case .int(let i): i
-        case .number(let d): d
-        case .string(let s): s
-        case .list(let items): items.map(json)
-        }
-    }
-
     /// Text as the declared type would read it; what does not read stays text, and the server
     /// answers with the param's own error code.
-    static func typed(_ text: String, as type: String?) -> Any {
+    static func typed(_ text: String, as type: String?) -> JSONValue {
         switch type {
-        case "int": if let i = Int(text) { return i } else { return text }
-        case "number": if let d = Double(text) { return d } else { return text }
-        case "bool": if text == "true" || text == "false" { return text == "true" } else { return text }
+        case "int": if let i = Int(text) { return .int(i) } else { return .string(text) }
+        case "number": if let d = Double(text) { return .number(d) } else { return .string(text) }
+        case "bool": if text == "true" || text == "false" { return .bool(text == "true") } else { return .string(text) }
         case let t? where t.hasPrefix("list"):
-            if text.hasPrefix("["), let data = text.data(using: .utf8), let array = try? JSONSerialization.jsonObject(with: data) as? [Any] {
-                return array
-            }
-            return text.isEmpty ? [] : text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        default: return text
+            if text.hasPrefix("["), case .array(let items)? = JSONValue.parse(text.utf8) { return .array(items) }
+            return .array(text.isEmpty ? [] : text.split(separator: ",", omittingEmptySubsequences: false).map { .string(String($0)) })
+        default: return .string(text)
         }
     }
 }

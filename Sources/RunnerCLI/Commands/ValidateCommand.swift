@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import RunnerServer
 import RunnerCore
 import RunnerYAML
@@ -77,11 +80,10 @@ enum ValidateCommand {
     /// without any stays, so the loader reports it.
     static func expand(_ paths: [String]) -> [String] {
         paths.flatMap { path -> [String] in
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue,
+            guard FileSystem.isDirectory(path),
                   let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return [path] }
             let files = names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
-            return files.isEmpty ? [path] : files.map { (path as NSString).appendingPathComponent($0) }
+            return files.isEmpty ? [path] : files.map { path.hasSuffix("/") ? path + $0 : path + "/" + $0 }
         }
     }
 
@@ -90,7 +92,7 @@ enum ValidateCommand {
 
     static func milliseconds(_ d: Duration) -> String {
         let (seconds, attoseconds) = d.components
-        return String(format: "%.1f", Double(seconds) * 1000 + Double(attoseconds) / 1e15)
+        return oneDecimal(Double(seconds) * 1000 + Double(attoseconds) / 1e15)
     }
 
     static func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }

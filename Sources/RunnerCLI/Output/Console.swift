@@ -1,10 +1,14 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
+import RunnerCore
 
 /// Where the CLI writes, and whether it may colour. Tests pass a capturing console.
 public final class Console: @unchecked Sendable {
     public enum Stream { case output, error }
 
-    private let lock = NSLock()
+    private let lock = Lock()
     private let write: (Stream, String) -> Void
     public let colorsOutput: Bool
     public let colorsError: Bool
@@ -21,8 +25,7 @@ public final class Console: @unchecked Sendable {
         let term = environment["TERM"] ?? ""
         return Console(colorsOutput: !noColor && term != "dumb" && isatty(1) == 1,
                        colorsError: !noColor && term != "dumb" && isatty(2) == 1) { stream, text in
-            let handle = stream == .output ? FileHandle.standardOutput : FileHandle.standardError
-            handle.write(Data(text.utf8))
+            FileSystem.write(stream == .output ? 1 : 2, text)
         }
     }
 

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RunnerCore
 
 /// Renders diagnostics as compilers do: `file:line:col: error[CODE]: message`, the source
@@ -71,7 +71,7 @@ struct DiagnosticRenderer {
 /// Source lines for code frames, read once per file.
 final class SourceCache: @unchecked Sendable {
     private var files: [String: [Substring]?] = [:]
-    private let lock = NSLock()
+    private let lock = Lock()
 
     func register(_ file: String, text: String) {
         lock.lock()

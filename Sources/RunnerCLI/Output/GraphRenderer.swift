@@ -73,7 +73,7 @@ struct GraphRenderer {
     }
 
     private func mermaidEscape(_ s: String) -> String {
-        s.replacingOccurrences(of: "\"", with: "#quot;")
+        s.replacing("\"", with: "#quot;")
     }
 
     // MARK: Dot
@@ -108,7 +108,7 @@ struct GraphRenderer {
     }
 
     private func dotQuote(_ s: String) -> String {
-        "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        "\"" + s.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"") + "\""
     }
 
     // MARK: Text

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RunnerCore
 
 /// What `plan` shows, as data: rendered as text, or encoded as JSON.
@@ -129,7 +129,7 @@ struct PlanModel: Encodable {
             schedules: p.triggers.schedules.map { s in
                 let tz = s.timezone?.value ?? "UTC"
                 let next = TimeZone(identifier: tz).flatMap { s.cron.value.nextFire(after: now, in: $0) }
-                return Schedule(cron: s.cron.value.source, timezone: tz, next: next.map { ISO8601DateFormatter().string(from: $0) })
+                return Schedule(cron: s.cron.value.source, timezone: tz, next: next.map { $0.formatted(.iso8601) })
             },
             git: p.triggers.git.map { g in
                 "\(g.events.map(\.rawValue).joined(separator: ", ")) on \(g.refs.map(\.value).joined(separator: ", "))"

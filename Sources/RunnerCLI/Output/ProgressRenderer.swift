@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 import RunnerServer
 import RunnerCore
 import RunnerEngine
@@ -20,7 +21,7 @@ final class ProgressRenderer: @unchecked Sendable {
     private let console: Console
     private let style: Style
     private let isTTY: Bool
-    private let lock = NSLock()
+    private let lock = Lock()
     private var lines: [Line] = []
     private var index: [String: Int] = [:]
     private var drawnLines = 0

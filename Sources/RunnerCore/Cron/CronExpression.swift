@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A standard 5-field cron expression (`minute hour day-of-month month day-of-week`) or one of the
 /// macros `@yearly`, `@annually`, `@monthly`, `@weekly`, `@daily`, `@midnight`, `@hourly`.

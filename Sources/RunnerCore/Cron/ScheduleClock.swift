@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// When a schedule fires, decided from its last firing and the time: pure, so the server's
 /// loop stays thin and this is tested with a manual clock.

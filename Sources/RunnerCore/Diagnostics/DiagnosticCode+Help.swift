@@ -116,7 +116,7 @@ extension DiagnosticCode {
         case .invalidName: "Names start with a letter or `_` and use letters, digits, `_` and `-`."
         case .invalidDefault: "Give a default that the param's own rules accept."
         case .invalidParamSpec: "Use only the keys of the param's type, with min ≤ max."
-        case .invalidPattern: "Fix the regular expression (ICU syntax)."
+        case .invalidPattern: "Fix the regular expression (Swift Regex syntax, as PCRE and ICU write it; no lookbehind)."
         case .unreachableErrorClass: "Move the catch-all class (no matcher) to the end of the list."
         case .invalidErrorCode: "Error codes look like `DOCS_BUILD_FAILED`."
         case .invalidEnvName: "Use `[A-Za-z_][A-Za-z0-9_]*`, not `RUNNER_*`, `PARAM_*`, `STEP_*` or `ITEM`."

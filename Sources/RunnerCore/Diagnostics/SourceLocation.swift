@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A position in a source file: 1-based line and column (columns count Unicode scalars).
 /// Every node of a pipeline carries one, so it is three plain integers: the file is an
@@ -49,7 +49,7 @@ public struct SourceFileID: Hashable, Sendable {
 
 final class SourceFileTable: @unchecked Sendable {
     static let shared = SourceFileTable()
-    private let lock = NSLock()
+    private let lock = Lock()
     private var paths: [String] = []
     private var ids: [String: Int32] = [:]
 

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// How an attempt ended, as the classifier needs it.
 public struct AttemptEnd: Hashable, Sendable {
@@ -61,7 +61,7 @@ public enum ErrorClassifier {
     /// is one, else what happened.
     public static func describe(_ end: AttemptEnd) -> String {
         let lastLine = end.stderrTail.split(whereSeparator: \.isNewline).last.map(String.init)?
-            .trimmingCharacters(in: .whitespaces)
+            .trimmingSpaces()
         switch end.reason {
         case .exited(let code):
             return lastLine.flatMap { $0.isEmpty ? nil : String($0.prefix(500)) } ?? "exited with status \(code)"
@@ -80,18 +80,19 @@ public enum ErrorClassifier {
 /// Compiled stderr patterns, shared: classification runs on every failed attempt.
 final class PatternCache: @unchecked Sendable {
     static let shared = PatternCache()
-    private let lock = NSLock()
-    private var cache: [String: NSRegularExpression] = [:]
+    private let lock = Lock()
+    private var cache: [String: RegularExpression?] = [:]
 
     func matches(_ pattern: String, in text: String) -> Bool {
         lock.lock()
-        var regex = cache[pattern]
-        if regex == nil {
-            regex = try? NSRegularExpression(pattern: pattern)
+        let regex: RegularExpression?
+        if let cached = cache[pattern] {
+            regex = cached
+        } else {
+            regex = try? RegularExpression(pattern)
             cache[pattern] = regex
         }
         lock.unlock()
-        guard let regex else { return false }
-        return regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+        return regex?.isFound(in: text) ?? false
     }
 }

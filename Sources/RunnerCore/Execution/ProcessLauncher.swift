@@ -1,11 +1,11 @@
-import Foundation
+import FoundationEssentials
 
 /// Environment entries many launches share (a run's base environment), as `NAME=value`
 /// lines: a launcher may keep them in its own form (C strings) for as long as this lives,
 /// instead of making them again at every launch.
 public final class SharedEnvironment: @unchecked Sendable {
     public let lines: [String]
-    private let lock = NSLock()
+    private let lock = Lock()
     private var prepared: AnyObject?
 
     public init(_ environment: [String: String]) {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Delays between attempts and deferred retry times. Pure: the random source and the
 /// current time are given, so tests fix both.

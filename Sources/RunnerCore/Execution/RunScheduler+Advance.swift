@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension RunScheduler {
     /// Moves the run as far as it can go now: decides nodes, launches, changes phase.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension RunScheduler {
     mutating func attemptEnded(_ i: Int, serial: Int, end: AttemptEnd, outputs: [String: String], now: Date) {

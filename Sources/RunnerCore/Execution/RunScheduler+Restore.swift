@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension RunScheduler {
     /// What a stored step looked like when the runner stopped.

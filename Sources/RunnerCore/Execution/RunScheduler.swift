@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Decides what a run does next, as a pure state machine: events in (an attempt ended, a
 /// timer fired, cancel), actions out (launch, terminate, set a timer, record a status).

@@ -35,7 +35,7 @@ public indirect enum ParamKind: Hashable, Sendable {
     public struct StringRules: Hashable, Sendable {
         public var minLength: Int?
         public var maxLength: Int?
-        /// An ICU regular expression the whole value must match.
+        /// A regular expression (Swift Regex syntax) the whole value must match.
         public var pattern: String?
 
         public init(minLength: Int? = nil, maxLength: Int? = nil, pattern: String? = nil) {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A param value as given: text from the command line (`-p k=v`), or a typed value from a
 /// JSON body, a params file or a schedule.
@@ -85,12 +85,12 @@ public enum ParamResolver {
         case .string, .enumeration, .gitref:
             return coerce(value: .string(text), to: kind)
         case .int:
-            guard let i = Int(text.trimmingCharacters(in: .whitespaces)) else {
+            guard let i = Int(text.trimmingSpaces()) else {
                 return .failure(Problem("'\(text)' is not an integer"))
             }
             return .success(.int(i))
         case .number:
-            guard let d = Double(text.trimmingCharacters(in: .whitespaces)), d.isFinite else {
+            guard let d = Double(text.trimmingSpaces()), d.isFinite else {
                 return .failure(Problem("'\(text)' is not a number"))
             }
             return .success(.number(d))
@@ -103,7 +103,7 @@ public enum ParamResolver {
         case .timestamp:
             return coerce(value: .string(text), to: kind)
         case .list(let rules):
-            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            let trimmed = text.trimmingSpaces()
             if trimmed.hasPrefix("[") {
                 guard let array = try? JSONDecoder().decode([Value].self, from: Data(trimmed.utf8)) else {
                     return .failure(Problem("'\(text)' is not a JSON array", hint: "write -p k=a,b or -p 'k=[\"a\",\"b\"]'"))
@@ -111,7 +111,7 @@ public enum ParamResolver {
                 return coerce(value: .list(array), to: kind)
             }
             let parts = trimmed.isEmpty ? [] : trimmed.split(separator: ",", omittingEmptySubsequences: false)
-                .map { $0.trimmingCharacters(in: .whitespaces) }
+                .map { $0.trimmingSpaces() }
             var items: [Value] = []
             for part in parts {
                 switch coerce(text: part, to: rules.items) {
@@ -204,10 +204,8 @@ public enum ParamResolver {
     }
 
     public static func matchesWhole(_ s: String, pattern: String) -> Bool {
-        guard let regex = try? NSRegularExpression(pattern: pattern) else { return false }
-        let range = NSRange(s.startIndex..., in: s)
-        guard let match = regex.firstMatch(in: s, options: [.anchored], range: range) else { return false }
-        return match.range == range
+        guard let regex = try? RegularExpression(pattern) else { return false }
+        return regex.matchesWhole(s)
     }
 }
 
@@ -215,25 +213,43 @@ extension Value: Codable {
     /// JSON: null, booleans, numbers (integers stay `.int`), strings and arrays. Objects are
     /// not values of any param type and are refused.
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null; return }
-        if let b = try? container.decode(Bool.self) { self = .bool(b); return }
-        if let i = try? container.decode(Int.self) { self = .int(i); return }
-        if let d = try? container.decode(Double.self) { self = .number(d); return }
-        if let s = try? container.decode(String.self) { self = .string(s); return }
-        if let a = try? container.decode([Value].self) { self = .list(a); return }
-        throw DecodingError.dataCorruptedError(in: container, debugDescription: "objects are not param values")
+        guard let value = Value(json: try JSONValue(from: decoder)) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "objects are not param values"))
+        }
+        self = value
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
+    public func encode(to encoder: any Encoder) throws { try json.encode(to: encoder) }
+
+    /// The value as JSON.
+    public var json: JSONValue {
         switch self {
-        case .null: try container.encodeNil()
-        case .bool(let b): try container.encode(b)
-        case .int(let i): try container.encode(i)
-        case .number(let d): try container.encode(d)
-        case .string(let s): try container.encode(s)
-        case .list(let items): try container.encode(items)
+        case .null: .null
+        case .bool(let b): .bool(b)
+        case .int(let i): .int(i)
+        case .number(let d): .number(d)
+        case .string(let s): .string(s)
+        case .list(let items): .array(items.map(\.json))
+        }
+    }
+
+    /// The param value `json` is; nil for an object, or a list holding one.
+    public init?(json: JSONValue) {
+        switch json {
+        case .null: self = .null
+        case .bool(let b): self = .bool(b)
+        case .int(let i): self = .int(i)
+        case .number(let d): self = .number(d)
+        case .string(let s): self = .string(s)
+        case .array(let items):
+            var values: [Value] = []
+            values.reserveCapacity(items.count)
+            for item in items {
+                guard let value = Value(json: item) else { return nil }
+                values.append(value)
+            }
+            self = .list(values)
+        case .object: return nil
         }
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// ISO 8601 timestamps as params accept them: `2026-02-01`, `2026-02-01T09:00:00+09:00`,
 /// `2026-02-01T00:00:00.250Z`. Parsed by hand so the rules are exact and documented.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What an API token may do: each role includes the ones before it.
 public enum Role: String, Codable, CaseIterable, Comparable, Sendable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A run's id: sortable by creation time and readable (`20261123-053012-4f2a9c`).
 public struct RunID: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {

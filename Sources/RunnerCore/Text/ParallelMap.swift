@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 
 /// Splits work over the machine's cores when there is enough of it: a 10,000-step pipeline
 /// is decoded and checked step by step, and each step is independent of the others.

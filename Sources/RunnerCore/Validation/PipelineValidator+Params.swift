@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+// IANA time zones (TimeZone(identifier:), the known identifiers) come with ICU, from here.
+import FoundationInternationalization
 
 extension PipelineValidator {
     mutating func checkParams() {
@@ -46,8 +48,8 @@ extension PipelineValidator {
             if let min = rules.minLength, let max = rules.maxLength, min > max {
                 report(.invalidParamSpec, "\(owner): min_length \(min) is greater than max_length \(max)", at: at)
             }
-            if let pattern = rules.pattern, (try? NSRegularExpression(pattern: pattern)) == nil {
-                report(.invalidPattern, "\(owner): pattern '\(pattern)' is not a valid regular expression", at: at)
+            if let pattern = rules.pattern, let problem = RegularExpression.problem(in: pattern) {
+                report(.invalidPattern, "\(owner): pattern '\(pattern)' is not a valid regular expression: \(problem)", at: at)
             }
         case .int(let min, let max):
             if let min, let max, min > max { report(.invalidParamSpec, "\(owner): min \(min) is greater than max \(max)", at: at) }
@@ -147,11 +149,11 @@ extension PipelineValidator {
 
     private mutating func checkRoute(_ path: Located<String>) {
         let value = path.value
-        let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._~/-")
+        let allowed: (Unicode.Scalar) -> Bool = { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._~/-".unicodeScalars.contains($0)) }
         if !value.hasPrefix("/") || value.count < 2 {
             report(.invalidPath, "api path '\(value)' must start with '/' and name a route", at: path.location,
                    hint: "e.g. /api/v1/admin/docs/publish")
-        } else if value.unicodeScalars.contains(where: { !allowed.contains($0) }) {
+        } else if value.unicodeScalars.contains(where: { !allowed($0) }) {
             report(.invalidPath, "api path '\(value)' may only use letters, digits and . _ ~ / -", at: path.location,
                    hint: "path templates like {id} are added by the server, not written here")
         } else if value.contains("//") || value.hasSuffix("/") || value.split(separator: "/").contains(where: { $0 == "." || $0 == ".." }) {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension PipelineValidator {
     /// Each step is checked on its own: large pipelines use every core.
@@ -220,10 +220,8 @@ extension PipelineValidator {
     }
 
     mutating func checkRegex(_ pattern: Located<String>, what: String) {
-        do {
-            _ = try NSRegularExpression(pattern: pattern.value)
-        } catch {
-            report(.invalidPattern, "\(what) '\(pattern.value)' is not a valid regular expression", at: pattern.location,
+        if let problem = RegularExpression.problem(in: pattern.value) {
+            report(.invalidPattern, "\(what) '\(pattern.value)' is not a valid regular expression: \(problem)", at: pattern.location,
                    length: pattern.value.count)
         }
     }
