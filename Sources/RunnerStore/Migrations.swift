@@ -1,9 +1,12 @@
-/// Numbered schema migrations. Never edit one that has shipped: add the next, and make
-/// `fresh` what the migrations leave (a test compares the two schemas, table by table).
+/// Numbered schema migrations. Never edit one that has shipped: add the next, make `fresh`
+/// what the migrations leave (a test compares the two schemas, table by table), and write the
+/// schema image again (`RUNNER_WRITE_SCHEMA_IMAGE=1 swift test --filter SchemaImageTests`).
 enum Migrations {
     /// The schema a new database gets at once: what every migration in turn leaves, without
     /// the tables, copies and renames of the way there (replayed, the migrations were 2.5 ms of
     /// every command on a new state: SQLite re-reads the schema after most DDL).
+    static let bookkeeping = "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)"
+
     static let fresh = """
         CREATE TABLE runs (
           id TEXT PRIMARY KEY,

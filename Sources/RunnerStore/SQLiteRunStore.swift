@@ -1,3 +1,4 @@
+import CSQLite
 import FoundationEssentials
 import RunnerCore
 
@@ -10,17 +11,38 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
     }
 
     public init(path: String) throws {
-        database = try Database(path: path)
-        try migrate()
+        database = try Self.openMigrated(path)
         try database.settle()
+    }
+
+    /// The database at `path`, made from the schema image when there is none, migrated.
+    private static func openMigrated(_ path: String) throws -> Database {
+        let fromImage = !FileManager.default.fileExists(atPath: path) && SchemaImage.create(at: path)
+        do {
+            let database = try Database(path: path, isNew: fromImage ? true : nil)
+            try migrate(database, fromImage: fromImage)
+            return database
+        } catch let error as Database.Error where error.code == SQLITE_NOTADB && !fromImage && SchemaImage.isZeros(path) {
+            // Zeros where a new database was being made when the power went: nothing was ever
+            // stored there, and it is made again.
+            for file in [path, path + "-wal", path + "-shm"] { try? FileManager.default.removeItem(atPath: file) }
+            return try openMigrated(path)
+        }
     }
 
     /// The schema version this build knows.
     public static var currentVersion: Int { Migrations.all.last?.version ?? 0 }
 
-    func migrate() throws {
+    static func migrate(_ database: Database, fromImage: Bool = false) throws {
         try database.write {
-            try database.run("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)")
+            if fromImage {
+                // The image holds the schema `fresh` makes; its migrations are recorded now.
+                for migration in Migrations.all {
+                    try database.run("INSERT INTO schema_migrations VALUES (?, ?)", [.integer(Int64(migration.version)), .date(Date())])
+                }
+                return
+            }
+            try database.run(Migrations.bookkeeping)
             let applied = try database.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").first?.int(0) ?? 0
             if applied > Self.currentVersion {
                 throw StoreError(description: "the state database is at schema version \(applied), newer than this runner (\(Self.currentVersion)); use a newer runner")

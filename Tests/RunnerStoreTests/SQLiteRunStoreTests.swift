@@ -26,6 +26,34 @@ func database(atSchema version: Int, path: String) throws -> Database {
     return db
 }
 
+/// Tables (columns, keys, defaults), indexes, foreign keys and triggers, one line each.
+func describeSchema(_ db: Database) throws -> [String] {
+    func rows(_ sql: String) throws -> [String] {
+        let columns = sql.components(separatedBy: " FROM ")[0].split(separator: ",").count
+        return try db.query(sql).map { row in (0..<columns).map { row.string($0) ?? "NULL" }.joined(separator: "|") }
+    }
+    let tables = try db.query("""
+        SELECT name, sql LIKE '%WITHOUT ROWID%' FROM sqlite_master
+        WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' ORDER BY name
+        """)
+    var lines: [String] = []
+    for table in tables {
+        let name = table.string(0) ?? ""
+        lines.append("table \(name) without-rowid=\(table.bool(1))")
+        lines += try rows("SELECT cid, name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo('\(name)')").map { "  column \($0)" }
+        lines += try rows("SELECT id, seq, \"table\", \"from\", \"to\", on_update, on_delete, \"match\" FROM pragma_foreign_key_list('\(name)')").map { "  fk \($0)" }
+        for index in try db.query("SELECT name, \"unique\", origin, partial FROM pragma_index_list('\(name)') ORDER BY name") {
+            let indexName = index.string(0) ?? ""
+            lines.append("  index \(indexName) unique=\(index.string(1) ?? "") origin=\(index.string(2) ?? "") partial=\(index.string(3) ?? "")")
+            lines += try rows("SELECT seqno, cid, name, \"desc\", coll, \"key\" FROM pragma_index_xinfo('\(indexName)')").map { "    \($0)" }
+        }
+    }
+    lines += try db.query("SELECT name, sql FROM sqlite_master WHERE type IN ('trigger', 'index') AND sql IS NOT NULL ORDER BY name").map {
+        "\($0.string(0) ?? "") " + ($0.string(1) ?? "").split(whereSeparator: \.isWhitespace).joined(separator: " ")
+    }
+    return lines
+}
+
 func sampleRun(_ id: String = "20261123-000000-000001", pipeline: String = "docs", at: Date = Date(timeIntervalSince1970: 1_000)) -> RunRecord {
     RunRecord(id: RunID(id), pipeline: pipeline, pipelineFile: "p.yaml", definition: "version: 1", trigger: .cli,
               params: ["targetRef": .string("main"), "n": .int(3)], parallelism: 2, createdAt: at)
@@ -350,33 +378,7 @@ let sampleSteps = [
         defer { try? FileManager.default.removeItem(at: dir) }
         let replayed = try database(atSchema: SQLiteRunStore.currentVersion, path: dir.appendingPathComponent("replayed.db").path)
         let fresh = try SQLiteRunStore(path: dir.appendingPathComponent("fresh.db").path).database
-        func describe(_ db: Database) throws -> [String] {
-            func rows(_ sql: String) throws -> [String] {
-                let columns = sql.components(separatedBy: " FROM ")[0].split(separator: ",").count
-                return try db.query(sql).map { row in (0..<columns).map { row.string($0) ?? "NULL" }.joined(separator: "|") }
-            }
-            let tables = try db.query("""
-                SELECT name, sql LIKE '%WITHOUT ROWID%' FROM sqlite_master
-                WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' ORDER BY name
-                """)
-            var lines: [String] = []
-            for table in tables {
-                let name = table.string(0) ?? ""
-                lines.append("table \(name) without-rowid=\(table.bool(1))")
-                lines += try rows("SELECT cid, name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo('\(name)')").map { "  column \($0)" }
-                lines += try rows("SELECT id, seq, \"table\", \"from\", \"to\", on_update, on_delete, \"match\" FROM pragma_foreign_key_list('\(name)')").map { "  fk \($0)" }
-                for index in try db.query("SELECT name, \"unique\", origin, partial FROM pragma_index_list('\(name)') ORDER BY name") {
-                    let indexName = index.string(0) ?? ""
-                    lines.append("  index \(indexName) unique=\(index.string(1) ?? "") origin=\(index.string(2) ?? "") partial=\(index.string(3) ?? "")")
-                    lines += try rows("SELECT seqno, cid, name, \"desc\", coll, \"key\" FROM pragma_index_xinfo('\(indexName)')").map { "    \($0)" }
-                }
-            }
-            lines += try db.query("SELECT name, sql FROM sqlite_master WHERE type IN ('trigger', 'index') AND sql IS NOT NULL ORDER BY name").map {
-                "\($0.string(0) ?? "") " + ($0.string(1) ?? "").split(whereSeparator: \.isWhitespace).joined(separator: " ")
-            }
-            return lines
-        }
-        let a = try describe(replayed), b = try describe(fresh)
+        let a = try describeSchema(replayed), b = try describeSchema(fresh)
         #expect(a.count > 100, "the description covers the schema")
         let same = a == b
         #expect(same, "replayed only: \(a.filter { !b.contains($0) }); fresh only: \(b.filter { !a.contains($0) })")

@@ -1,0 +1,144 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSQLite
+import FoundationEssentials
+
+/// A new state database written as a file image of the schema, not made by running the DDL:
+/// SQLite parses the whole schema again after each `CREATE`, so `Migrations.fresh` took about
+/// 2 ms, on the way of every first command in a new state directory. The image is an empty
+/// database (WAL mode, `schema_migrations` empty) that SQLite itself made from that DDL; its
+/// non-zero bytes are kept in `SchemaImage+Data.swift`, which `SchemaImageTests` writes again
+/// (`RUNNER_WRITE_SCHEMA_IMAGE=1 swift test --filter SchemaImageTests`) and checks against a
+/// database made from the DDL.
+enum SchemaImage {
+    /// The image's bytes.
+    static func bytes() -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: size)
+        for (offset, hex) in segments {
+            var index = offset
+            var high: UInt8?
+            for c in hex.utf8 {
+                let nibble = c <= UInt8(ascii: "9") ? c - UInt8(ascii: "0") : c - UInt8(ascii: "a") + 10
+                if let h = high {
+                    bytes[index] = h << 4 | nibble
+                    index += 1
+                    high = nil
+                } else {
+                    high = nibble
+                }
+            }
+        }
+        return bytes
+    }
+
+    /// Writes the image at `path` unless a file is there: true when this call made the file.
+    /// Written beside it, then linked into place, so no one ever opens a part of it, and two
+    /// commands starting at once cannot both make it. False (and nothing left behind) when it
+    /// could not: the caller opens the path the usual way.
+    static func create(at path: String) -> Bool {
+        let temporary = path + ".image-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return false }
+        let image = bytes()
+        var written = 0
+        while written < image.count {
+            let n = image.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, image.count - written) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            written += n
+        }
+        close(fd)
+        defer { unlink(temporary) }
+        return written == image.count && link(temporary, path) == 0
+    }
+
+    /// A file of zeros where a database was being made when the machine lost power (the
+    /// image is written without a sync, as the DDL was): nothing was ever stored in it.
+    static func isZeros(_ path: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        var total = 0
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { return false }
+            if n == 0 { return total > 0 }
+            if buffer[0..<n].contains(where: { $0 != 0 }) { return false }
+            total += n
+            if total > 16 << 20 { return false }
+        }
+    }
+
+    /// The image SQLite makes of `Migrations.bookkeeping` and `Migrations.fresh` in a new
+    /// database at `path` (removed after).
+    static func make(at path: String) throws -> [UInt8] {
+        defer { unlink(path) }
+        do {
+            let db = try Database(path: path)
+            try db.execute(Migrations.bookkeeping)
+            try db.execute(Migrations.fresh)
+            try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw Database.Error(code: SQLITE_CANTOPEN, message: "cannot read \(path)") }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            bytes += buffer[0..<n]
+        }
+        unlink(path + "-wal")
+        unlink(path + "-shm")
+        return bytes
+    }
+
+    /// `SchemaImage+Data.swift` for `image`.
+    static func source(of image: [UInt8]) -> String {
+        var segments: [(Int, [UInt8])] = []
+        var i = 0
+        while i < image.count {
+            guard image[i] != 0 else { i += 1; continue }
+            // A segment ends at 16 zeros in a row (shorter runs stay inside it).
+            var end = i
+            var zeros = 0
+            var j = i
+            while j < image.count && zeros < 16 {
+                if image[j] == 0 { zeros += 1 } else { zeros = 0; end = j + 1 }
+                j += 1
+            }
+            segments.append((i, Array(image[i..<end])))
+            i = end
+        }
+        var text = """
+            // Generated by SchemaImageTests (RUNNER_WRITE_SCHEMA_IMAGE=1 swift test --filter SchemaImageTests)
+            // from Migrations.bookkeeping and Migrations.fresh: do not edit.
+
+            extension SchemaImage {
+                static let size = \(image.count)
+                static let segments: [(offset: Int, hex: String)] = [
+
+            """
+        for (offset, bytes) in segments {
+            let hex = bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+            var start = hex.startIndex
+            text += "        (\(offset), \""
+            // Long segments over several lines of the literal.
+            var first = true
+            while start < hex.endIndex {
+                let end = hex.index(start, offsetBy: 96, limitedBy: hex.endIndex) ?? hex.endIndex
+                text += (first ? "" : "\" +\n            \"") + hex[start..<end]
+                first = false
+                start = end
+            }
+            text += "\"),\n"
+        }
+        text += "    ]\n}\n"
+        return text
+    }
+}
