@@ -56,20 +56,9 @@ enum SchemaImage {
     /// A file of zeros where a database was being made when the machine lost power (the
     /// image is written without a sync, as the DDL was): nothing was ever stored in it.
     static func isZeros(_ path: String) -> Bool {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 64 << 10)
-        var total = 0
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 { return false }
-            if n == 0 { return total > 0 }
-            if buffer[0..<n].contains(where: { $0 != 0 }) { return false }
-            total += n
-            if total > 16 << 20 { return false }
-        }
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > 0, size <= 16 << 20,
+              let bytes = FileManager.default.contents(atPath: path) else { return false }
+        return !bytes.contains { $0 != 0 }
     }
 
     /// The image SQLite makes of `Migrations.bookkeeping` and `Migrations.fresh` in a new
@@ -82,20 +71,12 @@ enum SchemaImage {
             try db.execute(Migrations.fresh)
             try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw Database.Error(code: SQLITE_CANTOPEN, message: "cannot read \(path)") }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 64 << 10)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            bytes += buffer[0..<n]
+        guard let bytes = FileManager.default.contents(atPath: path) else {
+            throw Database.Error(code: SQLITE_CANTOPEN, message: "cannot read \(path)")
         }
         unlink(path + "-wal")
         unlink(path + "-shm")
-        return bytes
+        return Array(bytes)
     }
 
     /// `SchemaImage+Data.swift` for `image`.
