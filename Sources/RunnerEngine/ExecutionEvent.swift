@@ -54,7 +54,7 @@ public struct StateDirectory: Sendable {
         var out = ""
         for scalar in name.rawValue.unicodeScalars {
             if scalar == "/" || scalar == "%" || scalar.value < 0x20 || scalar == "\u{7F}" {
-                out += "%" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16, uppercase: true)
+                out += percentEscape(UInt8(scalar.value))  // ASCII: one byte
             } else {
                 out.unicodeScalars.append(scalar)
             }

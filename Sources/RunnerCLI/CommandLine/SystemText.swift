@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import RunnerCore
 
 /// Small things Foundation's full module did for the CLI, done here: the runner is built on
 /// FoundationEssentials (Foundation's start-up cost every command about 3 ms).
@@ -15,7 +16,7 @@ enum URLText {
                  UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             default:
-                out += "%" + (byte < 0x10 ? "0" : "") + String(byte, radix: 16, uppercase: true)
+                out += percentEscape(byte)
             }
         }
         return out
