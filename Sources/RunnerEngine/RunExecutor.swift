@@ -250,11 +250,12 @@ public actor RunExecutor {
         self.scheduler = nil
         stepEnvironment = [:]
         sharedEnvironment = nil
-        let writer = self.writer, id = runID
+        // A caller that gave the parsed pipeline has no use for the definition's text.
+        let writer = self.writer, id = runID, withDefinition = options.pipeline == nil
         let final: StoredRun? = try await offLoop {
             do { try writer.drain(id) } catch { throw ExecutorError.store("\(error)") }
             runner_release_free_memory()
-            return try store.load(id)
+            return try store.load(id, definition: withDefinition)
         }
         guard let final else { throw ExecutorError.notFound(runID) }
         return final

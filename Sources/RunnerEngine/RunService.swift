@@ -80,7 +80,8 @@ public final class RunService: @unchecked Sendable {
     }
 
     /// Executes (or resumes) a run to its end.
-    /// `pipeline`, when given, must be the run's own definition, already loaded.
+    /// `pipeline`, when given, must be the run's own definition, already loaded; the run
+    /// returned then comes without the definition's text (the caller has the pipeline).
     public func execute(_ id: RunID, parallelism: Int? = nil, echoOutput: Bool = false, pipeline: ValidatedPipeline? = nil,
                         observer: (@Sendable (ExecutionEvent) -> Void)? = nil) async throws -> StoredRun {
         var options = RunExecutor.Options(environment: environment, parallelism: parallelism, observer: observer)

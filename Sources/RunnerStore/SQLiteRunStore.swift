@@ -421,6 +421,9 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
         concurrency_group, created_at, started_at, finished_at, updated_at, wake_at, error_code, error_message, owner, lease_until, refs, trigger_detail
         """
 
+    /// The run's columns with an empty definition in place of its text.
+    static let runColumnsWithoutDefinition = runColumns.replacing(definitionColumn, with: "''")
+
     func runRecord(_ row: Row) -> RunRecord? {
         // The definition is in `definitions` (migration 7); a run without one reads as empty.
         let definition = row.string(3) ?? ""
@@ -445,8 +448,13 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
     }
 
     public func load(_ id: RunID) throws -> StoredRun? {
+        try load(id, definition: true)
+    }
+
+    public func load(_ id: RunID, definition: Bool) throws -> StoredRun? {
         try database.read {
-            guard let run = try database.query("SELECT \(Self.runColumns) FROM runs WHERE id = ?", [.text(id.rawValue)]).first
+            let columns = definition ? Self.runColumns : Self.runColumnsWithoutDefinition
+            guard let run = try database.query("SELECT \(columns) FROM runs WHERE id = ?", [.text(id.rawValue)]).first
                 .flatMap(runRecord) else { return nil }
             var outputs: [String: [String: String]] = [:]
             for row in try database.query("SELECT step, key, value FROM outputs WHERE run_id = ?", [.text(id.rawValue)]) {
@@ -507,7 +515,7 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
                 """, [.text(id.rawValue)]).first?.bool(0)
             guard let isFresh else { return .none }
             guard isFresh else { return .started }
-            let columns = definition ? Self.runColumns : Self.runColumns.replacing(Self.definitionColumn, with: "''")
+            let columns = definition ? Self.runColumns : Self.runColumnsWithoutDefinition
             let run = try database.query("SELECT \(columns) FROM runs WHERE id = ?", [.text(id.rawValue)]).first.flatMap(runRecord)
             return run.map { .fresh(StoredRun(run: $0, steps: [], attempts: [])) } ?? .none
         }

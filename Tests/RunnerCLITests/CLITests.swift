@@ -276,3 +276,33 @@ func fixture(_ path: String) -> String { Paths.fixtures.appendingPathComponent(p
         #expect(statuses == [0, 2, 64, 2, 0])
     }
 }
+
+/// A secret param never shows in a run's JSON: not in `apply --json` (which masks from the
+/// pipeline it parsed) nor in `runs show --json` (from the stored definition).
+@Suite struct SecretParamJSONTests {
+    @Test func applyAndShowMaskSecretParams() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("secret-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("p.yaml").path
+        try """
+            version: 1
+            name: secretive
+            params:
+              token: {type: string, secret: true}
+              region: {type: string, default: eu}
+            steps:
+              - name: use
+                run: test -n "$PARAM_TOKEN"
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let env = ["RUNNER_HOME": dir.appendingPathComponent(".runner").path]
+        let apply = BinaryRunner.run(["apply", file, "--json", "-p", "token=hunter2-secret"], environment: env)
+        #expect(apply.status == 0, "\(apply.stderr)")
+        #expect(apply.stdout.contains("\"token\" : \"***\"") && apply.stdout.contains("\"region\" : \"eu\""), "\(apply.stdout)")
+        #expect(!apply.stdout.contains("hunter2") && !apply.stderr.contains("hunter2"))
+        let id = try #require(apply.stdout.firstMatch(of: /"id" : "([^"]+)"/)?.1)
+        let show = BinaryRunner.run(["runs", "show", String(id), "--json"], environment: env)
+        #expect(show.status == 0, "\(show.stderr)")
+        #expect(show.stdout.contains("\"token\" : \"***\"") && !show.stdout.contains("hunter2"), "\(show.stdout)")
+    }
+}

@@ -36,9 +36,10 @@ struct ExecutorFixture {
         return runID
     }
 
-    func executor(_ id: RunID, observer: (@Sendable (ExecutionEvent) -> Void)? = nil) -> RunExecutor {
+    func executor(_ id: RunID, pipeline: ValidatedPipeline? = nil, observer: (@Sendable (ExecutionEvent) -> Void)? = nil) -> RunExecutor {
         var options = RunExecutor.Options(environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"],
                                           observer: observer)
+        options.pipeline = pipeline
         options.killGrace = .milliseconds(500)
         options.pollInterval = .milliseconds(50)
         return RunExecutor(run: id, store: store, launcher: PosixProcessLauncher(), state: state, options: options)
@@ -117,6 +118,21 @@ extension StoredRun {
         #expect(try String(contentsOfFile: buildLog, encoding: .utf8) == "built\n")
         let quietLog = try #require(result.attempts.first { $0.step == "promote[a]" }?.logPath)
         #expect(!FileManager.default.fileExists(atPath: quietLog))
+    }
+
+    /// The final run read back comes without the definition's text when the caller gave the
+    /// parsed pipeline (it has no use for it), and with it otherwise (a resume finds the
+    /// secret params in it).
+    @Test func theFinalRunHasItsDefinitionUnlessThePipelineWasGiven() async throws {
+        let yaml = "version: 1\nname: p\nsteps:\n  - {name: a, run: \"true\"}\n"
+        let fixture = try ExecutorFixture(yaml)
+        let bare = try await fixture.run()
+        #expect(bare.run.status == .succeeded && bare.run.definition == yaml)
+        let pipeline = try #require(PipelineLoader.load(bytes: Array(yaml.utf8), file: fixture.pipelineFile.path).pipeline)
+        let given = try await fixture.executor(try fixture.create(), pipeline: pipeline).execute()
+        #expect(given.run.status == .succeeded && given.run.definition.isEmpty)
+        #expect(given.steps.map(\.status) == [.succeeded] && given.attempts.count == 1)
+        #expect(try fixture.store.load(given.run.id)?.run.definition == yaml)
     }
 
     @Test func failuresRetriesAndErrorClassesAreRecorded() async throws {

@@ -73,7 +73,7 @@ let sampleSteps = [
         #expect(loaded.run.params["n"] == .int(3))
         #expect(loaded.steps.map(\.name.rawValue) == ["build", "promote[a]"])
         #expect(loaded.steps[1].item == "a")
-        #expect(try store.schemaVersion == SQLiteRunStore.currentVersion)
+        #expect(store.schemaVersion == SQLiteRunStore.currentVersion)
         #expect(try store.integrityCheck() == "ok")
     }
 
@@ -279,6 +279,23 @@ let sampleSteps = [
         #expect(try store.load(id)?.steps.first?.status == .succeeded)
     }
 
+    /// Without its definition, a run loads as it does with it but for the definition's text.
+    @Test func loadWithoutTheDefinitionLeavesOutItsTextOnly() throws {
+        let (store, _) = try temporaryStore()
+        let id = RunID("20261123-000000-000001")
+        try store.createRun(sampleRun(), steps: sampleSteps)
+        try store.apply([.runStatus(.running, errorCode: nil, message: nil, wakeAt: nil, at: Date()),
+                         .stepStatus("build", .running, attempts: 1, serial: 1, retryAt: nil, errorCode: nil, message: nil, at: Date()),
+                         .attemptStarted(AttemptRecord(step: "build", serial: 1, attempt: 1, startedAt: Date()))], to: id)
+        let full = try #require(try store.load(id, definition: true))
+        let bare = try #require(try store.load(id, definition: false))
+        #expect(full.run.definition == "version: 1" && bare.run.definition == "")
+        #expect(bare.run.id == id && bare.run.status == .running && bare.run.params == full.run.params)
+        #expect(bare.steps.map { "\($0.name) \($0.status) \($0.serial)" } == full.steps.map { "\($0.name) \($0.status) \($0.serial)" })
+        #expect(bare.attempts.map { "\($0.step) \($0.serial)" } == ["build 1"] && full.attempts.count == 1)
+        #expect(try store.load(RunID("20261123-000000-000009"), definition: false) == nil)
+    }
+
     /// A run none of whose steps started comes without its steps; any other, as `load` has it.
     @Test func loadForExecutionLeavesOutTheStepsOfAFreshRunOnly() throws {
         let (store, _) = try temporaryStore()
@@ -361,7 +378,7 @@ let sampleSteps = [
             }
         }
         let store = try SQLiteRunStore(path: path)
-        #expect(try store.schemaVersion == SQLiteRunStore.currentVersion, "migrated through every later migration too")
+        #expect(store.schemaVersion == SQLiteRunStore.currentVersion, "migrated through every later migration too")
         #expect(try store.events(of: RunID("r1"), after: 0).map(\.id) == [1, 2, 3])
         #expect(try store.events(of: RunID("r1"), after: 0).map(\.status) == ["queued", "running", "succeeded"])
         #expect(try store.events(of: RunID("r2"), after: 1).map(\.status) == ["running"])
@@ -398,7 +415,7 @@ let sampleSteps = [
                 """)
         }
         let store = try SQLiteRunStore(path: path)
-        #expect(try store.schemaVersion == SQLiteRunStore.currentVersion)
+        #expect(store.schemaVersion == SQLiteRunStore.currentVersion)
         #expect(try store.load(RunID("r1"))?.run.definition == "version: 1\nname: p\n")
         #expect(try store.runs(RunQuery(limit: 10)).map(\.definition) == ["version: 1\nname: p\n"])
         #expect(try store.database.query("SELECT definition FROM runs").first?.string(0) == "")

@@ -174,6 +174,36 @@ import Testing
         }
     }
 
+    /// The items after the cut are parsed alone, one level below where they stand in the file:
+    /// an item nested to the limit reads alike, and one nested past it is declined at every cut
+    /// (the usual read reports it).
+    @Test func nestingAtTheLimitReadsAlikeAcrossTheCut() {
+        let limit = YAMLLimits.standard.maxDepth
+        for extra in [0, 1] {
+            // The top mapping and the list are two levels: the item's lists make up the rest.
+            let depth = limit - 2 + extra
+            let nested = String(repeating: "[", count: depth) + "x" + String(repeating: "]", count: depth)
+            let text = "version: 1\nsteps:\n  - {name: a, run: x}\n  - \(nested)\n  - {name: c, run: y}\n"
+            let usual = YAMLReader.read(Array(text.utf8), file: "t.yaml")
+            #expect(usual.diagnostics.isEmpty == (extra == 0), "\(usual.diagnostics)")
+            #expect(checkEveryCut(text) == (extra == 0 ? 2 : 0))
+        }
+    }
+
+    /// An item with an anchor and a merge, wherever it falls around the cut, and its alias at
+    /// the end of the list: every cut reads alike.
+    @Test func itemsWithAnchorsAfterTheCutReadAlike() {
+        for position in 0..<4 {
+            var text = "version: 1\nx-base: &base {shell: bash}\nsteps:\n  - {name: first, run: x}\n"
+            for i in 0..<4 {
+                text += i == position ? "  - &item {name: s\(i), run: y, <<: *base}\n" : "  - name: s\(i)\n    run: \"echo \(i)\"\n"
+            }
+            text += "  - *item\nfinally:\n  steps:\n    - {name: f, run: z}\n"
+            #expect(YAMLReader.read(Array(text.utf8), file: "t.yaml").diagnostics.isEmpty)
+            #expect(checkEveryCut(text) == 5)
+        }
+    }
+
     @Test func carriageReturnsAndUnicodeLineBreaksAreNeverCut() {
         for text in ["version: 1\r\nsteps:\r\n  - a\r\n  - b\r\n", "version: 1\nsteps:\n  - a\u{2028}\n  - b\n", "version: 1\nsteps:\n  - a\u{85}x\n  - b\n"] {
             #expect(Array(text.utf8).withUnsafeBufferPointer { YAMLSplitRead.plans($0) }.isEmpty)
