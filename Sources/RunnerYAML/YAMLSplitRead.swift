@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Dispatch
 import FoundationEssentials
 import RunnerCore
@@ -42,14 +45,24 @@ enum YAMLSplitRead {
     static func plans(_ b: UnsafeBufferPointer<UInt8>) -> [Plan] {
         let newline = UInt8(ascii: "\n"), space = UInt8(ascii: " "), hash = UInt8(ascii: "#"), dash = UInt8(ascii: "-")
         let n = b.count
+        guard let base = b.baseAddress, n > 0 else { return [] }
+        // Offset of the next `byte` from `from`, or `n` (memchr: the file is scanned a few
+        // times, each at memory speed, instead of once a byte at a time).
+        func find(_ byte: UInt8, from: Int) -> Int {
+            guard from < n, let found = memchr(base + from, Int32(byte), n - from) else { return n }
+            return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+        }
         // Line breaks libyaml counts that a cut by '\n' would not: '\r', NEL, LS, PS.
-        var i = 0
+        if find(0x0D, from: 0) < n { return [] }
+        var i = find(0xC2, from: 0)
         while i < n {
-            let c = b[i]
-            if c == 0x0D { return [] }
-            if c == 0xC2, i + 1 < n, b[i + 1] == 0x85 { return [] }
-            if c == 0xE2, i + 2 < n, b[i + 1] == 0x80, b[i + 2] == 0xA8 || b[i + 2] == 0xA9 { return [] }
-            i += 1
+            if i + 1 < n, b[i + 1] == 0x85 { return [] }
+            i = find(0xC2, from: i + 1)
+        }
+        i = find(0xE2, from: 0)
+        while i < n {
+            if i + 2 < n, b[i + 1] == 0x80, b[i + 2] == 0xA8 || b[i + 2] == 0xA9 { return [] }
+            i = find(0xE2, from: i + 1)
         }
         enum State { case before, listFirst, list }
         var state = State.before
@@ -58,8 +71,7 @@ enum YAMLSplitRead {
         var items: [(offset: Int, line: Int)] = []
         var listEnd = n, listEndLine = -1
         while start < n {
-            var end = start
-            while end < n && b[end] != newline { end += 1 }
+            let end = find(newline, from: start)
             var column = start
             while column < end && b[column] == space { column += 1 }
             let spaces = column - start

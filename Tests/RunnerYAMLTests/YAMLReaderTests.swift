@@ -151,6 +151,39 @@ import RunnerCore
         #expect(out.diagnostics.first?.location?.line == 1)
     }
 
+    /// The first invalid byte is found where the standard library's UTF-8 parser stops, in
+    /// texts of mostly ASCII (read eight bytes at a time) with valid and broken sequences at
+    /// every alignment.
+    @Test func firstInvalidUTF8AgreesWithTheStandardLibrary() {
+        func expected(_ bytes: [UInt8]) -> Int? {
+            var parser = Unicode.UTF8.ForwardParser()
+            var iterator = bytes.makeIterator()
+            var offset = 0
+            while true {
+                switch parser.parseScalar(from: &iterator) {
+                case .valid(let encoded): offset += encoded.count
+                case .emptyInput: return nil
+                case .error: return offset
+                }
+            }
+        }
+        let pieces: [[UInt8]] = [Array("a".utf8), Array("steps:\n".utf8), Array("é".utf8), Array("日".utf8), Array("😀".utf8),
+                                 [0xE9], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xE3, 0x81], [0x80], [0xF5, 0x80, 0x80, 0x80], [0xFF]]
+        var state: UInt64 = 20261202
+        func next(_ bound: Int) -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        for _ in 0..<2_000 {
+            var bytes: [UInt8] = []
+            for _ in 0..<next(40) {
+                // Mostly ASCII runs; now and then another piece, valid or not.
+                bytes += next(6) == 0 ? pieces[3 + next(pieces.count - 3)] : pieces[next(3)]
+            }
+            #expect(TextCheck.firstInvalidUTF8(bytes) == expected(bytes), "\(bytes)")
+        }
+    }
+
     @Test func byteOrderMarkAndCRLFAreAccepted() {
         let out = YAMLReader.read([0xEF, 0xBB, 0xBF] + Array("a: 1\r\nb: x\r\n".utf8), file: "t.yaml")
         #expect(out.diagnostics.isEmpty)
