@@ -601,7 +601,10 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
 
     // MARK: - JSON of params
 
+    /// No params (most runs): "{}" without an encoder (a JSONEncoder's first use in a process
+    /// costs more than the rest of recording a small run's row).
     static func encode(_ params: [String: Value]) -> String {
+        guard !params.isEmpty else { return "{}" }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         return (try? encoder.encode(params)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
@@ -616,11 +619,12 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
     }
 
     static func decodeMap<T: Decodable>(_ text: String?) -> [String: T] {
-        guard let text else { return [:] }
+        guard let text, text != "{}" else { return [:] }
         return (try? JSONDecoder().decode([String: T].self, from: Data(text.utf8))) ?? [:]
     }
 
     static func decode(_ text: String) -> [String: Value] {
-        (try? JSONDecoder().decode([String: Value].self, from: Data(text.utf8))) ?? [:]
+        guard text != "{}" else { return [:] }
+        return (try? JSONDecoder().decode([String: Value].self, from: Data(text.utf8))) ?? [:]
     }
 }
