@@ -55,7 +55,7 @@ public enum YAMLReader {
                 let queue = YAMLEventQueue()
                 let done = DispatchSemaphore(value: 0)
                 let work = ProducerWork(producer: producer)
-                Threads.start(stackSize: 1 << 20) {
+                let started = Threads.tryStart(stackSize: 1 << 20) {
                     while true {
                         let chunk = work.producer.next(chunkSize)
                         if chunk.isEmpty || !queue.put(chunk) { break }
@@ -64,9 +64,14 @@ public enum YAMLReader {
                     queue.finish()
                     done.signal()
                 }
-                while let chunk = queue.take(), !builder.consume(chunk) {}
-                queue.cancel()
-                done.wait()
+                if started != nil {
+                    while let chunk = queue.take(), !builder.consume(chunk) {}
+                    queue.cancel()
+                    done.wait()
+                } else {
+                    // No thread to be had: parsed here, as a small file is.
+                    while !builder.consume(producer.next(chunkSize)) {}
+                }
             }
             return builder.output()
         }

@@ -182,7 +182,8 @@ enum YAMLSplitRead {
                                 rest: UnsafeBufferPointer(rebasing: buffer[plan.listEnd...]))
         let queue = YAMLEventQueue(capacity: .max)
         let done = DispatchSemaphore(value: 0)
-        Threads.start(stackSize: 1 << 20) { [pieces, queue] in
+        // No thread to be had: nil, and the file is read the usual way.
+        guard Threads.tryStart(stackSize: 1 << 20, { [pieces, queue] in
             var complete = false
             if let producer = YAMLEventProducer(bytes: pieces.listBytes, file: file, limits: limits) {
                 producer.lineOffset = Int32(clamping: plan.splitLine)
@@ -200,7 +201,7 @@ enum YAMLSplitRead {
                 pieces.rest = events(of: pieces.restBytes, lineOffset: plan.listEndLine, file: file, limits: limits)
             }
             done.signal()
-        }
+        }) != nil else { return nil }
         // The other thread reads `buffer`: it has finished before this returns.
         var joined = false
         func join() {

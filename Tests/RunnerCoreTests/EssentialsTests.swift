@@ -146,4 +146,23 @@ import Testing
         #expect(!Threads.isCurrent(thread))
         #expect(Threads.isCurrent(pthread_self()))
     }
+
+    /// A thread the system cannot make (here a 64 TB stack) is nil from `tryStart`, its body
+    /// never run; one it can make runs.
+    @Test func tryStartAnswersNilWhenNoThreadCanBeMade() {
+        let box = Box()
+        #expect(Threads.tryStart(stackSize: 1 << 46) { box.done = 2 } == nil)
+        let condition = Condition()
+        condition.lock()
+        let started = Threads.tryStart {
+            condition.lock()
+            box.done = 1
+            condition.signal()
+            condition.unlock()
+        }
+        #expect(started != nil)
+        while box.done == 0 { condition.wait() }
+        condition.unlock()
+        #expect(box.done == 1)
+    }
 }

@@ -14,9 +14,34 @@ public enum Threads {
     }
 
     /// Starts `body` on a new thread; `stackSize` in bytes (the system's default when nil).
-    /// Answers the thread's id. Traps when the system cannot make a thread, as Thread did.
+    /// Answers the thread's id. When the system cannot make a thread (its limit on processes
+    /// or threads reached), says so and exits with 70, the internal-error status: the
+    /// threads started this way (an event loop, the store's writer) are ones the runner
+    /// cannot go on without, and a run left unfinished is resumed later like any other.
     @discardableResult
     public static func start(stackSize: Int? = nil, _ body: @escaping @Sendable () -> Void) -> pthread_t {
+        switch make(stackSize: stackSize, body) {
+        case .success(let thread): return thread
+        case .failure(let error):
+            let message = "runner: cannot start a thread: \(String(cString: strerror(error.status))) "
+                + "(the limit on processes or threads, 'ulimit -u', may be reached)\n"
+            _ = message.withCString { write(2, $0, strlen($0)) }
+            exit(70)
+        }
+    }
+
+    /// Starts `body` on a new thread, or answers nil when the system cannot make one: for work
+    /// that can be done on the calling thread instead (reading a large pipeline).
+    public static func tryStart(stackSize: Int? = nil, _ body: @escaping @Sendable () -> Void) -> pthread_t? {
+        try? make(stackSize: stackSize, body).get()
+    }
+
+    /// pthread_create's error number.
+    struct CreateError: Error {
+        var status: Int32
+    }
+
+    private static func make(stackSize: Int?, _ body: @escaping @Sendable () -> Void) -> Result<pthread_t, CreateError> {
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
         defer { pthread_attr_destroy(&attributes) }
@@ -31,9 +56,9 @@ public enum Threads {
         }, context)
         guard status == 0 else {
             Unmanaged<Start>.fromOpaque(context).release()
-            fatalError("pthread_create failed: \(String(cString: strerror(status)))")
+            return .failure(CreateError(status: status))
         }
-        return thread
+        return .success(thread)
     }
 
     /// True on the thread `thread`.
