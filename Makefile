@@ -5,7 +5,7 @@ SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages: libyaml for the loader; the rest are what the example pipelines' scripts
 # and the tests use.
-APT_PACKAGES := libyaml-dev libsqlite3-dev libgit2-dev libmicrohttpd-dev libssl-dev libcurl4-openssl-dev pkg-config sqlite3 zip unzip git
+APT_PACKAGES := libyaml-dev libsqlite3-dev libgit2-dev libmicrohttpd-dev libssl-dev libcurl4-openssl-dev pkg-config sqlite3 zip unzip git faketime
 RUNNER_DEBUG := .build/debug/runner
 RUNNER_RELEASE := .build/release/runner
 
@@ -47,6 +47,7 @@ test: deps
 	Tests/E2E/git-hooks.sh $(RUNNER_DEBUG)
 	Tests/E2E/serve-api.py $(RUNNER_DEBUG)
 	Tests/E2E/openapi-check.py $(RUNNER_DEBUG)
+	Tests/Faults/run-all.sh $(RUNNER_DEBUG)
 	Tests/Crash/crash-test.py $(RUNNER_DEBUG) --runs 30
 
 # The docs pipeline for real (state in .runner/state.db, the published site under .demo/),
