@@ -9,6 +9,16 @@ public final class Database: @unchecked Sendable {
         public var code: Int32
         public var message: String
         public var description: String { "sqlite error \(code): \(message)" }
+
+        /// A failure that may pass by itself: another process holds the database (BUSY,
+        /// LOCKED), the disk is full or failing (FULL, IOERR), the file cannot be opened now
+        /// (CANTOPEN, PROTOCOL). Worth retrying; never evidence that a row does not exist.
+        public var isTransient: Bool {
+            switch code & 0xFF {
+            case SQLITE_BUSY, SQLITE_LOCKED, SQLITE_FULL, SQLITE_IOERR, SQLITE_CANTOPEN, SQLITE_PROTOCOL, SQLITE_NOMEM: true
+            default: false
+            }
+        }
     }
 
     private var handle: OpaquePointer?
@@ -16,6 +26,9 @@ public final class Database: @unchecked Sendable {
     public private(set) var isNew = false
     private var statements: [String: OpaquePointer] = [:]
     private let lock = Lock(recursive: true)
+    /// Transactions open on this connection (a `read` or `write` inside another joins it).
+    private var depth = 0
+    private var depthIsWrite = false
     public let path: String
 
     /// Opens (creating) the database in WAL mode with `synchronous=NORMAL`: a process crash
@@ -87,28 +100,67 @@ public final class Database: @unchecked Sendable {
     }
 
     /// A write transaction, taken with BEGIN IMMEDIATE so it never fails half-way with BUSY.
+    /// Whatever fails (the BEGIN, the body, the COMMIT), the connection is left outside any
+    /// transaction, ready for the next one. A `write` inside another joins it.
     @discardableResult
     public func write<T>(_ body: () throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }
+        if depth > 0 {
+            guard depthIsWrite else { throw Error(code: SQLITE_MISUSE, message: "a write inside a read transaction") }
+            return try body()
+        }
         try run("BEGIN IMMEDIATE")  // prepared once, like every statement (sqlite3_exec parses each time)
+        depth = 1
+        depthIsWrite = true
+        defer { depth = 0; depthIsWrite = false }
         do {
             let result = try body()
             try run("COMMIT")
             return result
         } catch {
-            try? execute("ROLLBACK")
+            rollBack()
             throw error
         }
     }
 
-    /// A read: one consistent snapshot.
+    /// A read: one consistent snapshot. A failed COMMIT (it can only end a snapshot here) is
+    /// rolled back, so the connection never stays inside the transaction: a COMMIT swallowed
+    /// once made every later BEGIN fail ("cannot start a transaction within a transaction").
     public func read<T>(_ body: () throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }
+        if depth > 0 { return try body() }
         try run("BEGIN")
-        defer { _ = try? run("COMMIT") }
-        return try body()
+        depth = 1
+        defer { depth = 0 }
+        let result: T
+        do {
+            result = try body()
+        } catch {
+            rollBack()
+            throw error
+        }
+        do { try run("COMMIT") } catch { rollBack() }
+        return result
+    }
+
+    /// Ends whatever transaction is open (SQLite may have ended it already: an error like
+    /// SQLITE_FULL rolls back by itself).
+    private func rollBack() {
+        guard let handle, sqlite3_get_autocommit(handle) == 0 else { return }
+        for statement in statements.values { sqlite3_reset(statement) }
+        _ = sqlite3_exec(handle, "ROLLBACK", nil, nil, nil)
+    }
+
+    /// Whether the connection is outside any transaction (what every operation leaves).
+    public var isClean: Bool {
+        lock.withLock { handle.map { sqlite3_get_autocommit($0) != 0 } ?? true }
+    }
+
+    /// How long a statement waits for another connection's lock before it fails with BUSY.
+    public func setBusyTimeout(milliseconds: Int32) {
+        lock.withLock { _ = sqlite3_busy_timeout(handle, milliseconds) }
     }
 
     /// Runs a statement with bindings; returns changed rows.
@@ -117,6 +169,10 @@ public final class Database: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let statement = try prepare(sql, values)
+        // Reset once stepped, whatever the outcome: a statement left mid-way (a BEGIN IMMEDIATE
+        // that failed with BUSY stays pending as a writer) made the next COMMIT fail with "SQL
+        // statements in progress".
+        defer { sqlite3_reset(statement) }
         let status = sqlite3_step(statement)
         guard status == SQLITE_DONE || status == SQLITE_ROW else { throw error(status) }
         return Int(sqlite3_changes(handle))
@@ -127,6 +183,7 @@ public final class Database: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let statement = try prepare(sql, values)
+        defer { sqlite3_reset(statement) }
         var rows: [Row] = []
         while true {
             let status = sqlite3_step(statement)
@@ -143,6 +200,7 @@ public final class Database: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let statement = try prepare(sql, values)
+        defer { sqlite3_reset(statement) }
         while true {
             let status = sqlite3_step(statement)
             if status == SQLITE_DONE { break }
