@@ -9,6 +9,7 @@ public enum RunCreation {
         var run = RunRecord(id: id, pipeline: pipeline.pipeline.name.value, pipelineFile: file, definition: definition,
                             trigger: trigger, params: params, parallelism: parallelism, createdAt: now)
         run.concurrencyGroup = concurrencyGroup(of: pipeline, params: params)
+        run.secretParams = Set(pipeline.pipeline.params.filter(\.isSecret).map(\.name.value))
         let steps = RunScheduler.instances(of: pipeline, params: params).map { instance -> StepRecord in
             let step = pipeline.steps[instance.node]
             return StepRecord(name: instance.name, step: step.name.value, item: instance.item, section: step.section.description,

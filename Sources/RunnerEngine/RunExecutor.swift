@@ -25,6 +25,10 @@ public actor RunExecutor {
         public var finishOrphan: (@Sendable (RunID) async -> Void)?
         /// The run as this process has just created it (`RunService.admit`): not read back.
         public var created: RunRecord?
+        /// How long a store that fails transiently (locked by another process, disk full) is
+        /// waited for before the run stops: its steps are stopped, nothing more is launched,
+        /// and `runner runs resume` continues it (RUNNER_STORE_WAIT, seconds).
+        public var storePatience: Double = 60
 
         public init(environment: [String: String], parallelism: Int? = nil, observer: (@Sendable (ExecutionEvent) -> Void)? = nil) {
             self.environment = environment
@@ -39,6 +43,10 @@ public actor RunExecutor {
         case busy(RunID, owner: String)
         case invalidDefinition(RunID, [Diagnostic])
         case store(String)
+        /// The store failed transiently for longer than `storePatience`: the run stopped.
+        case storeUnavailable(RunID, String)
+        /// Another runner claimed the run (this one was paused past its lease): it stopped.
+        case leaseLost(RunID, String)
 
         public var description: String {
             switch self {
@@ -47,6 +55,10 @@ public actor RunExecutor {
             case .busy(let id, let owner): "run \(id) is being executed by another runner (\(owner))"
             case .invalidDefinition(let id, let d): "the stored pipeline of run \(id) no longer loads: \(d.first?.message ?? "")"
             case .store(let message): "state store: \(message)"
+            case .storeUnavailable(let id, let message):
+                "\(message); run \(id) stopped: its steps were stopped and nothing more was started ('runner runs resume \(id)' continues it)"
+            case .leaseLost(let id, let message):
+                "\(message); this runner stopped its steps of run \(id) and started nothing more"
             }
         }
     }
@@ -67,21 +79,32 @@ public actor RunExecutor {
     let options: Options
     public let runID: RunID
     let owner = ProcessIdentity.current
+    /// This executor's claim of the run: every write checks it (see `Lease`).
+    var lease: Lease?
+    /// The scheduler's clock: wall time moved on by the monotonic clock.
+    let clock = SteadyClock()
+    /// Launches the scheduler decided that wait for the store to record again, or for the
+    /// lease to be confirmed (`StoreWriter.canLaunch`).
+    var heldLaunches: [RunScheduler.LaunchRequest] = []
 
     var scheduler: RunScheduler?
     var pipelineDirectory = URL(fileURLWithPath: "/")
     var pending: [StoreChange] = []
     var running: [Int: RunningAttempt] = [:]
     var timers: [RunScheduler.TimerKey: Task<Void, Never>] = [:]
-    var leaseRenewedAt = Date.distantPast
+    /// When a renewal of the lease was last asked for (monotonic).
+    var leaseRenewedAt = Monotonic(seconds: 0)
     var storedCancelSeen = false
     /// Launches and terminations decided by the actions staged since the last commit; done
     /// once what decided them is stored.
     var stagedLaunches: [RunScheduler.LaunchRequest] = []
     var journal = LaunchJournal(path: "/dev/null")
     /// Stores the changes, beside the steps (see `StoreWriter`).
-    lazy var writer = StoreWriter.shared(for: store)
+    lazy var writer = StoreWriter.shared(for: store, patience: options.storePatience)
     var stagedTerminations: [(instance: Int, serial: Int)] = []
+    /// Step timeouts decided with their launch, started with the process (a held launch's
+    /// time does not count against its step).
+    var stepTimeouts: [RunScheduler.TimerKey: Double] = [:]
     /// What every step of this run gets: the runner's environment, the pipeline's variables,
     /// the params and the run's own `RUNNER_*`; built once.
     var baseEnvironment: [String: String] = [:]
@@ -96,7 +119,13 @@ public actor RunExecutor {
     static let attemptVariables: Set<String> = ["RUNNER_STEP", "RUNNER_ATTEMPT", "RUNNER_OUTPUT", "RUNNER_PROGRESS", "RUNNER_ATTEMPT_ID"]
     var pipelineDirectoryPath = "/"
     var secretMasks: [String] = []
-    nonisolated let continuation: EventInbox<RunScheduler.Event>
+    nonisolated let continuation: EventInbox<Input>
+
+    /// What reaches the executor on its loop: the scheduler's events and the writer's word.
+    enum Input: Sendable {
+        case scheduler(RunScheduler.Event)
+        case store(StoreWriter.Signal)
+    }
     /// Resumed when the scheduler says the run is finished (or a commit failed).
     var finished: CheckedContinuation<Void, any Error>?
 
@@ -124,13 +153,13 @@ public actor RunExecutor {
 
     /// Asks the run to stop: running steps are terminated, finally steps still run.
     public nonisolated func cancel() {
-        continuation.yield(.cancel)
+        continuation.yield(.scheduler(.cancel))
     }
 
     /// Executes (or resumes) the run until it is finished; returns what was stored.
     public func execute() async throws -> StoredRun {
         let now = Date()
-        let store = self.store, runID = self.runID, owner = self.owner, lease = options.leaseDuration, state = self.state
+        let store = self.store, runID = self.runID, owner = self.owner, leaseSeconds = options.leaseDuration, state = self.state
         let needsDefinition = options.pipeline == nil
         // A fresh run comes without its steps (all queued: the scheduler makes them); one this
         // process has just created is not read back at all. Loaded, claimed and given its log
@@ -140,42 +169,49 @@ public actor RunExecutor {
             run.id == runID && run.status == .queued && (!needsDefinition || !run.definition.isEmpty)
                 ? StoredRun(run: run, steps: [], attempts: []) : nil
         }
-        enum Start: Sendable { case notFound, finished(RunStatus), busy, ready(StoredRun) }
+        enum Start: Sendable { case notFound, finished(RunStatus), busy, ready(StoredRun, Lease) }
+        let claimedAt = Monotonic.now()
         let start: Start = try await offLoop {
-            func claim() throws -> Bool {
-                try store.claim(runID, owner: owner, until: now.addingTimeInterval(lease), now: now, isOwnerAlive: ProcessIdentity.isAlive)
-            }
             // The record as created while nobody has claimed the run (so nothing of it started);
             // otherwise as stored.
             let loaded: StoredRun
-            if let created, try store.claimUnstarted(runID, owner: owner, until: now.addingTimeInterval(lease)) {
+            let claimed: Lease
+            if let created, let lease = try store.claimUnstarted(runID, owner: owner, until: now.addingTimeInterval(leaseSeconds)) {
                 loaded = created
+                claimed = lease
             } else {
                 guard let stored = try store.loadForExecution(runID, definition: needsDefinition) else { return .notFound }
                 guard !stored.run.status.isTerminal else { return .finished(stored.run.status) }
-                guard try claim() else { return .busy }
+                guard let lease = try store.claim(runID, owner: owner, until: now.addingTimeInterval(leaseSeconds), now: now,
+                                                  isOwnerAlive: ProcessIdentity.isAlive) else { return .busy }
                 loaded = stored
+                claimed = lease
             }
             do {
                 try state.ensure()
                 try state.ensureLogs(of: runID)
             } catch {
-                try? store.releaseLease(runID, owner: owner)
+                try? store.releaseLease(claimed)
                 throw error
             }
-            return .ready(loaded)
+            return .ready(loaded, claimed)
         }
         var loaded: StoredRun
         switch start {
         case .notFound: throw ExecutorError.notFound(runID)
         case .finished(let status): throw ExecutorError.finished(runID, status)
         case .busy: throw ExecutorError.busy(runID, owner: (try? store.load(runID))?.run.owner ?? "?")
-        case .ready(let run): loaded = run
+        case .ready(let run, let claimed):
+            loaded = run
+            self.lease = claimed
         }
-        defer { try? store.releaseLease(runID, owner: owner) }
+        let claimed = self.lease!
+        defer { try? store.releaseLease(claimed) }
         // Declared after the lease's release, so it runs before it: all is stored first.
         defer { writer.finish(runID) }
-        leaseRenewedAt = now
+        let inbox = continuation
+        writer.register(claimed, leaseDuration: leaseSeconds, confirmedAt: claimedAt) { inbox.yield(.store($0)) }
+        leaseRenewedAt = claimedAt
         let record = loaded.run
         let pipeline: ValidatedPipeline
         if let given = options.pipeline { pipeline = given } else { pipeline = try await offLoop { try Self.load(record) } }
@@ -208,7 +244,7 @@ public actor RunExecutor {
         if isFresh {
             loaded = StoredRun(run: loaded.run, steps: [], attempts: [])
             loaded.run.definition = ""
-            let actions = self.scheduler!.start(now: now)
+            let actions = self.scheduler!.start(now: clock.now())
             try await apply(actions)
         } else {
             let (actions, inFlight) = try self.scheduler!.restore(
@@ -217,7 +253,7 @@ public actor RunExecutor {
                     RunScheduler.StoredInstance(name: $0.name, status: $0.status, attempts: $0.attempts, serial: $0.serial,
                                                 retryAt: $0.retryAt, errorCode: $0.errorCode, errorMessage: $0.errorMessage,
                                                 outputs: $0.outputs)
-                }, now: now)
+                }, now: clock.now())
             loaded = StoredRun(run: loaded.run, steps: [], attempts: [])
             loaded.run.definition = ""
             try await apply(actions)
@@ -225,9 +261,9 @@ public actor RunExecutor {
                 let name = self.scheduler!.instances[instance].name
                 ProcessIdentity.killAttempt(marker: Self.marker(runID, name, serial))
                 running[instance] = RunningAttempt(serial: serial, outputPath: "", progressPath: "")
-                continuation.yield(.attemptEnded(instance: instance, serial: serial, AttemptEnd(.interrupted), outputs: [:]))
+                continuation.yield(.scheduler(.attemptEnded(instance: instance, serial: serial, AttemptEnd(.interrupted), outputs: [:])))
             }
-            try await apply(self.scheduler!.resume(now: Date()))
+            try await apply(self.scheduler!.resume(now: clock.now()))
         }
         // What parsing and validating the pipeline freed goes back to the system before the
         // run settles in (at 10,000 steps, ~15 MB of resident memory otherwise kept).
@@ -253,7 +289,7 @@ public actor RunExecutor {
         // A caller that gave the parsed pipeline has no use for the definition's text.
         let writer = self.writer, id = runID, withDefinition = options.pipeline == nil
         let final: StoredRun? = try await offLoop {
-            do { try writer.drain(id) } catch { throw ExecutorError.store("\(error)") }
+            do { try writer.drain(id) } catch { throw Self.executorError(error, id) }
             runner_release_free_memory()
             return try store.load(id, definition: withDefinition)
         }
@@ -275,10 +311,7 @@ public actor RunExecutor {
                 if policy.onConflict == .cancelRunning { _ = try store.requestCancel(ahead.id, at: Date()) }
             }
             if RunService.isOrphan(ahead), let finish = options.finishOrphan { await finish(ahead.id) }
-            if Date().timeIntervalSince(leaseRenewedAt) > options.leaseDuration / 3 {
-                _ = try store.renewLease(runID, owner: owner, until: Date().addingTimeInterval(options.leaseDuration))
-                leaseRenewedAt = Date()
-            }
+            try renewLeaseIfDue()
             try await Task.sleep(nanoseconds: 100_000_000)
         }
         return true
@@ -311,135 +344,16 @@ public actor RunExecutor {
             attempt.logPath = state.logPath(run: runID, step: entry.name, serial: entry.serial)
             return .lostAttempt(attempt)
         }
-        let store = self.store, id = self.runID
-        do { try await offLoop { try store.apply(changes, to: id) } } catch { throw ExecutorError.store("\(error)") }
+        let writer = self.writer, id = self.runID
+        do {
+            try await offLoop {
+                try writer.submit(changes, of: id)
+                try writer.drain(id)
+            }
+        } catch {
+            throw Self.executorError(error, id)
+        }
         return true
-    }
-
-    /// Events that arrived together are handled together and committed together (two steps
-    /// ending at once cost one commit, not two).
-    func process(_ batch: [RunScheduler.Event]) {
-        guard let finished, scheduler != nil else { return }
-        let now = Date()
-        for event in batch where !self.scheduler!.isFinished {
-            stage(self.scheduler!.handle(event, now: now))
-        }
-        do {
-            try commit()
-        } catch {
-            end(finished, throwing: error)
-            return
-        }
-        if self.scheduler!.isFinished { end(finished, throwing: nil) }
-    }
-
-    private func end(_ finished: CheckedContinuation<Void, any Error>, throwing error: (any Error)?) {
-        self.finished = nil
-        continuation.setConsumer(nil)
-        if let error { finished.resume(throwing: error) } else { finished.resume() }
-    }
-
-    // MARK: - Applying the scheduler's actions
-
-    func apply(_ actions: [RunScheduler.Action]) async throws {
-        stage(actions)
-        try commit()
-    }
-
-    /// Records what the actions change (in `pending`, read from the scheduler as it is right
-    /// after them) and keeps their launches and terminations for `commit`.
-    func stage(_ actions: [RunScheduler.Action]) {
-        guard let scheduler else { return }
-        let now = Date()
-        for action in actions {
-            switch action {
-            case .runStatus(let status, let code, let message, let wake):
-                pending.append(.runStatus(status, errorCode: code, message: message, wakeAt: wake, at: now))
-                options.observer?(.runStatus(runID, status, errorCode: code, message: message, wakeAt: wake))
-            case .stepStatus(let i, let status, let code, let message):
-                let instance = scheduler.instances[i]
-                pending.append(.stepStatus(instance.name, status, attempts: instance.attempts, serial: instance.serial,
-                                           retryAt: instance.retryAt, errorCode: code, message: message, at: now))
-                options.observer?(.stepStatus(instance.name, status, attempt: instance.attempts, errorCode: code, message: message, at: now))
-            case .launch(let request):
-                stagedLaunches.append(request)
-            case .terminate(let i, let serial, _):
-                stagedTerminations.append((i, serial))
-            case .setTimer(let key, let date):
-                schedule(key, at: date)
-            case .attemptEnded(let i, let serial, let end, let code, let message, let counted):
-                let name = scheduler.instances[i].name
-                // The last progress line the step wrote, recorded before its end (in the writer:
-                // looking for a file the step most likely never wrote is not for the critical path).
-                if let attempt = running[i], !attempt.progressPath.isEmpty {
-                    let name = scheduler.instances[i].name, observer = options.observer
-                    writer.submitDeferred(of: runID) {
-                        guard let read = Self.readProgress(attempt), let percent = read.percent else { return [] }
-                        observer?(.progress(name, percent: percent, message: read.message))
-                        return [.progress(name, percent: percent, message: read.message)]
-                    }
-                }
-                running[i] = nil
-                pending.append(.attemptFinished(name, serial: serial, end: end, errorCode: code, message: message, counted: counted, at: now))
-                options.observer?(.attemptEnded(name, serial: serial, end, errorCode: code, message: message, at: now))
-            case .outputs(let i, let values):
-                pending.append(.outputs(scheduler.instances[i].name, values))
-            }
-        }
-    }
-
-    /// Acts on what was staged and stores it in one transaction. Launches are journaled
-    /// (one append), then started, then committed with their pids: the commit is off the
-    /// critical path from one step's end to the next step's start, and the journal keeps a
-    /// launch the runner dies before committing (see `LaunchJournal`).
-    func commit() throws {
-        var changes = pending
-        let launches = stagedLaunches, terminations = stagedTerminations
-        pending.removeAll()
-        stagedLaunches.removeAll()
-        stagedTerminations.removeAll()
-        let now = Date()
-        do {
-            try journal.append(launches.map { LaunchJournal.Entry(name: $0.name, serial: $0.serial, attempt: $0.attempt, at: now) })
-        } catch {
-            throw ExecutorError.store("\(error)")
-        }
-        var started: [Int32] = []
-        for request in launches {
-            let attempt = start(request, now: now)
-            if let pid = attempt.pid { started.append(pid) }
-            changes.append(.attemptStarted(attempt))
-        }
-        do {
-            try writer.submit(changes, of: runID)
-        } catch {
-            // Nothing runs unrecorded: what was started is stopped (the journal has it).
-            for pid in started { kill(-pid, SIGKILL) }
-            for attempt in running.values { if let pid = attempt.pid { kill(-pid, SIGKILL) } }
-            throw ExecutorError.store("\(error)")
-        }
-        for (i, serial) in terminations {
-            if let attempt = running[i], attempt.serial == serial, let pid = attempt.pid {
-                launcher.terminate(pid, grace: options.killGrace)
-            }
-        }
-    }
-
-    func flush() throws {
-        guard !pending.isEmpty else { return }
-        let changes = pending
-        pending.removeAll()
-        try writer.submit(changes, of: runID)
-    }
-
-    func schedule(_ key: RunScheduler.TimerKey, at date: Date) {
-        timers[key]?.cancel()
-        let delay = max(0, date.timeIntervalSinceNow)
-        let continuation = self.continuation
-        timers[key] = Task {
-            try? await Task.sleep(nanoseconds: UInt64(delay * 1e9))
-            if !Task.isCancelled { continuation.yield(.timer(key)) }
-        }
     }
 
     // MARK: - Starting a process
@@ -489,13 +403,14 @@ public actor RunExecutor {
         do {
             let pid = try launcher.launch(spec) { exit in
                 let outputs = exit.reason == .exited(code: 0) ? Self.readOutputs(outputPath, declared: declared) : [:]
-                continuation.yield(.attemptEnded(instance: instance, serial: serial, AttemptEnd(exit.reason, stderrTail: exit.stderrTail),
-                                                 outputs: outputs))
+                continuation.yield(.scheduler(.attemptEnded(instance: instance, serial: serial,
+                                                            AttemptEnd(exit.reason, stderrTail: exit.stderrTail), outputs: outputs)))
             }
             running[instance]?.pid = pid
             attempt.pid = pid
         } catch {
-            continuation.yield(.attemptEnded(instance: instance, serial: serial, AttemptEnd(.launchFailed("\(error)")), outputs: [:]))
+            continuation.yield(.scheduler(.attemptEnded(instance: instance, serial: serial, AttemptEnd(.launchFailed("\(error)")),
+                                                        outputs: [:])))
         }
         return attempt
     }
@@ -540,9 +455,14 @@ public actor RunExecutor {
                         message: "not started: \(message)", at: now)
         }
         changes.append(.runStatus(status, errorCode: code, message: message, wakeAt: nil, at: now))
-        let store = self.store, runID = self.runID, finalChanges = changes
+        let store = self.store, runID = self.runID, finalChanges = changes, writer = self.writer
         let final = try await offLoop { () throws -> StoredRun? in
-            try store.apply(finalChanges, to: runID)
+            do {
+                try writer.submit(finalChanges, of: runID)
+                try writer.drain(runID)
+            } catch {
+                throw Self.executorError(error, runID)
+            }
             return try store.load(runID)
         }
         options.observer?(.runStatus(runID, status, errorCode: code, message: message, wakeAt: nil))
@@ -605,15 +525,11 @@ public actor RunExecutor {
     func poll() {
         guard let scheduler, !scheduler.isFinished else { return }
         for instance in running.keys { recordProgress(of: instance) }
-        let now = Date()
-        let renew = now.timeIntervalSince(leaseRenewedAt) > options.leaseDuration / 3
-        if renew { leaseRenewedAt = now }
-        let checkCancel = !storedCancelSeen, store = self.store, runID = self.runID, owner = self.owner
-        let until = now.addingTimeInterval(options.leaseDuration)
-        if checkCancel || renew {
+        try? renewLeaseIfDue()
+        if !storedCancelSeen {
+            let store = self.store, runID = self.runID
             Task.detached { [weak self] in
-                if renew { _ = try? store.renewLease(runID, owner: owner, until: until) }
-                if checkCancel, (try? store.isCancelRequested(runID)) == true { await self?.storedCancelRequested() }
+                if (try? store.isCancelRequested(runID)) == true { await self?.storedCancelRequested() }
             }
         }
         try? flush()
@@ -624,6 +540,6 @@ public actor RunExecutor {
     func storedCancelRequested() {
         guard !storedCancelSeen else { return }
         storedCancelSeen = true
-        continuation.yield(.cancel)
+        continuation.yield(.scheduler(.cancel))
     }
 }

@@ -120,6 +120,9 @@ public final class RunService: @unchecked Sendable {
     /// Runs executing in this process, whatever service runs them.
     private static let executingLock = Lock()
     nonisolated(unsafe) private static var executing: Set<RunID> = []
+
+    /// Whether an executor of this process is executing the run.
+    public static func isExecutingHere(_ id: RunID) -> Bool { executingLock.withLock { executing.contains(id) } }
     private var currentExecutor: RunExecutor? {
         get { lock.lock(); defer { lock.unlock() }; return executor }
         set { lock.lock(); executor = newValue; lock.unlock() }

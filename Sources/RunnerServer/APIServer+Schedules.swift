@@ -93,12 +93,17 @@ extension APIServer {
     public func runSchedules(gcInterval: TimeInterval = 3600, defaultRetention: Duration = RunService.defaultRetention,
                              log: @escaping @Sendable (String) -> Void, stop: @escaping @Sendable () -> Bool) {
         Threads.start { [weak self] in
-            var lastGC = Date.distantPast
+            var lastGC: Monotonic?
+            var lastAdoption = Monotonic.now()
             while !stop() {
                 self?.fireDueSchedules(log: log)
-                if Date().timeIntervalSince(lastGC) >= gcInterval {
-                    lastGC = Date()
+                if lastGC.map({ $0.elapsed >= gcInterval }) ?? true {
+                    lastGC = Monotonic.now()
                     self?.collectGarbage(defaultRetention: defaultRetention, log: log)
+                }
+                if lastAdoption.elapsed >= Self.adoptionInterval {
+                    lastAdoption = Monotonic.now()
+                    self?.adoptOrphans(log: log)
                 }
                 Threads.sleep(seconds: 1)
             }

@@ -5,7 +5,7 @@ import RunnerCore
 /// A thin wrapper over one SQLite connection: statements, bindings, transactions. The only
 /// code that touches the SQLite C API.
 public final class Database: @unchecked Sendable {
-    public struct Error: Swift.Error, CustomStringConvertible, Sendable {
+    public struct Error: Swift.Error, CustomStringConvertible, Sendable, TransientFailure {
         public var code: Int32
         public var message: String
         public var description: String { "sqlite error \(code): \(message)" }
@@ -26,6 +26,8 @@ public final class Database: @unchecked Sendable {
     public private(set) var isNew = false
     private var statements: [String: OpaquePointer] = [:]
     private let lock = Lock(recursive: true)
+    /// The outcome of the last write transaction (and of reads that failed transiently).
+    public let health = StoreHealth()
     /// Transactions open on this connection (a `read` or `write` inside another joins it).
     private var depth = 0
     private var depthIsWrite = false
@@ -110,18 +112,30 @@ public final class Database: @unchecked Sendable {
             guard depthIsWrite else { throw Error(code: SQLITE_MISUSE, message: "a write inside a read transaction") }
             return try body()
         }
-        try run("BEGIN IMMEDIATE")  // prepared once, like every statement (sqlite3_exec parses each time)
+        do {
+            try run("BEGIN IMMEDIATE")  // prepared once, like every statement (sqlite3_exec parses each time)
+        } catch {
+            note(error)
+            throw error
+        }
         depth = 1
         depthIsWrite = true
         defer { depth = 0; depthIsWrite = false }
         do {
             let result = try body()
             try run("COMMIT")
+            health.recordSuccess()
             return result
         } catch {
             rollBack()
+            note(error)
             throw error
         }
+    }
+
+    /// A transient failure makes the store unhealthy until a write succeeds again.
+    private func note(_ error: any Swift.Error) {
+        if error.isTransientStoreFailure { health.recordFailure("\(error)") }
     }
 
     /// A read: one consistent snapshot. A failed COMMIT (it can only end a snapshot here) is
@@ -139,6 +153,7 @@ public final class Database: @unchecked Sendable {
             result = try body()
         } catch {
             rollBack()
+            note(error)
             throw error
         }
         do { try run("COMMIT") } catch { rollBack() }

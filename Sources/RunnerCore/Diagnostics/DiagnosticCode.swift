@@ -68,6 +68,9 @@ public enum DiagnosticCode: String, CaseIterable, Hashable, Sendable, Codable {
     case runBusy = "RUN4003"
     case stateUnavailable = "RUN4004"
     case stepNotFound = "RUN4005"
+    case stateBusy = "RUN4006"
+    case leaseLost = "RUN4007"
+    case definitionUnloadable = "RUN4008"
 
     // MARK: 6xxx server
     case invalidBody = "RUN6001"
