@@ -14,6 +14,9 @@ public enum ExecutionEvent: Sendable {
     case output(StepName, text: String, isError: Bool)
     /// `queue` / `cancel_running`: the run waits for an earlier run of its concurrency group.
     case waitingForGroup(active: RunRecord, group: String)
+    /// The state store cannot record (why; for at most `patience` seconds nothing new starts);
+    /// nil when it records again.
+    case storeWaiting(String?, patience: Double)
 }
 
 /// Where the engine keeps a run's files: `.runner/` or `$RUNNER_HOME`.

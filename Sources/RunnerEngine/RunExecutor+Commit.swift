@@ -17,6 +17,10 @@ extension RunExecutor {
                 stage(self.scheduler!.handle(event, now: now))
             case .store(.ready):
                 break  // the held launches are tried again below
+            case .store(.waiting(let why)):
+                options.observer?(.storeWaiting(why, patience: options.storePatience))
+            case .store(.recovered):
+                options.observer?(.storeWaiting(nil, patience: options.storePatience))
             case .store(.failed(let error)):
                 stop(finished, because: error)
                 return
@@ -147,8 +151,23 @@ extension RunExecutor {
         let now = Date()
         do {
             try journal.append(launches.map { LaunchJournal.Entry(name: $0.name, serial: $0.serial, attempt: $0.attempt, at: now) })
+            if journalFailingSince != nil {
+                journalFailingSince = nil
+                options.observer?(.storeWaiting(nil, patience: options.storePatience))
+            }
         } catch {
-            throw ExecutorError.store("\(error)")
+            // Not journaled, not launched: held, and tried again shortly (a full disk may
+            // clear), for as long as the store itself would be waited for.
+            let since = journalFailingSince ?? Monotonic.now()
+            if journalFailingSince == nil { options.observer?(.storeWaiting("\(error)", patience: options.storePatience)) }
+            journalFailingSince = since
+            guard since.elapsed < options.storePatience else {
+                throw StoreUnavailable(message: "\(error)", waited: since.elapsed)
+            }
+            heldLaunches += launches
+            launches = []
+            let inbox = continuation
+            Task { try? await Task.sleep(nanoseconds: 500_000_000); inbox.yield(.store(.ready)) }
         }
         for request in launches {
             let attempt = start(request, now: now)

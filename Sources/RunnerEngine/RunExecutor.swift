@@ -105,6 +105,8 @@ public actor RunExecutor {
     /// Step timeouts decided with their launch, started with the process (a held launch's
     /// time does not count against its step).
     var stepTimeouts: [RunScheduler.TimerKey: Double] = [:]
+    /// Since when the launch journal cannot be written (nil while it can).
+    var journalFailingSince: Monotonic?
     /// What every step of this run gets: the runner's environment, the pipeline's variables,
     /// the params and the run's own `RUNNER_*`; built once.
     var baseEnvironment: [String: String] = [:]

@@ -85,6 +85,8 @@ public final class RunService: @unchecked Sendable {
     public func execute(_ id: RunID, parallelism: Int? = nil, echoOutput: Bool = false, pipeline: ValidatedPipeline? = nil,
                         observer: (@Sendable (ExecutionEvent) -> Void)? = nil) async throws -> StoredRun {
         var options = RunExecutor.Options(environment: environment, parallelism: parallelism, observer: observer)
+        if let text = environment["RUNNER_STORE_WAIT"], let seconds = Double(text), seconds > 0 { options.storePatience = seconds }
+        if let text = environment["RUNNER_LEASE"], let seconds = Double(text), seconds >= 1 { options.leaseDuration = seconds }
         options.echoOutput = echoOutput
         options.pipeline = pipeline
         options.created = lock.withLock { created.removeValue(forKey: id) }

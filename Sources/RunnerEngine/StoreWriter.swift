@@ -46,6 +46,10 @@ final class StoreWriter: @unchecked Sendable {
     enum Signal: Sendable {
         /// `canLaunch` said no; it would say yes now.
         case ready
+        /// The store fails transiently: the run's changes wait (this is why).
+        case waiting(String)
+        /// The store records again after `waiting`.
+        case recovered
         /// Nothing more of the run is stored; the executor must stop it.
         case failed(any Error)
     }
@@ -64,6 +68,8 @@ final class StoreWriter: @unchecked Sendable {
         /// `canLaunch` said no: say `ready` once it would say yes.
         var wantsReady = false
         var renewalQueued = false
+        /// Told `waiting`, not yet `recovered`.
+        var toldWaiting = false
     }
 
     private let store: RunStore
@@ -185,6 +191,7 @@ final class StoreWriter: @unchecked Sendable {
     }
 
     private func isReady(_ state: RunState, now: Monotonic) -> Bool {
+        if failingSince != nil && state.pending > 0 { return false }
         if let oldest = state.oldestUnstored, now - oldest > Self.maxLag { return false }
         guard state.lease != nil else { return true }
         guard let confirmed = state.confirmedAt else { return false }
@@ -332,6 +339,10 @@ final class StoreWriter: @unchecked Sendable {
             let since = failingSince ?? now
             failingSince = since
             transientTries += 1
+            for run in Set(queue.map(\.run)) where runs[run]?.toldWaiting == false {
+                runs[run]?.toldWaiting = true
+                if let notify = runs[run]?.notify { signals.append((notify, .waiting("\(error)"))) }
+            }
             if now - since > patience {
                 let gaveUp = StoreUnavailable(message: "\(error)", waited: now - since)
                 for run in Set(queue.map(\.run)) { fail(run, gaveUp, &signals) }
@@ -341,6 +352,10 @@ final class StoreWriter: @unchecked Sendable {
         } else {
             failingSince = nil
             transientTries = 0
+            for (run, state) in runs where state.toldWaiting {
+                runs[run]?.toldWaiting = false
+                if let notify = state.notify { signals.append((notify, .recovered)) }
+            }
         }
         // Runs waiting to launch that now may; the oldest unstored item of each run.
         var oldest: [RunID: Monotonic] = [:]

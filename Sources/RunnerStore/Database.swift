@@ -52,7 +52,7 @@ public final class Database: @unchecked Sendable {
             throw Error(code: status, message: "\(message) (\(path))")
         }
         handle = db
-        sqlite3_busy_timeout(db, 5_000)
+        sqlite3_busy_timeout(db, busyTimeout)
         if isNew { try execute("PRAGMA synchronous=OFF") }
         try execute("PRAGMA journal_mode=WAL")
         if !isNew { try execute("PRAGMA synchronous=NORMAL") }
@@ -104,8 +104,11 @@ public final class Database: @unchecked Sendable {
     /// A write transaction, taken with BEGIN IMMEDIATE so it never fails half-way with BUSY.
     /// Whatever fails (the BEGIN, the body, the COMMIT), the connection is left outside any
     /// transaction, ready for the next one. A `write` inside another joins it.
+    /// `waitingAtMost`: how long its BEGIN waits for another connection's lock (milliseconds;
+    /// nil: the connection's busy timeout) — a caller that retries with its own backoff waits
+    /// briefly, and does not hold the connection meanwhile.
     @discardableResult
-    public func write<T>(_ body: () throws -> T) throws -> T {
+    public func write<T>(waitingAtMost milliseconds: Int32? = nil, _ body: () throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }
         if depth > 0 {
@@ -113,7 +116,13 @@ public final class Database: @unchecked Sendable {
             return try body()
         }
         do {
-            try run("BEGIN IMMEDIATE")  // prepared once, like every statement (sqlite3_exec parses each time)
+            if let milliseconds {
+                sqlite3_busy_timeout(handle, milliseconds)
+                defer { sqlite3_busy_timeout(handle, busyTimeout) }
+                try run("BEGIN IMMEDIATE")
+            } else {
+                try run("BEGIN IMMEDIATE")  // prepared once, like every statement (sqlite3_exec parses each time)
+            }
         } catch {
             note(error)
             throw error
@@ -175,8 +184,12 @@ public final class Database: @unchecked Sendable {
 
     /// How long a statement waits for another connection's lock before it fails with BUSY.
     public func setBusyTimeout(milliseconds: Int32) {
-        lock.withLock { _ = sqlite3_busy_timeout(handle, milliseconds) }
+        lock.withLock {
+            busyTimeout = milliseconds
+            _ = sqlite3_busy_timeout(handle, milliseconds)
+        }
     }
+    private var busyTimeout: Int32 = 5_000
 
     /// Runs a statement with bindings; returns changed rows.
     @discardableResult

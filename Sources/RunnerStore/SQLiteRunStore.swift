@@ -133,8 +133,10 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
         try database.write { try write(changes, to: run) }
     }
 
+    /// The writer's path: its BEGIN waits 100 ms at most for a lock held elsewhere (the
+    /// writer tries again with its own backoff, without holding the connection meanwhile).
     public func apply(_ changes: [StoreChange], under lease: Lease, leaseUntil: Date) throws {
-        try database.write {
+        try database.write(waitingAtMost: 100) {
             try checkAndExtend(lease, until: leaseUntil)
             try write(changes, to: lease.run)
         }
