@@ -216,7 +216,15 @@ public actor RunExecutor {
         leaseRenewedAt = claimedAt
         let record = loaded.run
         let pipeline: ValidatedPipeline
-        if let given = options.pipeline { pipeline = given } else { pipeline = try await offLoop { try Self.load(record) } }
+        if let given = options.pipeline {
+            pipeline = given
+        } else {
+            do {
+                pipeline = try await offLoop { try Self.load(record) }
+            } catch ExecutorError.invalidDefinition(_, let diagnostics) {
+                return try await endUnloadable(loaded, diagnostics)
+            }
+        }
         pipelineDirectory = URL(fileURLWithPath: loaded.run.pipelineFile).deletingLastPathComponent()
         prepareEnvironment(pipeline, loaded.run)
         do {
@@ -225,7 +233,7 @@ public actor RunExecutor {
                 baseEnvironment["RUNNER_WORKSPACE"] = workspace.path
             }
         } catch {
-            return try await endBeforeStart(loaded, status: .failed, code: "WORKSPACE_UNAVAILABLE", message: "\(error)", now: now)
+            return try await endWithoutExecuting(loaded, status: .failed, code: "WORKSPACE_UNAVAILABLE", message: "\(error)")
         }
         finishEnvironment(loaded.run)
         journal = LaunchJournal(path: LaunchJournal.path(state, runID))
@@ -241,7 +249,15 @@ public actor RunExecutor {
                                                           seed: UInt64(truncatingIfNeeded: runID.rawValue.hashValue)))
         let isFresh = loaded.isFresh
         if isFresh, try await !waitForGroup(loaded.run, pipeline) {
-            return try await endBeforeStart(loaded, status: .cancelled, code: nil, message: "cancelled while waiting for its concurrency group", now: Date())
+            return try await endWithoutExecuting(loaded, status: .cancelled, code: nil, message: "cancelled while waiting for its concurrency group")
+        }
+        // A run taken over (not just created here) may have been asked to cancel meanwhile
+        // (`runs cancel` of a run nobody executed): nothing of its main DAG starts then.
+        if !isFresh || options.created == nil, try await offLoop({ [store, runID] in try store.isCancelRequested(runID) }) {
+            if isFresh {
+                return try await endWithoutExecuting(loaded, status: .cancelled, code: nil, message: "cancelled before it started")
+            }
+            storedCancelSeen = true
         }
         if isFresh {
             loaded = StoredRun(run: loaded.run, steps: [], attempts: [])
@@ -265,6 +281,7 @@ public actor RunExecutor {
                 running[instance] = RunningAttempt(serial: serial, outputPath: "", progressPath: "")
                 continuation.yield(.scheduler(.attemptEnded(instance: instance, serial: serial, AttemptEnd(.interrupted), outputs: [:])))
             }
+            if storedCancelSeen { stage(self.scheduler!.handle(.cancel, now: clock.now())) }
             try await apply(self.scheduler!.resume(now: clock.now()))
         }
         // What parsing and validating the pipeline freed goes back to the system before the
@@ -445,31 +462,6 @@ public actor RunExecutor {
         sharedEnvironment = SharedEnvironment(environment.filter { !Self.attemptVariables.contains($0.key) })
         pipelineDirectoryPath = pipelineDirectory.path
         baseEnvironment = [:]
-    }
-
-    /// Ends a run before any step started (its workspace cannot be made, or it was cancelled
-    /// while queued): the run ends `status` with `code`, its steps are skipped, nothing runs.
-    func endBeforeStart(_ loaded: StoredRun, status: RunStatus, code: String?, message: String, now: Date) async throws -> StoredRun {
-        var loaded = loaded
-        if loaded.steps.isEmpty, let full = try await offLoop({ [store, runID] in try store.load(runID) }) { loaded = full }
-        var changes: [StoreChange] = loaded.steps.filter { !$0.status.isTerminal }.map {
-            .stepStatus($0.name, .skipped, attempts: $0.attempts, serial: $0.serial, retryAt: nil, errorCode: nil,
-                        message: "not started: \(message)", at: now)
-        }
-        changes.append(.runStatus(status, errorCode: code, message: message, wakeAt: nil, at: now))
-        let store = self.store, runID = self.runID, finalChanges = changes, writer = self.writer
-        let final = try await offLoop { () throws -> StoredRun? in
-            do {
-                try writer.submit(finalChanges, of: runID)
-                try writer.drain(runID)
-            } catch {
-                throw Self.executorError(error, runID)
-            }
-            return try store.load(runID)
-        }
-        options.observer?(.runStatus(runID, status, errorCode: code, message: message, wakeAt: nil))
-        guard let final else { throw ExecutorError.notFound(runID) }
-        return final
     }
 
     /// `key=value` lines of `$RUNNER_OUTPUT`, for the outputs the step declares.
