@@ -19,6 +19,11 @@ public enum Crypto {
         return String(decoding: digest.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0xF)]] }, as: UTF8.self)
     }
 
+    /// SHA-256 of `bytes` as hex, or nil when libcrypto is unavailable (never traps).
+    public static func sha256HexIfAvailable<C: Collection>(_ bytes: C) -> String? where C.Element == UInt8 {
+        unavailable == nil ? sha256Hex(bytes) : nil
+    }
+
     /// Whether two byte strings are equal, in time that depends only on their length (false
     /// when libcrypto is unavailable).
     public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {

@@ -28,7 +28,7 @@ struct LaunchJournal {
     mutating func append(_ entries: [Entry]) throws {
         guard !entries.isEmpty else { return }
         if fd < 0 {
-            fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+            fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
             guard fd >= 0 else { throw JournalError(path: path, errno: errno) }
         }
         var text = ""

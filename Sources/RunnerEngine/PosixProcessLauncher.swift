@@ -20,6 +20,7 @@ public final class PosixProcessLauncher: ProcessLauncher, @unchecked Sendable {
 
     public func launch(_ spec: ProcessSpec, onExit: @escaping @Sendable (ProcessExit) -> Void) throws -> Int32 {
         let log = LogFile(path: spec.logPath)
+        let masker = spec.masker
         var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
         guard runner_pipe(&out, 0) == 0 else { throw LaunchError(description: "pipe: \(String(cString: strerror(errno)))") }
         guard runner_pipe(&err, 0) == 0 else {
@@ -51,8 +52,8 @@ public final class PosixProcessLauncher: ProcessLauncher, @unchecked Sendable {
         }
         let process = ChildProcess(pid: pid, spawned: spawned, program: spec.argv.first ?? "?", onExit: onExit)
         if pidfd < 0 { pidfd = runner_pidfd_open(pid) }
-        loop.add([Stream(fd: out[0], isError: false, log: log, process: process, masks: spec.masks, echo: spec.echo),
-                  Stream(fd: err[0], isError: true, log: log, process: process, masks: spec.masks, echo: spec.echo)],
+        loop.add([Stream(fd: out[0], isError: false, log: log, process: process, masker: masker, echo: spec.echo),
+                  Stream(fd: err[0], isError: true, log: log, process: process, masker: masker, echo: spec.echo)],
                  exit: pidfd >= 0 ? (pidfd, process) : nil)
         if pidfd < 0 {
             Threads.start(stackSize: 64 << 10) { process.waitForExit() }
@@ -172,7 +173,7 @@ final class LogFile: @unchecked Sendable {
 
     func write(_ raw: UnsafeRawBufferPointer) {
         if fd < 0 && !failed {
-            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
             failed = fd < 0
         }
         guard fd >= 0 else { return }
@@ -193,34 +194,66 @@ final class LogFile: @unchecked Sendable {
     }
 }
 
-/// One output stream of a process.
+/// One output stream of a process. Secrets are masked on the bytes as they come, a secret
+/// cut across two reads (or two writes of the step) included (`SecretMasker.Stream`), before
+/// anything reaches the log, the stderr tail or the live output.
 final class Stream: @unchecked Sendable {
     let fd: Int32
     let isError: Bool
     let log: LogFile
     let process: ChildProcess
-    let masks: [String]
+    let masking: SecretMasker.Stream?
     let echo: (@Sendable (String, Bool) -> Void)?
+    /// The end of a UTF-8 character cut by a read, kept for the live output (the log gets the
+    /// bytes as they are).
+    private var partialCharacter: [UInt8] = []
 
-    init(fd: Int32, isError: Bool, log: LogFile, process: ChildProcess, masks: [String], echo: (@Sendable (String, Bool) -> Void)?) {
+    init(fd: Int32, isError: Bool, log: LogFile, process: ChildProcess, masker: SecretMasker, echo: (@Sendable (String, Bool) -> Void)?) {
         self.fd = fd
         self.isError = isError
         self.log = log
         self.process = process
-        self.masks = masks.filter { !$0.isEmpty }
+        self.masking = masker.isEmpty ? nil : SecretMasker.Stream(masker)
         self.echo = echo
     }
 
     func consume(_ bytes: UnsafeRawBufferPointer) {
-        var data = Data(bytes)
-        if !masks.isEmpty {
-            var text = String(decoding: data, as: UTF8.self)
-            for secret in masks { text = text.replacing(secret, with: "***") }
-            data = Data(text.utf8)
+        guard let masking else { return pass(bytes) }
+        let masked = masking.feed(bytes)
+        masked.withUnsafeBytes { pass($0) }
+    }
+
+    /// The stream ended: what the masking held back goes out.
+    func finish() {
+        if let rest = masking?.finish(), !rest.isEmpty { rest.withUnsafeBytes { pass($0) } }
+        if !partialCharacter.isEmpty, let echo {
+            echo(String(decoding: partialCharacter, as: UTF8.self), isError)
+            partialCharacter = []
         }
-        data.withUnsafeBytes { log.write($0) }
-        if isError { process.appendStderr(data) }
-        echo?(String(decoding: data, as: UTF8.self), isError)
+    }
+
+    private func pass(_ bytes: UnsafeRawBufferPointer) {
+        guard !bytes.isEmpty else { return }
+        log.write(bytes)
+        if isError { process.appendStderr(Data(bytes)) }
+        guard let echo else { return }
+        var text = partialCharacter + bytes
+        let cut = Self.incompleteTail(text)
+        partialCharacter = Array(text[(text.count - cut)...])
+        text.removeLast(cut)
+        if !text.isEmpty { echo(String(decoding: text, as: UTF8.self), isError) }
+    }
+
+    /// How many bytes at the end of `bytes` begin a UTF-8 character that is not complete yet.
+    static func incompleteTail(_ bytes: [UInt8]) -> Int {
+        var n = 0
+        for byte in bytes.reversed().prefix(3) {
+            n += 1
+            if byte & 0xC0 == 0x80 { continue }  // a continuation byte: look further back
+            let needed = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1
+            return needed > n ? n : 0
+        }
+        return 0
     }
 }
 
@@ -382,6 +415,7 @@ final class EventLoop: SerialExecutor, @unchecked Sendable {
                     streams[p.fd] = nil
                     lock.unlock()
                     close(p.fd)
+                    stream.finish()
                     stream.log.streamClosed()
                     stream.process.streamClosed()
                 }

@@ -108,9 +108,10 @@ extension RunExecutor {
         // The last progress line the step wrote, recorded before its end (in the writer:
         // looking for a file the step most likely never wrote is not for the critical path).
         if let attempt = running[i], !attempt.progressPath.isEmpty {
-            let observer = options.observer
+            let observer = options.observer, masker = self.masker
             writer.submitDeferred(of: runID) {
-                guard let read = Self.readProgress(attempt), let percent = read.percent else { return [] }
+                defer { unlink(attempt.progressPath) }  // read, masked: its raw text stays nowhere
+                guard let read = Self.readProgress(attempt, masker: masker), let percent = read.percent else { return [] }
                 observer?(.progress(name, percent: percent, message: read.message))
                 return [.progress(name, percent: percent, message: read.message)]
             }

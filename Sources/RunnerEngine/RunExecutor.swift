@@ -120,7 +120,8 @@ public actor RunExecutor {
     var sharedEnvironment: SharedEnvironment?
     static let attemptVariables: Set<String> = ["RUNNER_STEP", "RUNNER_ATTEMPT", "RUNNER_OUTPUT", "RUNNER_PROGRESS", "RUNNER_ATTEMPT_ID"]
     var pipelineDirectoryPath = "/"
-    var secretMasks: [String] = []
+    /// The run's secret values, masked wherever the run's output, outputs and progress go.
+    var masker = SecretMasker([])
     nonisolated let continuation: EventInbox<Input>
 
     /// What reaches the executor on its loop: the scheduler's events and the writer's word.
@@ -394,7 +395,6 @@ public actor RunExecutor {
         let plain = step.env.isEmpty && request.visibleOutputs.isEmpty && request.item == nil
         var environment = plain ? [:] : stepEnvironment
         for entry in step.env where !paramNames.contains(entry.name.value) { environment[entry.name.value] = entry.value }
-        let masks = secretMasks
         for (producer, key, value) in request.visibleOutputs {
             environment["STEP_\(NameRules.environmentName(producer))_\(NameRules.environmentName(key))"] = value
         }
@@ -415,13 +415,15 @@ public actor RunExecutor {
             echo = { @Sendable text, isError in observer(.output(name, text: text, isError: isError)) }
         }
         var spec = ProcessSpec(argv: request.policy.shell.argv + [step.run.value], environment: environment, workingDirectory: workdir,
-                               logPath: stem + ".log", masks: masks, echo: echo)
+                               logPath: stem + ".log", masker: masker, echo: echo)
         if plain { spec.shared = sharedEnvironment }
         running[instance] = RunningAttempt(serial: serial, outputPath: outputPath, progressPath: progressPath)
         observer?(.attemptStarted(name, attempt: request.attempt, serial: serial, logPath: spec.logPath, at: now))
         do {
+            let masker = self.masker
             let pid = try launcher.launch(spec) { exit in
-                let outputs = exit.reason == .exited(code: 0) ? Self.readOutputs(outputPath, declared: declared) : [:]
+                let outputs = exit.reason == .exited(code: 0) ? Self.readOutputs(outputPath, declared: declared, masker: masker) : [:]
+                unlink(outputPath)  // read (masked) or of no use: its raw text stays nowhere
                 continuation.yield(.scheduler(.attemptEnded(instance: instance, serial: serial,
                                                             AttemptEnd(exit.reason, stderrTail: exit.stderrTail), outputs: outputs)))
             }
@@ -440,14 +442,19 @@ public actor RunExecutor {
         environment["RUNNER_PIPELINE_DIR"] = pipelineDirectory.path
         baseEnvironment = environment
         paramEnvironment = []
-        secretMasks = []
+        var secrets: [String] = []
+        let secretNames = run.secretParams ?? []
         for spec in pipeline.pipeline.params {
-            guard let text = run.params[spec.name.value]?.environmentText else { continue }
+            guard let value = run.params[spec.name.value], let text = value.environmentText else { continue }
             paramEnvironment.append((spec.environmentName, text))
-            if spec.isSecret { secretMasks.append(text) }
+            if spec.isSecret || secretNames.contains(spec.name.value) {
+                secrets.append(text)
+                if case .list(let items) = value { secrets += items.compactMap(\.environmentText) }
+            }
             // A gitref param's commit, resolved when the run was created.
             if let ref = run.refs[spec.name.value] { paramEnvironment.append((spec.environmentName + "_SHA", ref.sha)) }
         }
+        masker = SecretMasker(secrets)
     }
 
     /// What every step of the run gets, made once: the base environment, the params and the
@@ -465,13 +472,14 @@ public actor RunExecutor {
     }
 
     /// `key=value` lines of `$RUNNER_OUTPUT`, for the outputs the step declares.
-    static func readOutputs(_ path: String, declared: Set<String>) -> [String: String] {
+    /// Values are masked: an output that holds a secret is stored, shown and passed on as `***`.
+    static func readOutputs(_ path: String, declared: Set<String>, masker: SecretMasker) -> [String: String] {
         guard !declared.isEmpty, let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [:] }
         var outputs: [String: String] = [:]
         for line in text.split(whereSeparator: \.isNewline) {
             guard let equals = line.firstIndex(of: "=") else { continue }
             let key = String(line[..<equals]).trimmingSpaces()
-            if declared.contains(key) { outputs[key] = String(line[line.index(after: equals)...]) }
+            if declared.contains(key) { outputs[key] = masker.mask(String(line[line.index(after: equals)...])) }
         }
         return outputs
     }
@@ -490,7 +498,7 @@ public actor RunExecutor {
     /// Reads the attempt's progress file when it grew; records a changed last line.
     func recordProgress(of instance: Int) {
         guard let scheduler, let attempt = running[instance], !attempt.progressPath.isEmpty,
-              let read = Self.readProgress(attempt) else { return }
+              let read = Self.readProgress(attempt, masker: masker) else { return }
         running[instance]?.progressSize = read.size
         guard let percent = read.percent else { return }
         running[instance]?.lastProgress = percent
@@ -501,19 +509,32 @@ public actor RunExecutor {
     }
 
     /// The last line of the attempt's progress file when the file grew: its size, and the
-    /// percentage and message when they differ from the last ones recorded.
-    static func readProgress(_ attempt: RunningAttempt) -> (size: Int, percent: Int?, message: String?)? {
+    /// percentage and message (masked) when they differ from the last ones recorded. Only the
+    /// file's last 4 KiB are read, however large the step let it grow.
+    static func readProgress(_ attempt: RunningAttempt, masker: SecretMasker) -> (size: Int, percent: Int?, message: String?)? {
         var info = stat()
         guard stat(attempt.progressPath, &info) == 0, Int(info.st_size) != attempt.progressSize else { return nil }
         let size = Int(info.st_size)
-        guard let text = try? String(contentsOfFile: attempt.progressPath, encoding: .utf8),
-              let line = text.split(whereSeparator: \.isNewline).last else { return (size, nil, nil) }
+        guard let tail = Self.readTail(attempt.progressPath, size: size, limit: 4096),
+              let line = String(decoding: tail, as: UTF8.self).split(whereSeparator: \.isNewline).last else { return (size, nil, nil) }
         let parts = line.split(separator: " ", maxSplits: 1)
         guard let value = parts.first.flatMap({ Int($0) }) else { return (size, nil, nil) }
         let percent = min(100, max(0, value))
-        let message = parts.count > 1 ? String(parts[1]) : nil
+        let message = parts.count > 1 ? masker.mask(String(parts[1])) : nil
         guard percent != attempt.lastProgress || message != attempt.lastProgressMessage else { return (size, nil, nil) }
         return (size, percent, message)
+    }
+
+    /// The last `limit` bytes of a file of `size` bytes.
+    static func readTail(_ path: String, size: Int, limit: Int) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        let count = min(size, limit)
+        var bytes = [UInt8](repeating: 0, count: count)
+        let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(size - count)) }
+        guard n >= 0 else { return nil }
+        return Array(bytes.prefix(n))
     }
 
     func poll() {

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CSQLite
 import FoundationEssentials
 import RunnerCore
@@ -14,6 +17,9 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
     public init(path: String) throws {
         database = try Self.openMigrated(path)
         try database.settle()
+        // Private to its owner, whoever made it (SQLite makes its files 0644 less the umask;
+        // its -wal and -shm take the database's mode when they are made).
+        for file in [path, path + "-wal", path + "-shm"] { chmod(file, 0o600) }
     }
 
     /// The database at `path`, made from the schema image when there is none, migrated.

@@ -78,3 +78,17 @@ public final class Condition: @unchecked Sendable {
     @discardableResult
     public func wait(seconds: Double) -> Bool { wait(until: Monotonic.now() + seconds) }
 }
+
+/// A value shared between threads, read and changed under its own lock.
+public final class Protected<Value>: @unchecked Sendable {
+    private let lock = Lock()
+    private var value: Value
+
+    public init(_ value: Value) { self.value = value }
+
+    public func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}
