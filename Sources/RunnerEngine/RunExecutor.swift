@@ -215,6 +215,11 @@ public actor RunExecutor {
         let inbox = continuation
         writer.register(claimed, leaseDuration: leaseSeconds, confirmedAt: claimedAt) { inbox.yield(.store($0)) }
         leaseRenewedAt = claimedAt
+        do {
+            loaded.run.params = try SecretBox(state: state, environment: options.environment).reveal(loaded.run.params)
+        } catch {
+            return try await endWithoutExecuting(loaded, status: .failed, code: "SECRET_UNAVAILABLE", message: "\(error)")
+        }
         let record = loaded.run
         let pipeline: ValidatedPipeline
         if let given = options.pipeline {

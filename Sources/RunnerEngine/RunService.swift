@@ -52,6 +52,7 @@ public final class RunService: @unchecked Sendable {
                                                trigger: trigger, parallelism: parallelism, at: now)
         run.refs = refs
         run.triggerDetail = triggerDetail
+        run.params = try secretBox.seal(run.params, names: run.secretParams ?? [])
         guard let group = run.concurrencyGroup, let policy = pipeline.pipeline.concurrency else {
             try store.createRun(run, steps: steps)
             remember(run)
@@ -103,6 +104,9 @@ public final class RunService: @unchecked Sendable {
         defer { currentExecutor = nil }
         return try await executor.execute()
     }
+
+    /// Where the runs' secret param values are sealed at rest.
+    public var secretBox: SecretBox { SecretBox(state: state, environment: environment) }
 
     /// Resumes a run whose runner died, in this process.
     @discardableResult
@@ -200,7 +204,9 @@ extension RunService {
         let now = Date()
         let id = RunID.generate(at: now, using: &random)
         var (run, steps) = RunCreation.records(id: id, pipeline: pipeline, definition: stored.run.definition, file: stored.run.pipelineFile,
-                                               params: stored.run.params, trigger: trigger, parallelism: stored.run.parallelism, at: now)
+                                               params: try secretBox.reveal(stored.run.params), trigger: trigger,
+                                               parallelism: stored.run.parallelism, at: now)
+        run.params = try secretBox.seal(run.params, names: run.secretParams ?? [])
         run.errorMessage = nil
         // The same commits as the original: a retry never picks up a branch that moved.
         run.refs = stored.run.refs
