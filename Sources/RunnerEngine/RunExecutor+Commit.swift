@@ -150,6 +150,8 @@ extension RunExecutor {
             launches = []
         }
         let now = Date()
+        // A log folder removed meanwhile is made again before anything is started into it.
+        if !launches.isEmpty && access(logDirectory, F_OK) != 0 { try? state.ensureLogs(of: runID) }
         do {
             try journal.append(launches.map { LaunchJournal.Entry(name: $0.name, serial: $0.serial, attempt: $0.attempt, at: now) })
             if journalFailingSince != nil {

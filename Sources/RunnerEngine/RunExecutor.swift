@@ -105,6 +105,8 @@ public actor RunExecutor {
     /// Step timeouts decided with their launch, started with the process (a held launch's
     /// time does not count against its step).
     var stepTimeouts: [RunScheduler.TimerKey: Double] = [:]
+    /// The run's log folder.
+    var logDirectory: String { state.logs(of: runID).path }
     /// Since when the launch journal cannot be written (nil while it can).
     var journalFailingSince: Monotonic?
     /// What every step of this run gets: the runner's environment, the pipeline's variables,
@@ -544,6 +546,9 @@ public actor RunExecutor {
 
     func poll() {
         guard let scheduler, !scheduler.isFinished else { return }
+        // The run's log folder removed under it: made again, so the steps' outputs, progress
+        // and logs have somewhere to go (a log being written is reopened by the launcher).
+        if !running.isEmpty, access(logDirectory, F_OK) != 0 { try? state.ensureLogs(of: runID) }
         for instance in running.keys { recordProgress(of: instance) }
         try? renewLeaseIfDue()
         if !storedCancelSeen {
