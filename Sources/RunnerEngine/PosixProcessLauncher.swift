@@ -68,7 +68,7 @@ public final class PosixProcessLauncher: ProcessLauncher, @unchecked Sendable {
     public func terminate(_ pid: Int32, grace: Duration) {
         kill(-pid, SIGTERM)
         let (seconds, atto) = grace.components
-        DispatchQueue.global().asyncAfter(deadline: .now() + Double(seconds) + Double(atto) / 1e18) {
+        _ = loop.schedule(after: Double(seconds) + Double(atto) / 1e18) {
             // The leader is not reaped until its group has been killed, so its pid (the
             // group id) cannot have been reused yet if it still stands.
             if ChildProcess.isRunning(pid) { kill(-pid, SIGKILL) }
@@ -306,6 +306,9 @@ final class EventLoop: SerialExecutor, @unchecked Sendable {
     private var wake: [Int32] = [0, 0]
     private var started = false
     private var threadID: pthread_t?
+    /// Timers, soonest first, on the monotonic clock: what they run runs on the loop's thread.
+    private var timers: [(id: Int, at: Monotonic, action: @Sendable () -> Void)] = []
+    private var lastTimerID = 0
 
     /// Shared by every run executor whose launcher has no loop of its own (test launchers).
     static let fallback = EventLoop()
@@ -348,6 +351,44 @@ final class EventLoop: SerialExecutor, @unchecked Sendable {
     /// delivery, between two polls): nothing else of the loop runs then.
     func checkIsolated() {
         precondition(isLoopThread, "not on the run executor's event loop")
+    }
+
+    /// Runs `action` on the loop's thread once `seconds` have passed on the monotonic clock
+    /// (poll's own timeout: neither a step of the wall clock nor a library that fakes it moves
+    /// it). Returns an id for `cancelTimer`.
+    func schedule(after seconds: Double, _ action: @escaping @Sendable () -> Void) -> Int {
+        let at = Monotonic.now() + max(0, seconds)
+        lock.lock()
+        lastTimerID += 1
+        let id = lastTimerID
+        let index = timers.firstIndex { $0.at > at } ?? timers.endIndex
+        timers.insert((id, at, action), at: index)
+        wakeAndUnlock()
+        return id
+    }
+
+    func cancelTimer(_ id: Int) {
+        lock.lock()
+        timers.removeAll { $0.id == id }
+        lock.unlock()
+    }
+
+    /// Called with the lock held: the timers that are due, taken out.
+    private func takeDueTimers() -> [@Sendable () -> Void] {
+        let now = Monotonic.now()
+        var due: [@Sendable () -> Void] = []
+        while let first = timers.first, first.at <= now {
+            due.append(first.action)
+            timers.removeFirst()
+        }
+        return due
+    }
+
+    /// Called with the lock held: how long poll may wait for the next timer (milliseconds,
+    /// -1 for ever, 0 when one is due).
+    private var timerWait: Int32 {
+        guard let next = timers.first else { return -1 }
+        return Int32(max(0, min(Double(Int32.max), ((next.at - Monotonic.now()) * 1000).rounded(.up))))
     }
 
     /// `delivery.deliver()` will be called on the loop's thread, before it polls again.
@@ -399,19 +440,23 @@ final class EventLoop: SerialExecutor, @unchecked Sendable {
             deliveries.removeAll(keepingCapacity: true)
             let ready = jobs
             jobs.removeAll(keepingCapacity: true)
+            let due = takeDueTimers()
             lock.unlock()
+            for action in due { action() }
             for delivery in delivering { delivery.deliver() }
             for job in ready { job.runSynchronously(on: asUnownedSerialExecutor()) }
             lock.lock()
-            // Nothing queued meanwhile: poll until a descriptor or the wake pipe is ready.
+            // Nothing queued meanwhile: poll until a descriptor or the wake pipe is ready, or
+            // the next timer is due.
             let idle = jobs.isEmpty && deliveries.isEmpty
+            let timeout = idle ? timerWait : 0
             sleeping = idle
             fds.removeAll(keepingCapacity: true)
             fds.append(pollfd(fd: wake[0], events: Int16(POLLIN), revents: 0))
             for fd in streams.keys { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
             for fd in exits.keys { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
             lock.unlock()
-            let count = poll(&fds, nfds_t(fds.count), idle ? -1 : 0)
+            let count = poll(&fds, nfds_t(fds.count), timeout)
             lock.lock()
             sleeping = false
             lock.unlock()

@@ -170,7 +170,7 @@ extension RunExecutor {
             heldLaunches += launches
             launches = []
             let inbox = continuation
-            Task { try? await Task.sleep(nanoseconds: 500_000_000); inbox.yield(.store(.ready)) }
+            _ = loop.schedule(after: 0.5) { inbox.yield(.store(.ready)) }
         }
         for request in launches {
             let attempt = start(request, now: now)
@@ -193,13 +193,33 @@ extension RunExecutor {
         try writer.submit(changes, of: runID)
     }
 
-    /// A timer of the scheduler, `delay` seconds from now (a monotonic sleep).
+    /// A timer of the scheduler, `delay` seconds from now on the monotonic clock (a timer of
+    /// the event loop, not a Dispatch one).
     func schedule(_ key: RunScheduler.TimerKey, after delay: Double) {
-        timers[key]?.cancel()
+        if let old = timers[key] { loop.cancelTimer(old) }
         let continuation = self.continuation
-        timers[key] = Task {
-            try? await Task.sleep(nanoseconds: UInt64(max(0, delay) * 1e9))
-            if !Task.isCancelled { continuation.yield(.scheduler(.timer(key))) }
+        timers[key] = loop.schedule(after: delay) { continuation.yield(.scheduler(.timer(key))) }
+    }
+
+    /// Suspends for `seconds` on the event loop's monotonic timer (the loop serves other runs
+    /// meanwhile).
+    func sleep(_ seconds: Double) async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            _ = loop.schedule(after: seconds) { done.resume() }
+        }
+    }
+
+    /// Polls (progress, cancel requests, the lease, the log folder) every `pollInterval`,
+    /// on the loop, until the run is finished.
+    func schedulePoll() {
+        let interval = Double(DurationText.milliseconds(options.pollInterval)) / 1000
+        pollTimer = loop.schedule(after: interval) { [weak self] in
+            guard let self else { return }
+            self.assumeIsolated { executor in
+                guard executor.scheduler != nil, executor.pollTimer != nil else { return }
+                executor.poll()
+                executor.schedulePoll()
+            }
         }
     }
 

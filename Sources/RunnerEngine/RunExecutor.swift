@@ -91,7 +91,10 @@ public actor RunExecutor {
     var pipelineDirectory = URL(fileURLWithPath: "/")
     var pending: [StoreChange] = []
     var running: [Int: RunningAttempt] = [:]
-    var timers: [RunScheduler.TimerKey: Task<Void, Never>] = [:]
+    /// The scheduler's timers, as the event loop's timer ids.
+    var timers: [RunScheduler.TimerKey: Int] = [:]
+    /// The next poll, on the event loop (nil once the run is finished).
+    var pollTimer: Int?
     /// When a renewal of the lease was last asked for (monotonic).
     var leaseRenewedAt = Monotonic(seconds: 0)
     var storedCancelSeen = false
@@ -295,8 +298,11 @@ public actor RunExecutor {
         // What parsing and validating the pipeline freed goes back to the system before the
         // run settles in (at 10,000 steps, ~15 MB of resident memory otherwise kept).
         runner_release_free_memory()
-        let poller = Task { [weak self] in await self?.pollLoop() }
-        defer { poller.cancel() }
+        schedulePoll()
+        defer {
+            if let poll = pollTimer { loop.cancelTimer(poll) }
+            pollTimer = nil
+        }
         if self.scheduler?.isFinished == false {
             try await withCheckedThrowingContinuation { (finished: CheckedContinuation<Void, any Error>) in
                 self.finished = finished
@@ -305,7 +311,7 @@ public actor RunExecutor {
             }
         }
         try flush()
-        for timer in timers.values { timer.cancel() }
+        for timer in timers.values { loop.cancelTimer(timer) }
         timers.removeAll()
         // All that is left of the run goes to the store, then the final run is read back, in
         // one trip off the loop. The in-memory copy is dropped first (at 10,000 steps it and
@@ -339,7 +345,7 @@ public actor RunExecutor {
             }
             if RunService.isOrphan(ahead), let finish = options.finishOrphan { await finish(ahead.id) }
             try renewLeaseIfDue()
-            try await Task.sleep(nanoseconds: 100_000_000)
+            await sleep(0.1)
         }
         return true
     }
@@ -492,15 +498,6 @@ public actor RunExecutor {
     }
 
     // MARK: - Polling: progress, cancel requests, lease
-
-    func pollLoop() async {
-        let nanos = UInt64(DurationText.milliseconds(options.pollInterval)) * 1_000_000
-        while !Task.isCancelled {
-            try? await Task.sleep(nanoseconds: nanos)
-            if Task.isCancelled { return }
-            poll()
-        }
-    }
 
     /// Reads the attempt's progress file when it grew; records a changed last line.
     func recordProgress(of instance: Int) {
