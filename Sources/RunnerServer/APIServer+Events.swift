@@ -3,6 +3,9 @@ import RunnerCore
 import RunnerEngine
 
 extension APIServer {
+    /// Bytes an event stream may hold that its client has not read yet.
+    static let streamLimit = Int.max
+
     /// `GET /api/v1/runs/{id}/events`: Server-Sent Events of the run's transitions (each with
     /// its event number as `id`, so `Last-Event-ID` or `?after=N` resumes) and the new lines of
     /// its steps' logs (`event: log`), until the run finishes (`event: end`). A comment line
@@ -12,7 +15,7 @@ extension APIServer {
             return Self.error(404, .runNotFound, "no run '\(id)'", contractCode: APITrigger.defaultNotFoundErrorCode)
         }
         let after = max(0, Int64(request.header("Last-Event-ID") ?? request.query("after") ?? "0") ?? 0)
-        guard let stream = request.openStream() else { return Self.error(500, .stateUnavailable, "cannot stream") }
+        guard let stream = request.openStream(limit: Self.streamLimit) else { return Self.error(500, .stateUnavailable, "cannot stream") }
         let store = service.store
         let run = stored.run.id
         Threads.start {
