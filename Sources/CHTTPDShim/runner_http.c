@@ -65,7 +65,7 @@ struct request {
 
 /* Called with the request line, before libmicrohttpd decodes the path in place into a C
    string: there, "%00" would end the path ("/api/v1/runs/ID%00x/cancel" routed as
-   "/api/v1/runs/ID"). Its return value is the request's con_cls. */
+   "/api/v1/runs/ID"), so a path with it is refused. Its return value is the request's con_cls. */
 static void *request_started(void *cls, const char *uri, struct MHD_Connection *connection) {
     struct server *s = cls;
     runner_guard_request_started(s->guard, connection);
@@ -73,9 +73,46 @@ static void *request_started(void *cls, const char *uri, struct MHD_Connection *
     if (r != NULL && uri != NULL) {
         r->raw_uri = uri;
         r->raw_uri_length = strlen(uri);
-        if (strstr(uri, "%00") != NULL) r->framing = RUNNER_HTTP_FRAMING_NUL_IN_URL;
+        const char *nul = strstr(uri, "%00");
+        const char *query = strchr(uri, '?');
+        if (nul != NULL && (query == NULL || nul < query)) r->framing = RUNNER_HTTP_FRAMING_NUL_IN_URL;
     }
     return r;
+}
+
+static int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* libmicrohttpd's decoding (MHD_http_unescape: %XX, a malformed escape kept as written), but
+   "%00" becomes U+FFFD, the same three bytes long, so a query value is never cut short: a
+   handler then sees a value that is not the prefix a proxy may have allowed, and refuses or
+   ignores it as it would any other invalid value. (A path with %00 is refused before.) */
+static size_t unescape(void *cls, struct MHD_Connection *connection, char *value) {
+    (void)cls; (void)connection;
+    char *read = value, *write = value;
+    while (*read != 0) {
+        int high = read[0] == '%' ? hex_digit(read[1]) : -1;
+        int low = high >= 0 ? hex_digit(read[2]) : -1;
+        if (low < 0) {
+            *write++ = *read++;
+            continue;
+        }
+        int byte = high * 16 + low;
+        if (byte == 0) {
+            *write++ = (char)0xEF;
+            *write++ = (char)0xBF;
+            *write++ = (char)0xBD;
+        } else {
+            *write++ = (char)byte;
+        }
+        read += 3;
+    }
+    *write = 0;
+    return (size_t)(write - value);
 }
 
 /* A NUL byte in the request line ends libmicrohttpd's C string of the URI early (0.9.75 does
@@ -227,6 +264,7 @@ static struct MHD_Daemon *start_daemon(struct server *s, const struct runner_htt
         MHD_OPTION_CONNECTION_LIMIT, o->connection_limit,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_client_connection_limit,
         MHD_OPTION_URI_LOG_CALLBACK, request_started, s,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
         MHD_OPTION_NOTIFY_CONNECTION, runner_guard_notify, s->guard,
         MHD_OPTION_NOTIFY_COMPLETED, completed, s,
         MHD_OPTION_END);

@@ -47,7 +47,7 @@ public enum HTTPRefusal: Sendable, Equatable {
         case .conflictingLengths: "the request has Content-Length fields that disagree"
         case .lengthAndCoding: "the request has both Content-Length and Transfer-Encoding"
         case .unsupportedCoding: "the request's Transfer-Encoding is not 'chunked' alone"
-        case .nulInURL: "the request URL contains a NUL character (%00)"
+        case .nulInURL: "the request path contains a NUL character (%00)"
         case .headersTimeout(let limit): "the request headers did not arrive within \(DurationText.format(limit))"
         }
     }

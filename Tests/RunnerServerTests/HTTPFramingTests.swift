@@ -75,19 +75,32 @@ import Testing
         }
     }
 
-    @Test func aNulInTheURLIsRefused() async throws {
+    @Test func aNulInThePathIsRefused() async throws {
         try await offPool {
             let server = try HTTPServerTests.server()
             defer { server.stop() }
-            for target in ["/api/v1/runs/ID%00x/cancel", "/api/v1/runs/ID?after=1%00x", "/api/v1/runs/ID\u{0}x/cancel"] {
+            for target in ["/api/v1/runs/ID%00x/cancel", "/api/v1/runs/ID%00", "/api/v1/runs/ID\u{0}x/cancel", "/a?q=1\u{0}x"] {
                 let answer = try Self.exchange("GET \(target) HTTP/1.1\r\nHost: x\r\n\r\n", port: server.port)
                 #expect(answer.status == 400, "\(target.debugDescription)")
                 #expect(answer.code == "RUN6013")
+                #expect(answer.closed)
                 #expect(!answer.text.contains("GET /api/v1/runs/ID "), "no handler saw the cut path")
             }
             let escaped = try Self.exchange("GET /a%2500b HTTP/1.1\r\nHost: x\r\n\r\n", port: server.port)
             #expect(escaped.status == 200, "an escaped percent sign followed by 00 is no NUL")
             #expect(escaped.text.contains("GET /a%00b q=-"))
+        }
+    }
+
+    /// A query value is not refused at the edge (each route says what it does with a value it
+    /// cannot use) but never cut short either: the NUL arrives as U+FFFD.
+    @Test func aNulInAQueryValueArrivesAsAReplacementCharacter() async throws {
+        try await offPool {
+            let server = try HTTPServerTests.server()
+            defer { server.stop() }
+            let answer = try Self.exchange("GET /a?q=1%00x%41+b%zz HTTP/1.1\r\nHost: x\r\n\r\n", port: server.port)
+            #expect(answer.status == 200)
+            #expect(answer.text.contains("GET /a q=1\u{FFFD}xA b%zz h="), "decoded as before, the NUL replaced")
         }
     }
 }
