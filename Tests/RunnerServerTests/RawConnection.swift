@@ -7,9 +7,13 @@ final class RawConnection {
 
     /// Connects to 127.0.0.1:`port`, from `source` (e.g. "127.0.0.2": a second client) when
     /// given. Nil when the connection cannot be made.
-    init?(port: UInt16, from source: String? = nil) {
+    /// `receiveBuffer`: the socket's SO_RCVBUF (a client that reads nothing then holds little).
+    init?(port: UInt16, from source: String? = nil, receiveBuffer: Int32? = nil) {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
+        if var size = receiveBuffer {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         if let source, Self.call(fd, Self.address(source, 0), bind) != 0 {
             close(fd)
             return nil
@@ -85,10 +89,11 @@ final class RawConnection {
         return nil
     }
 
-    /// True while the server holds the connection open (nothing to read, not closed).
+    /// True while the server holds the connection open: it has neither closed nor reset it
+    /// (what it sent may be waiting to be read).
     var isOpen: Bool {
         var byte: UInt8 = 0
         let got = recv(fd, &byte, 1, Int32(MSG_DONTWAIT | MSG_PEEK))
-        return got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
+        return got > 0 || (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
     }
 }
