@@ -15,7 +15,10 @@ extension APIServer {
             for (entry, schedule) in loaded.pipeline.pipeline.triggers.schedules.enumerated() {
                 let cron = schedule.cron.value
                 let zone = schedule.timezone.flatMap { TimeZone(identifier: $0.value) } ?? TimeZone(identifier: "UTC")!
-                guard let last = try? service.store.scheduleLastFired(pipeline: name, entry: entry, cron: cron.source) else {
+                // A store that cannot answer is not "never fired": nothing is decided until it can.
+                let recorded: Date?
+                do { recorded = try service.store.scheduleLastFired(pipeline: name, entry: entry, cron: cron.source) } catch { continue }
+                guard let last = recorded else {
                     try? service.store.setScheduleLastFired(pipeline: name, entry: entry, cron: cron.source, at: now)
                     continue
                 }

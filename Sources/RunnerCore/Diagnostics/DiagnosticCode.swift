@@ -83,6 +83,10 @@ public enum DiagnosticCode: String, CaseIterable, Hashable, Sendable, Codable {
     case idempotencyKeyReused = "RUN6008"
     case idempotencyKeyInFlight = "RUN6009"
     case invalidIdempotencyKey = "RUN6010"
+    case ambiguousBodyLength = "RUN6011"
+    case unsupportedTransferCoding = "RUN6012"
+    case nulInURL = "RUN6013"
+    case headersTimeout = "RUN6014"
 
     // MARK: 7xxx CLI
     case usage = "RUN7001"
