@@ -56,6 +56,8 @@ public enum DiagnosticCode: String, CaseIterable, Hashable, Sendable, Codable {
     case ineffectiveSetting = "RUN2035"
     case duplicateEntry = "RUN2036"
     case invalidWorkspace = "RUN2037"
+    case expressionTooLong = "RUN2038"
+    case expressionTooDeep = "RUN2039"
 
     // MARK: 21xx param values given to a run
     case missingParam = "RUN2101"
