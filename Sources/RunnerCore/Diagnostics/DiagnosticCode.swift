@@ -17,6 +17,7 @@ public enum DiagnosticCode: String, CaseIterable, Hashable, Sendable, Codable {
     case unsupportedTag = "RUN1012"
     case fileTooLarge = "RUN1013"
     case complexKey = "RUN1014"
+    case notRegularFile = "RUN1015"
 
     // MARK: 2xxx validation and DAG
     case unknownKey = "RUN2001"
