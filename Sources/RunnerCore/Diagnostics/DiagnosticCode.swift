@@ -59,6 +59,7 @@ public enum DiagnosticCode: String, CaseIterable, Hashable, Sendable, Codable {
     case invalidWorkspace = "RUN2037"
     case expressionTooLong = "RUN2038"
     case expressionTooDeep = "RUN2039"
+    case execStringTooLong = "RUN2040"
 
     // MARK: 21xx param values given to a run
     case missingParam = "RUN2101"
