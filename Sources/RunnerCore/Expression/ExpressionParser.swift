@@ -201,7 +201,7 @@ public enum ExpressionParser {
             case "steps":
                 return try parseStep(t)
             case "and", "or", "not":
-                let symbol = ["and": "&&", "or": "||", "not": "!"][word]!
+                let symbol = word == "and" ? "&&" : word == "or" ? "||" : "!"
                 throw ExpressionSyntaxError(message: "'\(word)' is not an operator", offset: t.offset, length: t.length,
                                             hint: "write '\(symbol)'")
             default:
