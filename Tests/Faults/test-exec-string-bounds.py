@@ -2,7 +2,8 @@
 """Strings that reach execve (issue 16, item 13): a `run:` over 128 KiB validated, then failed
 at exec with E2BIG (Linux's MAX_ARG_STRLEN, 131,072 bytes with the NUL, per argv or envp
 string); an `env:` value alike. Now one byte over is refused when the file is loaded (exit 2,
-RUN2040 at the value), and a pipeline at the bound really runs: the bound is exec's own.
+RUN2040 at the value), and a pipeline at the bound really runs: the bound is exec's own. A
+`\0` escape (exec would cut the string there) is refused too (RUN2041).
 Usage: test-exec-string-bounds.py RUNNER"""
 import json
 import os
@@ -66,6 +67,14 @@ try:
         result = run("apply", path)
         checks.check(f"and apply refuses it before running anything (exit 2)", result.returncode == 2 and "RUN2040" in result.stderr,
                      f"exit {result.returncode} {result.stderr[:300]}")
+
+    nul = os.path.join(work, "nul.yaml")
+    with open(nul, "w") as f:
+        f.write('version: 1\nname: nul\nsteps:\n  - name: a\n    run: "echo before\\0; touch ran-after-the-nul"\n')
+    result = run("apply", nul)
+    checks.check("a run holding a NUL (a \\0 escape): exit 2 with RUN2041, nothing run",
+                 result.returncode == 2 and "RUN2041" in result.stderr and not os.path.exists(os.path.join(work, "ran-after-the-nul"))
+                 and "before" not in result.stdout, f"exit {result.returncode} {result.stdout[-200:]} {result.stderr[:300]}")
 finally:
     shutil.rmtree(work, ignore_errors=True)
 

@@ -65,4 +65,22 @@ import RunnerCore
         #expect(got.map(\.column) == [29, 12, 19])
         #expect(got.last?.message.hasPrefix("an item of the `for_each` of step 'b' is 131072 bytes as ITEM=value") == true)
     }
+
+    /// `"\0"` in a double-quoted scalar is a NUL: exec would cut the string there, so the step
+    /// would run a shorter script or see a shorter value than the file says.
+    @Test func aNULIsRefusedWhereExecWouldCutTheString() {
+        let got = found("""
+        version: 1
+        name: p
+        env: {X: "a\\0b"}
+        steps:
+          - name: a
+            run: "echo \\0 hi"
+            for_each: ["x\\0"]
+        """)
+        #expect(got.map(\.code) == [.execStringHasNUL, .execStringHasNUL, .execStringHasNUL])
+        #expect(got.map(\.line) == [3, 6, 7])
+        #expect(got.map(\.column) == [10, 10, 16])
+        #expect(got.first?.message == "the pipeline's env 'X' holds a NUL character, where exec would cut it short")
+    }
 }

@@ -60,6 +60,7 @@ public enum DiagnosticCode: String, CaseIterable, Hashable, Sendable, Codable {
     case expressionTooLong = "RUN2038"
     case expressionTooDeep = "RUN2039"
     case execStringTooLong = "RUN2040"
+    case execStringHasNUL = "RUN2041"
 
     // MARK: 21xx param values given to a run
     case missingParam = "RUN2101"
