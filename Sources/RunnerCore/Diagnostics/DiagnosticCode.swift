@@ -17,6 +17,7 @@ public enum DiagnosticCode: String, CaseIterable, Hashable, Sendable, Codable {
     case unsupportedTag = "RUN1012"
     case fileTooLarge = "RUN1013"
     case complexKey = "RUN1014"
+    case notRegularFile = "RUN1015"
 
     // MARK: 2xxx validation and DAG
     case unknownKey = "RUN2001"
@@ -56,6 +57,10 @@ public enum DiagnosticCode: String, CaseIterable, Hashable, Sendable, Codable {
     case ineffectiveSetting = "RUN2035"
     case duplicateEntry = "RUN2036"
     case invalidWorkspace = "RUN2037"
+    case expressionTooLong = "RUN2038"
+    case expressionTooDeep = "RUN2039"
+    case execStringTooLong = "RUN2040"
+    case execStringHasNUL = "RUN2041"
 
     // MARK: 21xx param values given to a run
     case missingParam = "RUN2101"
