@@ -237,7 +237,9 @@ public actor RunExecutor {
             }
         }
         pipelineDirectory = URL(fileURLWithPath: loaded.run.pipelineFile).deletingLastPathComponent()
-        prepareEnvironment(pipeline, loaded.run)
+        if let missing = prepareEnvironment(pipeline, loaded.run) {
+            return try await endWithoutExecuting(loaded, status: .failed, code: "ENV_UNAVAILABLE", message: missing)
+        }
         do {
             if let workspace = try await offLoop({ try GitRefs.prepareWorkspace(pipeline, run: record, state: state) }) {
                 pipelineDirectory = workspace
@@ -407,7 +409,9 @@ public actor RunExecutor {
         // are made once per run).
         let plain = step.env.isEmpty && request.visibleOutputs.isEmpty && request.item == nil
         var environment = plain ? [:] : stepEnvironment
-        for entry in step.env where !paramNames.contains(entry.name.value) { environment[entry.name.value] = entry.value }
+        for entry in step.env where !paramNames.contains(entry.name.value) {
+            environment[entry.name.value] = entry.resolved(in: options.environment)
+        }
         for (producer, key, value) in request.visibleOutputs {
             environment["STEP_\(NameRules.environmentName(producer))_\(NameRules.environmentName(key))"] = value
         }
@@ -449,13 +453,26 @@ public actor RunExecutor {
         return attempt
     }
 
-    func prepareEnvironment(_ pipeline: ValidatedPipeline, _ run: RunRecord) {
+    /// The run's environment and its masks; what is wrong when a `from_env` variable a run
+    /// needs is not set in the runner's environment.
+    func prepareEnvironment(_ pipeline: ValidatedPipeline, _ run: RunRecord) -> String? {
         var environment = options.environment
-        for entry in pipeline.pipeline.env { environment[entry.name.value] = entry.value }
+        for entry in pipeline.pipeline.env { environment[entry.name.value] = entry.resolved(in: options.environment) }
+        var secrets: [String] = []
+        for entry in pipeline.pipeline.env + pipeline.pipeline.allSteps.flatMap(\.env) {
+            guard let source = entry.fromEnvironment else { continue }
+            guard let value = options.environment[source.value] else {
+                if entry.isRequired {
+                    return "env \(entry.name.value) takes the runner's environment variable \(source.value), which is not set "
+                        + "(set it where the runner runs, or declare it `required: false`)"
+                }
+                continue
+            }
+            if entry.isSecret { secrets.append(value) }
+        }
         environment["RUNNER_PIPELINE_DIR"] = pipelineDirectory.path
         baseEnvironment = environment
         paramEnvironment = []
-        var secrets: [String] = []
         let secretNames = run.secretParams ?? []
         for spec in pipeline.pipeline.params {
             guard let value = run.params[spec.name.value], let text = value.environmentText else { continue }
@@ -468,6 +485,7 @@ public actor RunExecutor {
             if let ref = run.refs[spec.name.value] { paramEnvironment.append((spec.environmentName + "_SHA", ref.sha)) }
         }
         masker = SecretMasker(secrets)
+        return nil
     }
 
     /// What every step of the run gets, made once: the base environment, the params and the

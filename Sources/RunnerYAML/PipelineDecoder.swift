@@ -115,11 +115,32 @@ extension DecodingContext {
             return []
         }
         return pairs.compactMap { pair in
+            if case .mapping = pair.value.content { return decodeEnvironmentSource(pair, what()) }
             guard let value = scalarText(pair.value, "\(what()) '\(pair.name)'") else { return nil }
             // Each entry reaches a step as one `NAME=value` string of its environment.
             checkExecString(value, prefix: pair.name + "=", "\(what()) '\(pair.name)'", at: pair.value.location)
             return EnvironmentEntry(name: Located(pair.name, at: pair.key.location), value: value)
         }
+    }
+
+    /// `NAME: {from_env: VAR, secret: true, required: false}`. A value written in the file
+    /// cannot be secret: it would be stored with every run's definition.
+    mutating func decodeEnvironmentSource(_ pair: YAMLPair, _ what: String) -> EnvironmentEntry? {
+        let owner = "\(what) '\(pair.name)'"
+        if case .mapping(let inner) = pair.value.content, let value = inner.first(where: { $0.name == "value" }) {
+            report(.invalidValue, "\(owner) cannot take `value`: a value written in the pipeline is stored with every run",
+                   at: value.key.location, length: 5,
+                   hint: "write the value itself (`\(pair.name): text`), or take a secret from the runner's environment: "
+                       + "`\(pair.name): {from_env: VAR, secret: true}`")
+            return nil
+        }
+        guard let f = fields(pair.value, owner, allowed: ["from_env", "secret", "required"]),
+              let source = string(f, "from_env", owner, required: true) else { return nil }
+        var entry = EnvironmentEntry(name: Located(pair.name, at: pair.key.location), value: "")
+        entry.fromEnvironment = source
+        entry.isSecret = bool(f, "secret", owner) ?? false
+        entry.isRequired = bool(f, "required", owner) ?? true
+        return entry
     }
 
     private mutating func decodeDefaults(_ node: YAMLNode) -> StepDefaults {

@@ -19,19 +19,24 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from faults import Checks, Serve, Work  # noqa: E402
+from faults import RUNNER, Checks, Serve, Work  # noqa: E402
 
 checks = Checks()
 check = checks.check
 TOKEN = "tok3n-S3CR3T-value-0123456789"
 ITEMS = ["item-one-Zq81", "item-two-Xw42"]
+ENV_SECRET = "env-S3CR3T-from-the-runner-77"
 PIPELINE = r"""version: 1
 name: secrets
 params:
   token: {type: string, secret: true, pattern: "tok3n-.*", error: INVALID_TOKEN}
   keys: {type: list, items: {type: string}, secret: true}
 concurrency: {key: params.token, on_conflict: reject, error: BUSY_WITH_TOKEN}
+env:
+  DEPLOY_TOKEN: {from_env: FAULTS_DEPLOY_TOKEN, secret: true}
 steps:
+  - name: envs
+    run: echo "deploying with $DEPLOY_TOKEN"
   - name: big
     run: python3 -c 'import os,sys; os.write(1, b"x" * 65530 + sys.argv[1].encode() + b"\n")' "$PARAM_TOKEN"
   - name: halves
@@ -57,7 +62,8 @@ steps:
     run: sleep 2
 """
 work = Work("secrets", {"secrets.yaml": PIPELINE})
-VALUES = [TOKEN] + ITEMS
+VALUES = [TOKEN] + ITEMS + [ENV_SECRET]
+work.env["FAULTS_DEPLOY_TOKEN"] = ENV_SECRET
 
 
 def leaked(text):
@@ -121,6 +127,14 @@ try:
     check("bytes that are not UTF-8 reach the log unchanged", b"raw \xff\xfe bytes\n" in items_log, items_log)
     halves = open([os.path.join(log_dir, f) for f in os.listdir(log_dir) if f.startswith("halves.")][0], "rb").read()
     check("a secret written in two halves is masked (stdout and stderr)", halves.count(b"***") == 2 and not leaked(halves), halves)
+    envs_log = open([os.path.join(log_dir, f) for f in os.listdir(log_dir) if f.startswith("envs.")][0], "rb").read()
+    check("a secret env value taken from the runner's environment is masked", envs_log == b"deploying with ***\n", envs_log)
+    without = {k: v for k, v in work.env.items() if k != "FAULTS_DEPLOY_TOKEN"}
+    unset = subprocess.run([RUNNER, "apply", os.path.join(work.pipelines, "secrets.yaml"), "-p", "token=tok3n-other", "-p", "keys=x"],
+                           env=without, capture_output=True, text=True)
+    check("a required from_env variable unset: the run fails with ENV_UNAVAILABLE before any step",
+          unset.returncode == 1 and "ENV_UNAVAILABLE" in unset.stdout + unset.stderr and "FAULTS_DEPLOY_TOKEN" in unset.stdout + unset.stderr,
+          (unset.stdout + unset.stderr)[-800:])
     check("no .output or .progress file is left", not [f for f in os.listdir(log_dir) if f.endswith((".output", ".progress"))],
           os.listdir(log_dir))
 

@@ -182,8 +182,14 @@ struct PlanModel: Encodable {
             },
             condition: s.condition?.text, conditionValue: conditionValue, forEach: forEachText, instances: instances,
             outputs: s.outputs.map(\.value),
-            env: Dictionary((v.pipeline.env + s.env).map { ($0.name.value, $0.value) }, uniquingKeysWith: { _, step in step }),
+            env: Dictionary((v.pipeline.env + s.env).map { ($0.name.value, Self.shown($0)) }, uniquingKeysWith: { _, step in step }),
             commitPoint: s.isCommitPoint, continueOnError: s.continuesOnError,
             allowPartial: s.allowsPartial)
+    }
+
+    /// An env entry as `plan` shows it: a `from_env` one by where it comes from, never its value.
+    static func shown(_ entry: EnvironmentEntry) -> String {
+        guard let source = entry.fromEnvironment else { return entry.value }
+        return "$\(source.value) (the runner's environment\(entry.isSecret ? ", secret" : ""))"
     }
 }

@@ -123,7 +123,7 @@ extension RunScheduler {
 
     func evaluationContext(for expression: ParsedExpression) -> EvaluationContext {
         var context = EvaluationContext(params: params, env: environment)
-        for entry in pipeline.pipeline.env { context.env[entry.name.value] = entry.value }
+        for entry in pipeline.pipeline.env { context.env[entry.name.value] = entry.resolved(in: environment) ?? "" }
         for (reference, _) in expression.root.references {
             guard let name = reference.stepName, let node = pipeline.graph.indexByName[name] else { continue }
             if let status = nodeStatus(node) { context.stepStatuses[name] = status }

@@ -48,13 +48,28 @@ public struct Pipeline: Sendable {
     }
 }
 
+/// One variable of `env`: a value written in the pipeline, or (`{from_env: VAR}`) the value
+/// of the runner's own environment variable `VAR` when the run executes, never stored with
+/// the run; `secret` masks it wherever the run's output goes.
 public struct EnvironmentEntry: Hashable, Sendable {
     public var name: Located<String>
+    /// The value written in the pipeline (empty for `from_env`).
     public var value: String
+    /// The runner's environment variable the value comes from.
+    public var fromEnvironment: Located<String>?
+    public var isSecret = false
+    /// For `from_env`: a run cannot start while the variable is unset (default true).
+    public var isRequired = true
 
     public init(name: Located<String>, value: String) {
         self.name = name
         self.value = value
+    }
+
+    /// The value steps get: the written one, or the runner's variable (nil when it is unset).
+    public func resolved(in environment: [String: String]) -> String? {
+        guard let source = fromEnvironment else { return value }
+        return environment[source.value]
     }
 }
 

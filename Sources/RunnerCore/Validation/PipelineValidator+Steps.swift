@@ -130,6 +130,10 @@ extension PipelineValidator {
                        at: entry.name.location, length: name.count,
                        hint: "RUNNER_*, PARAM_*, STEP_* and ITEM are reserved; choose another name")
             }
+            if let source = entry.fromEnvironment, !NameRules.isIdentifier(source.value) {
+                report(.invalidEnvName, "'from_env' of \(owner) env '\(name)' is not a variable name: '\(source.value)'",
+                       at: source.location, length: max(1, source.value.count), hint: "write the name of a variable of the runner's environment")
+            }
         }
     }
 
