@@ -74,7 +74,7 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
     public func createRun(_ run: RunRecord, steps: [StepRecord], unlessActiveIn group: String) throws -> RunRecord? {
         try database.write {
             if let active = try database.query("""
-                SELECT \(Self.runColumns) FROM runs WHERE concurrency_group = ?
+                SELECT \(Self.runColumnsWithoutDefinition) FROM runs WHERE concurrency_group = ?
                   AND status NOT IN ('succeeded', 'failed', 'partial', 'cancelled', 'rolled_back', 'skipped')
                 ORDER BY created_at, id LIMIT 1
                 """, [.text(group)]).first.flatMap(runRecord) {
@@ -565,7 +565,9 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
     }
 
     public func runs(_ query: RunQuery) throws -> [RunRecord] {
-        var sql = "SELECT \(Self.runColumns) FROM runs WHERE 1 = 1"
+        // Without definitions: a list (and the server's look for runs nobody executes, every
+        // 5 s) has no use for them, and each can be hundreds of KB.
+        var sql = "SELECT \(Self.runColumnsWithoutDefinition) FROM runs WHERE 1 = 1"
         var values: [SQLValue] = []
         if let pipeline = query.pipeline {
             sql += " AND pipeline = ?"
@@ -588,7 +590,7 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
     /// The oldest unfinished run of `group` created before `run` (what a queued run waits for).
     public func activeRun(inGroup group: String, before run: RunRecord) throws -> RunRecord? {
         try database.query("""
-            SELECT \(Self.runColumns) FROM runs WHERE concurrency_group = ? AND id <> ?
+            SELECT \(Self.runColumnsWithoutDefinition) FROM runs WHERE concurrency_group = ? AND id <> ?
               AND status NOT IN ('succeeded', 'failed', 'partial', 'cancelled', 'rolled_back', 'skipped')
               AND (created_at, id) < (?, ?)
             ORDER BY created_at, id LIMIT 1

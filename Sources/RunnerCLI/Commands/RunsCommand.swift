@@ -61,10 +61,7 @@ enum RunsCommand {
         }
     }
 
-    static func secrets(of stored: StoredRun) -> Set<String> {
-        let loaded = PipelineLoader.load(bytes: Array(stored.run.definition.utf8), file: stored.run.pipelineFile)
-        return Set(loaded.pipeline?.pipeline.params.filter(\.isSecret).map(\.name.value) ?? [])
-    }
+    static func secrets(of stored: StoredRun) -> Set<String> { stored.run.maskedParams }
 
     // MARK: - list
 

@@ -223,6 +223,7 @@ public protocol RunStore: AnyObject, Sendable {
     /// the executor knows without reading them, and without its definition unless `definition`
     /// (an executor given the parsed pipeline does not read it).
     func loadForExecution(_ run: RunID, definition: Bool) throws -> StoredRun?
+    /// The runs the query selects, newest first, without their definitions.
     func runs(_ query: RunQuery) throws -> [RunRecord]
     func events(of run: RunID, after id: Int64) throws -> [RunEvent]
     /// Asks the run's owner to cancel it (a flag the owner polls).
