@@ -61,6 +61,8 @@ public enum DiagnosticCode: String, CaseIterable, Hashable, Sendable, Codable {
     case missingParam = "RUN2101"
     case invalidParam = "RUN2102"
     case unexpectedParam = "RUN2103"
+    case paramContainsNUL = "RUN2104"
+    case paramTooLarge = "RUN2105"
 
     // MARK: 4xxx run state
     case runNotFound = "RUN4001"
