@@ -56,6 +56,7 @@ public enum DiagnosticCode: String, CaseIterable, Hashable, Sendable, Codable {
     case ineffectiveSetting = "RUN2035"
     case duplicateEntry = "RUN2036"
     case invalidWorkspace = "RUN2037"
+    case workdirOutsidePipeline = "RUN2042"
 
     // MARK: 21xx param values given to a run
     case missingParam = "RUN2101"
