@@ -383,13 +383,18 @@ def main():
         server.wait(crash_id, statuses={"running"} | TERMINAL)
         time.sleep(0.5)
         server.kill(signal.SIGKILL)
-        # While it is down, ingestion's schedule (0 3 * * *) "last fired" two days ago: the
-        # firings missed meanwhile run once when the server is back.
+        # While it is down, ingestion's schedule (0 3 * * *) "last fired" three firings ago: the
+        # two firings missed meanwhile (the last 03:00 UTC at or before now, and the one a day
+        # earlier) run once when the server is back. Counted from the last 03:00, not from
+        # midnight, so that two are due at any time of day.
         import sqlite3
         db = sqlite3.connect(f"{work}/home/state.db")
-        two_days_ago = (int(time.time()) // 86400 - 2) * 86400 + 3 * 3600
+        now = int(time.time())
+        last_due = (now - 3 * 3600) // 86400 * 86400 + 3 * 3600
+        # A firing of the server before the kill (the test ran across 03:00 UTC) is not this one.
+        fired_before = {row[0] for row in db.execute("SELECT id FROM runs WHERE pipeline = 'ingestion' AND trigger = 'schedule'")}
         updated = db.execute("UPDATE schedule_state SET last_fired_at = ? WHERE pipeline = 'ingestion' AND entry = 0",
-                             (two_days_ago,)).rowcount
+                             (last_due - 2 * 86400,)).rowcount
         db.commit()
         db.close()
         check("the server recorded ingestion's schedule when it first saw it", updated == 1, updated)
@@ -408,14 +413,19 @@ def main():
         deadline = time.time() + 20
         while time.time() < deadline and not scheduled:
             page = server.request("GET", "/api/v1/runs?pipeline=ingestion&limit=50")[1]
-            scheduled = next((r for r in page["runs"] if r["trigger"] == "schedule"), None)
+            scheduled = next((r for r in page["runs"] if r["trigger"] == "schedule" and r["id"] not in fired_before), None)
             time.sleep(0.2)
         check("the missed schedule fired once at start: an ingestion run, trigger schedule, the schedule's params",
               scheduled and scheduled["params"].get("trigger_mode") == "scheduled"
               and scheduled.get("trigger_detail", {}).get("schedule") == "0 3 * * *"
               and int(scheduled.get("trigger_detail", {}).get("missed", -1)) >= 1, scheduled)
+        check("... for the last 03:00 UTC due, its time zone named as declared (UTC, not GMT)",
+              scheduled and scheduled["trigger_detail"].get("timezone") == "UTC"
+              and scheduled["trigger_detail"].get("fire_time", "") >= time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(last_due)),
+              scheduled and scheduled.get("trigger_detail"))
         page = server.request("GET", "/api/v1/runs?pipeline=ingestion&limit=50")[1]
-        check("... and only once", sum(1 for r in page["runs"] if r["trigger"] == "schedule") == 1, len(page["runs"]))
+        check("... and only once", sum(1 for r in page["runs"] if r["trigger"] == "schedule" and r["id"] not in fired_before) == 1,
+              len(page["runs"]))
         if scheduled:
             server.wait(scheduled["id"])
 
