@@ -216,7 +216,7 @@ def main():
         status, page, _ = server.request("GET", "/api/v1/runs?pipeline=docs-publish&status=succeeded&limit=5")
         check("runs list with filters", status == 200 and [r["id"] for r in page["runs"]] == [run_id], (status, page))
         status, audit, _ = server.request("GET", "/api/v1/audit", token=tokens["admin"])
-        launch_entry = next((e for e in audit.get("entries", []) if e.get("run_id") == run_id), {})
+        launch_entry = next((e for e in audit.get("entries", []) if e.get("run_id") == run_id and e.get("action") == "launch"), {})
         check("audit (admin): the launch, by the operator token's name, with the traceparent's trace id and the params",
               status == 200 and launch_entry.get("action") == "launch" and launch_entry.get("actor") == "e2e-operator"
               and launch_entry.get("trace_id") == trace and launch_entry.get("params", {}).get("reason") == "serve-api", (status, launch_entry))

@@ -213,6 +213,7 @@ enum RunsCommand {
             guard (try? service.store.requestCancel(stored.run.id, at: Date())) == true else {
                 return fail(Diagnostic(.stateUnavailable, "cannot record the cancel request"), context, .internalError)
             }
+            LocalAudit.record("cancel", run: stored.run.id, pipeline: stored.run.pipeline, in: service)
             if RunService.isOrphan(stored.run) {
                 context.console.out("cancel requested for run \(stored.run.id); nobody is executing it: 'runner runs resume \(stored.run.id)' finishes the cancel\n")
             } else {
@@ -237,6 +238,7 @@ enum RunsCommand {
                 } catch {
                     return fail(Diagnostic(.usage, "\(error)"), context, .invalid)
                 }
+                LocalAudit.record("retry", run: id, pipeline: stored.run.pipeline, in: service)
                 context.console.err("re-running \(stored.run.pipeline) from \(step) as run \(id) (earlier successes of \(stored.run.id) reused)\n")
             } else if stored.run.status.isTerminal {
                 return fail(Diagnostic(.runFinished, "run \(stored.run.id) has already finished (\(stored.run.status.rawValue))",
