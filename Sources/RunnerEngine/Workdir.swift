@@ -19,7 +19,8 @@ enum Workdir {
     static func confined(_ path: String, declared: String?, root: String) throws -> String {
         let shown = declared.map { "workdir '\($0)'" } ?? "the pipeline's directory"
         guard let resolved = ResolvedPath.real(path) else {
-            let why = errno == ENOENT || errno == ENOTDIR ? "does not exist" : "cannot be resolved (\(String(cString: strerror(errno))))"
+            let error = errno
+            let why = error == ENOENT || error == ENOTDIR ? "does not exist" : "cannot be resolved (\(String(cString: strerror(error))))"
             throw Problem(description: "\(shown) \(why): \(path)")
         }
         var info = stat()

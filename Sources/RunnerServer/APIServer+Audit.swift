@@ -8,9 +8,11 @@ extension APIServer {
     /// the active run a conflict names.
     func auditRefusal(_ action: String, code: String, run: RunID? = nil, pipeline: String, params: [String: Value],
                       _ request: HTTPRequest) {
-        let trace = AccessTokens.traceID(traceparent: request.header("traceparent"), requestID: request.header("X-Request-Id"))
+        let trace = AccessTokens.traceID(traceparent: request.header("traceparent"),
+                                         requestID: request.header("X-Request-Id"))
         try? service.store.appendAudit(AuditRecord(at: Date(), action: action, runID: run, pipeline: pipeline,
-                                                   actor: request.actor ?? "anonymous", params: params, traceID: trace, code: code))
+                                                   actor: request.actor ?? "anonymous", params: params, traceID: trace,
+                                                   code: code))
     }
 
     /// The same, before the body was read (the Idempotency-Key is checked first): its params

@@ -26,10 +26,10 @@ extension PipelineLoader.Result {
         for (workdir, owner) in workdirs {
             let path = folder.appendingPathComponent(workdir.value).standardizedFileURL.path
             guard let resolved = ResolvedPath.deepestExisting(path), !ResolvedPath.isInside(resolved, root) else { continue }
-            found.append(Diagnostic(
-                .workdirOutsidePipeline,
-                "workdir '\(workdir.value)' of \(owner) leads, through a symlink, to \(resolved), outside the pipeline's directory \(root)",
-                at: workdir.location, length: workdir.value.count, hint: DiagnosticCode.workdirOutsidePipeline.help))
+            let message = "workdir '\(workdir.value)' of \(owner) leads, through a symlink, to \(resolved), "
+                + "outside the pipeline's directory \(root)"
+            found.append(Diagnostic(.workdirOutsidePipeline, message, at: workdir.location, length: workdir.value.count,
+                                    hint: DiagnosticCode.workdirOutsidePipeline.help))
         }
         guard !found.isEmpty else { return self }
         var result = self

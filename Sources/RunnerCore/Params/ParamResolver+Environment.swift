@@ -46,7 +46,8 @@ extension ParamResolver {
     /// 1-based, in Unicode scalars; the value itself is never echoed (it may be a secret).
     private static func nulPosition(in text: String) -> Int? {
         guard text.utf8.contains(0) else { return nil }
-        return text.unicodeScalars.firstIndex(of: "\u{0}").map { text.unicodeScalars.distance(from: text.unicodeScalars.startIndex, to: $0) + 1 }
+        let scalars = text.unicodeScalars
+        return scalars.firstIndex(of: "\u{0}").map { scalars.distance(from: scalars.startIndex, to: $0) + 1 }
     }
 
     /// Why the value, as the step would see it, does not fit in its variable; nil when it does.
@@ -56,8 +57,8 @@ extension ParamResolver {
         guard bytes > room else { return nil }
         let joined: String
         if case .list = value { joined = " (its items joined one per line)" } else { joined = "" }
-        return Problem("the value is \(grouped(bytes)) bytes\(joined); $\(spec.environmentName) can hold at most \(grouped(room))",
-                       hint: DiagnosticCode.paramTooLarge.help, code: .paramTooLarge)
+        let message = "the value is \(grouped(bytes)) bytes\(joined); $\(spec.environmentName) can hold at most \(grouped(room))"
+        return Problem(message, hint: DiagnosticCode.paramTooLarge.help, code: .paramTooLarge)
     }
 
     /// `environmentText.utf8.count`, without joining a list's items to count them.
