@@ -2,8 +2,9 @@
 # The process-level fault tests (issue 16): each Tests/Faults/test-* file is run with the
 # runner binary as its only argument; every one must exit 0. Each prints its checks.
 set -uo pipefail
-cd "$(dirname "$0")"
+# The binary's path is made absolute before the cd: make passes .build/debug/runner.
 RUNNER="$(cd "$(dirname "${1:?usage: run-all.sh RUNNER}")" && pwd)/$(basename "$1")"
+cd "$(dirname "$0")"
 failed=()
 for test in test-*; do
   [ -x "$test" ] || continue
