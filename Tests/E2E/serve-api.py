@@ -82,6 +82,10 @@ class Server(ServeProcess):
 def main():
     work = tempfile.mkdtemp(prefix="serve-api.")
     server = Server(work)
+    # Each upstream page takes 0.3 s: the Idempotency-Key checks below need the keyed run to
+    # be still active after its 100 requests (under Tests/Faults/clock-at.sh it had finished
+    # first in 4 of 7 runs, and then a new key got 202 instead of 409).
+    server.env["UPSTREAM_DELAY_MS"] = "300"
     try:
         print("runner serve (HTTP API)")
         tokens = {}
