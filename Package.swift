@@ -92,7 +92,7 @@ let package = Package(
 
         /// The executor: runs a pipeline's processes as the scheduler decides, records it all;
         /// resolves gitref params and checks out run workspaces (RunnerGit).
-        .target(name: "RunnerEngine", dependencies: ["CProcess", "RunnerCore", "RunnerStore", "RunnerYAML", "RunnerGit"]),
+        .target(name: "RunnerEngine", dependencies: ["CProcess", "RunnerCore", "RunnerStore", "RunnerYAML", "RunnerGit", "RunnerCrypto"]),
 
         /// HTTP on libmicrohttpd: the server wrapper, the router, the API's JSON shapes (the CLI
         /// prints the same ones) and handlers.

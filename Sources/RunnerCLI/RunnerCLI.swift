@@ -13,6 +13,9 @@ public enum ExitCode: Int32, Sendable {
     case conflict = 3
     case usage = 64
     case internalError = 70
+    /// The run stopped because the state store could not record for too long
+    /// (EX_TEMPFAIL): `runner runs resume` continues it once the store is back.
+    case storeUnavailable = 75
 }
 
 /// The `runner` command line: parse, dispatch, render. `main.swift` only calls `run`.

@@ -14,6 +14,9 @@ public enum ExecutionEvent: Sendable {
     case output(StepName, text: String, isError: Bool)
     /// `queue` / `cancel_running`: the run waits for an earlier run of its concurrency group.
     case waitingForGroup(active: RunRecord, group: String)
+    /// The state store cannot record (why; for at most `patience` seconds nothing new starts);
+    /// nil when it records again.
+    case storeWaiting(String?, patience: Double)
 }
 
 /// Where the engine keeps a run's files: `.runner/` or `$RUNNER_HOME`.
@@ -59,9 +62,22 @@ public struct StateDirectory: Sendable {
         attemptStem(run: run, step: step, serial: serial) + ".log"
     }
 
+    /// The state directory and its `logs`, made private to their owner (0700): the files in
+    /// it (0600) hold run records, logs and outputs. A state directory an older runner made
+    /// (0755) is made private too; a `RUNNER_HOME` that is not one (no `state.db` yet) and
+    /// existed before is left as it is, its `logs` made private.
     public func ensure() throws {
         try Self.makeDirectory(rootPath + "logs")
+        var info = stat()
+        let root = String(rootPath.dropLast())
+        if stat(root, &info) == 0, info.st_mode & 0o077 != 0, access(rootPath + "state.db", F_OK) == 0 || madeRoot {
+            chmod(root, 0o700)
+        }
     }
+
+    /// Whether this process made the state directory (so it may set its mode).
+    private var madeRoot: Bool { Self.madeDirectories.withLock { $0.contains(String(rootPath.dropLast())) } }
+    private static let madeDirectories = Protected<Set<String>>([])
 
     /// The log directory of one run (made when the run starts executing).
     public func ensureLogs(of run: RunID) throws {
@@ -72,12 +88,21 @@ public struct StateDirectory: Sendable {
     /// first; FileManager for the rest (missing parents, and its errors). FileManager alone
     /// took 0.35 ms a directory through URL and attribute handling, on a 25 ms command.
     static func makeDirectory(_ path: String) throws {
-        if mkdir(path, 0o777) == 0 { return }
+        if mkdir(path, 0o700) == 0 { return }
         if errno == EEXIST {
             var info = stat()
             if stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR { return }
         }
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        // Missing parents: each made here is private too (and remembered, for `ensure`).
+        var missing: [String] = []
+        var parent = path
+        while !parent.isEmpty && parent != "/" && access(parent, F_OK) != 0 {
+            missing.append(parent)
+            parent = String(parent[..<(parent.lastIndex(of: "/") ?? parent.startIndex)])
+        }
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        madeDirectories.withLock { $0.formUnion(missing) }
     }
 }
 

@@ -27,8 +27,14 @@ struct LaunchJournal {
 
     mutating func append(_ entries: [Entry]) throws {
         guard !entries.isEmpty else { return }
+        var info = stat()
+        if fd >= 0, fstat(fd, &info) == 0, info.st_nlink == 0 {
+            // Removed with its folder: appended to, it would keep nothing a resume could read.
+            Glibc.close(fd)
+            fd = -1
+        }
         if fd < 0 {
-            fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+            fd = LogFile.open(path, flags: O_APPEND)
             guard fd >= 0 else { throw JournalError(path: path, errno: errno) }
         }
         var text = ""

@@ -20,6 +20,7 @@ public final class PosixProcessLauncher: ProcessLauncher, @unchecked Sendable {
 
     public func launch(_ spec: ProcessSpec, onExit: @escaping @Sendable (ProcessExit) -> Void) throws -> Int32 {
         let log = LogFile(path: spec.logPath)
+        let masker = spec.masker
         var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
         guard runner_pipe(&out, 0) == 0 else { throw LaunchError(description: "pipe: \(String(cString: strerror(errno)))") }
         guard runner_pipe(&err, 0) == 0 else {
@@ -51,8 +52,8 @@ public final class PosixProcessLauncher: ProcessLauncher, @unchecked Sendable {
         }
         let process = ChildProcess(pid: pid, spawned: spawned, program: spec.argv.first ?? "?", onExit: onExit)
         if pidfd < 0 { pidfd = runner_pidfd_open(pid) }
-        loop.add([Stream(fd: out[0], isError: false, log: log, process: process, masks: spec.masks, echo: spec.echo),
-                  Stream(fd: err[0], isError: true, log: log, process: process, masks: spec.masks, echo: spec.echo)],
+        loop.add([Stream(fd: out[0], isError: false, log: log, process: process, masker: masker, echo: spec.echo),
+                  Stream(fd: err[0], isError: true, log: log, process: process, masker: masker, echo: spec.echo)],
                  exit: pidfd >= 0 ? (pidfd, process) : nil)
         if pidfd < 0 {
             Threads.start(stackSize: 64 << 10) { process.waitForExit() }
@@ -67,7 +68,7 @@ public final class PosixProcessLauncher: ProcessLauncher, @unchecked Sendable {
     public func terminate(_ pid: Int32, grace: Duration) {
         kill(-pid, SIGTERM)
         let (seconds, atto) = grace.components
-        DispatchQueue.global().asyncAfter(deadline: .now() + Double(seconds) + Double(atto) / 1e18) {
+        _ = loop.schedule(after: Double(seconds) + Double(atto) / 1e18) {
             // The leader is not reaped until its group has been killed, so its pid (the
             // group id) cannot have been reused yet if it still stands.
             if ChildProcess.isRunning(pid) { kill(-pid, SIGKILL) }
@@ -167,13 +168,18 @@ final class LogFile: @unchecked Sendable {
     private var fd: Int32 = -1
     private var failed = false
     var openStreams = 2
+    /// When the file was last checked to be still in its folder.
+    private var checkedAt = Monotonic.now()
 
     init(path: String) { self.path = path }
 
     func write(_ raw: UnsafeRawBufferPointer) {
         if fd < 0 && !failed {
-            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            fd = Self.open(path, flags: O_TRUNC)
             failed = fd < 0
+        } else if fd >= 0 && checkedAt.elapsed > 0.5 {
+            checkedAt = Monotonic.now()
+            reopenIfRemoved()
         }
         guard fd >= 0 else { return }
         var offset = 0
@@ -191,36 +197,89 @@ final class LogFile: @unchecked Sendable {
             fd = -1
         }
     }
+
+    /// The log was removed while the step wrote it (its folder deleted): what follows goes to
+    /// a new file at the same path, in a folder made again, after a line that says so.
+    private func reopenIfRemoved() {
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_nlink == 0 else { return }
+        let reopened = Self.open(path, flags: O_APPEND)
+        guard reopened >= 0 else { return }
+        close(fd)
+        fd = reopened
+        let note = "[runner: this log was removed while the step ran; what the step wrote before this line is lost]\n"
+        _ = note.withCString { Glibc.write(fd, $0, strlen($0)) }
+    }
+
+    /// Opens (creating) the log, and its folder if it is missing.
+    static func open(_ path: String, flags: Int32) -> Int32 {
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0o600)
+        guard fd < 0, errno == ENOENT, let slash = path.lastIndex(of: "/") else { return fd }
+        try? StateDirectory.makeDirectory(String(path[..<slash]))
+        return Glibc.open(path, O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0o600)
+    }
 }
 
-/// One output stream of a process.
+/// One output stream of a process. Secrets are masked on the bytes as they come, a secret
+/// cut across two reads (or two writes of the step) included (`SecretMasker.Stream`), before
+/// anything reaches the log, the stderr tail or the live output.
 final class Stream: @unchecked Sendable {
     let fd: Int32
     let isError: Bool
     let log: LogFile
     let process: ChildProcess
-    let masks: [String]
+    let masking: SecretMasker.Stream?
     let echo: (@Sendable (String, Bool) -> Void)?
+    /// The end of a UTF-8 character cut by a read, kept for the live output (the log gets the
+    /// bytes as they are).
+    private var partialCharacter: [UInt8] = []
 
-    init(fd: Int32, isError: Bool, log: LogFile, process: ChildProcess, masks: [String], echo: (@Sendable (String, Bool) -> Void)?) {
+    init(fd: Int32, isError: Bool, log: LogFile, process: ChildProcess, masker: SecretMasker, echo: (@Sendable (String, Bool) -> Void)?) {
         self.fd = fd
         self.isError = isError
         self.log = log
         self.process = process
-        self.masks = masks.filter { !$0.isEmpty }
+        self.masking = masker.isEmpty ? nil : SecretMasker.Stream(masker)
         self.echo = echo
     }
 
     func consume(_ bytes: UnsafeRawBufferPointer) {
-        var data = Data(bytes)
-        if !masks.isEmpty {
-            var text = String(decoding: data, as: UTF8.self)
-            for secret in masks { text = text.replacing(secret, with: "***") }
-            data = Data(text.utf8)
+        guard let masking else { return pass(bytes) }
+        let masked = masking.feed(bytes)
+        masked.withUnsafeBytes { pass($0) }
+    }
+
+    /// The stream ended: what the masking held back goes out.
+    func finish() {
+        if let rest = masking?.finish(), !rest.isEmpty { rest.withUnsafeBytes { pass($0) } }
+        if !partialCharacter.isEmpty, let echo {
+            echo(String(decoding: partialCharacter, as: UTF8.self), isError)
+            partialCharacter = []
         }
-        data.withUnsafeBytes { log.write($0) }
-        if isError { process.appendStderr(data) }
-        echo?(String(decoding: data, as: UTF8.self), isError)
+    }
+
+    private func pass(_ bytes: UnsafeRawBufferPointer) {
+        guard !bytes.isEmpty else { return }
+        log.write(bytes)
+        if isError { process.appendStderr(Data(bytes)) }
+        guard let echo else { return }
+        var text = partialCharacter + bytes
+        let cut = Self.incompleteTail(text)
+        partialCharacter = Array(text[(text.count - cut)...])
+        text.removeLast(cut)
+        if !text.isEmpty { echo(String(decoding: text, as: UTF8.self), isError) }
+    }
+
+    /// How many bytes at the end of `bytes` begin a UTF-8 character that is not complete yet.
+    static func incompleteTail(_ bytes: [UInt8]) -> Int {
+        var n = 0
+        for byte in bytes.reversed().prefix(3) {
+            n += 1
+            if byte & 0xC0 == 0x80 { continue }  // a continuation byte: look further back
+            let needed = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1
+            return needed > n ? n : 0
+        }
+        return 0
     }
 }
 
@@ -247,6 +306,9 @@ final class EventLoop: SerialExecutor, @unchecked Sendable {
     private var wake: [Int32] = [0, 0]
     private var started = false
     private var threadID: pthread_t?
+    /// Timers, soonest first, on the monotonic clock: what they run runs on the loop's thread.
+    private var timers: [(id: Int, at: Monotonic, action: @Sendable () -> Void)] = []
+    private var lastTimerID = 0
 
     /// Shared by every run executor whose launcher has no loop of its own (test launchers).
     static let fallback = EventLoop()
@@ -289,6 +351,44 @@ final class EventLoop: SerialExecutor, @unchecked Sendable {
     /// delivery, between two polls): nothing else of the loop runs then.
     func checkIsolated() {
         precondition(isLoopThread, "not on the run executor's event loop")
+    }
+
+    /// Runs `action` on the loop's thread once `seconds` have passed on the monotonic clock
+    /// (poll's own timeout: neither a step of the wall clock nor a library that fakes it moves
+    /// it). Returns an id for `cancelTimer`.
+    func schedule(after seconds: Double, _ action: @escaping @Sendable () -> Void) -> Int {
+        let at = Monotonic.now() + max(0, seconds)
+        lock.lock()
+        lastTimerID += 1
+        let id = lastTimerID
+        let index = timers.firstIndex { $0.at > at } ?? timers.endIndex
+        timers.insert((id, at, action), at: index)
+        wakeAndUnlock()
+        return id
+    }
+
+    func cancelTimer(_ id: Int) {
+        lock.lock()
+        timers.removeAll { $0.id == id }
+        lock.unlock()
+    }
+
+    /// Called with the lock held: the timers that are due, taken out.
+    private func takeDueTimers() -> [@Sendable () -> Void] {
+        let now = Monotonic.now()
+        var due: [@Sendable () -> Void] = []
+        while let first = timers.first, first.at <= now {
+            due.append(first.action)
+            timers.removeFirst()
+        }
+        return due
+    }
+
+    /// Called with the lock held: how long poll may wait for the next timer (milliseconds,
+    /// -1 for ever, 0 when one is due).
+    private var timerWait: Int32 {
+        guard let next = timers.first else { return -1 }
+        return Int32(max(0, min(Double(Int32.max), ((next.at - Monotonic.now()) * 1000).rounded(.up))))
     }
 
     /// `delivery.deliver()` will be called on the loop's thread, before it polls again.
@@ -340,19 +440,23 @@ final class EventLoop: SerialExecutor, @unchecked Sendable {
             deliveries.removeAll(keepingCapacity: true)
             let ready = jobs
             jobs.removeAll(keepingCapacity: true)
+            let due = takeDueTimers()
             lock.unlock()
+            for action in due { action() }
             for delivery in delivering { delivery.deliver() }
             for job in ready { job.runSynchronously(on: asUnownedSerialExecutor()) }
             lock.lock()
-            // Nothing queued meanwhile: poll until a descriptor or the wake pipe is ready.
+            // Nothing queued meanwhile: poll until a descriptor or the wake pipe is ready, or
+            // the next timer is due.
             let idle = jobs.isEmpty && deliveries.isEmpty
+            let timeout = idle ? timerWait : 0
             sleeping = idle
             fds.removeAll(keepingCapacity: true)
             fds.append(pollfd(fd: wake[0], events: Int16(POLLIN), revents: 0))
             for fd in streams.keys { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
             for fd in exits.keys { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
             lock.unlock()
-            let count = poll(&fds, nfds_t(fds.count), idle ? -1 : 0)
+            let count = poll(&fds, nfds_t(fds.count), timeout)
             lock.lock()
             sleeping = false
             lock.unlock()
@@ -382,6 +486,7 @@ final class EventLoop: SerialExecutor, @unchecked Sendable {
                     streams[p.fd] = nil
                     lock.unlock()
                     close(p.fd)
+                    stream.finish()
                     stream.log.streamClosed()
                     stream.process.streamClosed()
                 }

@@ -25,6 +25,10 @@ public actor RunExecutor {
         public var finishOrphan: (@Sendable (RunID) async -> Void)?
         /// The run as this process has just created it (`RunService.admit`): not read back.
         public var created: RunRecord?
+        /// How long a store that fails transiently (locked by another process, disk full) is
+        /// waited for before the run stops: its steps are stopped, nothing more is launched,
+        /// and `runner runs resume` continues it (RUNNER_STORE_WAIT, seconds).
+        public var storePatience: Double = 60
 
         public init(environment: [String: String], parallelism: Int? = nil, observer: (@Sendable (ExecutionEvent) -> Void)? = nil) {
             self.environment = environment
@@ -39,6 +43,10 @@ public actor RunExecutor {
         case busy(RunID, owner: String)
         case invalidDefinition(RunID, [Diagnostic])
         case store(String)
+        /// The store failed transiently for longer than `storePatience`: the run stopped.
+        case storeUnavailable(RunID, String)
+        /// Another runner claimed the run (this one was paused past its lease): it stopped.
+        case leaseLost(RunID, String)
 
         public var description: String {
             switch self {
@@ -47,6 +55,10 @@ public actor RunExecutor {
             case .busy(let id, let owner): "run \(id) is being executed by another runner (\(owner))"
             case .invalidDefinition(let id, let d): "the stored pipeline of run \(id) no longer loads: \(d.first?.message ?? "")"
             case .store(let message): "state store: \(message)"
+            case .storeUnavailable(let id, let message):
+                "\(message); run \(id) stopped: its steps were stopped and nothing more was started ('runner runs resume \(id)' continues it)"
+            case .leaseLost(let id, let message):
+                "\(message); this runner stopped its steps of run \(id) and started nothing more"
             }
         }
     }
@@ -67,21 +79,39 @@ public actor RunExecutor {
     let options: Options
     public let runID: RunID
     let owner = ProcessIdentity.current
+    /// This executor's claim of the run: every write checks it (see `Lease`).
+    var lease: Lease?
+    /// The scheduler's clock: wall time moved on by the monotonic clock.
+    let clock = SteadyClock()
+    /// Launches the scheduler decided that wait for the store to record again, or for the
+    /// lease to be confirmed (`StoreWriter.canLaunch`).
+    var heldLaunches: [RunScheduler.LaunchRequest] = []
 
     var scheduler: RunScheduler?
     var pipelineDirectory = URL(fileURLWithPath: "/")
     var pending: [StoreChange] = []
     var running: [Int: RunningAttempt] = [:]
-    var timers: [RunScheduler.TimerKey: Task<Void, Never>] = [:]
-    var leaseRenewedAt = Date.distantPast
+    /// The scheduler's timers, as the event loop's timer ids.
+    var timers: [RunScheduler.TimerKey: Int] = [:]
+    /// The next poll, on the event loop (nil once the run is finished).
+    var pollTimer: Int?
+    /// When a renewal of the lease was last asked for (monotonic).
+    var leaseRenewedAt = Monotonic(seconds: 0)
     var storedCancelSeen = false
     /// Launches and terminations decided by the actions staged since the last commit; done
     /// once what decided them is stored.
     var stagedLaunches: [RunScheduler.LaunchRequest] = []
     var journal = LaunchJournal(path: "/dev/null")
     /// Stores the changes, beside the steps (see `StoreWriter`).
-    lazy var writer = StoreWriter.shared(for: store)
+    lazy var writer = StoreWriter.shared(for: store, patience: options.storePatience)
     var stagedTerminations: [(instance: Int, serial: Int)] = []
+    /// Step timeouts decided with their launch, started with the process (a held launch's
+    /// time does not count against its step).
+    var stepTimeouts: [RunScheduler.TimerKey: Double] = [:]
+    /// The run's log folder.
+    var logDirectory: String { state.logs(of: runID).path }
+    /// Since when the launch journal cannot be written (nil while it can).
+    var journalFailingSince: Monotonic?
     /// What every step of this run gets: the runner's environment, the pipeline's variables,
     /// the params and the run's own `RUNNER_*`; built once.
     var baseEnvironment: [String: String] = [:]
@@ -95,8 +125,15 @@ public actor RunExecutor {
     var sharedEnvironment: SharedEnvironment?
     static let attemptVariables: Set<String> = ["RUNNER_STEP", "RUNNER_ATTEMPT", "RUNNER_OUTPUT", "RUNNER_PROGRESS", "RUNNER_ATTEMPT_ID"]
     var pipelineDirectoryPath = "/"
-    var secretMasks: [String] = []
-    nonisolated let continuation: EventInbox<RunScheduler.Event>
+    /// The run's secret values, masked wherever the run's output, outputs and progress go.
+    var masker = SecretMasker([])
+    nonisolated let continuation: EventInbox<Input>
+
+    /// What reaches the executor on its loop: the scheduler's events and the writer's word.
+    enum Input: Sendable {
+        case scheduler(RunScheduler.Event)
+        case store(StoreWriter.Signal)
+    }
     /// Resumed when the scheduler says the run is finished (or a commit failed).
     var finished: CheckedContinuation<Void, any Error>?
 
@@ -124,13 +161,13 @@ public actor RunExecutor {
 
     /// Asks the run to stop: running steps are terminated, finally steps still run.
     public nonisolated func cancel() {
-        continuation.yield(.cancel)
+        continuation.yield(.scheduler(.cancel))
     }
 
     /// Executes (or resumes) the run until it is finished; returns what was stored.
     public func execute() async throws -> StoredRun {
         let now = Date()
-        let store = self.store, runID = self.runID, owner = self.owner, lease = options.leaseDuration, state = self.state
+        let store = self.store, runID = self.runID, owner = self.owner, leaseSeconds = options.leaseDuration, state = self.state
         let needsDefinition = options.pipeline == nil
         // A fresh run comes without its steps (all queued: the scheduler makes them); one this
         // process has just created is not read back at all. Loaded, claimed and given its log
@@ -140,45 +177,65 @@ public actor RunExecutor {
             run.id == runID && run.status == .queued && (!needsDefinition || !run.definition.isEmpty)
                 ? StoredRun(run: run, steps: [], attempts: []) : nil
         }
-        enum Start: Sendable { case notFound, finished(RunStatus), busy, ready(StoredRun) }
+        enum Start: Sendable { case notFound, finished(RunStatus), busy, ready(StoredRun, Lease) }
+        let claimedAt = Monotonic.now()
         let start: Start = try await offLoop {
-            func claim() throws -> Bool {
-                try store.claim(runID, owner: owner, until: now.addingTimeInterval(lease), now: now, isOwnerAlive: ProcessIdentity.isAlive)
-            }
             // The record as created while nobody has claimed the run (so nothing of it started);
             // otherwise as stored.
             let loaded: StoredRun
-            if let created, try store.claimUnstarted(runID, owner: owner, until: now.addingTimeInterval(lease)) {
+            let claimed: Lease
+            if let created, let lease = try store.claimUnstarted(runID, owner: owner, until: now.addingTimeInterval(leaseSeconds)) {
                 loaded = created
+                claimed = lease
             } else {
                 guard let stored = try store.loadForExecution(runID, definition: needsDefinition) else { return .notFound }
                 guard !stored.run.status.isTerminal else { return .finished(stored.run.status) }
-                guard try claim() else { return .busy }
+                guard let lease = try store.claim(runID, owner: owner, until: now.addingTimeInterval(leaseSeconds), now: now,
+                                                  isOwnerAlive: ProcessIdentity.isAlive) else { return .busy }
                 loaded = stored
+                claimed = lease
             }
             do {
                 try state.ensure()
                 try state.ensureLogs(of: runID)
             } catch {
-                try? store.releaseLease(runID, owner: owner)
+                try? store.releaseLease(claimed)
                 throw error
             }
-            return .ready(loaded)
+            return .ready(loaded, claimed)
         }
         var loaded: StoredRun
         switch start {
         case .notFound: throw ExecutorError.notFound(runID)
         case .finished(let status): throw ExecutorError.finished(runID, status)
         case .busy: throw ExecutorError.busy(runID, owner: (try? store.load(runID))?.run.owner ?? "?")
-        case .ready(let run): loaded = run
+        case .ready(let run, let claimed):
+            loaded = run
+            self.lease = claimed
         }
-        defer { try? store.releaseLease(runID, owner: owner) }
+        let claimed = self.lease!
+        defer { try? store.releaseLease(claimed) }
         // Declared after the lease's release, so it runs before it: all is stored first.
         defer { writer.finish(runID) }
-        leaseRenewedAt = now
+        let inbox = continuation
+        writer.register(claimed, leaseDuration: leaseSeconds, confirmedAt: claimedAt) { inbox.yield(.store($0)) }
+        leaseRenewedAt = claimedAt
+        do {
+            loaded.run.params = try SecretBox(state: state, environment: options.environment).reveal(loaded.run.params)
+        } catch {
+            return try await endWithoutExecuting(loaded, status: .failed, code: "SECRET_UNAVAILABLE", message: "\(error)")
+        }
         let record = loaded.run
         let pipeline: ValidatedPipeline
-        if let given = options.pipeline { pipeline = given } else { pipeline = try await offLoop { try Self.load(record) } }
+        if let given = options.pipeline {
+            pipeline = given
+        } else {
+            do {
+                pipeline = try await offLoop { try Self.load(record) }
+            } catch ExecutorError.invalidDefinition(_, let diagnostics) {
+                return try await endUnloadable(loaded, diagnostics)
+            }
+        }
         pipelineDirectory = URL(fileURLWithPath: loaded.run.pipelineFile).deletingLastPathComponent()
         prepareEnvironment(pipeline, loaded.run)
         do {
@@ -187,7 +244,7 @@ public actor RunExecutor {
                 baseEnvironment["RUNNER_WORKSPACE"] = workspace.path
             }
         } catch {
-            return try await endBeforeStart(loaded, status: .failed, code: "WORKSPACE_UNAVAILABLE", message: "\(error)", now: now)
+            return try await endWithoutExecuting(loaded, status: .failed, code: "WORKSPACE_UNAVAILABLE", message: "\(error)")
         }
         finishEnvironment(loaded.run)
         journal = LaunchJournal(path: LaunchJournal.path(state, runID))
@@ -203,12 +260,20 @@ public actor RunExecutor {
                                                           seed: UInt64(truncatingIfNeeded: runID.rawValue.hashValue)))
         let isFresh = loaded.isFresh
         if isFresh, try await !waitForGroup(loaded.run, pipeline) {
-            return try await endBeforeStart(loaded, status: .cancelled, code: nil, message: "cancelled while waiting for its concurrency group", now: Date())
+            return try await endWithoutExecuting(loaded, status: .cancelled, code: nil, message: "cancelled while waiting for its concurrency group")
+        }
+        // A run taken over (not just created here) may have been asked to cancel meanwhile
+        // (`runs cancel` of a run nobody executed): nothing of its main DAG starts then.
+        if !isFresh || options.created == nil, try await offLoop({ [store, runID] in try store.isCancelRequested(runID) }) {
+            if isFresh {
+                return try await endWithoutExecuting(loaded, status: .cancelled, code: nil, message: "cancelled before it started")
+            }
+            storedCancelSeen = true
         }
         if isFresh {
             loaded = StoredRun(run: loaded.run, steps: [], attempts: [])
             loaded.run.definition = ""
-            let actions = self.scheduler!.start(now: now)
+            let actions = self.scheduler!.start(now: clock.now())
             try await apply(actions)
         } else {
             let (actions, inFlight) = try self.scheduler!.restore(
@@ -217,7 +282,7 @@ public actor RunExecutor {
                     RunScheduler.StoredInstance(name: $0.name, status: $0.status, attempts: $0.attempts, serial: $0.serial,
                                                 retryAt: $0.retryAt, errorCode: $0.errorCode, errorMessage: $0.errorMessage,
                                                 outputs: $0.outputs)
-                }, now: now)
+                }, now: clock.now())
             loaded = StoredRun(run: loaded.run, steps: [], attempts: [])
             loaded.run.definition = ""
             try await apply(actions)
@@ -225,15 +290,19 @@ public actor RunExecutor {
                 let name = self.scheduler!.instances[instance].name
                 ProcessIdentity.killAttempt(marker: Self.marker(runID, name, serial))
                 running[instance] = RunningAttempt(serial: serial, outputPath: "", progressPath: "")
-                continuation.yield(.attemptEnded(instance: instance, serial: serial, AttemptEnd(.interrupted), outputs: [:]))
+                continuation.yield(.scheduler(.attemptEnded(instance: instance, serial: serial, AttemptEnd(.interrupted), outputs: [:])))
             }
-            try await apply(self.scheduler!.resume(now: Date()))
+            if storedCancelSeen { stage(self.scheduler!.handle(.cancel, now: clock.now())) }
+            try await apply(self.scheduler!.resume(now: clock.now()))
         }
         // What parsing and validating the pipeline freed goes back to the system before the
         // run settles in (at 10,000 steps, ~15 MB of resident memory otherwise kept).
         runner_release_free_memory()
-        let poller = Task { [weak self] in await self?.pollLoop() }
-        defer { poller.cancel() }
+        schedulePoll()
+        defer {
+            if let poll = pollTimer { loop.cancelTimer(poll) }
+            pollTimer = nil
+        }
         if self.scheduler?.isFinished == false {
             try await withCheckedThrowingContinuation { (finished: CheckedContinuation<Void, any Error>) in
                 self.finished = finished
@@ -242,7 +311,7 @@ public actor RunExecutor {
             }
         }
         try flush()
-        for timer in timers.values { timer.cancel() }
+        for timer in timers.values { loop.cancelTimer(timer) }
         timers.removeAll()
         // All that is left of the run goes to the store, then the final run is read back, in
         // one trip off the loop. The in-memory copy is dropped first (at 10,000 steps it and
@@ -253,7 +322,7 @@ public actor RunExecutor {
         // A caller that gave the parsed pipeline has no use for the definition's text.
         let writer = self.writer, id = runID, withDefinition = options.pipeline == nil
         let final: StoredRun? = try await offLoop {
-            do { try writer.drain(id) } catch { throw ExecutorError.store("\(error)") }
+            do { try writer.drain(id) } catch { throw Self.executorError(error, id) }
             runner_release_free_memory()
             return try store.load(id, definition: withDefinition)
         }
@@ -275,11 +344,8 @@ public actor RunExecutor {
                 if policy.onConflict == .cancelRunning { _ = try store.requestCancel(ahead.id, at: Date()) }
             }
             if RunService.isOrphan(ahead), let finish = options.finishOrphan { await finish(ahead.id) }
-            if Date().timeIntervalSince(leaseRenewedAt) > options.leaseDuration / 3 {
-                _ = try store.renewLease(runID, owner: owner, until: Date().addingTimeInterval(options.leaseDuration))
-                leaseRenewedAt = Date()
-            }
-            try await Task.sleep(nanoseconds: 100_000_000)
+            try renewLeaseIfDue()
+            await sleep(0.1)
         }
         return true
     }
@@ -311,135 +377,16 @@ public actor RunExecutor {
             attempt.logPath = state.logPath(run: runID, step: entry.name, serial: entry.serial)
             return .lostAttempt(attempt)
         }
-        let store = self.store, id = self.runID
-        do { try await offLoop { try store.apply(changes, to: id) } } catch { throw ExecutorError.store("\(error)") }
+        let writer = self.writer, id = self.runID
+        do {
+            try await offLoop {
+                try writer.submit(changes, of: id)
+                try writer.drain(id)
+            }
+        } catch {
+            throw Self.executorError(error, id)
+        }
         return true
-    }
-
-    /// Events that arrived together are handled together and committed together (two steps
-    /// ending at once cost one commit, not two).
-    func process(_ batch: [RunScheduler.Event]) {
-        guard let finished, scheduler != nil else { return }
-        let now = Date()
-        for event in batch where !self.scheduler!.isFinished {
-            stage(self.scheduler!.handle(event, now: now))
-        }
-        do {
-            try commit()
-        } catch {
-            end(finished, throwing: error)
-            return
-        }
-        if self.scheduler!.isFinished { end(finished, throwing: nil) }
-    }
-
-    private func end(_ finished: CheckedContinuation<Void, any Error>, throwing error: (any Error)?) {
-        self.finished = nil
-        continuation.setConsumer(nil)
-        if let error { finished.resume(throwing: error) } else { finished.resume() }
-    }
-
-    // MARK: - Applying the scheduler's actions
-
-    func apply(_ actions: [RunScheduler.Action]) async throws {
-        stage(actions)
-        try commit()
-    }
-
-    /// Records what the actions change (in `pending`, read from the scheduler as it is right
-    /// after them) and keeps their launches and terminations for `commit`.
-    func stage(_ actions: [RunScheduler.Action]) {
-        guard let scheduler else { return }
-        let now = Date()
-        for action in actions {
-            switch action {
-            case .runStatus(let status, let code, let message, let wake):
-                pending.append(.runStatus(status, errorCode: code, message: message, wakeAt: wake, at: now))
-                options.observer?(.runStatus(runID, status, errorCode: code, message: message, wakeAt: wake))
-            case .stepStatus(let i, let status, let code, let message):
-                let instance = scheduler.instances[i]
-                pending.append(.stepStatus(instance.name, status, attempts: instance.attempts, serial: instance.serial,
-                                           retryAt: instance.retryAt, errorCode: code, message: message, at: now))
-                options.observer?(.stepStatus(instance.name, status, attempt: instance.attempts, errorCode: code, message: message, at: now))
-            case .launch(let request):
-                stagedLaunches.append(request)
-            case .terminate(let i, let serial, _):
-                stagedTerminations.append((i, serial))
-            case .setTimer(let key, let date):
-                schedule(key, at: date)
-            case .attemptEnded(let i, let serial, let end, let code, let message, let counted):
-                let name = scheduler.instances[i].name
-                // The last progress line the step wrote, recorded before its end (in the writer:
-                // looking for a file the step most likely never wrote is not for the critical path).
-                if let attempt = running[i], !attempt.progressPath.isEmpty {
-                    let name = scheduler.instances[i].name, observer = options.observer
-                    writer.submitDeferred(of: runID) {
-                        guard let read = Self.readProgress(attempt), let percent = read.percent else { return [] }
-                        observer?(.progress(name, percent: percent, message: read.message))
-                        return [.progress(name, percent: percent, message: read.message)]
-                    }
-                }
-                running[i] = nil
-                pending.append(.attemptFinished(name, serial: serial, end: end, errorCode: code, message: message, counted: counted, at: now))
-                options.observer?(.attemptEnded(name, serial: serial, end, errorCode: code, message: message, at: now))
-            case .outputs(let i, let values):
-                pending.append(.outputs(scheduler.instances[i].name, values))
-            }
-        }
-    }
-
-    /// Acts on what was staged and stores it in one transaction. Launches are journaled
-    /// (one append), then started, then committed with their pids: the commit is off the
-    /// critical path from one step's end to the next step's start, and the journal keeps a
-    /// launch the runner dies before committing (see `LaunchJournal`).
-    func commit() throws {
-        var changes = pending
-        let launches = stagedLaunches, terminations = stagedTerminations
-        pending.removeAll()
-        stagedLaunches.removeAll()
-        stagedTerminations.removeAll()
-        let now = Date()
-        do {
-            try journal.append(launches.map { LaunchJournal.Entry(name: $0.name, serial: $0.serial, attempt: $0.attempt, at: now) })
-        } catch {
-            throw ExecutorError.store("\(error)")
-        }
-        var started: [Int32] = []
-        for request in launches {
-            let attempt = start(request, now: now)
-            if let pid = attempt.pid { started.append(pid) }
-            changes.append(.attemptStarted(attempt))
-        }
-        do {
-            try writer.submit(changes, of: runID)
-        } catch {
-            // Nothing runs unrecorded: what was started is stopped (the journal has it).
-            for pid in started { kill(-pid, SIGKILL) }
-            for attempt in running.values { if let pid = attempt.pid { kill(-pid, SIGKILL) } }
-            throw ExecutorError.store("\(error)")
-        }
-        for (i, serial) in terminations {
-            if let attempt = running[i], attempt.serial == serial, let pid = attempt.pid {
-                launcher.terminate(pid, grace: options.killGrace)
-            }
-        }
-    }
-
-    func flush() throws {
-        guard !pending.isEmpty else { return }
-        let changes = pending
-        pending.removeAll()
-        try writer.submit(changes, of: runID)
-    }
-
-    func schedule(_ key: RunScheduler.TimerKey, at date: Date) {
-        timers[key]?.cancel()
-        let delay = max(0, date.timeIntervalSinceNow)
-        let continuation = self.continuation
-        timers[key] = Task {
-            try? await Task.sleep(nanoseconds: UInt64(delay * 1e9))
-            if !Task.isCancelled { continuation.yield(.timer(key)) }
-        }
     }
 
     // MARK: - Starting a process
@@ -461,7 +408,6 @@ public actor RunExecutor {
         let plain = step.env.isEmpty && request.visibleOutputs.isEmpty && request.item == nil
         var environment = plain ? [:] : stepEnvironment
         for entry in step.env where !paramNames.contains(entry.name.value) { environment[entry.name.value] = entry.value }
-        let masks = secretMasks
         for (producer, key, value) in request.visibleOutputs {
             environment["STEP_\(NameRules.environmentName(producer))_\(NameRules.environmentName(key))"] = value
         }
@@ -482,21 +428,24 @@ public actor RunExecutor {
             echo = { @Sendable text, isError in observer(.output(name, text: text, isError: isError)) }
         }
         var spec = ProcessSpec(argv: request.policy.shell.argv + [step.run.value], environment: environment, workingDirectory: workdir,
-                               logPath: stem + ".log", masks: masks, echo: echo)
+                               logPath: stem + ".log", masker: masker, echo: echo)
         if plain { spec.shared = sharedEnvironment }
         running[instance] = RunningAttempt(serial: serial, outputPath: outputPath, progressPath: progressPath)
         observer?(.attemptStarted(name, attempt: request.attempt, serial: serial, logPath: spec.logPath, at: now))
         do {
             spec.workingDirectory = try Workdir.confined(workdir, declared: request.policy.workdir, root: pipelineDirectoryPath)
+            let masker = self.masker
             let pid = try launcher.launch(spec) { exit in
-                let outputs = exit.reason == .exited(code: 0) ? Self.readOutputs(outputPath, declared: declared) : [:]
-                continuation.yield(.attemptEnded(instance: instance, serial: serial, AttemptEnd(exit.reason, stderrTail: exit.stderrTail),
-                                                 outputs: outputs))
+                let outputs = exit.reason == .exited(code: 0) ? Self.readOutputs(outputPath, declared: declared, masker: masker) : [:]
+                unlink(outputPath)  // read (masked) or of no use: its raw text stays nowhere
+                continuation.yield(.scheduler(.attemptEnded(instance: instance, serial: serial,
+                                                            AttemptEnd(exit.reason, stderrTail: exit.stderrTail), outputs: outputs)))
             }
             running[instance]?.pid = pid
             attempt.pid = pid
         } catch {
-            continuation.yield(.attemptEnded(instance: instance, serial: serial, AttemptEnd(.launchFailed("\(error)")), outputs: [:]))
+            continuation.yield(.scheduler(.attemptEnded(instance: instance, serial: serial, AttemptEnd(.launchFailed("\(error)")),
+                                                        outputs: [:])))
         }
         return attempt
     }
@@ -507,14 +456,19 @@ public actor RunExecutor {
         environment["RUNNER_PIPELINE_DIR"] = pipelineDirectory.path
         baseEnvironment = environment
         paramEnvironment = []
-        secretMasks = []
+        var secrets: [String] = []
+        let secretNames = run.secretParams ?? []
         for spec in pipeline.pipeline.params {
-            guard let text = run.params[spec.name.value]?.environmentText else { continue }
+            guard let value = run.params[spec.name.value], let text = value.environmentText else { continue }
             paramEnvironment.append((spec.environmentName, text))
-            if spec.isSecret { secretMasks.append(text) }
+            if spec.isSecret || secretNames.contains(spec.name.value) {
+                secrets.append(text)
+                if case .list(let items) = value { secrets += items.compactMap(\.environmentText) }
+            }
             // A gitref param's commit, resolved when the run was created.
             if let ref = run.refs[spec.name.value] { paramEnvironment.append((spec.environmentName + "_SHA", ref.sha)) }
         }
+        masker = SecretMasker(secrets)
     }
 
     /// What every step of the run gets, made once: the base environment, the params and the
@@ -531,53 +485,25 @@ public actor RunExecutor {
         baseEnvironment = [:]
     }
 
-    /// Ends a run before any step started (its workspace cannot be made, or it was cancelled
-    /// while queued): the run ends `status` with `code`, its steps are skipped, nothing runs.
-    func endBeforeStart(_ loaded: StoredRun, status: RunStatus, code: String?, message: String, now: Date) async throws -> StoredRun {
-        var loaded = loaded
-        if loaded.steps.isEmpty, let full = try await offLoop({ [store, runID] in try store.load(runID) }) { loaded = full }
-        var changes: [StoreChange] = loaded.steps.filter { !$0.status.isTerminal }.map {
-            .stepStatus($0.name, .skipped, attempts: $0.attempts, serial: $0.serial, retryAt: nil, errorCode: nil,
-                        message: "not started: \(message)", at: now)
-        }
-        changes.append(.runStatus(status, errorCode: code, message: message, wakeAt: nil, at: now))
-        let store = self.store, runID = self.runID, finalChanges = changes
-        let final = try await offLoop { () throws -> StoredRun? in
-            try store.apply(finalChanges, to: runID)
-            return try store.load(runID)
-        }
-        options.observer?(.runStatus(runID, status, errorCode: code, message: message, wakeAt: nil))
-        guard let final else { throw ExecutorError.notFound(runID) }
-        return final
-    }
-
     /// `key=value` lines of `$RUNNER_OUTPUT`, for the outputs the step declares.
-    static func readOutputs(_ path: String, declared: Set<String>) -> [String: String] {
+    /// Values are masked: an output that holds a secret is stored, shown and passed on as `***`.
+    static func readOutputs(_ path: String, declared: Set<String>, masker: SecretMasker) -> [String: String] {
         guard !declared.isEmpty, let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [:] }
         var outputs: [String: String] = [:]
         for line in text.split(whereSeparator: \.isNewline) {
             guard let equals = line.firstIndex(of: "=") else { continue }
             let key = String(line[..<equals]).trimmingSpaces()
-            if declared.contains(key) { outputs[key] = String(line[line.index(after: equals)...]) }
+            if declared.contains(key) { outputs[key] = masker.mask(String(line[line.index(after: equals)...])) }
         }
         return outputs
     }
 
     // MARK: - Polling: progress, cancel requests, lease
 
-    func pollLoop() async {
-        let nanos = UInt64(DurationText.milliseconds(options.pollInterval)) * 1_000_000
-        while !Task.isCancelled {
-            try? await Task.sleep(nanoseconds: nanos)
-            if Task.isCancelled { return }
-            poll()
-        }
-    }
-
     /// Reads the attempt's progress file when it grew; records a changed last line.
     func recordProgress(of instance: Int) {
         guard let scheduler, let attempt = running[instance], !attempt.progressPath.isEmpty,
-              let read = Self.readProgress(attempt) else { return }
+              let read = Self.readProgress(attempt, masker: masker) else { return }
         running[instance]?.progressSize = read.size
         guard let percent = read.percent else { return }
         running[instance]?.lastProgress = percent
@@ -588,33 +514,45 @@ public actor RunExecutor {
     }
 
     /// The last line of the attempt's progress file when the file grew: its size, and the
-    /// percentage and message when they differ from the last ones recorded.
-    static func readProgress(_ attempt: RunningAttempt) -> (size: Int, percent: Int?, message: String?)? {
+    /// percentage and message (masked) when they differ from the last ones recorded. Only the
+    /// file's last 4 KiB are read, however large the step let it grow.
+    static func readProgress(_ attempt: RunningAttempt, masker: SecretMasker) -> (size: Int, percent: Int?, message: String?)? {
         var info = stat()
         guard stat(attempt.progressPath, &info) == 0, Int(info.st_size) != attempt.progressSize else { return nil }
         let size = Int(info.st_size)
-        guard let text = try? String(contentsOfFile: attempt.progressPath, encoding: .utf8),
-              let line = text.split(whereSeparator: \.isNewline).last else { return (size, nil, nil) }
+        guard let tail = Self.readTail(attempt.progressPath, size: size, limit: 4096),
+              let line = String(decoding: tail, as: UTF8.self).split(whereSeparator: \.isNewline).last else { return (size, nil, nil) }
         let parts = line.split(separator: " ", maxSplits: 1)
         guard let value = parts.first.flatMap({ Int($0) }) else { return (size, nil, nil) }
         let percent = min(100, max(0, value))
-        let message = parts.count > 1 ? String(parts[1]) : nil
+        let message = parts.count > 1 ? masker.mask(String(parts[1])) : nil
         guard percent != attempt.lastProgress || message != attempt.lastProgressMessage else { return (size, nil, nil) }
         return (size, percent, message)
     }
 
+    /// The last `limit` bytes of a file of `size` bytes.
+    static func readTail(_ path: String, size: Int, limit: Int) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        let count = min(size, limit)
+        var bytes = [UInt8](repeating: 0, count: count)
+        let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(size - count)) }
+        guard n >= 0 else { return nil }
+        return Array(bytes.prefix(n))
+    }
+
     func poll() {
         guard let scheduler, !scheduler.isFinished else { return }
+        // The run's log folder removed under it: made again, so the steps' outputs, progress
+        // and logs have somewhere to go (a log being written is reopened by the launcher).
+        if !running.isEmpty, access(logDirectory, F_OK) != 0 { try? state.ensureLogs(of: runID) }
         for instance in running.keys { recordProgress(of: instance) }
-        let now = Date()
-        let renew = now.timeIntervalSince(leaseRenewedAt) > options.leaseDuration / 3
-        if renew { leaseRenewedAt = now }
-        let checkCancel = !storedCancelSeen, store = self.store, runID = self.runID, owner = self.owner
-        let until = now.addingTimeInterval(options.leaseDuration)
-        if checkCancel || renew {
+        try? renewLeaseIfDue()
+        if !storedCancelSeen {
+            let store = self.store, runID = self.runID
             Task.detached { [weak self] in
-                if renew { _ = try? store.renewLease(runID, owner: owner, until: until) }
-                if checkCancel, (try? store.isCancelRequested(runID)) == true { await self?.storedCancelRequested() }
+                if (try? store.isCancelRequested(runID)) == true { await self?.storedCancelRequested() }
             }
         }
         try? flush()
@@ -625,6 +563,6 @@ public actor RunExecutor {
     func storedCancelRequested() {
         guard !storedCancelSeen else { return }
         storedCancelSeen = true
-        continuation.yield(.cancel)
+        continuation.yield(.scheduler(.cancel))
     }
 }

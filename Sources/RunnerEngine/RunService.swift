@@ -52,6 +52,7 @@ public final class RunService: @unchecked Sendable {
                                                trigger: trigger, parallelism: parallelism, at: now)
         run.refs = refs
         run.triggerDetail = triggerDetail
+        run.params = try secretBox.seal(run.params, names: run.secretParams ?? [])
         guard let group = run.concurrencyGroup, let policy = pipeline.pipeline.concurrency else {
             try store.createRun(run, steps: steps)
             remember(run)
@@ -85,6 +86,8 @@ public final class RunService: @unchecked Sendable {
     public func execute(_ id: RunID, parallelism: Int? = nil, echoOutput: Bool = false, pipeline: ValidatedPipeline? = nil,
                         observer: (@Sendable (ExecutionEvent) -> Void)? = nil) async throws -> StoredRun {
         var options = RunExecutor.Options(environment: environment, parallelism: parallelism, observer: observer)
+        if let text = environment["RUNNER_STORE_WAIT"], let seconds = Double(text), seconds > 0 { options.storePatience = seconds }
+        if let text = environment["RUNNER_LEASE"], let seconds = Double(text), seconds >= 1 { options.leaseDuration = seconds }
         options.echoOutput = echoOutput
         options.pipeline = pipeline
         options.created = lock.withLock { created.removeValue(forKey: id) }
@@ -101,6 +104,9 @@ public final class RunService: @unchecked Sendable {
         defer { currentExecutor = nil }
         return try await executor.execute()
     }
+
+    /// Where the runs' secret param values are sealed at rest.
+    public var secretBox: SecretBox { SecretBox(state: state, environment: environment) }
 
     /// Resumes a run whose runner died, in this process.
     @discardableResult
@@ -120,6 +126,9 @@ public final class RunService: @unchecked Sendable {
     /// Runs executing in this process, whatever service runs them.
     private static let executingLock = Lock()
     nonisolated(unsafe) private static var executing: Set<RunID> = []
+
+    /// Whether an executor of this process is executing the run.
+    public static func isExecutingHere(_ id: RunID) -> Bool { executingLock.withLock { executing.contains(id) } }
     private var currentExecutor: RunExecutor? {
         get { lock.lock(); defer { lock.unlock() }; return executor }
         set { lock.lock(); executor = newValue; lock.unlock() }
@@ -195,7 +204,9 @@ extension RunService {
         let now = Date()
         let id = RunID.generate(at: now, using: &random)
         var (run, steps) = RunCreation.records(id: id, pipeline: pipeline, definition: stored.run.definition, file: stored.run.pipelineFile,
-                                               params: stored.run.params, trigger: trigger, parallelism: stored.run.parallelism, at: now)
+                                               params: try secretBox.reveal(stored.run.params), trigger: trigger,
+                                               parallelism: stored.run.parallelism, at: now)
+        run.params = try secretBox.seal(run.params, names: run.secretParams ?? [])
         run.errorMessage = nil
         // The same commits as the original: a retry never picks up a branch that moved.
         run.refs = stored.run.refs

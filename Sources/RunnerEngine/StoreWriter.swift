@@ -16,33 +16,76 @@ import RunnerCore
 ///
 /// Group commit: a batch follows the previous one by at least `interval` (25 ms) unless
 /// someone waits for it (`drain`, the end of a run). A commit costs the same for one step as
-/// for twenty (the same few pages are written to the WAL); committing every step was most of
-/// the runner's own CPU on a DAG of quick steps, taken from the steps on a busy machine.
-/// One thread for all runs: a server with 200 runs in flight had 200 writer threads.
+/// for twenty (the same few pages are written to the WAL).
+///
+/// A store that fails with a transient error (another process holds the database, the disk
+/// is full) is tried again with backoff, the changes kept in order, for at most `patience`;
+/// then the runs whose changes are waiting fail with `StoreUnavailable`. Any other failure,
+/// `LeaseLost` among them, fails the run at once. Every transaction of a run executed under a
+/// lease checks and extends that lease first (fencing). Meanwhile `canLaunch` tells the
+/// executor to start nothing: launches wait while the run's changes lag behind (the store is
+/// not recording) or its lease has not been confirmed recently (docs/DECISIONS.md).
 final class StoreWriter: @unchecked Sendable {
-    /// 25 ms, not 10: W3 (1,000 steps, 2 cores busy) 708 → 685 ms, W2 likewise, in alternating
-    /// rounds; 50 ms gained only 5 ms more and widens what a crash makes run again.
     static let interval: TimeInterval = 0.025
+    /// How long launches may run ahead of what is recorded: a run's oldest change not yet
+    /// stored older than this holds its launches.
+    static let maxLag: Double = 1
+    /// Backoff between tries of a store that failed transiently.
+    static let backoff = (initial: 0.05, max: 2.0)
 
     enum Item {
         case change(StoreChange)
-        /// Made on the writer's thread, just before it is stored (e.g. a file to read).
+        /// Made on the writer's thread, just before it is stored (e.g. a file to read); made
+        /// again if its transaction has to be tried again.
         case deferred(@Sendable () -> [StoreChange])
+        /// Nothing to store: a transaction that only checks and extends the run's lease.
+        case renewal
+    }
+
+    /// What the writer tells a run's executor, on the writer's thread.
+    enum Signal: Sendable {
+        /// `canLaunch` said no; it would say yes now.
+        case ready
+        /// The store fails transiently: the run's changes wait (this is why).
+        case waiting(String)
+        /// The store records again after `waiting`.
+        case recovered
+        /// Nothing more of the run is stored; the executor must stop it.
+        case failed(any Error)
+    }
+
+    struct RunState {
+        var lease: Lease?
+        var leaseDuration: Double = 15
+        var notify: (@Sendable (Signal) -> Void)?
+        /// Items queued or being written.
+        var pending = 0
+        /// When the oldest item not yet stored was submitted.
+        var oldestUnstored: Monotonic?
+        /// When the last transaction that confirmed the lease began.
+        var confirmedAt: Monotonic?
+        var failure: (any Error)?
+        /// `canLaunch` said no: say `ready` once it would say yes.
+        var wantsReady = false
+        var renewalQueued = false
+        /// Told `waiting`, not yet `recovered`.
+        var toldWaiting = false
     }
 
     private let store: RunStore
+    /// How long a transiently failing store is tried again before its runs are failed.
+    let patience: Double
     private let condition = Condition()
-    private var queue: [(run: RunID, item: Item)] = []
-    /// Items of each run queued or being written.
-    private var pending: [RunID: Int] = [:]
-    /// A run whose write failed: nothing more of it is stored; its executor stops the run.
-    private var failures: [RunID: any Error] = [:]
+    private var queue: [(run: RunID, item: Item, at: Monotonic)] = []
+    private var runs: [RunID: RunState] = [:]
     private var running = false
     private var waiting = 0
     /// The writer waits for work (not for the end of the interval): only then does a
     /// submission wake it (a wake-up per submission was one per step, to no purpose).
     private var idle = false
-    private var lastCommit = Date.distantPast
+    private var lastCommit = Monotonic(seconds: 0)
+    /// Since when writes have failed transiently (nil while they succeed).
+    private var failingSince: Monotonic?
 
     private final class Weak: @unchecked Sendable {
         weak var writer: StoreWriter?
@@ -53,30 +96,43 @@ final class StoreWriter: @unchecked Sendable {
 
     /// The writer of `store` (made on first use; gone once no executor holds it and its thread,
     /// idle for a second, ended).
-    static func shared(for store: RunStore) -> StoreWriter {
+    static func shared(for store: RunStore, patience: Double) -> StoreWriter {
         let key = ObjectIdentifier(store as AnyObject)
         registryLock.lock()
         defer { registryLock.unlock() }
         if let writer = writers[key]?.writer { return writer }
-        let writer = StoreWriter(store: store)
+        let writer = StoreWriter(store: store, patience: patience)
         writers = writers.filter { $0.value.writer != nil }
         writers[key] = Weak(writer)
         return writer
     }
 
-    init(store: RunStore) {
+    init(store: RunStore, patience: Double = 60) {
         self.store = store
+        self.patience = patience
     }
 
-    /// Queues a run's changes to be stored; the first failure of an earlier write of the run is
+    /// From now on the run's transactions are fenced by `lease` (checked, and extended by
+    /// `leaseDuration` from the transaction's start), and `notify` hears about it.
+    func register(_ lease: Lease, leaseDuration: Double, confirmedAt: Monotonic, notify: @escaping @Sendable (Signal) -> Void) {
+        condition.lock()
+        defer { condition.unlock() }
+        runs[lease.run, default: RunState()].lease = lease
+        runs[lease.run]?.leaseDuration = leaseDuration
+        runs[lease.run]?.confirmedAt = confirmedAt
+        runs[lease.run]?.notify = notify
+    }
+
+    /// Queues a run's changes to be stored; the run's failure, if a write of it failed, is
     /// thrown here.
     func submit(_ changes: [StoreChange], of run: RunID) throws {
         condition.lock()
         defer { condition.unlock() }
-        if let failure = failures[run] { throw failure }
+        if let failure = runs[run]?.failure { throw failure }
         guard !changes.isEmpty else { return }
-        for change in changes { queue.append((run, .change(change))) }
-        pending[run, default: 0] += changes.count
+        let now = Monotonic.now()
+        for change in changes { queue.append((run, .change(change), now)) }
+        added(changes.count, of: run, at: now)
         startAndSignal()
     }
 
@@ -84,10 +140,62 @@ final class StoreWriter: @unchecked Sendable {
     func submitDeferred(of run: RunID, _ make: @escaping @Sendable () -> [StoreChange]) {
         condition.lock()
         defer { condition.unlock() }
-        guard failures[run] == nil else { return }
-        queue.append((run, .deferred(make)))
-        pending[run, default: 0] += 1
+        guard runs[run]?.failure == nil else { return }
+        let now = Monotonic.now()
+        queue.append((run, .deferred(make), now))
+        added(1, of: run, at: now)
         startAndSignal()
+    }
+
+    /// Queues a renewal of the run's lease, unless one is queued already.
+    func renew(_ run: RunID) {
+        condition.lock()
+        defer { condition.unlock() }
+        queueRenewal(run)
+    }
+
+    /// Called with the lock held.
+    private func queueRenewal(_ run: RunID) {
+        guard let state = runs[run], state.lease != nil, state.failure == nil, !state.renewalQueued else { return }
+        let now = Monotonic.now()
+        queue.append((run, .renewal, now))
+        runs[run]?.renewalQueued = true
+        added(1, of: run, at: now)
+        startAndSignal()
+    }
+
+    /// Called with the lock held.
+    private func added(_ count: Int, of run: RunID, at now: Monotonic) {
+        var state = runs[run] ?? RunState()
+        if state.pending == 0 { state.oldestUnstored = now }
+        state.pending += count
+        runs[run] = state
+    }
+
+    /// Whether the run may start a process now: its changes are being stored (none waits
+    /// longer than `maxLag`) and its lease was confirmed within two thirds of its duration.
+    /// When not, the run is told `ready` once it may (a renewal is queued if the lease is what
+    /// is missing), or `failed`.
+    func canLaunch(_ run: RunID) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard let state = runs[run] else { return true }
+        if state.failure != nil { return false }
+        let now = Monotonic.now()
+        let ok = isReady(state, now: now)
+        if !ok {
+            runs[run]?.wantsReady = true
+            if let confirmed = state.confirmedAt, now - confirmed < state.leaseDuration * 2 / 3 {} else { queueRenewal(run) }
+        }
+        return ok
+    }
+
+    private func isReady(_ state: RunState, now: Monotonic) -> Bool {
+        if failingSince != nil && state.pending > 0 { return false }
+        if let oldest = state.oldestUnstored, now - oldest > Self.maxLag { return false }
+        guard state.lease != nil else { return true }
+        guard let confirmed = state.confirmedAt else { return false }
+        return now - confirmed < state.leaseDuration * 2 / 3
     }
 
     /// Called with the lock held.
@@ -99,23 +207,23 @@ final class StoreWriter: @unchecked Sendable {
         if idle { condition.signal() }
     }
 
-    /// Waits until everything submitted of `run` is stored; throws the run's first failure.
+    /// Waits until everything submitted of `run` is stored; throws the run's failure.
     func drain(_ run: RunID) throws {
         condition.lock()
         defer { condition.unlock() }
         waiting += 1
         defer { waiting -= 1 }
         condition.broadcast()
-        while (pending[run] ?? 0) > 0 && failures[run] == nil { condition.wait() }
-        if let failure = failures[run] { throw failure }
+        while (runs[run]?.pending ?? 0) > 0 && runs[run]?.failure == nil { condition.wait() }
+        if let failure = runs[run]?.failure { throw failure }
     }
 
     /// Stores what is queued of `run` and forgets the run.
     func finish(_ run: RunID) {
         try? drain(run)
         condition.lock()
-        failures[run] = nil
-        pending[run] = nil
+        runs[run] = nil
+        queue.removeAll { $0.run == run }
         condition.unlock()
     }
 
@@ -126,7 +234,7 @@ final class StoreWriter: @unchecked Sendable {
             idle = true
             while queue.isEmpty {
                 // Idle for a second: the thread ends (the next submission starts another).
-                if !condition.wait(until: Date().addingTimeInterval(1)) && queue.isEmpty && waiting == 0 {
+                if !condition.wait(seconds: 1) && queue.isEmpty && waiting == 0 {
                     idle = false
                     running = false
                     condition.unlock()
@@ -135,38 +243,140 @@ final class StoreWriter: @unchecked Sendable {
             }
             idle = false
             // What comes in before the interval is over joins this batch.
-            let due = lastCommit.addingTimeInterval(Self.interval)
-            while waiting == 0 && Date() < due { _ = condition.wait(until: due) }
+            let due = lastCommit + Self.interval
+            while waiting == 0 && Monotonic.now() < due { _ = condition.wait(until: due) }
             let batch = queue
             queue.removeAll(keepingCapacity: true)
-            let failed = failures
+            let states = runs
             condition.unlock()
-            // Each run's changes in order, a transaction per run; a run that failed stores nothing more.
-            var written: [RunID: Int] = [:]
-            var errors: [RunID: any Error] = [:]
-            var start = 0
-            while start < batch.count {
-                let run = batch[start].run
-                var end = start
-                var changes: [StoreChange] = []
-                while end < batch.count && batch[end].run == run {
-                    switch batch[end].item {
-                    case .change(let change): changes.append(change)
-                    case .deferred(let make): changes.append(contentsOf: make())
-                    }
-                    end += 1
-                }
-                written[run, default: 0] += end - start
-                if failed[run] == nil && errors[run] == nil {
-                    do { try store.apply(changes, to: run) } catch { errors[run] = error }
-                }
-                start = end
-            }
+            let outcome = write(batch, states)
             condition.lock()
-            lastCommit = Date()
-            for (run, count) in written where pending[run] != nil { pending[run]! -= count }
-            for (run, error) in errors where failures[run] == nil { failures[run] = error }
+            let signals = settle(outcome, batch)
             condition.broadcast()
+            if !signals.isEmpty {
+                condition.unlock()
+                for (notify, signal) in signals { notify(signal) }
+                condition.lock()
+            }
+            if outcome.transient != nil {
+                // Back off before trying again (new submissions do not cut it short).
+                let failures = min(20, outcome.failedTries)
+                let delay = min(Self.backoff.max, Self.backoff.initial * Double(1 << failures))
+                _ = condition.wait(until: Monotonic.now() + delay)
+            }
         }
+    }
+
+    struct Outcome {
+        /// Items of the batch stored (from its start).
+        var written = 0
+        /// Runs whose transaction failed for good, and why.
+        var failed: [RunID: any Error] = [:]
+        /// The transient error that stopped the batch at `written`.
+        var transient: (any Error)?
+        var failedTries = 0
+        /// Runs whose lease a transaction of this batch confirmed, and when it began.
+        var confirmed: [RunID: Monotonic] = [:]
+    }
+
+    private var transientTries = 0
+
+    /// Each run's items in order, a transaction per run; a run that failed stores nothing more.
+    /// Stops at the first transient failure (what follows is tried again, in order).
+    private func write(_ batch: [(run: RunID, item: Item, at: Monotonic)], _ states: [RunID: RunState]) -> Outcome {
+        var outcome = Outcome()
+        var start = 0
+        while start < batch.count {
+            let run = batch[start].run
+            var end = start
+            var changes: [StoreChange] = []
+            while end < batch.count && batch[end].run == run {
+                switch batch[end].item {
+                case .change(let change): changes.append(change)
+                case .deferred(let make): changes.append(contentsOf: make())
+                case .renewal: break
+                }
+                end += 1
+            }
+            let state = states[run]
+            if state?.failure == nil && outcome.failed[run] == nil {
+                let began = Monotonic.now()
+                do {
+                    if let lease = state?.lease {
+                        try store.apply(changes, under: lease, leaseUntil: Date().addingTimeInterval(state?.leaseDuration ?? 15))
+                        outcome.confirmed[run] = began
+                    } else {
+                        try store.apply(changes, to: run)
+                    }
+                } catch where error.isTransientStoreFailure {
+                    outcome.transient = error
+                    return outcome
+                } catch {
+                    outcome.failed[run] = error
+                }
+            }
+            start = end
+            outcome.written = end
+        }
+        return outcome
+    }
+
+    /// Called with the lock held, after a batch was written (as far as it could be): counts
+    /// what was stored, puts back what a transient failure left, gives up on a store that has
+    /// failed for longer than `patience`. Returns what to tell whom.
+    private func settle(_ outcome: Outcome, _ batch: [(run: RunID, item: Item, at: Monotonic)]) -> [(@Sendable (Signal) -> Void, Signal)] {
+        let now = Monotonic.now()
+        lastCommit = now
+        var signals: [(@Sendable (Signal) -> Void, Signal)] = []
+        for entry in batch[..<outcome.written] {
+            runs[entry.run]?.pending -= 1
+            if case .renewal = entry.item { runs[entry.run]?.renewalQueued = false }
+        }
+        for (run, began) in outcome.confirmed { runs[run]?.confirmedAt = began }
+        for (run, error) in outcome.failed { fail(run, error, &signals) }
+        if let error = outcome.transient {
+            queue.insert(contentsOf: batch[outcome.written...], at: 0)
+            let since = failingSince ?? now
+            failingSince = since
+            transientTries += 1
+            for run in Set(queue.map(\.run)) where runs[run]?.toldWaiting == false {
+                runs[run]?.toldWaiting = true
+                if let notify = runs[run]?.notify { signals.append((notify, .waiting("\(error)"))) }
+            }
+            if now - since > patience {
+                let gaveUp = StoreUnavailable(message: "\(error)", waited: now - since)
+                for run in Set(queue.map(\.run)) { fail(run, gaveUp, &signals) }
+                failingSince = nil
+                transientTries = 0
+            }
+        } else {
+            failingSince = nil
+            transientTries = 0
+            for (run, state) in runs where state.toldWaiting {
+                runs[run]?.toldWaiting = false
+                if let notify = state.notify { signals.append((notify, .recovered)) }
+            }
+        }
+        // Runs waiting to launch that now may; the oldest unstored item of each run.
+        var oldest: [RunID: Monotonic] = [:]
+        for entry in queue where oldest[entry.run] == nil { oldest[entry.run] = entry.at }
+        for (run, state) in runs {
+            runs[run]?.oldestUnstored = state.pending > 0 ? (oldest[run] ?? state.oldestUnstored) : nil
+            if state.wantsReady, state.failure == nil, let updated = runs[run], isReady(updated, now: now), let notify = state.notify {
+                runs[run]?.wantsReady = false
+                signals.append((notify, .ready))
+            }
+        }
+        return signals
+    }
+
+    /// Called with the lock held: nothing more of the run is stored.
+    private func fail(_ run: RunID, _ error: any Error, _ signals: inout [(@Sendable (Signal) -> Void, Signal)]) {
+        guard runs[run]?.failure == nil else { return }
+        runs[run, default: RunState()].failure = error
+        let dropped = queue.filter { $0.run == run }.count
+        queue.removeAll { $0.run == run }
+        runs[run]?.pending -= dropped
+        if let notify = runs[run]?.notify { signals.append((notify, .failed(error))) }
     }
 }

@@ -161,7 +161,7 @@ extension APIServer {
                 claim = try service.store.claimIdempotencyKey(scope: scope, key: key, payloadHash: hash, now: now,
                                                                expiresAt: now.addingTimeInterval(ttl))
             } catch {
-                return Self.error(500, .stateUnavailable, "cannot record the Idempotency-Key: \(error)")
+                return Self.storeFailure(error, "cannot record the Idempotency-Key")
             }
             switch claim {
             case .replay(let status, let body):
@@ -236,7 +236,7 @@ extension APIServer {
         let shown = values.reduce(into: [String: Value]()) { $0[$1.key] = secrets.contains($1.key) ? .string("***") : $1.value }
         switch outcome {
         case .failure(let error):
-            return (Self.error(500, .stateUnavailable, "cannot record the run: \(error)"), nil)
+            return (Self.storeFailure(error, "cannot record the run"), nil)
         case .success(.created(let id)):
             audit("launch", id, pipeline: name, params: shown, request)
             execute(id, pipeline: pipeline)
@@ -268,19 +268,16 @@ extension APIServer {
 
     // MARK: - Runs
 
-    func secrets(of run: RunRecord) -> Set<String> {
-        if let loaded = pipeline(run.pipeline), loaded.definition == run.definition {
-            return Set(loaded.pipeline.pipeline.params.filter(\.isSecret).map(\.name.value))
-        }
-        let reloaded = PipelineLoader.load(bytes: Array(run.definition.utf8), file: run.pipelineFile).pipeline
-        return Set(reloaded?.pipeline.params.filter(\.isSecret).map(\.name.value) ?? [])
-    }
+    /// The params of the run to show masked: the secret names stored with it.
+    func secrets(of run: RunRecord) -> Set<String> { run.maskedParams }
 
     /// A run; on an alias route only a run of that pipeline, unknown ids with its own code.
     func showRun(_ id: String, of pipelineName: String?) -> HTTPResponse {
         let notFound = pipelineName.flatMap { pipeline($0)?.pipeline.pipeline.triggers.api?.notFoundErrorCode?.value }
             ?? APITrigger.defaultNotFoundErrorCode
-        guard let stored = try? service.store.load(RunID(id)), pipelineName.map({ stored.run.pipeline == $0 }) ?? true else {
+        let found: StoredRun?
+        do { found = try service.store.load(RunID(id)) } catch { return Self.storeFailure(error, "cannot read run '\(id)'") }
+        guard let stored = found, pipelineName.map({ stored.run.pipeline == $0 }) ?? true else {
             return Self.error(404, .runNotFound, "no run '\(id)'" + (pipelineName.map { " of pipeline '\($0)'" } ?? ""),
                               contractCode: notFound)
         }
@@ -353,12 +350,14 @@ extension APIServer {
             return Self.json(200, Page(runs: runs.map { RunJSON($0, secrets: secrets(of: $0)) },
                                        nextCursor: runs.count == query.limit ? runs.last?.id.rawValue : nil))
         } catch {
-            return Self.error(500, .stateUnavailable, "cannot read runs: \(error)")
+            return Self.storeFailure(error, "cannot read runs")
         }
     }
 
     func cancel(_ id: String, _ request: HTTPRequest) -> HTTPResponse {
-        guard let stored = try? service.store.load(RunID(id)) else {
+        let found: StoredRun?
+        do { found = try service.store.load(RunID(id)) } catch { return Self.storeFailure(error, "cannot read run '\(id)'") }
+        guard let stored = found else {
             return Self.error(404, .runNotFound, "no run '\(id)'", contractCode: APITrigger.defaultNotFoundErrorCode)
         }
         guard !stored.run.status.isTerminal else {
@@ -368,7 +367,7 @@ extension APIServer {
             _ = try service.store.requestCancel(stored.run.id, at: Date())
             audit("cancel", stored.run.id, pipeline: stored.run.pipeline, params: [:], request)
         } catch {
-            return Self.error(500, .stateUnavailable, "cannot record the cancel: \(error)")
+            return Self.storeFailure(error, "cannot record the cancel")
         }
         struct Cancelling: Encodable {
             var runID: String
@@ -422,7 +421,7 @@ extension APIServer {
         do {
             return Self.json(200, Page(entries: try service.store.audit(limit: limit).map(AuditJSON.init)))
         } catch {
-            return Self.error(500, .stateUnavailable, "cannot read the audit log: \(error)")
+            return Self.storeFailure(error, "cannot read the audit log")
         }
     }
 }

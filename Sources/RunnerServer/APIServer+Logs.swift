@@ -8,7 +8,9 @@ extension APIServer {
 
     /// A step's log: its last attempt, or `?attempt=N`.
     func stepLog(_ id: String, _ step: String, _ request: HTTPRequest) -> HTTPResponse {
-        guard let stored = try? service.store.load(RunID(id)) else {
+        let found: StoredRun?
+        do { found = try service.store.load(RunID(id)) } catch { return Self.storeFailure(error, "cannot read run '\(id)'") }
+        guard let stored = found else {
             return Self.error(404, .runNotFound, "no run '\(id)'", contractCode: APITrigger.defaultNotFoundErrorCode)
         }
         var attempts = stored.attempts.filter { $0.step.rawValue == step }
@@ -33,7 +35,9 @@ extension APIServer {
     /// A new run of the same pipeline, params and commits from a step on (default: the first
     /// main step that did not succeed); earlier successes are reused.
     func retry(_ id: String, _ request: HTTPRequest) -> HTTPResponse {
-        guard let stored = try? service.store.load(RunID(id)) else {
+        let found: StoredRun?
+        do { found = try service.store.load(RunID(id)) } catch { return Self.storeFailure(error, "cannot read run '\(id)'") }
+        guard let stored = found else {
             return Self.error(404, .runNotFound, "no run '\(id)'", contractCode: APITrigger.defaultNotFoundErrorCode)
         }
         guard stored.run.status.isTerminal else {

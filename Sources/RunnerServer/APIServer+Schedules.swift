@@ -15,7 +15,10 @@ extension APIServer {
             for (entry, schedule) in loaded.pipeline.pipeline.triggers.schedules.enumerated() {
                 let cron = schedule.cron.value
                 let zone = schedule.timezone.flatMap { TimeZone(identifier: $0.value) } ?? TimeZone(identifier: "UTC")!
-                guard let last = try? service.store.scheduleLastFired(pipeline: name, entry: entry, cron: cron.source) else {
+                // A store that cannot answer is not "never fired": nothing is decided until it can.
+                let recorded: Date?
+                do { recorded = try service.store.scheduleLastFired(pipeline: name, entry: entry, cron: cron.source) } catch { continue }
+                guard let last = recorded else {
                     try? service.store.setScheduleLastFired(pipeline: name, entry: entry, cron: cron.source, at: now)
                     continue
                 }
@@ -94,12 +97,17 @@ extension APIServer {
     public func runSchedules(gcInterval: TimeInterval = 3600, defaultRetention: Duration = RunService.defaultRetention,
                              log: @escaping @Sendable (String) -> Void, stop: @escaping @Sendable () -> Bool) {
         Threads.start { [weak self] in
-            var lastGC = Date.distantPast
+            var lastGC: Monotonic?
+            var lastAdoption = Monotonic.now()
             while !stop() {
                 self?.fireDueSchedules(log: log)
-                if Date().timeIntervalSince(lastGC) >= gcInterval {
-                    lastGC = Date()
+                if lastGC.map({ $0.elapsed >= gcInterval }) ?? true {
+                    lastGC = Monotonic.now()
                     self?.collectGarbage(defaultRetention: defaultRetention, log: log)
+                }
+                if lastAdoption.elapsed >= Self.adoptionInterval {
+                    lastAdoption = Monotonic.now()
+                    self?.adoptOrphans(log: log)
                 }
                 Threads.sleep(seconds: 1)
             }

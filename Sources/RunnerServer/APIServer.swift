@@ -148,6 +148,20 @@ public final class APIServer: @unchecked Sendable {
         return orphans.map(\.id)
     }
 
+    /// How often the server looks for unfinished runs nobody executes.
+    static let adoptionInterval: Double = 5
+
+    /// Unfinished runs nobody executes any more (their runner died, or gave up on a store
+    /// that failed for too long, or lost its lease) are executed here, as at start.
+    func adoptOrphans(log: (String) -> Void) {
+        let known: Set<RunID> = lock.withLock { Set(waitingToStart.map(\.id)) }
+        guard let orphans = try? service.orphans() else { return }
+        for run in orphans where !known.contains(run.id) && !RunService.isExecutingHere(run.id) {
+            log("finishing run \(run.id) (\(run.status.rawValue)), which nobody executes")
+            execute(run.id)
+        }
+    }
+
     // MARK: - Requests
 
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
@@ -157,6 +171,9 @@ public final class APIServer: @unchecked Sendable {
         if request.path != "/healthz" {
             let needed: Role = request.path == "/api/v1/audit" ? .admin : (request.method == "GET" || request.method == "HEAD") ? .viewer : .operator
             switch AccessTokens.authenticate(request.header("Authorization"), store: service.store) {
+            case .failure(.storeUnavailable(let why)):
+                return Self.error(503, .stateBusy, "cannot check the API token: the state store is unavailable (\(why))")
+                    .with(header: ("Retry-After", "1"))
             case .failure(let failure):
                 return Self.error(401, .unauthorized, failure.message).with(header: ("WWW-Authenticate", "Bearer"))
             case .success(let token):
@@ -231,8 +248,23 @@ public final class APIServer: @unchecked Sendable {
                                status: run?.status.rawValue, diagnostics: diagnostics?.map(DiagnosticJSON.init)))
     }
 
+    /// 200 while the store records; 503 while its writes fail (another process holds the
+    /// database, the disk is full), saying why and since when.
     func health() -> HTTPResponse {
-        struct Health: Encodable { var status: String; var pipelines: Int; var executing: Int }
-        return Self.json(200, Health(status: "ok", pipelines: pipelineNames.count, executing: executing))
+        struct Health: Encodable { var status: String; var store: String; var pipelines: Int; var executing: Int }
+        let failure = service.store.health.current
+        return Self.json(failure == nil ? 200 : 503, Health(status: failure == nil ? "ok" : "unavailable",
+                                                            store: failure.map { "failing: \($0)" } ?? "ok",
+                                                            pipelines: pipelineNames.count, executing: executing))
+    }
+
+    /// A store that failed: 503 with a `Retry-After` when the failure may pass (a lock held
+    /// elsewhere, a full disk), 500 otherwise. Never "not found".
+    static func storeFailure(_ error: any Error, _ doing: String) -> HTTPResponse {
+        if error.isTransientStoreFailure {
+            return Self.error(503, .stateBusy, "\(doing): the state store is busy or failing (\(error))")
+                .with(header: ("Retry-After", "1"))
+        }
+        return Self.error(500, .stateUnavailable, "\(doing): \(error)")
     }
 }

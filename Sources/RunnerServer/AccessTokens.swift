@@ -8,8 +8,11 @@ import RunnerStore
 public enum AccessTokens {
     public enum Failure: Error, Equatable {
         case missing, malformed, unknown, revoked
+        /// The store could not be read (it is locked or failing): not the caller's fault.
+        case storeUnavailable(String)
         public var message: String {
             switch self {
+            case .storeUnavailable(let why): "cannot check the API token now: the state store is unavailable (\(why))"
             case .missing: "this route needs an API token (Authorization: Bearer TOKEN)"
             case .malformed: "the Authorization header is not 'Bearer rnr_…'"
             case .unknown: "the API token is not valid"
@@ -38,7 +41,9 @@ public enum AccessTokens {
         let token = String(parts[1]).trimmingSpaces()
         let fields = token.split(separator: "_")
         guard token.utf8.count == 4 + 16 + 1 + 64, fields.count == 3, fields[0] == "rnr" else { return .failure(.malformed) }
-        guard let record = try? store.token(id: String(fields[1])) else { return .failure(.unknown) }
+        let found: TokenRecord?
+        do { found = try store.token(id: String(fields[1])) } catch { return .failure(.storeUnavailable("\(error)")) }
+        guard let record = found else { return .failure(.unknown) }
         guard Crypto.constantTimeEqual(Array(Crypto.sha256Hex(Array(token.utf8)).utf8), Array(record.hash.utf8)) else {
             return .failure(.unknown)
         }

@@ -13,6 +13,8 @@ public struct HTTPRequest {
     public var body: [UInt8]
     /// The body passed the server's limit; nothing of it was kept.
     public var isBodyTooLarge: Bool
+    /// Why the server refuses the request before any handler sees it (no body was read).
+    public var refusal: HTTPRefusal?
     /// Who sent it: the API token's name, once authenticated.
     public var actor: String?
     let lookupHeader: (String) -> String?
@@ -38,15 +40,16 @@ public struct HTTPRequest {
         body = Array(UnsafeBufferPointer(start: UnsafeRawPointer(request.body).assumingMemoryBound(to: UInt8.self),
                                          count: request.body_length))
         isBodyTooLarge = request.body_too_large != 0
+        refusal = HTTPRefusal(framing: request.framing)
         lookupHeader = { name in runner_http_header(raw, name).map { String(cString: $0) } }
         lookupQuery = { name in runner_http_query(raw, name).map { String(cString: $0) } }
         self.raw = raw
     }
 
-    /// A streamed body for this request's response (Server-Sent Events); nil outside a
-    /// server (a request made in a test).
-    public func openStream() -> HTTPStream? {
-        guard let raw, let handle = runner_http_stream_open(raw) else { return nil }
+    /// A streamed body for this request's response (Server-Sent Events), buffering at most
+    /// `limit` bytes not yet sent; nil outside a server (a request made in a test).
+    public func openStream(limit: Int) -> HTTPStream? {
+        guard let raw, let handle = runner_http_stream_open(raw, limit) else { return nil }
         return HTTPStream(handle)
     }
 
@@ -66,12 +69,22 @@ public final class HTTPStream: @unchecked Sendable {
 
     var pointer: UnsafeMutableRawPointer { UnsafeMutableRawPointer(handle) }
 
-    /// False once the client is gone (then close).
+    /// False once the client is gone, or when `text` would take the stream past its limit
+    /// (then close).
     @discardableResult
     public func write(_ text: String) -> Bool {
         lock.withLock {
             guard !closed else { return false }
             return text.utf8CString.withUnsafeBufferPointer { runner_http_stream_write(handle, $0.baseAddress, $0.count - 1) } == 1
+        }
+    }
+
+    /// Bytes written and not sent yet; nil once the client is gone.
+    public var pending: Int? {
+        lock.withLock {
+            guard !closed else { return nil }
+            let pending = runner_http_stream_pending(handle)
+            return pending < 0 ? nil : Int(pending)
         }
     }
 
@@ -102,13 +115,22 @@ public struct HTTPResponse: Sendable {
 
 /// An HTTP server on libmicrohttpd: its own polling thread and a pool of worker threads call
 /// `handler` once per complete request. Bodies are bounded; slow or stalled clients time out
-/// without holding a worker, which only ever sees whole requests.
+/// without holding a worker, which only ever sees whole requests. Requests whose framing is
+/// ambiguous or whose URL holds a NUL are answered here (`HTTPRefusal`), never by `handler`.
 public final class HTTPServer: @unchecked Sendable {
     public struct Options: Sendable {
         public var threads: UInt32 = 4
         public var maxBody = 1 << 20
+        /// Seconds a connection may be idle (every byte received or sent resets it).
         public var connectionTimeout: UInt32 = 30
         public var connectionLimit: UInt32 = 1000
+        /// Connections one client (source address) may hold at once; more are closed as they
+        /// come. 0: no limit (behind a proxy every client has the proxy's address).
+        public var perClientConnectionLimit: UInt32 = 128
+        /// How long a request's headers may take, whole, from the connection's opening or its
+        /// previous response; also how long a kept-alive connection may wait for its next
+        /// request. Unlike `connectionTimeout`, not reset by each byte. Zero: no deadline.
+        public var headerTimeout: Duration = .seconds(10)
         public init() {}
     }
 
@@ -129,8 +151,21 @@ public final class HTTPServer: @unchecked Sendable {
         var bound: UInt16 = 0
         var error = [CChar](repeating: 0, count: 256)
         let context = Unmanaged.passUnretained(self).toOpaque()
-        guard let daemon = runner_http_start(address, port, options.threads, options.maxBody, options.connectionTimeout,
-                                             options.connectionLimit, HTTPServer.callback, context, &bound, &error, error.count) else {
+        let timeoutMilliseconds = UInt32(clamping: DurationText.milliseconds(options.headerTimeout))
+        let timeoutBody = HTTPRefusal.headersTimeout(options.headerTimeout).response.body
+        let started: UnsafeMutableRawPointer? = address.withCString { address in
+            timeoutBody.withUnsafeBufferPointer { body in
+                body.withMemoryRebound(to: CChar.self) { body in
+                    var c = runner_http_options(
+                        address: address, port: port, threads: options.threads, max_body: options.maxBody,
+                        connection_timeout_seconds: options.connectionTimeout, connection_limit: options.connectionLimit,
+                        per_client_connection_limit: options.perClientConnectionLimit, header_timeout_ms: timeoutMilliseconds,
+                        header_timeout_body: body.baseAddress, header_timeout_body_length: body.count)
+                    return runner_http_start(&c, HTTPServer.callback, context, &bound, &error, error.count)
+                }
+            }
+        }
+        guard let daemon = started else {
             throw StartError(description: String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
         self.daemon = daemon
@@ -150,7 +185,8 @@ public final class HTTPServer: @unchecked Sendable {
     static let callback: runner_http_handler = { context, request, response in
         guard let context, let request, let response else { return }
         let server = Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue()
-        let answer = server.handler(HTTPRequest(request))
+        let incoming = HTTPRequest(request)
+        let answer = incoming.refusal?.response ?? server.handler(incoming)
         response.pointee.status = UInt32(answer.status)
         response.pointee.body = copy(answer.body)
         response.pointee.body_length = answer.body.count

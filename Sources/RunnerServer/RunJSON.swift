@@ -82,15 +82,18 @@ public struct RunJSON: Encodable {
         date.map(Timestamp.format)
     }
 
+    /// The run as shown: its secret params (those stored with it, and `secrets`) as `***`.
     public init(_ run: RunRecord, secrets: Set<String> = [], steps: [StepRecord]? = nil, attempts: [AttemptRecord]? = nil) {
         id = run.id.rawValue
         pipeline = run.pipeline
         status = run.status.rawValue
         trigger = run.trigger.rawValue
-        params = run.params.reduce(into: [:]) { $0[$1.key] = secrets.contains($1.key) ? .string("***") : $1.value }
+        let masked = run.maskedParams.union(secrets)
+        params = run.params.reduce(into: [:]) { $0[$1.key] = masked.contains($1.key) ? .string("***") : $1.value }
         triggerDetail = run.triggerDetail.isEmpty ? nil : run.triggerDetail
         refs = run.refs.isEmpty ? nil : run.refs.reduce(into: [:]) { out, entry in
-            out[entry.key] = Ref(ref: run.params[entry.key]?.environmentText ?? "", sha: entry.value.sha, repository: entry.value.repository)
+            let ref = masked.contains(entry.key) ? "***" : run.params[entry.key]?.environmentText ?? ""
+            out[entry.key] = Ref(ref: ref, sha: entry.value.sha, repository: entry.value.repository)
         }
         createdAt = Self.time(run.createdAt) ?? ""
         startedAt = Self.time(run.startedAt)

@@ -5,10 +5,20 @@ import RunnerCore
 /// A thin wrapper over one SQLite connection: statements, bindings, transactions. The only
 /// code that touches the SQLite C API.
 public final class Database: @unchecked Sendable {
-    public struct Error: Swift.Error, CustomStringConvertible, Sendable {
+    public struct Error: Swift.Error, CustomStringConvertible, Sendable, TransientFailure {
         public var code: Int32
         public var message: String
         public var description: String { "sqlite error \(code): \(message)" }
+
+        /// A failure that may pass by itself: another process holds the database (BUSY,
+        /// LOCKED), the disk is full or failing (FULL, IOERR), the file cannot be opened now
+        /// (CANTOPEN, PROTOCOL). Worth retrying; never evidence that a row does not exist.
+        public var isTransient: Bool {
+            switch code & 0xFF {
+            case SQLITE_BUSY, SQLITE_LOCKED, SQLITE_FULL, SQLITE_IOERR, SQLITE_CANTOPEN, SQLITE_PROTOCOL, SQLITE_NOMEM: true
+            default: false
+            }
+        }
     }
 
     private var handle: OpaquePointer?
@@ -16,6 +26,11 @@ public final class Database: @unchecked Sendable {
     public private(set) var isNew = false
     private var statements: [String: OpaquePointer] = [:]
     private let lock = Lock(recursive: true)
+    /// The outcome of the last write transaction (and of reads that failed transiently).
+    public let health = StoreHealth()
+    /// Transactions open on this connection (a `read` or `write` inside another joins it).
+    private var depth = 0
+    private var depthIsWrite = false
     public let path: String
 
     /// Opens (creating) the database in WAL mode with `synchronous=NORMAL`: a process crash
@@ -37,7 +52,7 @@ public final class Database: @unchecked Sendable {
             throw Error(code: status, message: "\(message) (\(path))")
         }
         handle = db
-        sqlite3_busy_timeout(db, 5_000)
+        sqlite3_busy_timeout(db, busyTimeout)
         if isNew { try execute("PRAGMA synchronous=OFF") }
         try execute("PRAGMA journal_mode=WAL")
         if !isNew { try execute("PRAGMA synchronous=NORMAL") }
@@ -87,29 +102,94 @@ public final class Database: @unchecked Sendable {
     }
 
     /// A write transaction, taken with BEGIN IMMEDIATE so it never fails half-way with BUSY.
+    /// Whatever fails (the BEGIN, the body, the COMMIT), the connection is left outside any
+    /// transaction, ready for the next one. A `write` inside another joins it.
+    /// `waitingAtMost`: how long its BEGIN waits for another connection's lock (milliseconds;
+    /// nil: the connection's busy timeout) — a caller that retries with its own backoff waits
+    /// briefly, and does not hold the connection meanwhile.
     @discardableResult
-    public func write<T>(_ body: () throws -> T) throws -> T {
+    public func write<T>(waitingAtMost milliseconds: Int32? = nil, _ body: () throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }
-        try run("BEGIN IMMEDIATE")  // prepared once, like every statement (sqlite3_exec parses each time)
+        if depth > 0 {
+            guard depthIsWrite else { throw Error(code: SQLITE_MISUSE, message: "a write inside a read transaction") }
+            return try body()
+        }
+        do {
+            if let milliseconds {
+                sqlite3_busy_timeout(handle, milliseconds)
+                defer { sqlite3_busy_timeout(handle, busyTimeout) }
+                try run("BEGIN IMMEDIATE")
+            } else {
+                try run("BEGIN IMMEDIATE")  // prepared once, like every statement (sqlite3_exec parses each time)
+            }
+        } catch {
+            note(error)
+            throw error
+        }
+        depth = 1
+        depthIsWrite = true
+        defer { depth = 0; depthIsWrite = false }
         do {
             let result = try body()
             try run("COMMIT")
+            health.recordSuccess()
             return result
         } catch {
-            try? execute("ROLLBACK")
+            rollBack()
+            note(error)
             throw error
         }
     }
 
-    /// A read: one consistent snapshot.
+    /// A transient failure makes the store unhealthy until a write succeeds again.
+    private func note(_ error: any Swift.Error) {
+        if error.isTransientStoreFailure { health.recordFailure("\(error)") }
+    }
+
+    /// A read: one consistent snapshot. A failed COMMIT (it can only end a snapshot here) is
+    /// rolled back, so the connection never stays inside the transaction: a COMMIT swallowed
+    /// once made every later BEGIN fail ("cannot start a transaction within a transaction").
     public func read<T>(_ body: () throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }
+        if depth > 0 { return try body() }
         try run("BEGIN")
-        defer { _ = try? run("COMMIT") }
-        return try body()
+        depth = 1
+        defer { depth = 0 }
+        let result: T
+        do {
+            result = try body()
+        } catch {
+            rollBack()
+            note(error)
+            throw error
+        }
+        do { try run("COMMIT") } catch { rollBack() }
+        return result
     }
+
+    /// Ends whatever transaction is open (SQLite may have ended it already: an error like
+    /// SQLITE_FULL rolls back by itself).
+    private func rollBack() {
+        guard let handle, sqlite3_get_autocommit(handle) == 0 else { return }
+        for statement in statements.values { sqlite3_reset(statement) }
+        _ = sqlite3_exec(handle, "ROLLBACK", nil, nil, nil)
+    }
+
+    /// Whether the connection is outside any transaction (what every operation leaves).
+    public var isClean: Bool {
+        lock.withLock { handle.map { sqlite3_get_autocommit($0) != 0 } ?? true }
+    }
+
+    /// How long a statement waits for another connection's lock before it fails with BUSY.
+    public func setBusyTimeout(milliseconds: Int32) {
+        lock.withLock {
+            busyTimeout = milliseconds
+            _ = sqlite3_busy_timeout(handle, milliseconds)
+        }
+    }
+    private var busyTimeout: Int32 = 5_000
 
     /// Runs a statement with bindings; returns changed rows.
     @discardableResult
@@ -117,6 +197,10 @@ public final class Database: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let statement = try prepare(sql, values)
+        // Reset once stepped, whatever the outcome: a statement left mid-way (a BEGIN IMMEDIATE
+        // that failed with BUSY stays pending as a writer) made the next COMMIT fail with "SQL
+        // statements in progress".
+        defer { sqlite3_reset(statement) }
         let status = sqlite3_step(statement)
         guard status == SQLITE_DONE || status == SQLITE_ROW else { throw error(status) }
         return Int(sqlite3_changes(handle))
@@ -127,6 +211,7 @@ public final class Database: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let statement = try prepare(sql, values)
+        defer { sqlite3_reset(statement) }
         var rows: [Row] = []
         while true {
             let status = sqlite3_step(statement)
@@ -143,6 +228,7 @@ public final class Database: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let statement = try prepare(sql, values)
+        defer { sqlite3_reset(statement) }
         while true {
             let status = sqlite3_step(statement)
             if status == SQLITE_DONE { break }

@@ -29,7 +29,9 @@ enum Migrations {
           lease_until REAL,
           cancel_requested_at REAL,
           refs TEXT,
-          trigger_detail TEXT
+          trigger_detail TEXT,
+          epoch INTEGER NOT NULL DEFAULT 0,
+          secret_params TEXT
         );
         CREATE INDEX runs_by_pipeline ON runs(pipeline, id);
         CREATE INDEX runs_by_status ON runs(status);
@@ -313,6 +315,12 @@ enum Migrations {
         CREATE TRIGGER steps_terminal BEFORE UPDATE OF status ON steps
           WHEN instr('|succeeded|failed|skipped|cancelled|', '|' || OLD.status || '|') > 0 AND NEW.status <> OLD.status
           BEGIN SELECT RAISE(ABORT, 'a finished step cannot change status'); END;
+        """),
+        // Fencing: each claim of a run bumps its epoch, which every write of its execution
+        // checks. The names of its secret params, to mask them without its definition.
+        (9, """
+        ALTER TABLE runs ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE runs ADD COLUMN secret_params TEXT;
         """),
     ]
 }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CSQLite
 import FoundationEssentials
 import RunnerCore
@@ -5,6 +8,7 @@ import RunnerCore
 /// The run store on SQLite: `.runner/state.db` (or `$RUNNER_HOME/state.db`).
 public final class SQLiteRunStore: RunStore, @unchecked Sendable {
     public let database: Database
+    public var health: StoreHealth { database.health }
 
     public struct StoreError: Error, CustomStringConvertible, Sendable {
         public var description: String
@@ -13,6 +17,9 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
     public init(path: String) throws {
         database = try Self.openMigrated(path)
         try database.settle()
+        // Private to its owner, whoever made it (SQLite makes its files 0644 less the umask;
+        // its -wal and -shm take the database's mode when they are made).
+        for file in [path, path + "-wal", path + "-shm"] { chmod(file, 0o600) }
     }
 
     /// The database at `path`, made from the schema image when there is none, migrated.
@@ -85,13 +92,13 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
     private func insert(_ run: RunRecord, steps: [StepRecord]) throws {
         try database.run("""
             INSERT INTO runs (id, pipeline, pipeline_file, definition, status, trigger, params, parallelism, concurrency_group,
-                              created_at, updated_at, owner, lease_until, refs, trigger_detail)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                              created_at, updated_at, owner, lease_until, refs, trigger_detail, secret_params)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [.text(run.id.rawValue), .text(run.pipeline), .text(run.pipelineFile), .text(""),
                   .text(run.status.rawValue), .text(run.trigger.rawValue), .text(Self.encode(run.params)),
                   .int(run.parallelism), .string(run.concurrencyGroup), .date(run.createdAt), .date(run.updatedAt),
                   .string(run.owner), .date(run.leaseUntil), .string(Self.encodeMap(run.refs)),
-                  .string(Self.encodeMap(run.triggerDetail))])
+                  .string(Self.encodeMap(run.triggerDetail)), .string(Self.encodeNames(run.secretParams))])
         try database.run("INSERT INTO definitions (run_id, text) VALUES (?, ?)", [.text(run.id.rawValue), .text(run.definition)])
         // Rows in statements of several (one statement per row was 5.5 ms of creating a
         // 1,000-step run).
@@ -129,8 +136,22 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
 
     public func apply(_ changes: [StoreChange], to run: RunID) throws {
         guard !changes.isEmpty else { return }
+        try database.write { try write(changes, to: run) }
+    }
+
+    /// The writer's path: its BEGIN waits 100 ms at most for a lock held elsewhere (the
+    /// writer tries again with its own backoff, without holding the connection meanwhile).
+    public func apply(_ changes: [StoreChange], under lease: Lease, leaseUntil: Date) throws {
+        try database.write(waitingAtMost: 100) {
+            try checkAndExtend(lease, until: leaseUntil)
+            try write(changes, to: lease.run)
+        }
+    }
+
+    private func write(_ changes: [StoreChange], to run: RunID) throws {
+        guard !changes.isEmpty else { return }
         let writes = Self.coalesce(changes)
-        try database.write {
+        do {
             var events: [EventRow] = []
             for write in writes {
                 switch write {
@@ -367,36 +388,50 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
 
     // MARK: - Leases and cancel
 
-    public func claimUnstarted(_ run: RunID, owner: String, until: Date) throws -> Bool {
+    public func claimUnstarted(_ run: RunID, owner: String, until: Date) throws -> Lease? {
         try database.write {
-            try database.run("UPDATE runs SET owner = ?, lease_until = ? WHERE id = ? AND owner IS NULL AND status = 'queued'",
-                             [.text(owner), .date(until), .text(run.rawValue)]) == 1
+            let claimed = try database.run("""
+                UPDATE runs SET owner = ?, lease_until = ?, epoch = epoch + 1 WHERE id = ? AND owner IS NULL AND status = 'queued'
+                """, [.text(owner), .date(until), .text(run.rawValue)]) == 1
+            return claimed ? try lease(of: run, owner: owner) : nil
         }
     }
 
-    public func claim(_ run: RunID, owner: String, until: Date, now: Date, isOwnerAlive: (String) -> Bool) throws -> Bool {
+    public func claim(_ run: RunID, owner: String, until: Date, now: Date, isOwnerAlive: (String) -> Bool) throws -> Lease? {
         try database.write {
             guard let row = try database.query("SELECT owner, lease_until, status FROM runs WHERE id = ?", [.text(run.rawValue)]).first else {
-                return false
+                return nil
             }
-            if let status = row.string(2).flatMap(RunStatus.init(rawValue:)), status.isTerminal { return false }
+            if let status = row.string(2).flatMap(RunStatus.init(rawValue:)), status.isTerminal { return nil }
             if let current = row.string(0), current != owner, let lease = row.date(1), lease > now, isOwnerAlive(current) {
-                return false
+                return nil
             }
-            try database.run("UPDATE runs SET owner = ?, lease_until = ? WHERE id = ?", [.text(owner), .date(until), .text(run.rawValue)])
-            return true
+            try database.run("UPDATE runs SET owner = ?, lease_until = ?, epoch = epoch + 1 WHERE id = ?",
+                             [.text(owner), .date(until), .text(run.rawValue)])
+            return try lease(of: run, owner: owner)
         }
     }
 
-    public func renewLease(_ run: RunID, owner: String, until: Date) throws -> Bool {
-        try database.write {
-            try database.run("UPDATE runs SET lease_until = ? WHERE id = ? AND owner = ?", [.date(until), .text(run.rawValue), .text(owner)]) == 1
+    private func lease(of run: RunID, owner: String) throws -> Lease? {
+        try database.query("SELECT epoch FROM runs WHERE id = ?", [.text(run.rawValue)]).first?.int(0)
+            .map { Lease(run: run, owner: owner, epoch: Int64($0)) }
+    }
+
+    /// First statement of every fenced transaction: the lease is still the run's, and is
+    /// extended. Throws `LeaseLost` (the transaction is rolled back) when it is not.
+    private func checkAndExtend(_ lease: Lease, until: Date) throws {
+        let held = try database.run("UPDATE runs SET lease_until = ? WHERE id = ? AND owner = ? AND epoch = ?",
+                                    [.date(until), .text(lease.run.rawValue), .text(lease.owner), .integer(lease.epoch)]) == 1
+        guard held else {
+            let holder = try database.query("SELECT owner FROM runs WHERE id = ?", [.text(lease.run.rawValue)]).first?.string(0)
+            throw LeaseLost(lease: lease, holder: holder)
         }
     }
 
-    public func releaseLease(_ run: RunID, owner: String) throws {
+    public func releaseLease(_ lease: Lease) throws {
         try database.write {
-            _ = try database.run("UPDATE runs SET owner = NULL, lease_until = NULL WHERE id = ? AND owner = ?", [.text(run.rawValue), .text(owner)])
+            _ = try database.run("UPDATE runs SET owner = NULL, lease_until = NULL WHERE id = ? AND owner = ? AND epoch = ?",
+                                 [.text(lease.run.rawValue), .text(lease.owner), .integer(lease.epoch)])
         }
     }
 
@@ -418,7 +453,8 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
     static let definitionColumn = "(SELECT text FROM definitions WHERE run_id = runs.id)"
     static let runColumns = """
         id, pipeline, pipeline_file, \(definitionColumn), status, trigger, params, parallelism,
-        concurrency_group, created_at, started_at, finished_at, updated_at, wake_at, error_code, error_message, owner, lease_until, refs, trigger_detail
+        concurrency_group, created_at, started_at, finished_at, updated_at, wake_at, error_code, error_message, owner, lease_until, refs, trigger_detail,
+        epoch, secret_params
         """
 
     /// The run's columns with an empty definition in place of its text.
@@ -444,6 +480,8 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
         record.leaseUntil = row.date(17)
         record.refs = Self.decodeMap(row.string(18))
         record.triggerDetail = Self.decodeMap(row.string(19))
+        record.epoch = Int64(row.int(20) ?? 0)
+        record.secretParams = Self.decodeNames(row.string(21))
         return record
     }
 
@@ -616,6 +654,16 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return (try? encoder.encode(map)).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Names as one `|`-separated text (`|a|b|`, `|` for none; NULL: not known). Param names
+    /// are `[A-Za-z_][A-Za-z0-9_]*`, so `|` never occurs in one.
+    static func encodeNames(_ names: Set<String>?) -> String? {
+        names.map { "|" + $0.sorted().map { $0 + "|" }.joined() }
+    }
+
+    static func decodeNames(_ text: String?) -> Set<String>? {
+        text.map { Set($0.split(separator: "|").map(String.init)) }
     }
 
     static func decodeMap<T: Decodable>(_ text: String?) -> [String: T] {

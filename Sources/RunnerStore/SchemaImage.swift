@@ -38,7 +38,7 @@ enum SchemaImage {
     /// could not: the caller opens the path the usual way.
     static func create(at path: String) -> Bool {
         let temporary = path + ".image-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return false }
         let image = bytes()
         var written = 0

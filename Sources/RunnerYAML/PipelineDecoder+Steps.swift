@@ -32,6 +32,7 @@ extension DecodingContext {
         guard let name = string(f, "name", "a step", required: true) else { return nil }
         let owner = "step '\(name.value)'"
         let run = string(f, "run", owner, required: true) ?? Located("", at: node.location)
+        checkExecString(run.value, "the `run` of \(owner)", at: run.location)
         var step = Step(name: name, section: section, run: run, location: node.location)
         step.description = string(f, "description", owner)?.value
         step.shell = f["shell"].flatMap { decodeShell($0, "'shell' of \(owner)") }
@@ -59,6 +60,7 @@ extension DecodingContext {
                     wrongType(item, "an item of the `for_each` of \(owner)", expected: "a string, number or boolean")
                     continue
                 }
+                checkExecString(item.scalar ?? "", prefix: "ITEM=", "an item of the `for_each` of \(owner)", at: item.location)
                 values.append(Located(Self.value(of: item), at: item.location))
             }
             return .items(values)
@@ -69,9 +71,12 @@ extension DecodingContext {
     mutating func decodeShell(_ node: YAMLNode, _ what: @autoclosure () -> String) -> Shell? {
         if case .sequence = node.content {
             let argv = stringList(node, what())
+            for word in argv { checkExecString(word.value, "a word of \(what())", at: word.location) }
             return Shell(argv: argv.map(\.value), location: node.location)
         }
-        return string(node, what()).map { Shell(program: $0.value, location: node.location) }
+        guard let program = string(node, what()) else { return nil }
+        checkExecString(program.value, what(), at: program.location)
+        return Shell(program: program.value, location: node.location)
     }
 
     // MARK: - Retry

@@ -115,9 +115,10 @@ extension DecodingContext {
             return []
         }
         return pairs.compactMap { pair in
-            scalarText(pair.value, "\(what()) '\(pair.name)'").map {
-                EnvironmentEntry(name: Located(pair.name, at: pair.key.location), value: $0)
-            }
+            guard let value = scalarText(pair.value, "\(what()) '\(pair.name)'") else { return nil }
+            // Each entry reaches a step as one `NAME=value` string of its environment.
+            checkExecString(value, prefix: pair.name + "=", "\(what()) '\(pair.name)'", at: pair.value.location)
+            return EnvironmentEntry(name: Located(pair.name, at: pair.key.location), value: value)
         }
     }
 

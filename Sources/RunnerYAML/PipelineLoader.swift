@@ -63,6 +63,10 @@ public enum PipelineLoader {
         return diagnostics.filter { seen.insert($0).inserted }.sortedByLocation()
     }
 
+    /// The bytes of a pipeline file. Only a regular file is opened: a FIFO, device or socket is
+    /// refused from `stat` (opening a FIFO blocks until a writer comes, opening a device may
+    /// act on it), and the file's size is checked before a byte is read. The descriptor is
+    /// opened non-blocking and checked again, for a path replaced between the two.
     public static func readFile(_ path: String, limits: YAMLLimits = .standard) -> Swift.Result<[UInt8], Diagnostic> {
         var status = stat()
         guard stat(path, &status) == 0 else {
@@ -71,20 +75,50 @@ public enum PipelineLoader {
             }
             return .failure(Diagnostic(.unreadableFile, "cannot read \(path): \(String(cString: strerror(errno)))", subject: path))
         }
-        if status.st_mode & S_IFMT == S_IFDIR {
-            return .failure(Diagnostic(.unreadableFile, "\(path) is a directory without .yaml files",
-                                       hint: "name a pipeline file, or a directory that holds some", subject: path))
-        }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if let refusal = refusal(of: status, path, limits) { return .failure(refusal) }
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         guard fd >= 0 else {
             let why = errno == EACCES ? "permission denied" : String(cString: strerror(errno))
             return .failure(Diagnostic(.unreadableFile, "cannot read \(path): \(why)", hint: DiagnosticCode.unreadableFile.help,
                                        subject: path))
         }
         defer { close(fd) }
-        // At most one byte more than the limit: enough to tell that the file is too large.
+        guard fstat(fd, &status) == 0 else {
+            return .failure(Diagnostic(.unreadableFile, "cannot read \(path): \(String(cString: strerror(errno)))", subject: path))
+        }
+        if let refusal = refusal(of: status, path, limits) { return .failure(refusal) }
+        return readBounded(fd, path, size: Int(status.st_size), limits: limits)
+    }
+
+    /// Why a file of this `stat` is not read, or nil for a regular file within the size bound.
+    static func refusal(of status: stat, _ path: String, _ limits: YAMLLimits) -> Diagnostic? {
+        let kind: String
+        switch status.st_mode & S_IFMT {
+        case S_IFREG:
+            guard status.st_size > limits.maxFileBytes else { return nil }
+            return tooLarge(path, "is \(status.st_size) bytes, larger than", limits)
+        case S_IFDIR:
+            return Diagnostic(.unreadableFile, "\(path) is a directory without .yaml files",
+                              hint: "name a pipeline file, or a directory that holds some", subject: path)
+        case S_IFIFO: kind = "a FIFO (named pipe)"
+        case S_IFCHR: kind = "a character device"
+        case S_IFBLK: kind = "a block device"
+        case S_IFSOCK: kind = "a socket"
+        default: kind = "not a file"
+        }
+        return Diagnostic(.notRegularFile, "\(path) is \(kind), not a regular file", hint: DiagnosticCode.notRegularFile.help,
+                          subject: path)
+    }
+
+    static func tooLarge(_ path: String, _ what: String, _ limits: YAMLLimits) -> Diagnostic {
+        Diagnostic(.fileTooLarge, "\(path) \(what) the limit of \(limits.maxFileBytes >> 20) MiB",
+                   at: SourceLocation(file: path, line: 1, column: 1), hint: DiagnosticCode.fileTooLarge.help)
+    }
+
+    /// At most one byte more than the limit: a file that grew since `fstat` is still refused.
+    private static func readBounded(_ fd: Int32, _ path: String, size: Int, limits: YAMLLimits) -> Swift.Result<[UInt8], Diagnostic> {
         let capacity = limits.maxFileBytes + 1
-        var bytes = [UInt8](repeating: 0, count: min(capacity, max(Int(status.st_size) + 1, 4096)))
+        var bytes = [UInt8](repeating: 0, count: min(capacity, max(size + 1, 4096)))
         var count = 0
         while count < capacity {
             if count == bytes.count { bytes.append(contentsOf: repeatElement(0, count: min(bytes.count, capacity - count))) }
@@ -96,10 +130,7 @@ public enum PipelineLoader {
             }
             count += got
         }
-        if count > limits.maxFileBytes {
-            return .failure(Diagnostic(.fileTooLarge, "\(path) is larger than \(limits.maxFileBytes >> 20) MiB",
-                                       at: SourceLocation(file: path, line: 1, column: 1), hint: DiagnosticCode.fileTooLarge.help))
-        }
+        if count > limits.maxFileBytes { return .failure(tooLarge(path, "is larger than", limits)) }
         bytes.removeSubrange(count...)
         return .success(bytes)
     }

@@ -123,12 +123,21 @@ import Testing
 
     @Test func aTimedWaitAnswersFalseAfterItsDeadline() {
         let condition = Condition()
-        let start = Date()
+        let start = Monotonic.now()
         condition.lock()
-        let signalled = condition.wait(until: Date().addingTimeInterval(0.05))
+        let signalled = condition.wait(seconds: 0.05)
         condition.unlock()
         #expect(!signalled)
-        #expect(Date().timeIntervalSince(start) >= 0.045)
+        #expect(start.elapsed >= 0.045)
+    }
+
+    @Test func theSteadyClockMovesWithTheMonotonicClockOnly() {
+        let wall = Date(timeIntervalSince1970: 1_000_000)
+        let clock = SteadyClock(wall: wall, start: Monotonic.now() + -2)
+        let now = clock.now()
+        #expect(now.timeIntervalSince(wall) >= 2 && now.timeIntervalSince(wall) < 3, "the wall time at the start, plus 2 s since")
+        #expect(clock.delay(until: wall) == 0)
+        #expect(clock.delay(until: wall.addingTimeInterval(10)) <= 8)
     }
 
     @Test func aThreadKnowsItIsCurrent() {

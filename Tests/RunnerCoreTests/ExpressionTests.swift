@@ -50,8 +50,10 @@ import Testing
 
     @Test func precedenceOrAndNot() throws {
         let e = try parse("!params.a || params.b && params.c").get()
-        guard case .binary(.or, let left, let right) = e.root.kind else { throw TestFailure("expected ||") }
-        guard case .not = left.kind, case .binary(.and, _, _) = right.kind else { throw TestFailure("wrong precedence") }
+        guard case .logical(.or, let operands) = e.root.kind, operands.count == 2 else { throw TestFailure("expected ||") }
+        guard case .not = operands[0].kind, case .logical(.and, let ands) = operands[1].kind, ands.count == 2 else {
+            throw TestFailure("wrong precedence")
+        }
     }
 }
 

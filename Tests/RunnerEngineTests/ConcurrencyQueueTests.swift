@@ -131,7 +131,7 @@ import Testing
         let service = try service(f)
         let id = try await admit(f, service)
         let then = Date()
-        #expect(try f.store.claim(id, owner: "999999@elsewhere", until: then.addingTimeInterval(-1), now: then, isOwnerAlive: { _ in false }))
+        #expect(try f.store.claim(id, owner: "999999@elsewhere", until: then.addingTimeInterval(-1), now: then, isOwnerAlive: { _ in false }) != nil)
         var attempt = AttemptRecord(step: StepName("a"), serial: 1, attempt: 1, startedAt: then)
         attempt.pid = 1
         try f.store.apply([

@@ -43,7 +43,7 @@ import RunnerCore
         var environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
         environment.merge(env) { $1 }
         let pid = try launcher.launch(ProcessSpec(argv: ["/bin/sh", "-c", script], environment: environment,
-                                                  workingDirectory: dir.path, logPath: log, masks: masks)) { box.set($0) }
+                                                  workingDirectory: dir.path, logPath: log, masker: SecretMasker(masks))) { box.set($0) }
         whileRunning(pid)
         guard let exit = box.wait(timeout: timeout) else { throw TestFailure("no exit within \(timeout) s") }
         return (exit, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")

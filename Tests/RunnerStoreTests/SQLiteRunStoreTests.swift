@@ -318,14 +318,51 @@ let sampleSteps = [
         let id = RunID("20261123-000000-000001")
         try store.createRun(sampleRun(), steps: sampleSteps)
         let now = Date(timeIntervalSince1970: 5_000)
-        #expect(try store.claim(id, owner: "a", until: now + 15, now: now, isOwnerAlive: { _ in true }))
-        #expect(try !store.claim(id, owner: "b", until: now + 15, now: now, isOwnerAlive: { _ in true }), "a live lease holds")
-        #expect(try store.claim(id, owner: "b", until: now + 15, now: now, isOwnerAlive: { $0 != "a" }), "a dead owner's lease is void")
-        #expect(try !store.renewLease(id, owner: "a", until: now + 30))
-        #expect(try store.renewLease(id, owner: "b", until: now + 30))
-        #expect(try store.claim(id, owner: "c", until: now + 60, now: now + 31, isOwnerAlive: { _ in true }), "an expired lease is free")
-        try store.releaseLease(id, owner: "c")
+        let a = try #require(try store.claim(id, owner: "a", until: now + 15, now: now, isOwnerAlive: { _ in true }))
+        #expect(try store.claim(id, owner: "b", until: now + 15, now: now, isOwnerAlive: { _ in true }) == nil, "a live lease holds")
+        let b = try #require(try store.claim(id, owner: "b", until: now + 15, now: now, isOwnerAlive: { $0 != "a" }),
+                             "a dead owner's lease is void")
+        #expect(b.epoch == a.epoch + 1, "each claim bumps the epoch")
+        #expect(throws: LeaseLost.self) { try store.apply([], under: a, leaseUntil: now + 30) }
+        try store.apply([], under: b, leaseUntil: now + 30)
+        #expect(try store.load(id)?.run.leaseUntil == now + 30)
+        let c = try #require(try store.claim(id, owner: "c", until: now + 60, now: now + 31, isOwnerAlive: { _ in true }),
+                             "an expired lease is free")
+        try store.releaseLease(b)
+        #expect(try store.load(id)?.run.owner == "c", "a void lease releases nothing")
+        try store.releaseLease(c)
         #expect(try store.load(id)?.run.owner == nil)
+    }
+
+    /// A paused owner's writes after another runner claimed the run change nothing (fencing).
+    @Test func aWriteUnderAVoidLeaseChangesNothing() throws {
+        let (store, _) = try temporaryStore()
+        let id = RunID("20261123-000000-000001")
+        try store.createRun(sampleRun(), steps: sampleSteps)
+        let now = Date(timeIntervalSince1970: 5_000)
+        let paused = try #require(try store.claimUnstarted(id, owner: "a", until: now + 15))
+        #expect(try store.claimUnstarted(id, owner: "b", until: now + 15) == nil, "claimed once only")
+        let taker = try #require(try store.claim(id, owner: "b", until: now + 60, now: now + 20, isOwnerAlive: { _ in true }))
+        try store.apply([.runStatus(.running, errorCode: nil, message: nil, wakeAt: nil, at: now + 21)], under: taker, leaseUntil: now + 80)
+        do {
+            try store.apply([.runStatus(.succeeded, errorCode: nil, message: nil, wakeAt: nil, at: now + 22)], under: paused,
+                            leaseUntil: now + 40)
+            Issue.record("a write under a void lease was stored")
+        } catch let lost as LeaseLost {
+            #expect(lost.holder == "b")
+            #expect("\(lost)".contains("taken over"))
+        }
+        let run = try #require(try store.load(id)?.run)
+        #expect(run.status == .running && run.owner == "b" && run.leaseUntil == now + 80 && run.epoch == taker.epoch)
+    }
+
+    @Test func secretParamNamesAreStoredWithTheRun() throws {
+        let (store, _) = try temporaryStore()
+        var run = sampleRun()
+        run.secretParams = ["token", "apiKey"]
+        try store.createRun(run, steps: [])
+        #expect(try store.load(run.id)?.run.secretParams == ["token", "apiKey"])
+        #expect(try store.runs(RunQuery()).first?.secretParams == ["token", "apiKey"])
     }
 
     @Test func cancelRequestsOnlyForUnfinishedRuns() throws {

@@ -192,9 +192,9 @@ struct Execution {
         _ = interrupts
         switch result {
         case .failure(let error):
-            let code: DiagnosticCode = error is RunExecutor.ExecutorError ? .usage : .internalError
-            console.err(DiagnosticRenderer(colors: console.colorsError).render(Diagnostic(code, "\(error)")))
-            return code == .usage ? .runFailed : .internalError
+            let (diagnostic, exit) = Self.failure(error)
+            console.err(DiagnosticRenderer(colors: console.colorsError).render(diagnostic))
+            return exit
         case .success(var stored):
             if json {
                 // The pipeline in hand says which params are secret (no second parse of the definition).
@@ -215,4 +215,27 @@ func take(_ text: inout String) -> String {
     let value = text
     text = ""
     return value
+}
+
+extension Execution {
+    /// What `apply` and `runs resume` say, and exit with, when a run could not be executed.
+    static func failure(_ error: any Error) -> (Diagnostic, ExitCode) {
+        guard let failure = error as? RunExecutor.ExecutorError else { return (Diagnostic(.internalError, "\(error)"), .internalError) }
+        switch failure {
+        case .storeUnavailable:
+            return (Diagnostic(.stateBusy, "\(failure)", hint: DiagnosticCode.stateBusy.help), .storeUnavailable)
+        case .leaseLost:
+            return (Diagnostic(.leaseLost, "\(failure)", hint: DiagnosticCode.leaseLost.help), .conflict)
+        case .busy:
+            return (Diagnostic(.runBusy, "\(failure)", hint: DiagnosticCode.runBusy.help), .conflict)
+        case .notFound:
+            return (Diagnostic(.runNotFound, "\(failure)", hint: DiagnosticCode.runNotFound.help), .runFailed)
+        case .finished:
+            return (Diagnostic(.runFinished, "\(failure)", hint: DiagnosticCode.runFinished.help), .runFailed)
+        case .invalidDefinition:
+            return (Diagnostic(.definitionUnloadable, "\(failure)", hint: DiagnosticCode.definitionUnloadable.help), .runFailed)
+        case .store:
+            return (Diagnostic(.stateUnavailable, "\(failure)", hint: DiagnosticCode.stateUnavailable.help), .internalError)
+        }
+    }
 }

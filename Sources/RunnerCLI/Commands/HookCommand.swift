@@ -564,7 +564,7 @@ enum HookCommand {
     static func detach(_ arguments: [String], state: String, context: RunnerCLI.Context, note: String) -> ExitCode {
         let logs = state + "/logs"
         try? FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
-        let fd = open(logs + "/hooks.log", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        let fd = open(logs + "/hooks.log", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             context.console.err("runner: cannot open \(logs)/hooks.log: \(String(cString: strerror(errno)))\n")
             return .internalError
@@ -587,7 +587,7 @@ enum HookCommand {
 
     static func appendLog(_ state: String, _ line: String) {
         try? FileManager.default.createDirectory(atPath: state + "/logs", withIntermediateDirectories: true)
-        let fd = open(state + "/logs/hooks.log", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        let fd = open(state + "/logs/hooks.log", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return }
         defer { close(fd) }
         let text = "\(Timestamp.format(Date())) \(line)\n"

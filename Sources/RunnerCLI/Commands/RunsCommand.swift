@@ -215,7 +215,13 @@ enum RunsCommand {
             }
             LocalAudit.record("cancel", run: stored.run.id, pipeline: stored.run.pipeline, in: service)
             if RunService.isOrphan(stored.run) {
-                context.console.out("cancel requested for run \(stored.run.id); nobody is executing it: 'runner runs resume \(stored.run.id)' finishes the cancel\n")
+                // Nobody would act on the request: the cancel is carried out here (finally
+                // steps run; a run whose definition no longer loads just ends).
+                context.console.out("cancel requested for run \(stored.run.id); nobody is executing it: cancelling it here\n")
+                let exit = Execution(service: service, context: context, json: false)
+                    .run(stored.run.id, header: "\(stored.run.pipeline) · run \(stored.run.id) (cancelling)")
+                let final = try? service.store.load(stored.run.id)
+                return final?.run.status == .cancelled ? .success : exit
             } else {
                 context.console.out("cancel requested for run \(stored.run.id); its runner is stopping it\n")
             }

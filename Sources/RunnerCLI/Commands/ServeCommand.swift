@@ -11,10 +11,14 @@ import RunnerServer
 enum ServeCommand {
     static let spec = CommandSpec(
         name: "serve", summary: "Serve the HTTP API: launch, follow and cancel the pipelines of a directory",
-        usage: "runner serve [--pipelines DIR] [--listen HOST:PORT] [--threads N] [--shutdown-grace DURATION] [--retention DURATION] [--gc-every DURATION]",
+        usage: "runner serve [--pipelines DIR] [--listen HOST:PORT] [--threads N] [--max-client-connections N] [--header-timeout DURATION] [--shutdown-grace DURATION] [--retention DURATION] [--gc-every DURATION]",
         options: [.init(long: "pipelines", short: nil, valueName: "DIR", help: "the pipelines served, by name (default: pipelines)"),
                   .init(long: "listen", short: nil, valueName: "HOST:PORT", help: "IPv4 address and port (default 127.0.0.1:8080; port 0: any free one)"),
                   .init(long: "threads", short: nil, valueName: "N", help: "request worker threads (default 4)"),
+                  .init(long: "max-client-connections", short: nil, valueName: "N",
+                        help: "connections one client address may hold at once; more are closed (default 128; 0: no limit)"),
+                  .init(long: "header-timeout", short: nil, valueName: "DURATION",
+                        help: "how long a request's headers may take, whole (default 10s; 0s: no deadline)"),
                   .init(long: "shutdown-grace", short: nil, valueName: "DURATION",
                         help: "on SIGTERM, how long runs may go on finishing before the server exits (default 10s)"),
                   .init(long: "retention", short: nil, valueName: "DURATION", help: "keep finished runs this long where the pipeline sets no retention (default 3d)"),
@@ -43,6 +47,7 @@ enum ServeCommand {
             }
             options.threads = n
         }
+        if let failure = limits(arguments, &options) { return RunnerCLI.usageError(failure, context) }
         var grace: Duration = .seconds(10)
         if let text = arguments.value("shutdown-grace") {
             guard case .success(let d) = DurationText.parse(text) else {
@@ -113,6 +118,24 @@ enum ServeCommand {
         console.out("runner serve: stopped" + (left > 0 ? "; \(left) run\(left == 1 ? "" : "s") left for the next start to finish" : "") + "\n")
         _ = sources
         return .success
+    }
+
+    /// `--max-client-connections` and `--header-timeout` into the server's options.
+    static func limits(_ arguments: ParsedArguments, _ options: inout HTTPServer.Options) -> UsageError? {
+        if let text = arguments.value("max-client-connections") {
+            guard let n = UInt32(text), n <= options.connectionLimit else {
+                return UsageError(message: "--max-client-connections takes 0 to \(options.connectionLimit), got '\(text)'",
+                                  hint: "0 lifts the limit, e.g. behind a proxy where every client has its address")
+            }
+            options.perClientConnectionLimit = n
+        }
+        if let text = arguments.value("header-timeout") {
+            guard case .success(let d) = DurationText.parse(text), d == .zero || (d >= .seconds(1) && d <= .seconds(3600)) else {
+                return UsageError(message: "--header-timeout takes a duration from 1s to 1h (or 0s), got '\(text)'", hint: "e.g. --header-timeout 10s")
+            }
+            options.headerTimeout = d
+        }
+        return nil
     }
 
     static func report(_ problems: [(file: String, diagnostics: [Diagnostic])], console: Console, renderer: DiagnosticRenderer) {

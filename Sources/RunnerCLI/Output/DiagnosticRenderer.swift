@@ -1,5 +1,6 @@
 import FoundationEssentials
 import RunnerCore
+import RunnerYAML
 
 /// Renders diagnostics as compilers do: `file:line:col: error[CODE]: message`, the source
 /// line with a caret under the problem, the hint, and notes.
@@ -90,7 +91,8 @@ final class SourceCache: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if files[file] == nil {
-            let text = FileManager.default.contents(atPath: file).map { String(decoding: $0, as: UTF8.self) }
+            // As the loader reads it: a FIFO or a file over the size bound gets no code frame.
+            let text = try? PipelineLoader.readFile(file).map { String(decoding: $0, as: UTF8.self) }.get()
             files[file] = text.map(Self.lines)
         }
         guard let lines = files[file] ?? nil, number >= 1, number <= lines.count else { return nil }

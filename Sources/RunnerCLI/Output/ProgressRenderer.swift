@@ -100,6 +100,11 @@ final class ProgressRenderer: @unchecked Sendable {
             }
         case .waitingForGroup(let active, let group):
             emit(style.yellow("waiting") + " for run \(active.id) (\(active.status.rawValue)) of concurrency group \(group)")
+        case .storeWaiting(let why?, let patience):
+            emit(style.yellow("waiting") + " for the state store, which cannot record (\(why)): nothing new starts;"
+                 + " the run stops if it cannot record for \(Int(patience)) s")
+        case .storeWaiting(nil, _):
+            emit(style.green("recording again") + ": the state store records; the run goes on")
         case .output(let name, let text, _):
             // Whole lines only, each prefixed with its step.
             let buffered = (pendingOutput[name.rawValue] ?? "") + text

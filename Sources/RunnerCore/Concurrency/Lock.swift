@@ -35,7 +35,8 @@ public final class Lock: @unchecked Sendable {
 }
 
 /// A mutex and a condition variable (pthread), as NSCondition was: `wait` is called with the
-/// lock held; `wait(until:)` takes a wall-clock deadline and answers false when it passed.
+/// lock held. Timed waits are on the monotonic clock, so setting the wall clock neither
+/// shortens nor stretches them.
 public final class Condition: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
@@ -44,7 +45,11 @@ public final class Condition: @unchecked Sendable {
         mutex.initialize(to: pthread_mutex_t())
         condition.initialize(to: pthread_cond_t())
         pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(condition, &attributes)
+        pthread_condattr_destroy(&attributes)
     }
 
     deinit {
@@ -60,17 +65,30 @@ public final class Condition: @unchecked Sendable {
     public func signal() { pthread_cond_signal(condition) }
     public func broadcast() { pthread_cond_broadcast(condition) }
 
-    /// Waits until signalled or until `deadline` (seconds since 1970, the clock of `Date`);
-    /// false when the deadline passed first.
+    /// Waits until signalled or until the monotonic clock reaches `deadline`; false when the
+    /// deadline passed first.
     @discardableResult
-    public func wait(untilEpochSeconds deadline: Double) -> Bool {
-        let seconds = deadline.rounded(.down)
-        var time = timespec(tv_sec: Int(seconds), tv_nsec: Int((deadline - seconds) * 1e9))
+    public func wait(until deadline: Monotonic) -> Bool {
+        let seconds = deadline.seconds.rounded(.down)
+        var time = timespec(tv_sec: Int(seconds), tv_nsec: Int((deadline.seconds - seconds) * 1e9))
         return pthread_cond_timedwait(condition, mutex, &time) == 0
     }
 
-    /// `wait(untilEpochSeconds:)` with a `Date`.
+    /// Waits until signalled or for at most `seconds`; false when the time passed first.
     @discardableResult
-    public func wait(until deadline: Date) -> Bool { wait(untilEpochSeconds: deadline.timeIntervalSince1970) }
+    public func wait(seconds: Double) -> Bool { wait(until: Monotonic.now() + seconds) }
 }
 
+/// A value shared between threads, read and changed under its own lock.
+public final class Protected<Value>: @unchecked Sendable {
+    private let lock = Lock()
+    private var value: Value
+
+    public init(_ value: Value) { self.value = value }
+
+    public func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}

@@ -17,6 +17,7 @@ public enum DiagnosticCode: String, CaseIterable, Hashable, Sendable, Codable {
     case unsupportedTag = "RUN1012"
     case fileTooLarge = "RUN1013"
     case complexKey = "RUN1014"
+    case notRegularFile = "RUN1015"
 
     // MARK: 2xxx validation and DAG
     case unknownKey = "RUN2001"
@@ -56,6 +57,10 @@ public enum DiagnosticCode: String, CaseIterable, Hashable, Sendable, Codable {
     case ineffectiveSetting = "RUN2035"
     case duplicateEntry = "RUN2036"
     case invalidWorkspace = "RUN2037"
+    case expressionTooLong = "RUN2038"
+    case expressionTooDeep = "RUN2039"
+    case execStringTooLong = "RUN2040"
+    case execStringHasNUL = "RUN2041"
     case workdirOutsidePipeline = "RUN2042"
 
     // MARK: 21xx param values given to a run
@@ -71,6 +76,9 @@ public enum DiagnosticCode: String, CaseIterable, Hashable, Sendable, Codable {
     case runBusy = "RUN4003"
     case stateUnavailable = "RUN4004"
     case stepNotFound = "RUN4005"
+    case stateBusy = "RUN4006"
+    case leaseLost = "RUN4007"
+    case definitionUnloadable = "RUN4008"
 
     // MARK: 6xxx server
     case invalidBody = "RUN6001"
@@ -83,6 +91,10 @@ public enum DiagnosticCode: String, CaseIterable, Hashable, Sendable, Codable {
     case idempotencyKeyReused = "RUN6008"
     case idempotencyKeyInFlight = "RUN6009"
     case invalidIdempotencyKey = "RUN6010"
+    case ambiguousBodyLength = "RUN6011"
+    case unsupportedTransferCoding = "RUN6012"
+    case nulInURL = "RUN6013"
+    case headersTimeout = "RUN6014"
 
     // MARK: 7xxx CLI
     case usage = "RUN7001"

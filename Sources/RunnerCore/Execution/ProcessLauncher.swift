@@ -32,18 +32,18 @@ public struct ProcessSpec: Sendable {
     public var workingDirectory: String
     /// stdout and stderr, interleaved as they come, go to this file.
     public var logPath: String
-    /// Values replaced by `***` in the log and the live output (secret params).
-    public var masks: [String]
+    /// Masks the run's secrets in the log, the stderr tail and the live output.
+    public var masker: SecretMasker
     /// Live output, chunk by chunk (`isError` for stderr).
     public var echo: (@Sendable (_ text: String, _ isError: Bool) -> Void)?
 
     public init(argv: [String], environment: [String: String], workingDirectory: String, logPath: String,
-                masks: [String] = [], echo: (@Sendable (String, Bool) -> Void)? = nil) {
+                masker: SecretMasker = SecretMasker([]), echo: (@Sendable (String, Bool) -> Void)? = nil) {
         self.argv = argv
         self.environment = environment
         self.workingDirectory = workingDirectory
         self.logPath = logPath
-        self.masks = masks
+        self.masker = masker
         self.echo = echo
     }
 }

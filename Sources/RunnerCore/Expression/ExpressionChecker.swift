@@ -76,6 +76,14 @@ public struct ExpressionChecker {
                 report(.expressionType, "'!' needs a boolean, but this is \(t.article)", operand)
             }
             return .bool
+        case .logical(let op, let operands):
+            for operand in operands {
+                if let t = type(of: operand), t != .bool, t != .null {
+                    report(.expressionType, "'\(op.rawValue)' needs booleans, but this is \(t.article)", operand,
+                           hint: t == .string ? "compare the string, e.g. `== \"true\"`" : nil)
+                }
+            }
+            return .bool
         case .binary(let op, let l, let r):
             return binaryType(op, l, r, node)
         }
@@ -84,13 +92,6 @@ public struct ExpressionChecker {
     private mutating func binaryType(_ op: BinaryOperator, _ l: ExpressionNode, _ r: ExpressionNode, _ node: ExpressionNode) -> ExpressionType? {
         let lt = type(of: l), rt = type(of: r)
         switch op {
-        case .and, .or:
-            for (t, side) in [(lt, l), (rt, r)] {
-                if let t, t != .bool, t != .null {
-                    report(.expressionType, "'\(op.rawValue)' needs booleans, but this is \(t.article)", side,
-                           hint: t == .string ? "compare the string, e.g. `== \"true\"`" : nil)
-                }
-            }
         case .equal, .notEqual:
             if let lt, let rt, lt != rt, lt != .null, rt != .null {
                 report(.expressionType, "cannot compare \(lt.article) with \(rt.article)", node,

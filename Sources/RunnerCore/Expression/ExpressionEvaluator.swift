@@ -32,12 +32,12 @@ public enum ExpressionEvaluator {
             }
         case .not(let operand):
             return .bool(!isTrue(evaluate(operand, in: context)))
+        case .logical(.and, let operands):
+            return .bool(operands.allSatisfy { isTrue(evaluate($0, in: context)) })
+        case .logical(.or, let operands):
+            return .bool(operands.contains { isTrue(evaluate($0, in: context)) })
         case .binary(let op, let l, let r):
             switch op {
-            case .and:
-                return .bool(isTrue(evaluate(l, in: context)) && isTrue(evaluate(r, in: context)))
-            case .or:
-                return .bool(isTrue(evaluate(l, in: context)) || isTrue(evaluate(r, in: context)))
             case .equal:
                 return .bool(areEqual(evaluate(l, in: context), evaluate(r, in: context)))
             case .notEqual:
@@ -69,23 +69,21 @@ public enum ExpressionEvaluator {
             return nil
         case .not(let operand):
             return partiallyEvaluate(operand, params: params).map { .bool(!isTrue($0)) }
-        case .binary(let op, let l, let r):
-            let left = partiallyEvaluate(l, params: params), right = partiallyEvaluate(r, params: params)
-            switch op {
-            case .and:
-                if let left, !isTrue(left) { return .bool(false) }
-                if let right, !isTrue(right) { return .bool(false) }
-                guard left != nil, right != nil else { return nil }
-                return .bool(true)
-            case .or:
-                if let left, isTrue(left) { return .bool(true) }
-                if let right, isTrue(right) { return .bool(true) }
-                guard left != nil, right != nil else { return nil }
-                return .bool(false)
-            default:
-                guard left != nil, right != nil else { return nil }
-                return evaluate(node, in: EvaluationContext(params: params))
+        case .logical(let op, let operands):
+            // One operand that settles it (false for &&, true for ||) decides, known or not the rest.
+            let settling = op == .or
+            var isKnown = true
+            for operand in operands {
+                guard let value = partiallyEvaluate(operand, params: params) else {
+                    isKnown = false
+                    continue
+                }
+                if isTrue(value) == settling { return .bool(settling) }
             }
+            return isKnown ? .bool(!settling) : nil
+        case .binary(_, let l, let r):
+            guard partiallyEvaluate(l, params: params) != nil, partiallyEvaluate(r, params: params) != nil else { return nil }
+            return evaluate(node, in: EvaluationContext(params: params))
         }
     }
 

@@ -18,6 +18,7 @@ struct ExpressionSyntaxError: Error, Hashable {
     var offset: Int
     var length: Int = 1
     var hint: String?
+    var code: DiagnosticCode = .expressionSyntax
 }
 
 /// Splits an expression into tokens, scanning UTF-8 bytes (names and operators are ASCII;

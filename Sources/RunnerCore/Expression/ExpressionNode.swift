@@ -1,10 +1,16 @@
 /// The syntax tree of an expression. Offsets are in Unicode scalars from the start of the source.
+///
+/// The tree is as deep as the expression's nesting (parentheses, lists, `!`), which the parser
+/// bounds, never as deep as it is long: a chain `a && b && ...` is one `logical` node. Walks
+/// of the tree may therefore recurse (so does the synthesized `==`, `hash` and deinit).
 public struct ExpressionNode: Hashable, Sendable {
     public indirect enum Kind: Hashable, Sendable {
         case literal(Value)
         case list([ExpressionNode])
         case reference(Reference)
         case not(ExpressionNode)
+        /// A whole chain of one operator: two or more operands, in source order.
+        case logical(LogicalOperator, [ExpressionNode])
         case binary(BinaryOperator, ExpressionNode, ExpressionNode)
     }
 
@@ -33,6 +39,7 @@ public struct ExpressionNode: Hashable, Sendable {
         case .literal, .reference: break
         case .list(let items): items.forEach { $0.visit(body) }
         case .not(let operand): operand.visit(body)
+        case .logical(_, let operands): operands.forEach { $0.visit(body) }
         case .binary(_, let l, let r): l.visit(body); r.visit(body)
         }
     }
@@ -61,12 +68,16 @@ public enum Reference: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
+/// Comparisons: never chained (`a == b == c` is refused), so they nest only through parentheses.
 public enum BinaryOperator: String, Hashable, Sendable {
     case equal = "=="
     case notEqual = "!="
+    case contains = "in"
+}
+
+public enum LogicalOperator: String, Hashable, Sendable {
     case and = "&&"
     case or = "||"
-    case contains = "in"
 }
 
 /// An expression together with its source, so every later check can point into it.

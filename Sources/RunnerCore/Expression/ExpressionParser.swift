@@ -6,11 +6,22 @@
 ///     unary   := '!' unary | compare
 ///     compare := primary (('==' | '!=' | 'in') primary)?
 ///     primary := literal | reference | '(' expr ')' | '[' (expr (',' expr)*)? ']'
+///
+/// A chain of `||` or `&&` becomes one node however long it is; the parser recurses only into
+/// parentheses, lists and `!`, whose nesting is bounded by `maxDepth`.
 public enum ExpressionParser {
-    /// Deeper nesting than this is rejected rather than risking the stack.
+    /// Levels of parentheses, lists and `!` together: deeper is refused (RUN2039), so no walk
+    /// of a tree recurses further than this.
     public static let maxDepth = 64
+    /// Bytes of UTF-8 text (RUN2038): bounds the tokens, the tree and the time to evaluate.
+    public static let maxLength = 64 << 10
 
     public static func parse(_ source: SourceText) -> Result<ParsedExpression, Diagnostic> {
+        let size = source.text.utf8.count
+        guard size <= maxLength else {
+            return .failure(Diagnostic(.expressionTooLong, "expression of \(size) bytes is longer than the limit of \(maxLength) bytes",
+                                       at: source.location, hint: DiagnosticCode.expressionTooLong.help))
+        }
         let tokens: [ExpressionToken]
         switch ExpressionLexer.tokenize(source.text) {
         case .success(let t): tokens = t
@@ -37,8 +48,7 @@ public enum ExpressionParser {
     }
 
     private static func diagnostic(_ e: ExpressionSyntaxError, _ source: SourceText) -> Diagnostic {
-        Diagnostic(.expressionSyntax, e.message, at: source.location(atOffset: e.offset), length: e.length,
-                   hint: e.hint ?? DiagnosticCode.expressionSyntax.help)
+        Diagnostic(e.code, e.message, at: source.location(atOffset: e.offset), length: e.length, hint: e.hint ?? e.code.help)
     }
 
     static func describe(_ t: ExpressionToken) -> String {
@@ -79,39 +89,47 @@ public enum ExpressionParser {
             _ = advance()
         }
 
-        func guardDepth(_ depth: Int) throws {
-            if depth > ExpressionParser.maxDepth {
+        /// The depth inside `opener` (a `(`, `[` or `!`), refused at the opener beyond the bound.
+        func nest(_ opener: ExpressionToken, from depth: Int) throws -> Int {
+            guard depth < ExpressionParser.maxDepth else {
                 throw ExpressionSyntaxError(message: "expression nests deeper than \(ExpressionParser.maxDepth) levels",
-                                            offset: peek.offset)
+                                            offset: opener.offset, length: opener.length, code: .expressionTooDeep)
             }
+            return depth + 1
         }
 
+        /// `and ('||' and)*` as one node: a loop, not recursion, however long the chain.
         mutating func parseOr(depth: Int) throws -> ExpressionNode {
-            try guardDepth(depth)
-            var left = try parseAnd(depth: depth)
+            let first = try parseAnd(depth: depth)
+            guard isSymbol("||") else { return first }
+            var operands = [first]
             while isSymbol("||") {
                 _ = advance()
-                let right = try parseAnd(depth: depth)
-                left = binary(.or, left, right)
+                operands.append(try parseAnd(depth: depth))
             }
-            return left
+            return logical(.or, operands, first)
         }
 
         mutating func parseAnd(depth: Int) throws -> ExpressionNode {
-            var left = try parseUnary(depth: depth)
+            let first = try parseUnary(depth: depth)
+            guard isSymbol("&&") else { return first }
+            var operands = [first]
             while isSymbol("&&") {
                 _ = advance()
-                let right = try parseUnary(depth: depth)
-                left = binary(.and, left, right)
+                operands.append(try parseUnary(depth: depth))
             }
-            return left
+            return logical(.and, operands, first)
+        }
+
+        func logical(_ op: LogicalOperator, _ operands: [ExpressionNode], _ first: ExpressionNode) -> ExpressionNode {
+            let last = operands.last ?? first
+            return ExpressionNode(.logical(op, operands), offset: first.offset, length: last.offset + last.length - first.offset)
         }
 
         mutating func parseUnary(depth: Int) throws -> ExpressionNode {
             if isSymbol("!") {
                 let bang = advance()
-                try guardDepth(depth + 1)
-                let operand = try parseUnary(depth: depth + 1)
+                let operand = try parseUnary(depth: try nest(bang, from: depth))
                 return ExpressionNode(.not(operand), offset: bang.offset, length: operand.offset + operand.length - bang.offset)
             }
             return try parseCompare(depth: depth)
@@ -146,17 +164,16 @@ public enum ExpressionParser {
             case .string(let s): return ExpressionNode(.literal(.string(s)), offset: t.offset, length: t.length)
             case .number(let v): return ExpressionNode(.literal(v), offset: t.offset, length: t.length)
             case .symbol("("):
-                try guardDepth(depth + 1)
-                let inner = try parseOr(depth: depth + 1)
+                let inner = try parseOr(depth: try nest(t, from: depth))
                 try expect(")", closing: t)
                 return inner
             case .symbol("["):
-                try guardDepth(depth + 1)
+                let inside = try nest(t, from: depth)
                 var items: [ExpressionNode] = []
                 if !isSymbol("]") {
                     repeat {
                         if isSymbol(",") { _ = advance() }
-                        items.append(try parseOr(depth: depth + 1))
+                        items.append(try parseOr(depth: inside))
                     } while isSymbol(",")
                 }
                 let close = peek
@@ -184,7 +201,7 @@ public enum ExpressionParser {
             case "steps":
                 return try parseStep(t)
             case "and", "or", "not":
-                let symbol = ["and": "&&", "or": "||", "not": "!"][word]!
+                let symbol = word == "and" ? "&&" : word == "or" ? "||" : "!"
                 throw ExpressionSyntaxError(message: "'\(word)' is not an operator", offset: t.offset, length: t.length,
                                             hint: "write '\(symbol)'")
             default:

@@ -4,12 +4,10 @@
 /// the step a prefix that never passed the param's rules; and Linux refuses a string longer
 /// than MAX_ARG_STRLEN with E2BIG, so an oversized value would fail every attempt at exec.
 extension ParamResolver {
-    /// Linux's MAX_ARG_STRLEN (32 pages): the longest `NAME=value` string, its NUL included.
-    public static let environmentStringLimit = 131_072
-
-    /// The bytes a value of the param may have: the limit less `PARAM_<NAME>=` and the NUL.
+    /// The bytes a value of the param may have: one exec string (`ExecLimits`, MAX_ARG_STRLEN
+    /// less the NUL) less `PARAM_<NAME>=`.
     public static func environmentRoom(for spec: ParamSpec) -> Int {
-        environmentStringLimit - spec.environmentName.utf8.count - 2
+        ExecLimits.maxStringBytes - spec.environmentName.utf8.count - 1
     }
 
     /// Where the first NUL of the input is, as a problem; nil when there is none. Looked for in

@@ -70,8 +70,31 @@ public enum ParamResolver {
     }
 
     private static func invalid(_ spec: ParamSpec, _ problem: Problem, input: ParamInput) -> Diagnostic {
-        Diagnostic(problem.code, "param '\(spec.name.value)': \(problem.message)", hint: problem.hint,
-                   contractCode: spec.errorCode?.value, subject: "params.\(spec.name.value)")
+        var message = "param '\(spec.name.value)': \(problem.message)", hint = problem.hint
+        if spec.isSecret {
+            // The value given, in every form a problem may quote it, is never echoed.
+            let masker = SecretMasker(renderings(of: input))
+            message = masker.mask(message)
+            hint = hint.map(masker.mask)
+        }
+        return Diagnostic(problem.code, message, hint: hint, contractCode: spec.errorCode?.value, subject: "params.\(spec.name.value)")
+    }
+
+    /// The forms in which a problem may quote an input: as given, escaped, displayed, and
+    /// each item of a list.
+    static func renderings(of input: ParamInput) -> [String] {
+        func forms(_ value: Value) -> [String] {
+            var out = [value.displayText]
+            if let text = value.environmentText { out += [text, text.debugDescription] }
+            if case .list(let items) = value { out += items.flatMap(forms) }
+            return out
+        }
+        switch input {
+        case .text(let text):
+            return [text, text.debugDescription] + text.split(separator: ",").flatMap { [String($0), String($0).debugDescription] }
+        case .value(let value):
+            return forms(value)
+        }
     }
 
     public struct Problem: Error, Hashable, Sendable {

@@ -55,6 +55,12 @@ public struct RunRecord: Sendable {
     public var errorMessage: String?
     public var owner: String?
     public var leaseUntil: Date?
+    /// Bumped by each claim of the run (see `Lease`).
+    public var epoch: Int64 = 0
+    /// The names of the run's secret params, stored with it: whatever shows the run masks
+    /// their values without needing its definition (a definition that no longer loads must
+    /// not unmask them). Nil for a run recorded by a runner that did not store them.
+    public var secretParams: Set<String>? = []
 
     public init(id: RunID, pipeline: String, pipelineFile: String, definition: String, trigger: Trigger,
                 params: [String: Value], parallelism: Int, createdAt: Date) {
@@ -188,17 +194,26 @@ public struct RunQuery: Sendable {
 
 /// Durable run state. The engine reaches storage only through this protocol.
 public protocol RunStore: AnyObject, Sendable {
+    /// Whether the store's writes succeed now (see `StoreHealth`).
+    var health: StoreHealth { get }
     func createRun(_ run: RunRecord, steps: [StepRecord]) throws
     /// Creates the run unless a run of its concurrency group is unfinished; then returns that
     /// run and creates nothing. Check and insert are one transaction.
     func createRun(_ run: RunRecord, steps: [StepRecord], unlessActiveIn group: String) throws -> RunRecord?
+    /// Applies the changes in one transaction, unfenced (a run nobody executes).
     func apply(_ changes: [StoreChange], to run: RunID) throws
-    /// Takes the run if nobody holds a live lease on it.
-    func claim(_ run: RunID, owner: String, until: Date, now: Date, isOwnerAlive: (String) -> Bool) throws -> Bool
+    /// Applies the changes in one transaction under `lease`, and extends the lease to
+    /// `leaseUntil`: first of all, the transaction checks that the lease is still the run's
+    /// (owner and epoch); if not, it throws `LeaseLost` and changes nothing. An empty list of
+    /// changes only renews the lease.
+    func apply(_ changes: [StoreChange], under lease: Lease, leaseUntil: Date) throws
+    /// Takes the run if nobody holds a live lease on it: its epoch is bumped, so the lease of
+    /// whoever held it before is void. Nil when the run is finished, missing or held.
+    func claim(_ run: RunID, owner: String, until: Date, now: Date, isOwnerAlive: (String) -> Bool) throws -> Lease?
     /// Claims a run nobody has ever claimed (still queued, no owner): one that has not started.
-    func claimUnstarted(_ run: RunID, owner: String, until: Date) throws -> Bool
-    func renewLease(_ run: RunID, owner: String, until: Date) throws -> Bool
-    func releaseLease(_ run: RunID, owner: String) throws
+    func claimUnstarted(_ run: RunID, owner: String, until: Date) throws -> Lease?
+    /// Gives the run up, if `lease` is still its lease.
+    func releaseLease(_ lease: Lease) throws
     func load(_ run: RunID) throws -> StoredRun?
     /// `load`, without the definition unless `definition` (a caller holding the parsed
     /// pipeline has no use for its text: at 1,000 steps, 670 KB read and copied twice).
