@@ -48,22 +48,9 @@ public struct StateDirectory: Sendable {
 
     public func logs(of run: RunID) -> URL { root.appendingPathComponent("logs").appendingPathComponent(run.rawValue) }
 
-    /// A file name for an instance: `promote[a/b]` → `promote[a%2Fb]`.
-    public static func fileName(for name: StepName) -> String {
-        let raw = name.rawValue
-        if raw != "." && raw != ".." && !raw.utf8.contains(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "%") || $0 < 0x20 || $0 == 0x7F }) {
-            return raw
-        }
-        var out = ""
-        for scalar in name.rawValue.unicodeScalars {
-            if scalar == "/" || scalar == "%" || scalar.value < 0x20 || scalar == "\u{7F}" {
-                out += percentEscape(UInt8(scalar.value))  // ASCII: one byte
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        return out == "." || out == ".." ? "%2E" + out.dropFirst() : out
-    }
+    /// A file name for an instance: `promote[a/b]` → `promote[a%2Fb]`; a long one cut and
+    /// hashed so that it fits (see `InstanceFileName`).
+    public static func fileName(for name: StepName) -> String { InstanceFileName.make(name) }
 
     /// The files of one attempt share this stem: `<stem>.log`, `<stem>.output`, `<stem>.progress`.
     /// Plain string joins: this runs once per attempt, where URL parsing showed in profiles.

@@ -55,8 +55,10 @@ struct LaunchJournal {
         fd = -1
     }
 
+    /// The name whole, escaped, never the (possibly cut) file name: the journal must name the
+    /// instance. Runners before file names were cut wrote the same escaped form.
     static func line(_ entry: Entry) -> String {
-        "\(entry.serial) \(entry.attempt) \(Int64(entry.at.timeIntervalSince1970 * 1000)) \(StateDirectory.fileName(for: entry.name))\n"
+        "\(entry.serial) \(entry.attempt) \(Int64(entry.at.timeIntervalSince1970 * 1000)) \(InstanceFileName.escaped(entry.name))\n"
     }
 
     /// Every complete line of the journal (a line cut short by the crash is ignored).
@@ -76,7 +78,7 @@ struct LaunchJournal {
         return entries
     }
 
-    /// The inverse of `StateDirectory.fileName(for:)`: `%XX` back to its byte.
+    /// The inverse of `InstanceFileName.escaped`: `%XX` back to its byte.
     static func unescape<Bytes: Collection>(_ bytes: Bytes) -> String? where Bytes.Element == UInt8 {
         var out: [UInt8] = []
         var i = bytes.startIndex

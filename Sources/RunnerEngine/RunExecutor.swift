@@ -437,6 +437,7 @@ public actor RunExecutor {
         running[instance] = RunningAttempt(serial: serial, outputPath: outputPath, progressPath: progressPath)
         observer?(.attemptStarted(name, attempt: request.attempt, serial: serial, logPath: spec.logPath, at: now))
         do {
+            spec.workingDirectory = try Workdir.confined(workdir, declared: request.policy.workdir, root: pipelineDirectoryPath)
             let masker = self.masker
             let pid = try launcher.launch(spec) { exit in
                 let outputs = exit.reason == .exited(code: 0) ? Self.readOutputs(outputPath, declared: declared, masker: masker) : [:]

@@ -138,13 +138,15 @@ extension APIServer {
         let policy = loaded.pipeline.pipeline.idempotency
         guard let key = request.header("Idempotency-Key") else {
             if policy?.isRequired == true {
+                let code = policy?.errorCode?.value ?? IdempotencyPolicy.defaultErrorCode
+                auditRefusal("launch_invalid", code: code, loaded, request, flatBody: flatBody)
                 return Self.error(400, .missingParam, "pipeline '\(name)' requires an Idempotency-Key header",
-                                  contractCode: policy?.errorCode?.value ?? IdempotencyPolicy.defaultErrorCode,
-                                  hint: "send Idempotency-Key: <a UUID>; resending the same request with it is safe")
+                                  contractCode: code, hint: "send Idempotency-Key: <a UUID>; resending the same request with it is safe")
             }
             return launchRun(loaded, request, flatBody: flatBody, idempotency: nil).response
         }
         guard (1...255).contains(key.utf8.count), key.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
+            auditRefusal("launch_invalid", code: DiagnosticCode.invalidIdempotencyKey.rawValue, loaded, request, flatBody: flatBody)
             return Self.error(400, .invalidIdempotencyKey, "the Idempotency-Key header must be 1 to 255 printable ASCII characters")
         }
         let scope = "\(request.actor ?? "anonymous") \(request.method) \(request.path)"
@@ -165,12 +167,14 @@ extension APIServer {
             case .replay(let status, let body):
                 return HTTPResponse(status: status, body: body, header: ("Idempotent-Replayed", "true"))
             case .mismatch:
+                auditRefusal("launch_rejected", code: DiagnosticCode.idempotencyKeyReused.rawValue, loaded, request, flatBody: flatBody)
                 return Self.error(422, .idempotencyKeyReused, "Idempotency-Key '\(key)' was used with another payload")
             case .inFlight:
                 if Date() < deadline {
                     usleep(20_000)
                     continue
                 }
+                auditRefusal("launch_rejected", code: DiagnosticCode.idempotencyKeyInFlight.rawValue, loaded, request, flatBody: flatBody)
                 return Self.error(409, .idempotencyKeyInFlight, "the first request with Idempotency-Key '\(key)' is still being processed")
             case .proceed:
                 let (response, run) = launchRun(loaded, request, flatBody: flatBody, idempotency: (scope, key))
@@ -192,7 +196,9 @@ extension APIServer {
         let given: [String: Value]
         let launchBody: LaunchBody
         switch Self.launchBody(request.body, flat: flatBody) {
-        case .failure(let d): return (Self.error(400, d.code, d.message, hint: d.hint), nil)
+        case .failure(let d):
+            auditRefusal("launch_invalid", code: d.displayCode, pipeline: name, params: [:], request)
+            return (Self.error(400, d.code, d.message, hint: d.hint), nil)
         case .success(let body):
             launchBody = body
             given = body.params
@@ -203,6 +209,7 @@ extension APIServer {
         case .success(let c): checked = c
         case .failure(let failure):
             let problems = failure.diagnostics, first = problems[0]
+            auditRefusal("launch_invalid", code: first.displayCode, pipeline: name, params: Self.auditShown(given, of: pipeline), request)
             return (Self.error(400, first.code, first.message, contractCode: first.contractCode, hint: first.hint, diagnostics: problems), nil)
         }
         let service = self.service
@@ -236,6 +243,7 @@ extension APIServer {
             return (Self.json(202, Accepted(runID: id.rawValue, pipeline: name, status: RunStatus.queued.rawValue,
                                             acceptedAt: Timestamp.format(Date()), trigger: trigger.rawValue, params: shown)), id)
         case .success(.rejected(let active, let code)):
+            auditRefusal("launch_rejected", code: code, run: active.id, pipeline: name, params: shown, request)
             return (Self.error(409, .runBusy, "pipeline '\(name)' already has an active run \(active.id) (\(active.status.rawValue))",
                                contractCode: code, run: active), nil)
         case .success(.skipped(let id, let active)):
@@ -387,16 +395,18 @@ extension APIServer {
     public struct AuditJSON: Encodable {
         var at: String
         var action: String
+        var code: String?
         var runID: String?
         var pipeline: String?
         var actor: String
         var params: [String: Value]
         var traceID: String?
-        enum CodingKeys: String, CodingKey { case at, action, runID = "run_id", pipeline, actor, params, traceID = "trace_id" }
+        enum CodingKeys: String, CodingKey { case at, action, code, runID = "run_id", pipeline, actor, params, traceID = "trace_id" }
 
         public init(_ r: AuditRecord) {
             at = Timestamp.format(r.at)
             action = r.action
+            code = r.code
             runID = r.runID?.rawValue
             pipeline = r.pipeline
             actor = r.actor

@@ -30,7 +30,8 @@ extension APIServer {
                     continue
                 }
                 let params = Dictionary(schedule.params.map { ($0.name.value, $0.value.value) }, uniquingKeysWith: { a, _ in a })
-                let detail = ["schedule": cron.source, "timezone": zone.identifier, "fire_time": Timestamp.format(at), "missed": String(missed)]
+                // The name as declared: Foundation's identifier for UTC is "GMT".
+                let detail = ["schedule": cron.source, "timezone": schedule.timezone?.value ?? "UTC", "fire_time": Timestamp.format(at), "missed": String(missed)]
                 switch launchScheduled(loaded, params: params, detail: detail) {
                 case .success(.created(let id)):
                     launched.append(id)

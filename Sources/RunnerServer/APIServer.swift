@@ -55,7 +55,7 @@ public final class APIServer: @unchecked Sendable {
                 problems.append((file, [d]))
                 continue
             }
-            let result = PipelineLoader.load(bytes: bytes, file: file)
+            let result = PipelineLoader.load(bytes: bytes, file: file).confiningWorkdirs(file: file)
             guard let pipeline = result.pipeline else {
                 problems.append((file, result.diagnostics.filter(\.isError)))
                 continue

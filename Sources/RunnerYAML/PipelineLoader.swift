@@ -26,7 +26,7 @@ public enum PipelineLoader {
 
     public static func load(path: String, limits: YAMLLimits = .standard) -> Result {
         switch readFile(path, limits: limits) {
-        case .success(let bytes): return load(bytes: bytes, file: path, limits: limits)
+        case .success(let bytes): return load(bytes: bytes, file: path, limits: limits).confiningWorkdirs(file: path)
         case .failure(let d): return Result(pipeline: nil, diagnostics: [d], syntaxTree: nil)
         }
     }

@@ -478,7 +478,13 @@ PY
     "failed,UPSTREAM_INVALID_RESPONSE,1,skipped,exit 1"
 
   # --- daily quota: the run waits until the next 00:00 UTC; cancel ends it
-  local midnight_before midnight_after
+  # Started within a minute of 00:00 UTC, the run could wake at midnight and retry before the
+  # cancel: then start after midnight (Tests/Faults/test-clock-instants.sh checks that wake).
+  local midnight_before midnight_after to_midnight=$(( 86400 - $(date -u +%s) % 86400 ))
+  if [ "$to_midnight" -le 60 ]; then
+    echo "  · ingestion-quota: ${to_midnight} s before 00:00 UTC: starting once it has passed"
+    sleep $(( to_midnight + 1 ))
+  fi
   midnight_before=$(date -u -d 'tomorrow 00:00' +%Y-%m-%dT%H:%M:%S)
   start -e UPSTREAM_FAIL=quota ingestion-quota "$file" trigger_mode=manual run_kind=official_ingestion target_types=official || return 1
   if poll 20 status_is waiting; then

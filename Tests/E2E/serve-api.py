@@ -82,6 +82,10 @@ class Server(ServeProcess):
 def main():
     work = tempfile.mkdtemp(prefix="serve-api.")
     server = Server(work)
+    # Each upstream page takes 0.3 s: the Idempotency-Key checks below need the keyed run to
+    # be still active after its 100 requests (under Tests/Faults/clock-at.sh it had finished
+    # first in 4 of 7 runs, and then a new key got 202 instead of 409).
+    server.env["UPSTREAM_DELAY_MS"] = "300"
     try:
         print("runner serve (HTTP API)")
         tokens = {}
@@ -216,7 +220,7 @@ def main():
         status, page, _ = server.request("GET", "/api/v1/runs?pipeline=docs-publish&status=succeeded&limit=5")
         check("runs list with filters", status == 200 and [r["id"] for r in page["runs"]] == [run_id], (status, page))
         status, audit, _ = server.request("GET", "/api/v1/audit", token=tokens["admin"])
-        launch_entry = next((e for e in audit.get("entries", []) if e.get("run_id") == run_id), {})
+        launch_entry = next((e for e in audit.get("entries", []) if e.get("run_id") == run_id and e.get("action") == "launch"), {})
         check("audit (admin): the launch, by the operator token's name, with the traceparent's trace id and the params",
               status == 200 and launch_entry.get("action") == "launch" and launch_entry.get("actor") == "e2e-operator"
               and launch_entry.get("trace_id") == trace and launch_entry.get("params", {}).get("reason") == "serve-api", (status, launch_entry))
@@ -383,13 +387,18 @@ def main():
         server.wait(crash_id, statuses={"running"} | TERMINAL)
         time.sleep(0.5)
         server.kill(signal.SIGKILL)
-        # While it is down, ingestion's schedule (0 3 * * *) "last fired" two days ago: the
-        # firings missed meanwhile run once when the server is back.
+        # While it is down, ingestion's schedule (0 3 * * *) "last fired" three firings ago: the
+        # two firings missed meanwhile (the last 03:00 UTC at or before now, and the one a day
+        # earlier) run once when the server is back. Counted from the last 03:00, not from
+        # midnight, so that two are due at any time of day.
         import sqlite3
         db = sqlite3.connect(f"{work}/home/state.db")
-        two_days_ago = (int(time.time()) // 86400 - 2) * 86400 + 3 * 3600
+        now = int(time.time())
+        last_due = (now - 3 * 3600) // 86400 * 86400 + 3 * 3600
+        # A firing of the server before the kill (the test ran across 03:00 UTC) is not this one.
+        fired_before = {row[0] for row in db.execute("SELECT id FROM runs WHERE pipeline = 'ingestion' AND trigger = 'schedule'")}
         updated = db.execute("UPDATE schedule_state SET last_fired_at = ? WHERE pipeline = 'ingestion' AND entry = 0",
-                             (two_days_ago,)).rowcount
+                             (last_due - 2 * 86400,)).rowcount
         db.commit()
         db.close()
         check("the server recorded ingestion's schedule when it first saw it", updated == 1, updated)
@@ -408,14 +417,19 @@ def main():
         deadline = time.time() + 20
         while time.time() < deadline and not scheduled:
             page = server.request("GET", "/api/v1/runs?pipeline=ingestion&limit=50")[1]
-            scheduled = next((r for r in page["runs"] if r["trigger"] == "schedule"), None)
+            scheduled = next((r for r in page["runs"] if r["trigger"] == "schedule" and r["id"] not in fired_before), None)
             time.sleep(0.2)
         check("the missed schedule fired once at start: an ingestion run, trigger schedule, the schedule's params",
               scheduled and scheduled["params"].get("trigger_mode") == "scheduled"
               and scheduled.get("trigger_detail", {}).get("schedule") == "0 3 * * *"
               and int(scheduled.get("trigger_detail", {}).get("missed", -1)) >= 1, scheduled)
+        check("... for the last 03:00 UTC due, its time zone named as declared (UTC, not GMT)",
+              scheduled and scheduled["trigger_detail"].get("timezone") == "UTC"
+              and scheduled["trigger_detail"].get("fire_time", "") >= time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(last_due)),
+              scheduled and scheduled.get("trigger_detail"))
         page = server.request("GET", "/api/v1/runs?pipeline=ingestion&limit=50")[1]
-        check("... and only once", sum(1 for r in page["runs"] if r["trigger"] == "schedule") == 1, len(page["runs"]))
+        check("... and only once", sum(1 for r in page["runs"] if r["trigger"] == "schedule" and r["id"] not in fired_before) == 1,
+              len(page["runs"]))
         if scheduled:
             server.wait(scheduled["id"])
 

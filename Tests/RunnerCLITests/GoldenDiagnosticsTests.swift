@@ -64,6 +64,7 @@ import RunnerYAML
         let elsewhere: [DiagnosticCode: String] = [
             .scalarTooLong: "MalformedCorpusTests", .fileTooLarge: "MalformedCorpusTests", .unreadableFile: "CLITests",
             .notRegularFile: "PipelineLoaderTests",
+            .workdirOutsidePipeline: "WorkdirConfinementTests (a symlink)",
         ]
         let expected = DiagnosticCode.allCases.filter { $0.rawValue.hasPrefix("RUN1") || ($0.rawValue.hasPrefix("RUN20")) }
         let missing = expected.filter { !seen.contains($0) && elsewhere[$0] == nil }

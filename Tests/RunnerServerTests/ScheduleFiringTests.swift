@@ -9,7 +9,7 @@ import Testing
 
 /// The server's schedule loop, one pass at a time with a chosen `now`.
 @Suite struct ScheduleFiringTests: Sendable {
-    func server(onConflict: String) throws -> (APIServer, URL) {
+    func server(onConflict: String, timezone: String = "timezone: UTC, ") throws -> (APIServer, URL) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sched-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("pipelines"), withIntermediateDirectories: true)
         try """
@@ -20,7 +20,7 @@ import Testing
         concurrency: {on_conflict: \(onConflict)}
         triggers:
           schedule:
-            - {cron: "0 3 * * *", timezone: UTC, params: {mode: scheduled}}
+            - {cron: "0 3 * * *", \(timezone)params: {mode: scheduled}}
         steps:
           - {name: work, run: "sleep 5"}
         """.write(to: dir.appendingPathComponent("pipelines/nightly.yaml"), atomically: false, encoding: .utf8)
@@ -40,6 +40,22 @@ import Testing
 
     @Test func aFiringWhileThePreviousRunIsActiveFollowsOnConflict() async throws {
         try await offPool { try self.whileActive() }
+    }
+
+    /// `trigger_detail.timezone` is the name as declared (Foundation calls UTC "GMT"), or
+    /// `UTC`, the default, when none is.
+    @Test(arguments: [("timezone: UTC, ", "UTC"), ("", "UTC"), ("timezone: Etc/UTC, ", "Etc/UTC"), ("timezone: Asia/Tokyo, ", "Asia/Tokyo")])
+    func theTimeZoneIsReportedAsDeclared(_ declared: String, _ reported: String) async throws {
+        try await offPool {
+            let (api, dir) = try self.server(onConflict: "reject", timezone: declared)
+            defer { try? FileManager.default.removeItem(at: dir) }
+            _ = api.fireDueSchedules(now: self.date("2026-11-23T10:00:00Z"))
+            let fired = api.fireDueSchedules(now: self.date("2026-11-25T10:00:00Z"))
+            #expect(fired.count == 1)
+            let run = try #require(try api.service.store.load(fired[0]))
+            #expect(run.run.triggerDetail["timezone"] == reported)
+            _ = try api.service.store.requestCancel(fired[0], at: Date())
+        }
     }
 
     func firstSeen() throws {

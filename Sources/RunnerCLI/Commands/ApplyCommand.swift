@@ -42,7 +42,7 @@ enum ApplyCommand {
             context.console.err(renderer.render(d))
             return .invalid
         }
-        var loaded = PipelineLoader.load(bytes: bytes, file: file)
+        var loaded = PipelineLoader.load(bytes: bytes, file: file).confiningWorkdirs(file: file)
         // The syntax tree is not needed from here on: at 10,000 steps it is megabytes kept
         // for the whole run otherwise. Freed on another core meanwhile.
         BackgroundRelease.release(loaded.syntaxTree.take())

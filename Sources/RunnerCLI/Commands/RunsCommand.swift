@@ -210,6 +210,7 @@ enum RunsCommand {
             guard (try? service.store.requestCancel(stored.run.id, at: Date())) == true else {
                 return fail(Diagnostic(.stateUnavailable, "cannot record the cancel request"), context, .internalError)
             }
+            LocalAudit.record("cancel", run: stored.run.id, pipeline: stored.run.pipeline, in: service)
             if RunService.isOrphan(stored.run) {
                 // Nobody would act on the request: the cancel is carried out here (finally
                 // steps run; a run whose definition no longer loads just ends).
@@ -240,6 +241,7 @@ enum RunsCommand {
                 } catch {
                     return fail(Diagnostic(.usage, "\(error)"), context, .invalid)
                 }
+                LocalAudit.record("retry", run: id, pipeline: stored.run.pipeline, in: service)
                 context.console.err("re-running \(stored.run.pipeline) from \(step) as run \(id) (earlier successes of \(stored.run.id) reused)\n")
             } else if stored.run.status.isTerminal {
                 return fail(Diagnostic(.runFinished, "run \(stored.run.id) has already finished (\(stored.run.status.rawValue))",

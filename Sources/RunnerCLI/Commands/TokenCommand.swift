@@ -41,6 +41,7 @@ enum TokenCommand {
             } catch {
                 return RunsCommand.fail(Diagnostic(.usage, "\(error)", hint: "choose another name, or revoke the old one first"), context, .invalid)
             }
+            LocalAudit.record("token_create", params: ["name": .string(name), "role": .string(role.rawValue)], in: service)
             context.console.err("token '\(name)' (\(role.rawValue)) created; it is shown once, keep it secret:\n")
             context.console.out(made.token + "\n")
             return .success
@@ -73,6 +74,7 @@ enum TokenCommand {
             guard (try? service.store.revokeToken(name: name, at: Date())) == true else {
                 return RunsCommand.fail(Diagnostic(.usage, "no active token named '\(name)'", hint: "see `runner token list`"), context)
             }
+            LocalAudit.record("token_revoke", params: ["name": .string(name)], in: service)
             context.console.out("revoked token '\(name)'\n")
             return .success
         }
@@ -96,7 +98,7 @@ enum AuditCommand {
                 return .success
             }
             for e in entries {
-                context.console.out("\(Timestamp.format(e.at))  \(e.action)  \(e.runID?.rawValue ?? "-")  \(e.pipeline ?? "-")  by \(e.actor)"
+                context.console.out("\(Timestamp.format(e.at))  \(e.action)\(e.code.map { " (\($0))" } ?? "")  \(e.runID?.rawValue ?? "-")  \(e.pipeline ?? "-")  by \(e.actor)"
                                     + (e.traceID.map { "  trace \($0)" } ?? "") + "\n")
             }
             return .success

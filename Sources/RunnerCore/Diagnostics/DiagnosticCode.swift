@@ -61,11 +61,14 @@ public enum DiagnosticCode: String, CaseIterable, Hashable, Sendable, Codable {
     case expressionTooDeep = "RUN2039"
     case execStringTooLong = "RUN2040"
     case execStringHasNUL = "RUN2041"
+    case workdirOutsidePipeline = "RUN2042"
 
     // MARK: 21xx param values given to a run
     case missingParam = "RUN2101"
     case invalidParam = "RUN2102"
     case unexpectedParam = "RUN2103"
+    case paramContainsNUL = "RUN2104"
+    case paramTooLarge = "RUN2105"
 
     // MARK: 4xxx run state
     case runNotFound = "RUN4001"

@@ -34,15 +34,9 @@ public enum ParamResolver {
                                               contractCode: spec.errorCode?.value, subject: "params.\(name)"))
                 continue
             }
-            switch coerce(input, to: spec.kind) {
-            case .success(let value):
-                if let problem = check(value, against: spec.kind) {
-                    diagnostics.append(invalid(spec, problem, input: input))
-                } else {
-                    values[name] = value
-                }
-            case .failure(let problem):
-                diagnostics.append(invalid(spec, problem, input: input))
+            switch validate(input, for: spec) {
+            case .success(let value): values[name] = value
+            case .failure(let problem): diagnostics.append(invalid(spec, problem, input: input))
             }
         }
         for spec in specs where values[spec.name.value] == nil && !seen.contains(spec.name.value) {
@@ -58,6 +52,23 @@ public enum ParamResolver {
         return Resolution(values: values, diagnostics: diagnostics)
     }
 
+    /// The value a step will see for `input`, or why there is none. The value must also fit
+    /// its environment variable (see `ParamResolver+Environment`); the size is checked before
+    /// the kind's rules, so a pattern never runs over more than that.
+    public static func validate(_ input: ParamInput, for spec: ParamSpec) -> Result<Value, Problem> {
+        if let problem = nulProblem(in: input) { return .failure(problem) }
+        switch coerce(input, to: spec.kind) {
+        case .success(let value):
+            // Again on the value: a JSON array given as text (`-p 'k=["a\u0000"]'`) has its NULs only once parsed.
+            if let problem = nulProblem(in: .value(value)) ?? sizeProblem(value, for: spec) ?? check(value, against: spec.kind) {
+                return .failure(problem)
+            }
+            return .success(value)
+        case .failure(let problem):
+            return .failure(problem)
+        }
+    }
+
     private static func invalid(_ spec: ParamSpec, _ problem: Problem, input: ParamInput) -> Diagnostic {
         var message = "param '\(spec.name.value)': \(problem.message)", hint = problem.hint
         if spec.isSecret {
@@ -66,7 +77,7 @@ public enum ParamResolver {
             message = masker.mask(message)
             hint = hint.map(masker.mask)
         }
-        return Diagnostic(.invalidParam, message, hint: hint, contractCode: spec.errorCode?.value, subject: "params.\(spec.name.value)")
+        return Diagnostic(problem.code, message, hint: hint, contractCode: spec.errorCode?.value, subject: "params.\(spec.name.value)")
     }
 
     /// The forms in which a problem may quote an input: as given, escaped, displayed, and
@@ -89,9 +100,11 @@ public enum ParamResolver {
     public struct Problem: Error, Hashable, Sendable {
         public var message: String
         public var hint: String?
-        public init(_ message: String, hint: String? = nil) {
+        public var code: DiagnosticCode
+        public init(_ message: String, hint: String? = nil, code: DiagnosticCode = .invalidParam) {
             self.message = message
             self.hint = hint
+            self.code = code
         }
     }
 

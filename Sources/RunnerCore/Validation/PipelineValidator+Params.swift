@@ -83,8 +83,8 @@ extension PipelineValidator {
 
     private mutating func checkDefault(_ value: Located<Value>, of spec: ParamSpec) {
         let problem: ParamResolver.Problem?
-        switch ParamResolver.coerce(.value(value.value), to: spec.kind) {
-        case .success(let coerced): problem = ParamResolver.check(coerced, against: spec.kind)
+        switch ParamResolver.validate(.value(value.value), for: spec) {
+        case .success: problem = nil
         case .failure(let p): problem = p
         }
         if let problem {

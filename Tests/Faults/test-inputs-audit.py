@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""The audit log's gaps (issue 16, item 14): `runner runs cancel`, `runner runs resume --from`,
+`runner token create` and `revoke` (actor `cli:<user>`), and launches the API refused (400:
+`launch_invalid`, 409: `launch_rejected`, with the answer's code) are audited; secret params
+stay masked.
+
+Usage: Tests/Faults/test-inputs-audit.py RUNNER
+"""
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "E2E"))
+from runner_e2e import RUNNER, TERMINAL, Checks, ServeProcess  # noqa: E402
+
+checks = Checks()
+check = checks.check
+CLI_ACTOR = "cli:" + pwd.getpwuid(os.geteuid()).pw_name
+
+PIPELINE = """\
+version: 1
+name: guarded
+params:
+  target: {type: enum, values: [staging, production], required: true, error: INVALID_TARGET}
+  password: {type: string, secret: true}
+concurrency: {on_conflict: reject, error: GUARDED_BUSY}
+steps:
+  - name: work
+    run: 'while [ ! -e "$RUNNER_PIPELINE_DIR/release" ]; do sleep 0.1; done'
+"""
+
+
+def request(server, method, path, body=None, token=None):
+    req = urllib.request.Request(f"http://127.0.0.1:{server.port}{path}", method=method,
+                                 data=json.dumps(body).encode() if body is not None else None)
+    req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def audit(server):
+    r = server.cli("audit", "--json", "--limit", "100")
+    return json.loads(r.stdout) if r.returncode == 0 and r.stdout.strip() else []
+
+
+def newest_entry(server):
+    entries = audit(server)
+    return entries[0] if entries else {}
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="faults-audit.")
+    os.makedirs(f"{work}/p")
+    with open(f"{work}/p/guarded.yaml", "w") as f:
+        f.write(PIPELINE)
+    server = ServeProcess(work, pipelines=f"{work}/p")
+    try:
+        print("the audit log: CLI actions and refused launches")
+        operator = server.cli("token", "create", "--role", "operator", "--name", "ci").stdout.strip()
+        admin = server.cli("token", "create", "--role", "admin", "--name", "auditor").stdout.strip()
+        server.cli("token", "create", "--role", "viewer", "--name", "old")
+        server.cli("token", "revoke", "old")
+        entries = audit(server)
+        made = [e for e in entries if e["action"] == "token_create"]
+        check(f"token create: audited, by {CLI_ACTOR}, with the name and role, never the token",
+              len(made) == 3 and all(e["actor"] == CLI_ACTOR for e in made)
+              and {"name": "ci", "role": "operator"} in [e["params"] for e in made]
+              and operator and operator not in json.dumps(entries), made)
+        revoked = [e for e in entries if e["action"] == "token_revoke"]
+        check("token revoke: audited, by the local user, naming the token",
+              len(revoked) == 1 and revoked[0]["actor"] == CLI_ACTOR and revoked[0]["params"] == {"name": "old"}, revoked)
+
+        server.start(who="test-inputs-audit")
+        path = "/api/v1/pipelines/guarded/runs"
+        status, _ = request(server, "POST", path, {"params": {"target": "nope", "password": "hunter2"}}, operator)
+        newest = newest_entry(server)
+        check("API 400: launch_invalid, the param's code, by the token's name, the secret masked",
+              status == 400 and newest.get("action") == "launch_invalid" and newest.get("code") == "INVALID_TARGET"
+              and newest.get("actor") == "ci" and newest.get("params", {}).get("password") == "***", (status, newest))
+        status, accepted = request(server, "POST", path, {"params": {"target": "staging", "password": "hunter2"}}, operator)
+        run_id = accepted.get("run_id")
+        status, _ = request(server, "POST", path, {"params": {"target": "production", "password": "hunter2"}}, operator)
+        newest = newest_entry(server)
+        check("API 409: launch_rejected, the concurrency code, the active run, the secret masked",
+              status == 409 and newest.get("action") == "launch_rejected" and newest.get("code") == "GUARDED_BUSY"
+              and newest.get("run_id") == run_id and newest.get("params", {}).get("password") == "***", (status, newest))
+
+        cancelled = server.cli("runs", "cancel", run_id)
+        newest = newest_entry(server)
+        check("runs cancel (CLI): audited, by the local user",
+              cancelled.returncode == 0 and newest.get("action") == "cancel" and newest.get("run_id") == run_id
+              and newest.get("actor") == CLI_ACTOR, (cancelled.returncode, newest))
+        deadline = time.time() + 20
+        while time.time() < deadline and request(server, "GET", f"/api/v1/runs/{run_id}", token=operator)[1].get("status") not in TERMINAL:
+            time.sleep(0.1)
+        open(f"{work}/p/release", "w").close()
+        resumed = server.cli("runs", "resume", run_id, "--from", "work", "--json")
+        new_id = json.loads(resumed.stdout).get("id") if resumed.stdout.startswith("{") else None
+        newest = newest_entry(server)
+        check("runs resume --from (CLI): audited as a retry, the new run, by the local user",
+              resumed.returncode == 0 and new_id and newest.get("action") == "retry" and newest.get("run_id") == new_id
+              and newest.get("actor") == CLI_ACTOR and newest.get("pipeline") == "guarded", (resumed.returncode, new_id, newest))
+
+        status, page = request(server, "GET", "/api/v1/audit?limit=100", token=admin)
+        actions = [e["action"] for e in page.get("entries", [])]
+        check("GET /api/v1/audit shows them all, with the codes",
+              status == 200 and {"token_create", "token_revoke", "launch_invalid", "launch_rejected", "cancel", "retry", "launch"}
+              <= set(actions) and any(e.get("code") == "GUARDED_BUSY" for e in page["entries"]), (status, actions))
+        check("no secret value anywhere in the audit log", "hunter2" not in json.dumps(page), "")
+        text = server.cli("audit").stdout
+        check("runner audit shows the refusal's code", "launch_rejected (GUARDED_BUSY)" in text, text[:400])
+    finally:
+        if server.process:
+            server.process.terminate()
+            server.process.wait(timeout=30)
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"test-inputs-audit: {checks.passed} passed, {checks.failed} failed")
+    return 1 if checks.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
