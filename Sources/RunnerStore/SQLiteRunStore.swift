@@ -42,15 +42,19 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
 
     static func migrate(_ database: Database, fromImage: Bool = false) throws {
         try database.write {
-            if fromImage {
-                // The image holds the schema `fresh` makes; its migrations are recorded now.
+            func recordImage() throws {
                 for migration in Migrations.all {
-                    try database.run("INSERT INTO schema_migrations VALUES (?, ?)", [.integer(Int64(migration.version)), .date(Date())])
+                    try database.run("INSERT OR IGNORE INTO schema_migrations VALUES (?, ?)", [.integer(Int64(migration.version)), .date(Date())])
                 }
-                return
             }
+            // The image holds the schema `fresh` makes; its migrations are recorded now.
+            if fromImage { return try recordImage() }
             try database.run(Migrations.bookkeeping)
             let applied = try database.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").first?.int(0) ?? 0
+            // Tables but no migration recorded: only an image another process has just linked
+            // into place and not yet recorded (migrations record themselves with their DDL).
+            let tables = try database.query("SELECT count(*) FROM sqlite_master WHERE name = 'runs'").first?.int(0) ?? 0
+            if applied == 0 && tables > 0 { return try recordImage() }
             if applied > Self.currentVersion {
                 throw StoreError(description: "the state database is at schema version \(applied), newer than this runner (\(Self.currentVersion)); use a newer runner")
             }

@@ -56,6 +56,21 @@ import RunnerCore
         #expect(try again.load(sampleRun().id) != nil)
     }
 
+    /// Two commands starting at once in a new state directory: one links the image into
+    /// place, the other opens it before the first has recorded its migrations. Both open it
+    /// (the second failed with "table runs already exists").
+    @Test func aStoreOpenedWhileAnotherIsRecordingTheImageOpens() throws {
+        let dir = try temporaryDirectory("image")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("state.db").path
+        #expect(SchemaImage.create(at: path))
+        let second = try SQLiteRunStore(path: path)
+        #expect(second.schemaVersion == SQLiteRunStore.currentVersion)
+        let first = try Database(path: path, isNew: true)
+        try SQLiteRunStore.migrate(first, fromImage: true)
+        #expect(try first.query("SELECT COUNT(*) FROM schema_migrations").first?.int(0) == Migrations.all.count)
+    }
+
     @Test func theImageIsNeverWrittenOverAFile() throws {
         let dir = try temporaryDirectory("image")
         defer { try? FileManager.default.removeItem(at: dir) }
