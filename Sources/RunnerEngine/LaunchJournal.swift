@@ -27,12 +27,8 @@ struct LaunchJournal {
 
     mutating func append(_ entries: [Entry]) throws {
         guard !entries.isEmpty else { return }
-        var info = stat()
-        if fd >= 0, fstat(fd, &info) == 0, info.st_nlink == 0 {
-            // Removed with its folder: appended to, it would keep nothing a resume could read.
-            Glibc.close(fd)
-            fd = -1
-        }
+        // (Removed with its folder, it is closed by the executor, which finds the folder gone,
+        // and reopened here: appended to, a removed file keeps nothing a resume could read.)
         if fd < 0 {
             fd = LogFile.open(path, flags: O_APPEND)
             guard fd >= 0 else { throw JournalError(path: path, errno: errno) }

@@ -110,8 +110,10 @@ extension RunExecutor {
         if let attempt = running[i], !attempt.progressPath.isEmpty {
             let observer = options.observer, masker = self.masker
             writer.submitDeferred(of: runID) {
-                defer { unlink(attempt.progressPath) }  // read, masked: its raw text stays nowhere
-                guard let read = Self.readProgress(attempt, masker: masker), let percent = read.percent else { return [] }
+                guard access(attempt.progressPath, F_OK) == 0 else { return [] }  // most steps write none
+                let read = Self.readProgress(attempt, masker: masker)
+                unlink(attempt.progressPath)  // read, masked: its raw text stays nowhere
+                guard let read, let percent = read.percent else { return [] }
                 observer?(.progress(name, percent: percent, message: read.message))
                 return [.progress(name, percent: percent, message: read.message)]
             }
@@ -151,7 +153,7 @@ extension RunExecutor {
         }
         let now = Date()
         // A log folder removed meanwhile is made again before anything is started into it.
-        if !launches.isEmpty && access(logDirectory, F_OK) != 0 { try? state.ensureLogs(of: runID) }
+        if !launches.isEmpty && logDirectorySeenAt.elapsed > 0.1 { ensureLogDirectory() }
         do {
             try journal.append(launches.map { LaunchJournal.Entry(name: $0.name, serial: $0.serial, attempt: $0.attempt, at: now) })
             if journalFailingSince != nil {
@@ -199,6 +201,16 @@ extension RunExecutor {
         if let old = timers[key] { loop.cancelTimer(old) }
         let continuation = self.continuation
         timers[key] = loop.schedule(after: delay) { continuation.yield(.scheduler(.timer(key))) }
+    }
+
+    /// The run's log folder made again if it was removed; the launch journal then reopens
+    /// (its file went with the folder).
+    func ensureLogDirectory() {
+        if access(logDirectory, F_OK) != 0 {
+            try? state.ensureLogs(of: runID)
+            journal.close()
+        }
+        logDirectorySeenAt = Monotonic.now()
     }
 
     /// Suspends for `seconds` on the event loop's monotonic timer (the loop serves other runs

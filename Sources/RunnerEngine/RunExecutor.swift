@@ -108,6 +108,11 @@ public actor RunExecutor {
     /// Step timeouts decided with their launch, started with the process (a held launch's
     /// time does not count against its step).
     var stepTimeouts: [RunScheduler.TimerKey: Double] = [:]
+    /// Workdirs as `confinedWorkdir` resolved them.
+    var resolvedWorkdirs: [String: String] = [:]
+    /// When the log folder was last seen to exist (a commit with launches checks it again
+    /// after 100 ms at most).
+    var logDirectorySeenAt = Monotonic(seconds: 0)
     /// The run's log folder.
     var logDirectory: String { state.logs(of: runID).path }
     /// Since when the launch journal cannot be written (nil while it can).
@@ -437,11 +442,13 @@ public actor RunExecutor {
         running[instance] = RunningAttempt(serial: serial, outputPath: outputPath, progressPath: progressPath)
         observer?(.attemptStarted(name, attempt: request.attempt, serial: serial, logPath: spec.logPath, at: now))
         do {
-            spec.workingDirectory = try Workdir.confined(workdir, declared: request.policy.workdir, root: pipelineDirectoryPath)
+            spec.workingDirectory = try confinedWorkdir(workdir, declared: request.policy.workdir)
             let masker = self.masker
             let pid = try launcher.launch(spec) { exit in
                 let outputs = exit.reason == .exited(code: 0) ? Self.readOutputs(outputPath, declared: declared, masker: masker) : [:]
-                unlink(outputPath)  // read (masked) or of no use: its raw text stays nowhere
+                // Read (masked), or holding what a secret may have been written to: its raw text
+                // stays nowhere. (Without either, no unlink per step for a file never written.)
+                if !declared.isEmpty || !masker.isEmpty { unlink(outputPath) }
                 continuation.yield(.scheduler(.attemptEnded(instance: instance, serial: serial,
                                                             AttemptEnd(exit.reason, stderrTail: exit.stderrTail), outputs: outputs)))
             }
@@ -452,6 +459,19 @@ public actor RunExecutor {
                                                         outputs: [:])))
         }
         return attempt
+    }
+
+    /// The step's directory, resolved and confined once per run and path; after that one
+    /// `stat` per launch tells it is still a directory (a realpath per launch was six
+    /// syscalls a step).
+    func confinedWorkdir(_ path: String, declared: String?) throws -> String {
+        if let known = resolvedWorkdirs[path] {
+            var info = stat()
+            if stat(known, &info) == 0, info.st_mode & S_IFMT == S_IFDIR { return known }
+        }
+        let resolved = try Workdir.confined(path, declared: declared, root: pipelineDirectoryPath)
+        resolvedWorkdirs[path] = resolved
+        return resolved
     }
 
     /// The run's environment and its masks; what is wrong when a `from_env` variable a run
@@ -564,7 +584,7 @@ public actor RunExecutor {
         guard let scheduler, !scheduler.isFinished else { return }
         // The run's log folder removed under it: made again, so the steps' outputs, progress
         // and logs have somewhere to go (a log being written is reopened by the launcher).
-        if !running.isEmpty, access(logDirectory, F_OK) != 0 { try? state.ensureLogs(of: runID) }
+        if !running.isEmpty { ensureLogDirectory() }
         for instance in running.keys { recordProgress(of: instance) }
         try? renewLeaseIfDue()
         if !storedCancelSeen {

@@ -62,7 +62,7 @@ final class StoreWriter: @unchecked Sendable {
         var pending = 0
         /// When the oldest item not yet stored was submitted.
         var oldestUnstored: Monotonic?
-        /// When the last transaction that confirmed the lease began.
+        /// When the last transaction that extended the lease began.
         var confirmedAt: Monotonic?
         var failure: (any Error)?
         /// `canLaunch` said no: say `ready` once it would say yes.
@@ -303,8 +303,11 @@ final class StoreWriter: @unchecked Sendable {
                 let began = Monotonic.now()
                 do {
                     if let lease = state?.lease {
-                        try store.apply(changes, under: lease, leaseUntil: Date().addingTimeInterval(state?.leaseDuration ?? 15))
-                        outcome.confirmed[run] = began
+                        // Extended when a third of it has passed (or asked to); checked always.
+                        let duration = state?.leaseDuration ?? 15
+                        let due = hasRenewal(batch[start..<end]) || state?.confirmedAt.map { began - $0 > duration / 3 } ?? true
+                        try store.apply(changes, under: lease, leaseUntil: due ? Date().addingTimeInterval(duration) : nil)
+                        if due { outcome.confirmed[run] = began }
                     } else {
                         try store.apply(changes, to: run)
                     }
@@ -319,6 +322,10 @@ final class StoreWriter: @unchecked Sendable {
             outcome.written = end
         }
         return outcome
+    }
+
+    private func hasRenewal(_ items: ArraySlice<(run: RunID, item: Item, at: Monotonic)>) -> Bool {
+        items.contains { if case .renewal = $0.item { true } else { false } }
     }
 
     /// Called with the lock held, after a batch was written (as far as it could be): counts

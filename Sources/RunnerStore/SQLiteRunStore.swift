@@ -145,7 +145,7 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
 
     /// The writer's path: its BEGIN waits 100 ms at most for a lock held elsewhere (the
     /// writer tries again with its own backoff, without holding the connection meanwhile).
-    public func apply(_ changes: [StoreChange], under lease: Lease, leaseUntil: Date) throws {
+    public func apply(_ changes: [StoreChange], under lease: Lease, leaseUntil: Date?) throws {
         try database.write(waitingAtMost: 100) {
             try checkAndExtend(lease, until: leaseUntil)
             try write(changes, to: lease.run)
@@ -422,10 +422,16 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
     }
 
     /// First statement of every fenced transaction: the lease is still the run's, and is
-    /// extended. Throws `LeaseLost` (the transaction is rolled back) when it is not.
-    private func checkAndExtend(_ lease: Lease, until: Date) throws {
-        let held = try database.run("UPDATE runs SET lease_until = ? WHERE id = ? AND owner = ? AND epoch = ?",
-                                    [.date(until), .text(lease.run.rawValue), .text(lease.owner), .integer(lease.epoch)]) == 1
+    /// extended when `until` is given (a check alone writes nothing: the run's row is not
+    /// rewritten at every commit). Throws `LeaseLost` (the transaction is rolled back) when
+    /// the lease is not the run's.
+    private func checkAndExtend(_ lease: Lease, until: Date?) throws {
+        let values: [SQLValue] = [.text(lease.run.rawValue), .text(lease.owner), .integer(lease.epoch)]
+        let held = if let until {
+            try database.run("UPDATE runs SET lease_until = ? WHERE id = ? AND owner = ? AND epoch = ?", [.date(until)] + values) == 1
+        } else {
+            try database.query("SELECT 1 FROM runs WHERE id = ? AND owner = ? AND epoch = ?", values).count == 1
+        }
         guard held else {
             let holder = try database.query("SELECT owner FROM runs WHERE id = ?", [.text(lease.run.rawValue)]).first?.string(0)
             throw LeaseLost(lease: lease, holder: holder)

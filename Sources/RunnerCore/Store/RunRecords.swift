@@ -203,10 +203,10 @@ public protocol RunStore: AnyObject, Sendable {
     /// Applies the changes in one transaction, unfenced (a run nobody executes).
     func apply(_ changes: [StoreChange], to run: RunID) throws
     /// Applies the changes in one transaction under `lease`, and extends the lease to
-    /// `leaseUntil`: first of all, the transaction checks that the lease is still the run's
-    /// (owner and epoch); if not, it throws `LeaseLost` and changes nothing. An empty list of
-    /// changes only renews the lease.
-    func apply(_ changes: [StoreChange], under lease: Lease, leaseUntil: Date) throws
+    /// `leaseUntil` when given: first of all, the transaction checks that the lease is still
+    /// the run's (owner and epoch); if not, it throws `LeaseLost` and changes nothing. An empty
+    /// list of changes only checks (and renews) the lease.
+    func apply(_ changes: [StoreChange], under lease: Lease, leaseUntil: Date?) throws
     /// Takes the run if nobody holds a live lease on it: its epoch is bumped, so the lease of
     /// whoever held it before is void. Nil when the run is finished, missing or held.
     func claim(_ run: RunID, owner: String, until: Date, now: Date, isOwnerAlive: (String) -> Bool) throws -> Lease?
