@@ -41,6 +41,12 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
     public static var currentVersion: Int { Migrations.all.last?.version ?? 0 }
 
     static func migrate(_ database: Database, fromImage: Bool = false) throws {
+        // Already at this version (every start but the first): nothing to write, so a command
+        // that only reads opens the store while another process holds its write lock.
+        if !fromImage, let applied = try? database.query("SELECT MAX(version) FROM schema_migrations").first?.int(0),
+           applied == currentVersion {
+            return
+        }
         try database.write {
             func recordImage() throws {
                 for migration in Migrations.all {

@@ -75,3 +75,17 @@ import RunnerCore
         #expect(!Database.Error(code: 1, message: "no such table").isTransient)
     }
 }
+
+extension StoreLockTests {
+    /// A command that only reads (`runs list`) opens a store at this runner's version while
+    /// another process holds its write lock: opening writes nothing then.
+    @Test func aCurrentStoreOpensUnderAnotherConnectionsWriteLock() throws {
+        let (store, other, dir) = try lockedStore()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try store.createRun(sampleRun(), steps: [])
+        try other.execute("BEGIN EXCLUSIVE")
+        defer { try? other.execute("COMMIT") }
+        let reopened = try SQLiteRunStore(path: dir.appendingPathComponent("state.db").path)
+        #expect(try reopened.runs(RunQuery()).count == 1)
+    }
+}

@@ -99,8 +99,9 @@ enum ApplyCommand {
                 service = try RunService(state: state, environment: context.environment)
             }
         } catch {
-            context.console.err(renderer.render(Diagnostic(.internalError, "cannot open the run state: \(error)")))
-            return .internalError
+            let (diagnostic, exit) = RunsCommand.openFailure(error)
+            context.console.err(renderer.render(diagnostic))
+            return exit
         }
         // The definition is stored with the run; no copy of it is kept here while the run runs.
         return Execution(service: service, context: context, json: arguments.has("json"))
@@ -141,6 +142,10 @@ struct Execution {
             }
         }
         switch outcome {
+        case .failure(let error) where error.isTransientStoreFailure:
+            console.err(DiagnosticRenderer(colors: console.colorsError).render(
+                Diagnostic(.stateBusy, "cannot record the run now: \(error)", hint: DiagnosticCode.stateBusy.help)))
+            return .storeUnavailable
         case .failure(let error):
             console.err(DiagnosticRenderer(colors: console.colorsError).render(Diagnostic(.internalError, "\(error)")))
             return .internalError

@@ -25,7 +25,7 @@ enum GCCommand {
         }
         let service: RunService
         switch RunsCommand.service(context) {
-        case .failure(let d): return RunsCommand.fail(d, context, .internalError)
+        case .failure(let d): return RunsCommand.fail(d, context, RunsCommand.exitCode(opening: d))
         case .success(let s): service = s
         }
         let dryRun = arguments.has("dry-run")

@@ -605,7 +605,8 @@ enum HookCommand {
         do {
             service = try RunService(state: state, environment: context.environment)
         } catch {
-            return fail(Diagnostic(.stateUnavailable, "cannot open the run state: \(error)"), context, .internalError)
+            let (diagnostic, exit) = RunsCommand.openFailure(error)
+            return fail(diagnostic, context, exit)
         }
         return Execution(service: service, context: context, json: false).run(RunID(id), header: "run \(id) (hook)")
     }

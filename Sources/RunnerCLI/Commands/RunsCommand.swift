@@ -41,9 +41,21 @@ enum RunsCommand {
             return .success(try RunService(state: StateDirectory.resolve(environment: context.environment, currentDirectory: context.currentDirectory),
                                            environment: context.environment))
         } catch {
-            return .failure(Diagnostic(.stateUnavailable, "cannot open the run state: \(error)"))
+            return .failure(openFailure(error).0)
         }
     }
+
+    /// What a command says, and exits with, when the state cannot be opened: a store locked by
+    /// another process or a full disk (try again: 75) is told from one that is broken (70).
+    static func openFailure(_ error: any Error) -> (Diagnostic, ExitCode) {
+        if error.isTransientStoreFailure {
+            return (Diagnostic(.stateBusy, "cannot open the run state now: \(error)", hint: DiagnosticCode.stateBusy.help), .storeUnavailable)
+        }
+        return (Diagnostic(.stateUnavailable, "cannot open the run state: \(error)", hint: DiagnosticCode.stateUnavailable.help), .internalError)
+    }
+
+    /// The exit code of a state that could not be opened (`openFailure`'s diagnostic).
+    static func exitCode(opening d: Diagnostic) -> ExitCode { d.code == .stateBusy ? .storeUnavailable : .internalError }
 
     static func fail(_ d: Diagnostic, _ context: RunnerCLI.Context, _ code: ExitCode = .runFailed) -> ExitCode {
         context.console.err(DiagnosticRenderer(colors: context.console.colorsError).render(d))
@@ -52,7 +64,7 @@ enum RunsCommand {
 
     static func withRun(_ text: String, _ context: RunnerCLI.Context, _ body: (RunService, StoredRun) -> ExitCode) -> ExitCode {
         switch service(context) {
-        case .failure(let d): return fail(d, context, .internalError)
+        case .failure(let d): return fail(d, context, exitCode(opening: d))
         case .success(let service):
             guard let record = try? service.find(text), let stored = try? service.store.load(record.id) else {
                 return fail(Diagnostic(.runNotFound, "no run '\(text)'", hint: DiagnosticCode.runNotFound.help), context)
@@ -78,7 +90,7 @@ enum RunsCommand {
         }
         let limit = arguments.value("limit").flatMap(Int.init) ?? 20
         switch service(context) {
-        case .failure(let d): return fail(d, context, .internalError)
+        case .failure(let d): return fail(d, context, exitCode(opening: d))
         case .success(let service):
             guard let runs = try? service.store.runs(RunQuery(pipeline: arguments.value("pipeline"), statuses: statuses, limit: limit)) else {
                 return fail(Diagnostic(.stateUnavailable, "cannot read the run state"), context, .internalError)

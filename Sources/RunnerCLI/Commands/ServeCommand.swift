@@ -67,7 +67,7 @@ enum ServeCommand {
                             relativeTo: URL(fileURLWithPath: context.currentDirectory)).standardizedFileURL.path
         let service: RunService
         switch RunsCommand.service(context) {
-        case .failure(let d): return RunsCommand.fail(d, context, .internalError)
+        case .failure(let d): return RunsCommand.fail(d, context, RunsCommand.exitCode(opening: d))
         case .success(let s): service = s
         }
         let api = APIServer(pipelinesDirectory: directory, service: service)

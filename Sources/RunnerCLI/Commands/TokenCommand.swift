@@ -31,7 +31,7 @@ enum TokenCommand {
             return RunnerCLI.usageError(UsageError(message: "--name takes 1 to 64 printable characters without spaces", hint: "e.g. --name ci-deployer"), context)
         }
         switch RunsCommand.service(context) {
-        case .failure(let d): return RunsCommand.fail(d, context, .internalError)
+        case .failure(let d): return RunsCommand.fail(d, context, RunsCommand.exitCode(opening: d))
         case .success(let service):
             guard let made = AccessTokens.make(name: name, role: role) else {
                 return RunsCommand.fail(Diagnostic(.internalError, "no random bytes from libcrypto"), context, .internalError)
@@ -50,7 +50,7 @@ enum TokenCommand {
 
     static func list(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode {
         switch RunsCommand.service(context) {
-        case .failure(let d): return RunsCommand.fail(d, context, .internalError)
+        case .failure(let d): return RunsCommand.fail(d, context, RunsCommand.exitCode(opening: d))
         case .success(let service):
             let tokens = (try? service.store.tokens()) ?? []
             struct Listed: Encodable { var name: String; var role: String; var created_at: String; var revoked_at: String? }
@@ -68,7 +68,7 @@ enum TokenCommand {
 
     static func revoke(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode {
         switch RunsCommand.service(context) {
-        case .failure(let d): return RunsCommand.fail(d, context, .internalError)
+        case .failure(let d): return RunsCommand.fail(d, context, RunsCommand.exitCode(opening: d))
         case .success(let service):
             let name = arguments.positionals[0]
             guard (try? service.store.revokeToken(name: name, at: Date())) == true else {
@@ -90,7 +90,7 @@ enum AuditCommand {
     static func run(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode {
         let limit = arguments.value("limit").flatMap(Int.init) ?? 50
         switch RunsCommand.service(context) {
-        case .failure(let d): return RunsCommand.fail(d, context, .internalError)
+        case .failure(let d): return RunsCommand.fail(d, context, RunsCommand.exitCode(opening: d))
         case .success(let service):
             let entries = (try? service.store.audit(limit: limit)) ?? []
             if arguments.has("json") {

@@ -162,7 +162,7 @@ extension DiagnosticCode {
         case .runBusy: "Wait for it, or cancel it with `runner runs cancel ID`."
         case .stateUnavailable: "Check `.runner/` (or `$RUNNER_HOME`): permissions, free space."
         case .stepNotFound: "See the run's steps (`runner runs show ID`); a step that has not started has no log."
-        case .stateBusy: "Try again shortly (see `Retry-After`); `GET /healthz` tells when the store records again. Find what holds `state.db` (`fuser`)."
+        case .stateBusy: "Another process holds `state.db` (`fuser .runner/state.db` finds it) or the disk is full: try again shortly. The API answers `Retry-After`; `GET /healthz` says when the store records again."
         case .leaseLost: "Nothing to do: the run goes on under the runner that took it over (`runner runs show ID`)."
         case .definitionUnloadable: "The run failed with this code; launch the pipeline again (its file as it is now) or `runner runs cancel ID`."
         case .invalidBody: "Send a JSON object such as `{\"params\": {\"targetRef\": \"main\"}}`."
