@@ -90,6 +90,7 @@ enum ServeCommand {
             source.resume()
             sources.append(source)
         }
+        raiseOpenFileLimit()
         let server = HTTPServer { request in api.handle(request) }
         // Tokens and payloads are hashed with libcrypto, loaded on first use: no server without it.
         if let why = APIServer.cryptoUnavailable {
@@ -152,4 +153,20 @@ final class StopFlag: @unchecked Sendable {
     private var value = false
     var isSet: Bool { lock.withLock { value } }
     func set() { lock.withLock { value = true } }
+}
+
+extension ServeCommand {
+    /// The soft limit on open files up to the hard one (at most 65,536): at the usual 1,024,
+    /// the 1,000 connections the server takes and the pipes of the runs it executes did not
+    /// fit, and libmicrohttpd stopped accepting until a descriptor closed. The steps of a
+    /// server's runs inherit the raised soft limit (only descriptors they open themselves
+    /// count against it).
+    static func raiseOpenFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        let wanted = min(limit.rlim_max, 65_536)
+        guard limit.rlim_cur < wanted else { return }
+        limit.rlim_cur = wanted
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
 }
