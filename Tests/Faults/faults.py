@@ -153,3 +153,16 @@ def hold_database(path, seconds, mode="EXCLUSIVE"):
     p = subprocess.Popen([sys.executable, "-c", code, path, str(seconds)], stdout=subprocess.PIPE, text=True)
     p.stdout.readline()
     return p
+
+
+def stop_server(server):
+    """Stops a test's `runner serve` (anything with a `process`): SIGTERM, SIGKILL after 15 s."""
+    process = getattr(server, "process", None) if server else None
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

@@ -18,6 +18,7 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "E2E"))
+from faults import stop_server  # noqa: E402
 from runner_e2e import Checks, ServeProcess  # noqa: E402
 
 ATTACKERS = 1100
@@ -132,13 +133,7 @@ def main():
     finally:
         for s in sockets:
             s.close()
-        if server and server.process:
-            server.process.terminate()
-            try:
-                server.process.wait(timeout=15)
-            except Exception:
-                os.killpg(server.process.pid, signal.SIGKILL)
-                server.process.wait()
+        stop_server(server)
         shutil.rmtree(work, ignore_errors=True)
     print(f"test-slowloris: {checks.passed} passed, {checks.failed} failed")
     sys.exit(1 if checks.failed else 0)

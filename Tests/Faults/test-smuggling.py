@@ -17,6 +17,7 @@ sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "E2E"))
 sys.path.insert(0, HERE)
+from faults import stop_server  # noqa: E402
 from runner_e2e import Checks, ServeProcess  # noqa: E402
 from http_raw import error_code, exchange  # noqa: E402
 
@@ -65,13 +66,7 @@ def main():
         responses, _ = exchange(server.port, (launch + "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n").encode())
         check("a chunked body alone still launches (202)", responses[:1] and responses[0][0] == 202, f"{responses[:1]}")
     finally:
-        if server and server.process:
-            server.process.terminate()
-            try:
-                server.process.wait(timeout=15)
-            except Exception:
-                os.killpg(server.process.pid, signal.SIGKILL)
-                server.process.wait()
+        stop_server(server)
         shutil.rmtree(work, ignore_errors=True)
     print(f"test-smuggling: {checks.passed} passed, {checks.failed} failed")
     sys.exit(1 if checks.failed else 0)
