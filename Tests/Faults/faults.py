@@ -135,7 +135,7 @@ class Serve:
 
 def chain(name, steps, seconds):
     """A pipeline of `steps` steps one after the other, each sleeping `seconds` and counting itself."""
-    lines = [f"version: 1", f"name: {name}", "steps:"]
+    lines = ["version: 1", f"name: {name}", "steps:"]
     previous = None
     for i in range(1, steps + 1):
         lines.append(f"  - name: s{i}")

@@ -8,7 +8,6 @@ RUN2102). Usage: test-http-nul-url.py RUNNER"""
 import json
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import time

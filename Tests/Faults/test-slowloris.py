@@ -8,7 +8,6 @@ Usage: test-slowloris.py RUNNER"""
 import http.client
 import os
 import resource
-import signal
 import select
 import shutil
 import socket

@@ -8,7 +8,6 @@ Usage: test-smuggling.py RUNNER"""
 import json
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import urllib.request
