@@ -5,12 +5,6 @@ public struct RefUpdate: Equatable, Sendable {
     public var new: String
     public var ref: String
 
-    public init(old: String, new: String, ref: String) {
-        self.old = old
-        self.new = new
-        self.ref = ref
-    }
-
     /// The ref was deleted: git gives the all-zero SHA as its new value.
     public var isDeletion: Bool { new.allSatisfy { $0 == "0" } }
 

@@ -22,13 +22,14 @@ extension HookCommand {
         URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: context.currentDirectory)).standardizedFileURL.path
     }
 
-    static func installer(_ arguments: ParsedArguments,
-                          _ context: RunnerCLI.Context) -> Result<HookInstaller, Diagnostic> {
+    /// The installer for `--repo` (default .); nil once it has said why there is none (exit 64).
+    static func installer(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> HookInstaller? {
         let path = absolute(arguments.value("repo") ?? ".", context)
         do {
-            return .success(try HookInstaller(repository: path, runner: runnerPath))
+            return try HookInstaller(repository: path, runner: runnerPath)
         } catch {
-            return .failure(Diagnostic(.usage, "\(error)", hint: "give the repository with --repo PATH"))
+            _ = fail(Diagnostic(.usage, "\(error)", hint: "give the repository with --repo PATH"), context, .usage)
+            return nil
         }
     }
 
@@ -64,11 +65,7 @@ extension HookCommand {
             server = (arguments.value("server") ?? "", absolute(arguments.value("token-file") ?? "", context))
         case nil: break
         }
-        let installer: HookInstaller
-        switch Self.installer(arguments, context) {
-        case .failure(let d): return fail(d, context, .usage)
-        case .success(let i): installer = i
-        }
+        guard let installer = installer(arguments, context) else { return .usage }
         let state = StateDirectory.resolve(environment: context.environment, currentDirectory: context.currentDirectory)
             .root.path
         let wanted = if let directory = arguments.value("from-pipelines") {
@@ -209,11 +206,7 @@ extension HookCommand {
     // MARK: - uninstall, list
 
     static func uninstall(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode {
-        let installer: HookInstaller
-        switch Self.installer(arguments, context) {
-        case .failure(let d): return fail(d, context, .usage)
-        case .success(let i): installer = i
-        }
+        guard let installer = installer(arguments, context) else { return .usage }
         let only = arguments.value("pipeline").map { absolute($0, context) }
         var removed = 0
         do {
@@ -230,11 +223,7 @@ extension HookCommand {
     }
 
     static func list(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode {
-        let installer: HookInstaller
-        switch Self.installer(arguments, context) {
-        case .failure(let d): return fail(d, context, .usage)
-        case .success(let i): installer = i
-        }
+        guard let installer = installer(arguments, context) else { return .usage }
         let listed = installer.list()
         if arguments.has("json") {
             context.console.out(JSONOutput.encode(listed))
