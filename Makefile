@@ -41,6 +41,7 @@ release: apt-deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	SWIFT=$(SWIFT) Tests/Scripts/goldens-unchanged.sh
 	Tests/Schema/check-schema.sh $(RUNNER_DEBUG)
 	Tests/Scripts/seed-scripts.sh
 	Tests/E2E/seed-runs.sh $(RUNNER_DEBUG)

@@ -81,8 +81,9 @@ let package = Package(
         /// libyaml events -> located node tree -> typed `Pipeline` + diagnostics.
         .target(name: "RunnerYAML", dependencies: ["CYAML", "RunnerCore"]),
 
-        /// libgit2 wrapper: open a repository, resolve a ref as users write it to a commit.
-        .target(name: "RunnerGit", dependencies: ["CGit2Shim"]),
+        /// libgit2 wrapper: ref resolution and checkout (the core's `RefResolver` port), the git
+        /// hook file format, its installer, and the ref updates a hook is given.
+        .target(name: "RunnerGit", dependencies: ["CGit2Shim", "RunnerCore"]),
 
         /// libcrypto wrapper: SHA-256, constant-time comparison, random bytes.
         .target(name: "RunnerCrypto", dependencies: ["CCryptoShim"]),
@@ -91,7 +92,8 @@ let package = Package(
         .target(name: "RunnerStore", dependencies: ["CSQLite", "RunnerCore"]),
 
         /// The executor: runs a pipeline's processes as the scheduler decides, records it all;
-        /// resolves gitref params and checks out run workspaces (RunnerGit).
+        /// resolves gitref params and checks out run workspaces through the `RefResolver` port
+        /// (RunnerGit's libgit2 adapter is the default, named in `GitRefs+LibGit2.swift` only).
         .target(name: "RunnerEngine", dependencies: ["CProcess", "RunnerCore", "RunnerStore", "RunnerYAML", "RunnerGit", "RunnerCrypto"]),
 
         /// HTTP on libmicrohttpd: the server wrapper, the router, the API's JSON shapes (the CLI
@@ -110,7 +112,7 @@ let package = Package(
         /// Helpers shared by the test targets (blocking work off the cooperative pool).
         .target(name: "RunnerTestSupport", path: "Tests/Support"),
         .testTarget(name: "RunnerCoreTests", dependencies: ["RunnerTestSupport", "RunnerCore"]),
-        .testTarget(name: "RunnerGitTests", dependencies: ["RunnerTestSupport", "RunnerGit"]),
+        .testTarget(name: "RunnerGitTests", dependencies: ["RunnerTestSupport", "RunnerGit", "RunnerCore"]),
         .testTarget(name: "RunnerYAMLTests", dependencies: ["RunnerTestSupport", "RunnerYAML", "RunnerCore"]),
         .testTarget(name: "RunnerEngineTests", dependencies: ["RunnerTestSupport", "RunnerEngine", "RunnerCore", "RunnerYAML", "RunnerStore", "RunnerGit"]),
         .testTarget(name: "RunnerStoreTests", dependencies: ["RunnerTestSupport", "RunnerStore", "RunnerCore"]),

@@ -1,9 +1,9 @@
 import FoundationEssentials
 import RunnerCore
-import RunnerGit
 
 /// `gitref` params: resolved to a commit when a run is created (every front door calls this
 /// before admitting a run), and the workspace checked out from that commit when it starts.
+/// Git is reached through the `RefResolver` port only (`GitRefs.libgit2` unless given).
 public enum GitRefs {
     /// The repository a gitref param names: `repo` relative to the pipeline file's directory,
     /// or absolute.
@@ -17,21 +17,19 @@ public enum GitRefs {
     /// INVALID_TARGET_REF), naming the ref and the repository. `repositories` overrides a
     /// param's `repo` (a git hook resolves in the repository it fired in).
     public static func resolve(_ pipeline: ValidatedPipeline, params: [String: Value], pipelineFile: String,
-                               repositories: [String: String] = [:]) -> (refs: [String: RecordedRef], diagnostics: [Diagnostic]) {
+                               repositories: [String: String] = [:], git: any RefResolver = libgit2)
+        -> (refs: [String: RecordedRef], diagnostics: [Diagnostic]) {
         var refs: [String: RecordedRef] = [:]
         var diagnostics: [Diagnostic] = []
         for spec in pipeline.pipeline.params {
             guard case .gitref(let repo) = spec.kind, case .string(let ref)? = params[spec.name.value] else { continue }
             let path = repositories[spec.name.value] ?? repositoryPath(repo, pipelineFile: pipelineFile)
             do {
-                let repository = try GitRepository(path: path)
-                refs[spec.name.value] = RecordedRef(sha: try repository.resolveCommit(ref).sha, repository: repository.path)
-            } catch let error as GitError {
-                diagnostics.append(Diagnostic(.invalidParam, "param '\(spec.name.value)': \(error.message)", hint: hint(error.kind),
-                                              contractCode: spec.errorCode?.value, subject: "params.\(spec.name.value)"))
+                refs[spec.name.value] = try git.resolve(ref: ref, in: path)
             } catch {
-                diagnostics.append(Diagnostic(.invalidParam, "param '\(spec.name.value)': \(error)",
-                                              contractCode: spec.errorCode?.value, subject: "params.\(spec.name.value)"))
+                diagnostics.append(Diagnostic(.invalidParam, "param '\(spec.name.value)': \(error.message)",
+                                              hint: hint(error.kind), contractCode: spec.errorCode?.value,
+                                              subject: "params.\(spec.name.value)"))
             }
         }
         return (refs, diagnostics)
@@ -57,7 +55,8 @@ public enum GitRefs {
     /// gitref param resolved to. Kept when it is already complete (a resumed run continues in
     /// the files its steps left); a half-written one is removed and written again. Returns
     /// the directory, or nil when the pipeline declares no workspace.
-    static func prepareWorkspace(_ pipeline: ValidatedPipeline, run: RunRecord, state: StateDirectory) throws -> URL? {
+    static func prepareWorkspace(_ pipeline: ValidatedPipeline, run: RunRecord, state: StateDirectory,
+                                 git: any RefResolver) throws -> URL? {
         guard let spec = pipeline.pipeline.workspace else { return nil }
         let name = spec.param.value
         guard let ref = run.refs[name] else {
@@ -70,7 +69,7 @@ public enum GitRefs {
         let partial = directory.deletingLastPathComponent().appendingPathComponent(".\(run.id.rawValue).partial")
         try? FileManager.default.removeItem(at: partial)
         do {
-            try GitRepository(path: ref.repository).checkout(commit: ref.sha, into: partial.path)
+            try git.checkout(ref, into: partial.path)
             try FileManager.default.moveItem(at: partial, to: directory)
         } catch let error as GitError {
             try? FileManager.default.removeItem(at: partial)

@@ -67,12 +67,14 @@ public enum LaunchCheck {
 
     /// `repositories` overrides a gitref param's `repo` (a hook resolves in its repository).
     public static func check(_ inputs: [(name: String, input: ParamInput)], for pipeline: ValidatedPipeline, pipelineFile: String,
-                             repositories: [String: String] = [:]) -> Result<Checked, Problems> {
+                             repositories: [String: String] = [:],
+                             git: any RefResolver = GitRefs.libgit2) -> Result<Checked, Problems> {
         let resolution = ParamResolver.resolve(inputs, against: pipeline.pipeline.params)
         let errors = resolution.diagnostics.filter(\.isError)
         guard errors.isEmpty else { return .failure(Problems(diagnostics: errors)) }
-        let git = GitRefs.resolve(pipeline, params: resolution.values, pipelineFile: pipelineFile, repositories: repositories)
-        guard git.diagnostics.isEmpty else { return .failure(Problems(diagnostics: git.diagnostics)) }
-        return .success(Checked(params: resolution.values, refs: git.refs))
+        let resolved = GitRefs.resolve(pipeline, params: resolution.values, pipelineFile: pipelineFile,
+                                       repositories: repositories, git: git)
+        guard resolved.diagnostics.isEmpty else { return .failure(Problems(diagnostics: resolved.diagnostics)) }
+        return .success(Checked(params: resolution.values, refs: resolved.refs))
     }
 }

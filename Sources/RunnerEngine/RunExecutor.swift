@@ -29,6 +29,8 @@ public actor RunExecutor {
         /// waited for before the run stops: its steps are stopped, nothing more is launched,
         /// and `runner runs resume` continues it (RUNNER_STORE_WAIT, seconds).
         public var storePatience: Double = 60
+        /// Where the run's workspace is checked out from (tests give a fake).
+        public var git: any RefResolver = GitRefs.libgit2
 
         public init(environment: [String: String], parallelism: Int? = nil, observer: (@Sendable (ExecutionEvent) -> Void)? = nil) {
             self.environment = environment
@@ -246,7 +248,9 @@ public actor RunExecutor {
             return try await endWithoutExecuting(loaded, status: .failed, code: "ENV_UNAVAILABLE", message: missing)
         }
         do {
-            if let workspace = try await offLoop({ try GitRefs.prepareWorkspace(pipeline, run: record, state: state) }) {
+            let git = options.git
+            let prepared = try await offLoop { try GitRefs.prepareWorkspace(pipeline, run: record, state: state, git: git) }
+            if let workspace = prepared {
                 pipelineDirectory = workspace
                 baseEnvironment["RUNNER_WORKSPACE"] = workspace.path
             }

@@ -164,7 +164,18 @@ func fixture(_ path: String) -> String { Paths.fixtures.appendingPathComponent(p
 }
 
 @Suite struct PlanCommandTests {
-    let everyKey = fixture("pipelines/valid/006-every-key.yaml")
+    /// The fixture's `targetRef` resolves in `repo: ..`: the fixture is copied into a
+    /// repository made for the test, so HEAD names a commit whether this checkout is a git
+    /// repository or not.
+    let repository: TemporaryGitRepository
+    let everyKey: String
+
+    init() throws {
+        repository = try TemporaryGitRepository()
+        try repository.commit(["README": "plan\n"])
+        everyKey = try repository.copy(Paths.fixtures.appendingPathComponent("pipelines/valid/006-every-key.yaml"),
+                                       to: "pipelines/006-every-key.yaml")
+    }
 
     @Test func showsOrderWavesAndEffectivePolicies() {
         let r = runCLI(["plan", everyKey, "-p", "targetRef=HEAD", "-p", "force=true"])

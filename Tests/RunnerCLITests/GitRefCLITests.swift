@@ -7,44 +7,29 @@ import Testing
 /// as ref + SHA, given to steps, and a workspace checked out at exactly that commit.
 final class RefRepository {
     let dir: URL
-    var repo: String { dir.appendingPathComponent("repo").path }
+    let repository: TemporaryGitRepository
+    var repo: String { repository.path }
 
     init() throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("gitref-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(atPath: dir.appendingPathComponent("repo").path, withIntermediateDirectories: true)
-        try git("init", "-q", "-b", "main")
+        repository = try TemporaryGitRepository(at: dir.appendingPathComponent("repo"))
     }
 
     deinit { try? FileManager.default.removeItem(at: dir) }
 
-    static let environment = [
-        "PATH": "/usr/bin:/bin", "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
-    ]
+    static let environment = TemporaryGitRepository.environment
 
     @discardableResult
-    func git(_ arguments: String...) throws -> String {
-        let r = BinaryRunner.run(["-C", repo] + arguments, environment: Self.environment.merging(["HOME": dir.path]) { $1 },
-                                 executable: "/usr/bin/git")
-        guard r.status == 0 else { throw GitCLIError(message: "git \(arguments) exited \(r.status): \(r.stderr)") }
-        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
+    func git(_ arguments: String...) throws -> String { try TemporaryGitRepository.git(arguments, in: repository.root) }
 
     /// Commits `content` as `file`; returns the commit's SHA.
-    func commit(_ content: String) throws -> String {
-        try content.write(toFile: repo + "/file", atomically: false, encoding: .utf8)
-        try git("add", "file")
-        try git("commit", "-q", "-m", content)
-        return try git("rev-parse", "HEAD")
-    }
+    func commit(_ content: String) throws -> String { try repository.commit(["file": content], message: content) }
 
     func write(_ name: String, _ text: String) throws -> String {
         let path = dir.appendingPathComponent(name).path
         try text.write(toFile: path, atomically: false, encoding: .utf8)
         return path
     }
-
-    struct GitCLIError: Error { var message: String }
 }
 
 @Suite struct GitRefCLITests {

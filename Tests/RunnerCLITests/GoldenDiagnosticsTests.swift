@@ -103,8 +103,13 @@ enum Paths {
         ("restore.yaml", ["zipFilePath=dump1/job/backup-job.zip"]),
         ("promotion.yaml", ["source_app=my-app-development", "targets=my-app-staging,my-app-production"]),
     ])
-    func plans(_ name: String, _ params: [String]) {
-        let r = runCLI(["plan", Paths.pipelines.appendingPathComponent(name).path] + params.flatMap { ["-p", $0] })
+    func plans(_ name: String, _ params: [String]) throws {
+        // docs-publish.yaml resolves HEAD of its `repo: ..`: the pipelines are copied into a
+        // repository made here, so the test does not depend on this checkout being one.
+        let repository = try TemporaryGitRepository()
+        try repository.commit(["README": "plans\n"])
+        try repository.copy(Paths.pipelines, to: "pipelines")
+        let r = runCLI(["plan", repository.path("pipelines/\(name)")] + params.flatMap { ["-p", $0] })
         #expect(r.status == 0, "\(r.err)")
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import RunnerCore
 import RunnerTestSupport
 import Testing
 @testable import RunnerGit
@@ -19,27 +20,7 @@ final class GitFixture {
     /// Runs git in `dir/sub`; returns its trimmed stdout.
     @discardableResult
     func git(_ arguments: [String], in sub: String = "work", input: String? = nil) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        process.arguments = arguments
-        process.currentDirectoryURL = dir.appendingPathComponent(sub)
-        process.environment = [
-            "PATH": "/usr/bin:/bin", "HOME": dir.path, "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
-            "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_AUTHOR_DATE": "2026-11-23T00:00:00Z",
-            "GIT_COMMITTER_DATE": "2026-11-23T00:00:00Z",
-        ]
-        let out = Pipe(), inPipe = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = inPipe
-        try process.run()
-        if let input { inPipe.fileHandleForWriting.write(Data(input.utf8)) }
-        try inPipe.fileHandleForWriting.close()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TestFailure("git \(arguments.joined(separator: " ")) exited \(process.terminationStatus)") }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        try TemporaryGitRepository.git(arguments, in: dir.appendingPathComponent(sub), input: input)
     }
 
     /// `work`: three commits on main (c1, c2, c3), a lightweight tag `light` at c2, an
@@ -59,11 +40,6 @@ final class GitFixture {
         try git(["branch", "feature", commits[1]])
         return commits
     }
-}
-
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }
 
 @Suite struct GitResolveTests {

@@ -72,356 +72,35 @@ enum HookCommand {
             positionalName: "nothing", positionals: 0...0), run: launch),
     ]
 
-    // MARK: - The hook file
-
-    /// One registration: which pipeline a hook launches, for which refs, with which param.
-    struct Entry: Codable, Equatable {
-        /// The pipeline file (absolute).
-        var pipeline: String
-        /// Ref globs; nil: the pipeline's `triggers.git.refs`, read when the hook fires.
-        var refs: [String]?
-        /// The gitref param given the new commit; nil: `triggers.git.param`.
-        var param: String?
-        /// The state directory runs are recorded in (absolute).
-        var state: String
-        /// Launch through this runner server instead (`--server`), with the token in this file.
-        var server: String? = nil
-        var tokenFile: String? = nil
-        /// The pipeline's name on the server, when `pipeline` is a name rather than a file.
-        var name: String? = nil
-    }
-
-    static let marker = "# runner-hook: managed by `runner hook install`"
-    static let entryPrefix = "# runner-hook-entry: "
-    static let chainedSuffix = ".runner-chained"
-    static let events = GitTrigger.Event.allCases.map(\.rawValue)
-
-    static func entries(inHook text: String) -> [Entry]? {
-        guard text.contains(marker) else { return nil }
-        return text.split(separator: "\n").compactMap { line in
-            guard line.hasPrefix(entryPrefix) else { return nil }
-            return try? JSONDecoder().decode(Entry.self, from: Data(line.dropFirst(entryPrefix.count).utf8))
-        }
-    }
-
-    /// Single-quoted for sh: no expansion of anything inside.
-    static func shellQuoted(_ text: String) -> String { "'" + text.replacing("'", with: "'\\''") + "'" }
-
-    static func script(event: String, runner: String, entries: [Entry]) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let lines = entries.map { entryPrefix + String(decoding: (try? encoder.encode($0)) ?? Data(), as: UTF8.self) }
-        let readsInput = event == "post-receive" || event == "reference-transaction"
-        var out = """
-        #!/bin/sh
-        \(marker)
-        # Launches runner pipelines on \(event). Change it with `runner hook install|uninstall`,
-        # see it with `runner hook list`. A hook that was here before runs first: \(event)\(chainedSuffix).
-        \(lines.joined(separator: "\n"))
-        runner=\(shellQuoted(runner))
-        status=0
-
-        """
-        if readsInput {
-            out += """
-            input=$(mktemp) || exit 0
-            cat > "$input"
-            if [ -x "$0\(chainedSuffix)" ]; then "$0\(chainedSuffix)" "$@" < "$input"; status=$?; fi
-            "$runner" hook run \(event) --hook "$0" "$@" < "$input"
-            rm -f "$input"
-            exit $status
-
-            """
-        } else {
-            out += """
-            if [ -x "$0\(chainedSuffix)" ]; then "$0\(chainedSuffix)" "$@"; status=$?; fi
-            "$runner" hook run \(event) --hook "$0" "$@" < /dev/null
-            exit $status
-
-            """
-        }
-        return out
-    }
-
-    /// This binary, absolute: what the installed hook calls.
-    static var runnerPath: String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-            ?? URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
-    }
-
-    static func write(_ text: String, to path: String) throws {
-        let temporary = path + ".runner-tmp"
-        try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
-        chmod(temporary, 0o755)
-        guard rename(temporary, path) == 0 else { throw HookError("cannot write \(path): \(String(cString: strerror(errno)))") }
-    }
-
-    struct HookError: Error, CustomStringConvertible {
-        var description: String
-        init(_ description: String) { self.description = description }
-    }
-
-    static func absolute(_ path: String, _ context: RunnerCLI.Context) -> String {
-        URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: context.currentDirectory)).standardizedFileURL.path
-    }
-
-    static func hooksDirectory(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> Result<String, Diagnostic> {
-        let path = absolute(arguments.value("repo") ?? ".", context)
-        do {
-            return .success(try GitRepository(path: path).hooksDirectory)
-        } catch {
-            return .failure(Diagnostic(.usage, "\(error)", hint: "give the repository with --repo PATH"))
-        }
-    }
-
-    static func fail(_ d: Diagnostic, _ context: RunnerCLI.Context, _ code: ExitCode) -> ExitCode {
-        context.console.err(DiagnosticRenderer(colors: context.console.colorsError).render(d))
-        return code
-    }
-
-    // MARK: - install
-
-    static func install(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode {
-        var server: (url: String, tokenFile: String)?
-        switch APIClient.from(arguments, context) {
-        case .failure(let f)?: return fail(Diagnostic(.usage, f.description), context, .usage)
-        case .success?:
-            server = (arguments.value("server")!, absolute(arguments.value("token-file")!, context))
-        case nil: break
-        }
-        let hooks: String
-        switch hooksDirectory(arguments, context) {
-        case .failure(let d): return fail(d, context, .usage)
-        case .success(let h): hooks = h
-        }
-        let state = StateDirectory.resolve(environment: context.environment, currentDirectory: context.currentDirectory).root.path
-        var wanted: [(event: String, entry: Entry)] = []
-        let renderer = DiagnosticRenderer(colors: context.console.colorsError)
-        if let directory = arguments.value("from-pipelines") {
-            guard arguments.value("pipeline") == nil, arguments.values("ref").isEmpty, arguments.value("param-for-ref") == nil,
-                  arguments.values("event").isEmpty else {
-                return fail(Diagnostic(.usage, "--from-pipelines takes the events, refs and param from each pipeline's triggers.git",
-                                       hint: "use --pipeline FILE to give them yourself"), context, .usage)
-            }
-            let files = ((try? FileManager.default.contentsOfDirectory(atPath: absolute(directory, context))) ?? [])
-                .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
-            for name in files {
-                let file = absolute(directory, context) + "/" + name
-                let loaded = PipelineLoader.load(path: file)
-                guard let pipeline = loaded.pipeline else {
-                    context.console.err("runner: skipping \(file): it does not load (run `runner validate \(file)`)\n")
-                    continue
-                }
-                guard let git = pipeline.pipeline.triggers.git else { continue }
-                for event in git.events {
-                    wanted.append((event.rawValue, Entry(pipeline: file, refs: nil, param: nil, state: state)))
-                }
-            }
-            if wanted.isEmpty {
-                return fail(Diagnostic(.usage, "no pipeline in \(directory) declares triggers.git", hint: "e.g. git: {events: [post-receive], refs: [refs/heads/main], param: targetRef}"),
-                            context, .usage)
-            }
-        } else {
-            guard let file = arguments.value("pipeline") else {
-                return fail(Diagnostic(.usage, "which pipeline? give --pipeline FILE or --from-pipelines DIR"), context, .usage)
-            }
-            let path = absolute(file, context)
-            if let server, !FileManager.default.fileExists(atPath: path) {
-                // A pipeline the server knows by name: refs and param must be given here.
-                let refs = arguments.values("ref")
-                guard !refs.isEmpty, let param = arguments.value("param-for-ref") else {
-                    return fail(Diagnostic(.usage, "'\(file)' is not a file: as a pipeline name on the server it needs --ref GLOB and --param-for-ref NAME"),
-                                context, .usage)
-                }
-                for event in arguments.values("event").isEmpty ? ["post-receive"] : arguments.values("event") {
-                    guard Self.events.contains(event) else {
-                        return fail(Diagnostic(.usage, "unknown git event '\(event)'", hint: "one of \(Self.events.joined(separator: ", "))"), context, .usage)
-                    }
-                    wanted.append((event, Entry(pipeline: file, refs: refs, param: param, state: state, server: server.url,
-                                                tokenFile: server.tokenFile, name: file)))
-                }
-                return write(wanted, hooks: hooks, context: context)
-            }
-            let loaded = PipelineLoader.load(path: path)
-            guard let pipeline = loaded.pipeline else {
-                loaded.diagnostics.forEach { context.console.err(renderer.render($0)) }
-                return .invalid
-            }
-            let git = pipeline.pipeline.triggers.git
-            let refs = arguments.values("ref")
-            if refs.isEmpty && (git?.refs.isEmpty ?? true) {
-                return fail(Diagnostic(.usage, "which refs launch a run? the pipeline declares no triggers.git.refs",
-                                       hint: "give --ref GLOB, e.g. --ref refs/heads/main"), context, .usage)
-            }
-            for ref in refs where !ref.hasPrefix("refs/") && ref != "HEAD" {
-                return fail(Diagnostic(.usage, "--ref '\(ref)' must be a full ref name or glob",
-                                       hint: "e.g. refs/heads/\(ref) or refs/tags/\(ref)"), context, .usage)
-            }
-            let param = arguments.value("param-for-ref") ?? git?.param?.value
-            guard let param, let spec = pipeline.pipeline.params.first(where: { $0.name.value == param }),
-                  case .gitref = spec.kind else {
-                let gitrefs = pipeline.pipeline.params.filter { if case .gitref = $0.kind { true } else { false } }.map(\.name.value)
-                return fail(Diagnostic(.usage, param.map { "'\($0)' is not a gitref param of \(pipeline.pipeline.name.value)" }
-                                       ?? "which param gets the new commit? the pipeline declares no triggers.git.param",
-                                       hint: gitrefs.isEmpty ? "declare a param of type gitref" : "give --param-for-ref \(gitrefs[0])"),
-                            context, .usage)
-            }
-            // Default: what the pipeline declares, else post-receive (a push to this repository).
-            var events = arguments.values("event").isEmpty ? (git?.events.map(\.rawValue) ?? []) : arguments.values("event")
-            if events.isEmpty { events = ["post-receive"] }
-            for event in events {
-                guard Self.events.contains(event) else {
-                    return fail(Diagnostic(.usage, "unknown git event '\(event)'", hint: "one of \(Self.events.joined(separator: ", "))"), context, .usage)
-                }
-                // What the pipeline declares stays in the pipeline: read when the hook fires.
-                wanted.append((event, Entry(pipeline: path, refs: refs.isEmpty ? nil : refs,
-                                            param: arguments.value("param-for-ref") == nil ? nil : param, state: state,
-                                            server: server?.url, tokenFile: server?.tokenFile)))
-            }
-        }
-        return write(wanted, hooks: hooks, context: context)
-    }
-
-    static func write(_ wanted: [(event: String, entry: Entry)], hooks: String, context: RunnerCLI.Context) -> ExitCode {
-        do {
-            try FileManager.default.createDirectory(atPath: hooks, withIntermediateDirectories: true)
-            for event in Set(wanted.map(\.event)).sorted() {
-                let hook = hooks + "/" + event
-                var entries: [Entry] = []
-                if let text = try? String(contentsOfFile: hook, encoding: .utf8) {
-                    if let existing = Self.entries(inHook: text) {
-                        entries = existing
-                    } else {
-                        guard !FileManager.default.fileExists(atPath: hook + chainedSuffix) else {
-                            throw HookError("\(hook) is not runner's and \(hook + chainedSuffix) exists too; move one of them away")
-                        }
-                        try FileManager.default.moveItem(atPath: hook, toPath: hook + chainedSuffix)
-                        context.console.err("kept the existing \(event) hook: it runs first, as \(event + chainedSuffix)\n")
-                    }
-                }
-                for (_, entry) in wanted.filter({ $0.event == event }) {
-                    entries.removeAll { $0.pipeline == entry.pipeline }
-                    entries.append(entry)
-                }
-                try write(script(event: event, runner: runnerPath, entries: entries), to: hook)
-                for (_, entry) in wanted.filter({ $0.event == event }) {
-                    context.console.out("installed \(event) → \(entry.pipeline)"
-                                        + (entry.refs.map { " on \($0.joined(separator: ", "))" } ?? " (refs and param from its triggers.git)")
-                                        + (entry.server.map { " · launched through \($0)" } ?? " · runs recorded in \(entry.state)") + "\n")
-                }
-            }
-        } catch {
-            return fail(Diagnostic(.internalError, "\(error)"), context, .internalError)
-        }
-        return .success
-    }
-
-    // MARK: - uninstall, list
-
-    static func uninstall(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode {
-        let hooks: String
-        switch hooksDirectory(arguments, context) {
-        case .failure(let d): return fail(d, context, .usage)
-        case .success(let h): hooks = h
-        }
-        let only = arguments.value("pipeline").map { absolute($0, context) }
-        var removed = 0
-        do {
-            for event in arguments.values("event").isEmpty ? events : arguments.values("event") {
-                let hook = hooks + "/" + event
-                guard let text = try? String(contentsOfFile: hook, encoding: .utf8), let entries = entries(inHook: text) else { continue }
-                let kept = entries.filter { entry in only.map { entry.pipeline != $0 } ?? false }
-                removed += entries.count - kept.count
-                if kept.isEmpty {
-                    try FileManager.default.removeItem(atPath: hook)
-                    if FileManager.default.fileExists(atPath: hook + chainedSuffix) {
-                        try FileManager.default.moveItem(atPath: hook + chainedSuffix, toPath: hook)
-                        context.console.out("restored the earlier \(event) hook\n")
-                    }
-                } else if kept.count != entries.count {
-                    try write(script(event: event, runner: runnerPath, entries: kept), to: hook)
-                }
-            }
-        } catch {
-            return fail(Diagnostic(.internalError, "\(error)"), context, .internalError)
-        }
-        context.console.out("removed \(removed) registration\(removed == 1 ? "" : "s")\n")
-        return .success
-    }
-
-    static func list(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode {
-        let hooks: String
-        switch hooksDirectory(arguments, context) {
-        case .failure(let d): return fail(d, context, .usage)
-        case .success(let h): hooks = h
-        }
-        struct Listed: Encodable { var event: String; var hook: String; var chained: Bool; var entries: [Entry] }
-        var listed: [Listed] = []
-        for event in events {
-            let hook = hooks + "/" + event
-            guard let text = try? String(contentsOfFile: hook, encoding: .utf8), let entries = entries(inHook: text) else { continue }
-            listed.append(Listed(event: event, hook: hook, chained: FileManager.default.fileExists(atPath: hook + chainedSuffix), entries: entries))
-        }
-        if arguments.has("json") {
-            context.console.out(JSONOutput.encode(listed))
-            return .success
-        }
-        if listed.isEmpty { context.console.out("no runner hooks in \(hooks)\n") }
-        for l in listed {
-            context.console.out("\(l.event)  \(l.hook)\(l.chained ? " (runs \(l.event + chainedSuffix) first)" : "")\n")
-            for e in l.entries {
-                context.console.out("  \(e.pipeline)  refs: \(e.refs?.joined(separator: ", ") ?? "from triggers.git")"
-                                    + "  param: \(e.param ?? "from triggers.git")  state: \(e.state)\n")
-            }
-        }
-        return .success
-    }
-
     // MARK: - run (what git calls)
 
-    struct Update {
-        var old: String
-        var new: String
-        var ref: String
-        var isDeletion: Bool { new.allSatisfy { $0 == "0" } }
-    }
-
-    static func updates(event: String, hookArguments: [String], context: RunnerCLI.Context) -> [Update] {
-        switch event {
-        case "post-receive", "reference-transaction":
-            if event == "reference-transaction" && hookArguments.first != "committed" { return [] }
-            var lines: [Update] = []
-            while let line = readLine(strippingNewline: true) {
-                let parts = line.split(separator: " ", maxSplits: 2).map(String.init)
-                guard parts.count == 3 else { continue }
-                lines.append(Update(old: parts[0], new: parts[1], ref: parts[2]))
+    /// stdin, all of it: the ref updates git gives post-receive and reference-transaction.
+    static func standardInput() -> String {
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let count = read(STDIN_FILENO, &buffer, buffer.count)
+            if count > 0 {
+                bytes += buffer[..<count]
+            } else if count < 0 && errno == EINTR {
+                continue
+            } else {
+                return String(decoding: bytes, as: UTF8.self)
             }
-            return lines
-        default:
-            // post-commit, post-merge: HEAD moved (a detached HEAD is 'HEAD').
-            guard let head = (try? GitRepository(path: "."))?.head() else { return [] }
-            return [Update(old: "", new: head.sha, ref: head.ref ?? "HEAD")]
         }
-    }
-
-    /// Who caused the event, as the hosting tools name them.
-    static func pusher(_ environment: [String: String]) -> String? {
-        ["GL_USERNAME", "GL_USER", "GITEA_PUSHER_NAME", "REMOTE_USER", "USER", "LOGNAME"].lazy.compactMap { environment[$0] }
-            .first { !$0.isEmpty }
     }
 
     static func run(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode {
         let event = arguments.positionals[0]
-        guard events.contains(event) else {
-            return fail(Diagnostic(.usage, "unknown git event '\(event)'", hint: "one of \(events.joined(separator: ", "))"), context, .usage)
-        }
+        if let problem = unknownEvent([event]) { return fail(problem, context, .usage) }
         guard let hook = arguments.value("hook"), let text = try? String(contentsOfFile: hook, encoding: .utf8),
-              let entries = entries(inHook: text) else {
+              let entries = HookFile.entries(inHook: text) else {
             return fail(Diagnostic(.usage, "--hook must name a hook installed by `runner hook install`"), context, .usage)
         }
-        let updates = updates(event: event, hookArguments: Array(arguments.positionals.dropFirst()), context: context)
+        let updates = RefUpdate.updates(event: event, hookArguments: Array(arguments.positionals.dropFirst()),
+                                        input: standardInput(), head: (try? GitRepository(path: "."))?.head())
         let repository = (try? GitRepository(path: "."))?.path ?? context.currentDirectory
-        let pusher = pusher(context.environment)
+        let pusher = RefUpdate.pusher(context.environment)
         var status = ExitCode.success
         for entry in entries {
             if let server = entry.server {
@@ -447,8 +126,8 @@ enum HookCommand {
 
     /// Admits one run for a ref update (the pipeline's concurrency rule answers at once; a
     /// queued run waits in the detached runner) and hands it to a detached runner.
-    static func launch(_ entry: Entry, pipeline: ValidatedPipeline, update: Update, event: String, repository: String, pusher: String?,
-                       context: RunnerCLI.Context) -> ExitCode {
+    static func launch(_ entry: HookEntry, pipeline: ValidatedPipeline, update: RefUpdate, event: String, repository: String,
+                       pusher: String?, context: RunnerCLI.Context) -> ExitCode {
         let name = pipeline.pipeline.name.value
         let console = context.console
         let short = String(update.new.prefix(12))
@@ -470,8 +149,8 @@ enum HookCommand {
     /// A registration with `--server`: each matching update is a launch through the API with
     /// `trigger: hook` and the update's details. The server resolves the SHA in its pipeline's
     /// repository, which must have the pushed commit.
-    static func launchRemote(_ entry: Entry, server: String, updates: [Update], event: String, repository: String, pusher: String?,
-                             context: RunnerCLI.Context) -> ExitCode {
+    static func launchRemote(_ entry: HookEntry, server: String, updates: [RefUpdate], event: String, repository: String,
+                             pusher: String?, context: RunnerCLI.Context) -> ExitCode {
         var name = entry.name, globs = entry.refs ?? [], param = entry.param
         if name == nil, let pipeline = PipelineLoader.load(path: entry.pipeline).pipeline {
             name = pipeline.pipeline.name.value
@@ -515,8 +194,8 @@ enum HookCommand {
 
     struct Failed: Error { var code: ExitCode }
 
-    static func admit(_ entry: Entry, pipeline: ValidatedPipeline, update: Update, event: String, repository: String, pusher: String?,
-                      context: RunnerCLI.Context) -> Result<RunService.Admission, Failed> {
+    static func admit(_ entry: HookEntry, pipeline: ValidatedPipeline, update: RefUpdate, event: String, repository: String,
+                      pusher: String?, context: RunnerCLI.Context) -> Result<RunService.Admission, Failed> {
         let name = pipeline.pipeline.name.value
         let renderer = DiagnosticRenderer(colors: context.console.colorsError)
         guard let param = entry.param ?? pipeline.pipeline.triggers.git?.param?.value else {
