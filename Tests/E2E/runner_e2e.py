@@ -141,6 +141,16 @@ class Work:
         shown = self.cli("runs", "show", run_id, "--json")
         return json.loads(shown.stdout) if shown.returncode == 0 else {}
 
+    def server(self, pipelines=None, apart=None):
+        """A ServeProcess (not started) of `pipelines` (by default this folder's pipelines/) in the
+        folder's environment; with `apart`, a subfolder made for it, its output and its RUNNER_HOME
+        are there, apart from the CLI's."""
+        if apart is None:
+            return ServeProcess(self.dir, pipelines or self.pipelines, self.env)
+        os.makedirs(self.path(apart), exist_ok=True)
+        env = dict(self.env, RUNNER_HOME=self.path(apart, "home"))
+        return ServeProcess(self.path(apart), pipelines or self.pipelines, env)
+
     def cleanup(self):
         for process in self.processes:
             if process.poll() is None:
@@ -227,6 +237,15 @@ class ServeProcess:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         return self.process and self.process.returncode
+
+    def reload(self):
+        """SIGHUP: the server loads its pipelines again. Returns the line saying it did ('' when its
+        output ended first)."""
+        self.process.send_signal(signal.SIGHUP)
+        line = self.process.stdout.readline()
+        while line and "reloaded" not in line:
+            line = self.process.stdout.readline()
+        return line
 
     def kill(self):
         """SIGKILL to the server and what it started, as a crash would end them."""

@@ -8,8 +8,10 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "E2E"))
-from runner_e2e import (RUNNER, TERMINAL, Checks, ServeProcess, Work, clean_env,  # noqa: E402,F401
-                        communicate, wait_until)
+from runner_e2e import RUNNER, Checks, ServeProcess, Work, communicate, wait_until  # noqa: E402
+
+__all__ = ["RUNNER", "Checks", "ServeProcess", "Work", "communicate", "wait_until",
+           "FaultWork", "Serve", "chain", "hold_database"]
 
 
 class FaultWork(Work):
@@ -38,12 +40,13 @@ class FaultWork(Work):
 
 
 class Serve(ServeProcess):
-    """`runner serve` of a FaultWork, started at once, with an admin token (one per folder)."""
+    """`runner serve` of a FaultWork, started at once, with the folder's token: one named
+    `faults`, of the `role` the folder's first Serve asks for."""
 
-    def __init__(self, work, *extra):
+    def __init__(self, work, *extra, role="admin"):
         super().__init__(work.dir, pipelines=work.pipelines, env=work.env)
         if not work.token:
-            work.token = self.new_token("admin", "faults")
+            work.token = self.new_token(role, "faults")
         self.token = work.token
         self.start(*extra)
         work.processes.append(self.process)
