@@ -31,15 +31,13 @@ import tempfile
 import time
 import urllib.parse
 
-from runner_e2e import ROOT, TERMINAL, Checks, ServeProcess, Work
+from runner_e2e import ROOT, TERMINAL, ServeProcess, Work, check, checks
 SPEC_PATH = os.path.abspath(os.environ.get("OPENAPI_CHECK_SPEC") or os.path.join(ROOT, "schemas", "openapi.yaml"))
 BASE = "urn:runner:openapi"
 # schemathesis: examples per operation and a hard limit on the whole step (seconds).
 FUZZ_EXAMPLES = int(os.environ.get("OPENAPI_CHECK_EXAMPLES", "60"))
 FUZZ_TIMEOUT = int(os.environ.get("OPENAPI_CHECK_FUZZ_TIMEOUT", "150"))
 FUZZ_SEED = os.environ.get("OPENAPI_CHECK_SEED", "20261123")
-checks = Checks()
-check = checks.check
 
 
 try:

@@ -4,6 +4,7 @@ a test's own on a free port with one HTTP request helper.
 
 The scripts start with `#!/usr/bin/env -S python3 -B`, so that no __pycache__ is written into the
 tree for this module or faults.py."""
+import contextlib
 import json
 import os
 import re
@@ -12,6 +13,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -75,6 +77,11 @@ class Checks:
         """Prints `NAME: P passed, F failed` (and `note`) and exits, with 1 when a check failed."""
         print(f"{name}: {self.passed} passed, {self.failed} failed{note}")
         sys.exit(1 if self.failed else 0)
+
+
+# The checks of the script that imports this module: one test script is one process.
+checks = Checks()
+check = checks.check
 
 
 class Work:
@@ -192,7 +199,7 @@ class ServeProcess:
     Requests send `token` when it is set. A context manager that stops the server."""
 
     def __init__(self, work, pipelines=None, env=None):
-        self.work, self.process, self.port, self.token = work, None, None, None
+        self.work, self.process, self.port, self.token, self.out = work, None, None, None, None
         self.pipelines = pipelines or f"{ROOT}/pipelines"
         self.env = env if env is not None else clean_env(f"{work}/home", DEMO_ROOT=f"{work}/demo",
                                                          PUBLISH_ROOT=f"{work}/publish", BACKUP_THROTTLE_MS="150")
@@ -226,6 +233,27 @@ class ServeProcess:
         self.port = int(match.group(1))
         return line
 
+    def started(self, check, name, *extra):
+        """Starts the server: True when it listens; else False and a failed `check` named `name`,
+        for a test that goes on without it."""
+        try:
+            self.start(*extra)
+            return True
+        except SystemExit as error:
+            check(name, False, f"{error}")
+            return False
+
+    @contextlib.contextmanager
+    def killed_after(self, seconds):
+        """Within the block, the server is killed once `seconds` have passed: a read of its output
+        that would wait forever (a start or reload that hangs) ends."""
+        timer = threading.Timer(seconds, lambda: self.process and self.process.kill())
+        timer.start()
+        try:
+            yield self
+        finally:
+            timer.cancel()
+
     def stop(self, seconds=30):
         """SIGTERM, and SIGKILL to its process group when it has not ended after `seconds`; returns
         its exit status (None when it was never started)."""
@@ -236,6 +264,8 @@ class ServeProcess:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+        if self.out:
+            self.out.close()
         return self.process and self.process.returncode
 
     def reload(self):

@@ -26,9 +26,7 @@ import signal
 import subprocess
 import time
 
-from runner_e2e import ROOT, TERMINAL, Checks, ServeProcess, Work
-checks = Checks()
-check = checks.check
+from runner_e2e import ROOT, TERMINAL, ServeProcess, Work, check, checks
 
 
 class Server(ServeProcess):

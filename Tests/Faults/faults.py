@@ -1,16 +1,16 @@
 """What the fault tests share: everything of Tests/E2E/runner_e2e.py (so that a test's one import
 line is `from faults import ...`), plus a work folder that counts how often each step ran (each
-step of the fault pipelines appends its name to $COUNT_FILE), a `runner serve` in it with an
-admin token, and pipelines and database locks made to order."""
+step of the fault pipelines appends its name to $COUNT_FILE), a `runner serve` in it with a
+token, and pipelines and database locks made to order."""
 import os
 import subprocess
 import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "E2E"))
-from runner_e2e import RUNNER, Checks, ServeProcess, Work, communicate, wait_until  # noqa: E402
+from runner_e2e import RUNNER, ServeProcess, Work, check, checks, communicate, wait_until  # noqa: E402
 
-__all__ = ["RUNNER", "Checks", "ServeProcess", "Work", "communicate", "wait_until",
+__all__ = ["RUNNER", "ServeProcess", "Work", "check", "checks", "communicate", "wait_until",
            "FaultWork", "Serve", "chain", "hold_database"]
 
 

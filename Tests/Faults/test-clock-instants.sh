@@ -18,11 +18,9 @@ for instant in "2026-12-05 00:30:00" "2026-12-31 23:59:40"; do
   PYTHONPATH="$HERE" "$HERE/clock-at.sh" "$instant" python3 -B - "$RUNNER" "$instant" <<'PYTHON' || status=1
 import calendar, json, os, signal, sqlite3, subprocess, sys, time
 
-from faults import Checks, Work, communicate, wait_until
+from faults import Work, check, checks, communicate, wait_until
 
 INSTANT = sys.argv[2]
-checks = Checks()
-check = checks.check
 
 
 def iso(seconds):
@@ -92,7 +90,10 @@ steps:
     def schedule_runs():
         return [work.show(x["id"]) for x in work.runs("--pipeline", "nightly")]
 
-    fired = wait_until(lambda: [r for r in schedule_runs() if r.get("trigger_detail", {}).get("schedule") == "0 3 * * *"], 10) or []
+    def fired_by(schedule):
+        return [r for r in schedule_runs() if r.get("trigger_detail", {}).get("schedule") == schedule]
+
+    fired = wait_until(lambda: fired_by("0 3 * * *"), 10) or []
     detail = fired[0].get("trigger_detail", {}) if fired else {}
     check(f"0 3 * * * last fired three firings ago: fires once at start, missed 1, for {iso(last_due)}Z",
           len(fired) == 1 and detail.get("missed") == "1" and detail.get("fire_time") == iso(last_due) + "Z", fired and detail)
@@ -110,7 +111,7 @@ steps:
         check("daily: at midnight it wakes and the retry succeeds (a new day, month and year)",
               day.returncode == 0 and final.get("status") == "succeeded" and second
               and second[0].get("started_at", "") >= iso(next_midnight), (day.returncode, final.get("status"), second))
-        midnight_run = wait_until(lambda: [r for r in schedule_runs() if r.get("trigger_detail", {}).get("schedule") == "0 0 * * *"], 10)
+        midnight_run = wait_until(lambda: fired_by("0 0 * * *"), 10)
         detail = midnight_run[0].get("trigger_detail", {}) if midnight_run else {}
         check("0 0 * * * fires when the server's clock passes midnight; its time zone defaults to UTC",
               detail.get("fire_time") == iso(next_midnight) + "Z" and detail.get("timezone") == "UTC", detail)

@@ -12,11 +12,9 @@ import subprocess
 import sys
 import time
 
-from faults import Checks, FaultWork, communicate, wait_until
+from faults import FaultWork, check, checks, communicate, wait_until
 
 LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
-checks = Checks()
-check = checks.check
 PIPELINE = """version: 1
 name: clock
 steps:

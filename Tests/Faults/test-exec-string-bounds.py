@@ -8,10 +8,9 @@ Usage: test-exec-string-bounds.py RUNNER"""
 import json
 import os
 
-from faults import Checks, Work
+from faults import Work, checks
 
 LIMIT = 131_071
-checks = Checks()
 
 
 def pipeline(run_bytes, pipeline_env_bytes, step_env_bytes):
@@ -50,12 +49,15 @@ with Work("runner-exec-strings-") as work:
         checks.check(f"a {name} of 131,072 bytes: exit 2 with RUN2040 at {line}:{column}",
                      result.returncode == 2 and found == [("RUN2040", line, column)], f"exit {result.returncode} {found}")
         result = work.cli("apply", path)
-        checks.check("and apply refuses it before running anything (exit 2)", result.returncode == 2 and "RUN2040" in result.stderr,
+        checks.check("and apply refuses it before running anything (exit 2)",
+                     result.returncode == 2 and "RUN2040" in result.stderr,
                      f"exit {result.returncode} {result.stderr[:300]}")
 
-    nul = work.write("nul.yaml", 'version: 1\nname: nul\nsteps:\n  - name: a\n    run: "echo before\\0; touch ran-after-the-nul"\n')
+    nul = work.write("nul.yaml",
+                     'version: 1\nname: nul\nsteps:\n  - name: a\n    run: "echo before\\0; touch ran-after-the-nul"\n')
     result = work.cli("apply", nul)
     checks.check("a run holding a NUL (a \\0 escape): exit 2 with RUN2041, nothing run",
-                 result.returncode == 2 and "RUN2041" in result.stderr and not os.path.exists(work.path("ran-after-the-nul"))
-                 and "before" not in result.stdout, f"exit {result.returncode} {result.stdout[-200:]} {result.stderr[:300]}")
+                 result.returncode == 2 and "RUN2041" in result.stderr
+                 and not os.path.exists(work.path("ran-after-the-nul")) and "before" not in result.stdout,
+                 f"exit {result.returncode} {result.stdout[-200:]} {result.stderr[:300]}")
 checks.finish("test-exec-string-bounds")

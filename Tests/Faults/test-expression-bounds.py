@@ -8,11 +8,9 @@ Usage: test-expression-bounds.py RUNNER"""
 import json
 import os
 import shutil
-import threading
 
-from faults import Checks, ServeProcess, Work
+from faults import Work, checks
 
-checks = Checks()
 CONDITION_LINE = 8  # the line of `if:` in pipeline() below; the expression starts at column 9
 
 
@@ -93,33 +91,23 @@ with Work("runner-expr-bounds-") as work:
     shutil.copy(bounds, folder)
     for name in ("and-10000", "or-100000", "parens-10000"):
         shutil.copy(work.path(f"{name}.yaml"), folder)
-    server = ServeProcess(work.dir, pipelines=folder, env=dict(work.env, RUNNER_HOME=work.path("serve-home")))
-    watchdog = threading.Timer(40, lambda: server.process and server.process.kill())
-    watchdog.start()
-    try:
-        try:
-            server.start()
-        except SystemExit as error:
-            checks.check("the server starts with them in its folder", False, f"{error}")
-            raise
-        health = server.http("GET", "/healthz", timeout=10).decoded()
-        checks.check("the server listens and serves the one pipeline that loads", health.get("pipelines") == 1, f"{health}")
-        server.token = server.new_token("operator", "expr")
-        run_id = server.http("POST", "/api/v1/pipelines/bounds/runs", {"params": {}}, timeout=10).decoded()["run_id"]
-        body = server.wait(run_id, seconds=20) or {"status": None, "steps": []}
-        status, steps = body["status"], {s["name"]: s["status"] for s in body["steps"]}
-        checks.check("a launched run at the bounds succeeds, its `if`s decided",
-                     status == "succeeded" and steps.get("no_step") == "skipped", f"{status} {steps}")
-        line = server.reload()
-        checks.check("SIGHUP reloads and the server stays up", "reloaded 1 pipelines" in line and server.process.poll() is None,
-                     f"{line!r}")
-        server.stop(20)
-        server.start()
-        health = server.http("GET", "/healthz", timeout=10).decoded()
-        checks.check("it starts again over the stored run", health.get("status") == "ok", f"{health}")
-    except SystemExit:
-        pass
-    finally:
-        watchdog.cancel()
-        server.stop(20)
+    with work.server(folder, apart="serve") as server, server.killed_after(40):
+        if server.started(checks.check, "the server starts with them in its folder"):
+            health = server.http("GET", "/healthz", timeout=10).decoded()
+            checks.check("the server listens and serves the one pipeline that loads", health.get("pipelines") == 1,
+                         f"{health}")
+            server.token = server.new_token("operator", "expr")
+            launched = server.http("POST", "/api/v1/pipelines/bounds/runs", {"params": {}}, timeout=10)
+            run_id = launched.decoded()["run_id"]
+            body = server.wait(run_id, seconds=20) or {"status": None, "steps": []}
+            status, steps = body["status"], {s["name"]: s["status"] for s in body["steps"]}
+            checks.check("a launched run at the bounds succeeds, its `if`s decided",
+                         status == "succeeded" and steps.get("no_step") == "skipped", f"{status} {steps}")
+            line = server.reload()
+            checks.check("SIGHUP reloads and the server stays up",
+                         "reloaded 1 pipelines" in line and server.process.poll() is None, f"{line!r}")
+            server.stop(20)
+            if server.started(checks.check, "it starts again over the stored run"):
+                health = server.http("GET", "/healthz", timeout=10).decoded()
+                checks.check("it starts again over the stored run", health.get("status") == "ok", f"{health}")
 checks.finish("test-expression-bounds")

@@ -11,10 +11,8 @@ import signal
 import subprocess
 import time
 
-from faults import Checks, FaultWork, chain, communicate, wait_until
+from faults import FaultWork, chain, check, checks, communicate, wait_until
 
-checks = Checks()
-check = checks.check
 env = {"RUNNER_LEASE": "3"}
 
 with FaultWork("fencing", {"four.yaml": chain("four", 4, 1.5)}) as work:

@@ -9,11 +9,9 @@ import json
 import os
 import socket
 import subprocess
-import threading
 
-from faults import Checks, Work
+from faults import Work, checks
 
-checks = Checks()
 GOOD = "version: 1\nname: good\nsteps:\n  - name: a\n    run: echo a\n"
 work = Work("runner-fifo-", {"good.yaml": GOOD})
 
@@ -63,27 +61,16 @@ try:
     checks.check("the regular pipeline beside them is valid", f"ok {folder}/good.yaml" in out, out[:300])
 
     print("serve with them in its folder")
-    server = work.server()
-    watchdog = threading.Timer(30, lambda: server.process and server.process.kill())
-    watchdog.start()
-    try:
-        try:
-            server.start()
-        except SystemExit as error:
-            checks.check("the server starts listening", False, f"{error}")
-            raise
-        health = server.http("GET", "/healthz", timeout=10).decoded()
-        checks.check("the server listens and serves the regular pipeline", health.get("pipelines") == 1, f"{health}")
-        line = server.reload()
-        checks.check("SIGHUP reloads without blocking", "reloaded 1 pipelines" in line, f"{line!r}")
-    except SystemExit:
-        pass
-    finally:
-        watchdog.cancel()
-        server.stop(20)
-        with open(work.path("serve.out")) as f:
-            log = f.read()
-        checks.check("the server reported the FIFO", "x.yaml is a FIFO (named pipe), not a regular file" in log, log[:300])
+    with work.server() as server, server.killed_after(30):
+        if server.started(checks.check, "the server starts listening"):
+            health = server.http("GET", "/healthz", timeout=10).decoded()
+            checks.check("the server listens and serves the regular pipeline", health.get("pipelines") == 1,
+                         f"{health}")
+            line = server.reload()
+            checks.check("SIGHUP reloads without blocking", "reloaded 1 pipelines" in line, f"{line!r}")
+    with open(work.path("serve.out")) as f:
+        log = f.read()
+    checks.check("the server reported the FIFO", "x.yaml is a FIFO (named pipe), not a regular file" in log, log[:300])
 
     print("a 100 MB file is refused by its size")
     big = work.path("big.yaml")

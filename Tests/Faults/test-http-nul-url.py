@@ -5,11 +5,9 @@ another through. `%00` in the path (or a NUL byte anywhere in the request line) 
 400 RUN6013 in the API's error shape, and the connection closed; in a query value the NUL
 arrives as U+FFFD, so the value is never cut short (`attempt=1%00x` is not attempt 1: 400
 RUN2102). Usage: test-http-nul-url.py RUNNER"""
-from faults import Checks, FaultWork, Serve
+from faults import FaultWork, Serve, check, checks
 from http_raw import error_code, exchange
 
-checks = Checks()
-check = checks.check
 NOOP = "version: 1\nname: noop\nsteps:\n  - {name: s, run: 'echo hi'}\n"
 
 

@@ -10,10 +10,8 @@ import json
 import os
 import pwd
 
-from faults import Checks, Work
+from faults import Work, check, checks
 
-checks = Checks()
-check = checks.check
 CLI_ACTOR = "cli:" + pwd.getpwuid(os.geteuid()).pw_name
 
 PIPELINE = """\

@@ -8,10 +8,8 @@ Usage: Tests/Faults/test-inputs-long-items.py RUNNER
 import json
 import os
 
-from faults import Checks, Work
+from faults import Work, check, checks
 
-checks = Checks()
-check = checks.check
 
 # The items are listed in the file: as one list param they would be more than its variable
 # holds (RUN2105).

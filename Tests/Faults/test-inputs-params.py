@@ -9,10 +9,8 @@ Usage: Tests/Faults/test-inputs-params.py RUNNER
 import json
 import os
 
-from faults import Checks, Work
+from faults import Work, check, checks
 
-checks = Checks()
-check = checks.check
 LIMIT = 131072  # MAX_ARG_STRLEN: one NAME=value string, its NUL included
 ROOM = LIMIT - len("PARAM_BODY=") - 1
 
@@ -72,7 +70,8 @@ def validate_checks(work):
     r = work.cli("validate", schedule)
     check("a schedule's param with a NUL: validate exit 2, RUN2031 naming the NUL",
           r.returncode == 2 and "RUN2031" in r.stdout + r.stderr and "NUL" in r.stdout + r.stderr, (r.returncode, r.stdout[-400:]))
-    default = work.write("v/default.yaml", PIPELINE.replace("body: {type: string}", 'body: {type: string, default: "a\\0b"}'))
+    default = work.write("v/default.yaml",
+                         PIPELINE.replace("body: {type: string}", 'body: {type: string, default: "a\\0b"}'))
     r = work.cli("validate", default)
     check("a default with a NUL: validate exit 2, RUN2021", r.returncode == 2 and "RUN2021" in r.stdout + r.stderr,
           (r.returncode, r.stdout[-400:]))

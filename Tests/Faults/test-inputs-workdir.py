@@ -9,17 +9,15 @@ Usage: Tests/Faults/test-inputs-workdir.py RUNNER
 import json
 import os
 
-from faults import Checks, Work
-
-checks = Checks()
-check = checks.check
+from faults import Work, check, checks
 
 
 def cli_checks(work):
     p, outside = work.pipelines, work.path("outside")
     os.symlink(outside, f"{p}/out")
     os.symlink("sub", f"{p}/in")
-    work.write("pipelines/escape.yaml", "version: 1\nname: escape\nsteps:\n  - {name: a, run: touch escaped, workdir: out}\n")
+    work.write("pipelines/escape.yaml",
+               "version: 1\nname: escape\nsteps:\n  - {name: a, run: touch escaped, workdir: out}\n")
     r = work.cli("validate", f"{p}/escape.yaml")
     out = r.stdout + r.stderr
     check("validate: a workdir that is a symlink out of the folder: exit 2, RUN2042 at its line, the target named",
@@ -27,11 +25,13 @@ def cli_checks(work):
     r = work.cli("apply", f"{p}/escape.yaml")
     check("apply refuses it too (exit 2), nothing written outside",
           r.returncode == 2 and not os.path.exists(f"{outside}/escaped"), (r.returncode, r.stderr[-300:]))
-    work.write("pipelines/inside.yaml", "version: 1\nname: inside\nsteps:\n  - {name: a, run: pwd -P > seen, workdir: in}\n")
+    work.write("pipelines/inside.yaml",
+               "version: 1\nname: inside\nsteps:\n  - {name: a, run: pwd -P > seen, workdir: in}\n")
     r = work.cli("apply", f"{p}/inside.yaml")
     check("a symlink that stays inside is followed", r.returncode == 0 and os.path.exists(f"{p}/sub/seen"), (r.returncode, r.stderr[-300:]))
 
-    work.write("pipelines/missing.yaml", "version: 1\nname: missing\nsteps:\n  - {name: build, run: echo hi, workdir: build/out}\n")
+    work.write("pipelines/missing.yaml",
+               "version: 1\nname: missing\nsteps:\n  - {name: build, run: echo hi, workdir: build/out}\n")
     r = work.cli("apply", f"{p}/missing.yaml", "--json")
     step = next(iter(json.loads(r.stdout).get("steps", [])), {}) if r.stdout.startswith("{") else {}
     message = step.get("error_message") or step.get("message") or ""
@@ -54,7 +54,8 @@ def serve_checks(work):
     p, outside = work.path("s-pipelines"), work.path("outside")
     os.makedirs(f"{p}/sub")
     os.symlink("sub", f"{p}/link")
-    work.write("s-pipelines/swap.yaml", "version: 1\nname: swap\nsteps:\n  - {name: a, run: touch written, workdir: link}\n")
+    work.write("s-pipelines/swap.yaml",
+               "version: 1\nname: swap\nsteps:\n  - {name: a, run: touch written, workdir: link}\n")
     with work.server(p, apart="s") as server:
         server.token = server.new_token("operator", "faults")
         server.start()

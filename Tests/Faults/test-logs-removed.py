@@ -10,10 +10,8 @@ import shutil
 import subprocess
 import time
 
-from faults import Checks, FaultWork, communicate, wait_until
+from faults import FaultWork, check, checks, communicate, wait_until
 
-checks = Checks()
-check = checks.check
 PIPELINE = """version: 1
 name: logs
 steps:
@@ -37,8 +35,8 @@ def talk_log_started(logs):
 
 
 with FaultWork("logs-removed", {"logs.yaml": PIPELINE}) as work:
-    apply = work.popen("apply", os.path.join(work.pipelines, "logs.yaml"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       text=True)
+    apply = work.popen("apply", os.path.join(work.pipelines, "logs.yaml"),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     logs = os.path.join(work.home, "logs")
     wait_until(lambda: talk_log_started(logs), 20, interval=0.05)
     time.sleep(0.8)

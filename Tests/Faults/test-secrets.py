@@ -17,10 +17,8 @@ import subprocess
 import threading
 import time
 
-from faults import RUNNER, Checks, FaultWork, Serve
+from faults import RUNNER, FaultWork, Serve, check, checks
 
-checks = Checks()
-check = checks.check
 TOKEN = "tok3n-S3CR3T-value-0123456789"
 ITEMS = ["item-one-Zq81", "item-two-Xw42"]
 ENV_SECRET = "env-S3CR3T-from-the-runner-77"

@@ -11,13 +11,11 @@ import select
 import socket
 import time
 
-from faults import Checks, FaultWork
+from faults import FaultWork, check, checks
 
 ATTACKERS = 1100
 PER_CLIENT = 128          # runner serve's default --max-client-connections
 HEADER_TIMEOUT = 10       # and --header-timeout
-checks = Checks()
-check = checks.check
 NOOP = "version: 1\nname: noop\nsteps:\n  - {name: s, run: 'true'}\n"
 
 

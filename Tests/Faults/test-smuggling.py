@@ -5,11 +5,9 @@ lets a proxy in front and `runner serve` disagree where a request ends, and the 
 a request of its own. Each is refused (400 RUN6011, 501 RUN6012, the API's error shape) before
 its handler, the connection is closed, and the request hidden behind it is never answered.
 Usage: test-smuggling.py RUNNER"""
-from faults import Checks, FaultWork, Serve
+from faults import FaultWork, Serve, check, checks
 from http_raw import error_code, exchange
 
-checks = Checks()
-check = checks.check
 NOOP = "version: 1\nname: noop\nsteps:\n  - {name: s, run: 'true'}\n"
 
 

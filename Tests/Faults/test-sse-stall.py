@@ -8,14 +8,12 @@ import os
 import socket
 import time
 
-from faults import Checks, FaultWork, Serve
+from faults import FaultWork, Serve, check, checks
 
 LOG_BYTES = 200_000_000
 STALLED = 6
 RSS_LIMIT_MB = 300
 WATCH_SECONDS = 8
-checks = Checks()
-check = checks.check
 
 
 def rss_mb(pid):
@@ -46,7 +44,8 @@ def follow(server, run, line):
     begun = time.monotonic()
     status, body = server.request("GET", f"/api/v1/runs/{run}", timeout=5)
     answered = status == 200 and body["id"] == run
-    check("a normal request is answered meanwhile", answered is True, f"{status} {body} after {time.monotonic() - begun:.1f} s")
+    check("a normal request is answered meanwhile", answered is True,
+          f"{status} {body} after {time.monotonic() - begun:.1f} s")
     reader = open_stream(server, run)
     reader.settimeout(5)
     received = b""

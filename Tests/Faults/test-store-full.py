@@ -13,15 +13,12 @@ import subprocess
 import sys
 import time
 
-from faults import Checks, FaultWork, chain, communicate, hold_database, wait_until
+from faults import FaultWork, chain, check, checks, communicate, hold_database, wait_until
 
 if os.geteuid() != 0 and not os.environ.get("FAULTS_IN_NAMESPACE"):
     # A tmpfs needs a mount: in a user and mount namespace of our own, as its root.
     os.environ["FAULTS_IN_NAMESPACE"] = "1"
     os.execvp("unshare", ["unshare", "-rm", sys.executable, "-B", *sys.argv])
-
-checks = Checks()
-check = checks.check
 
 
 def wait_for_count(work, n):

@@ -9,10 +9,8 @@ restart of the server runs none of them again."""
 import threading
 import time
 
-from faults import Checks, FaultWork, Serve, chain, hold_database
+from faults import FaultWork, Serve, chain, check, checks, hold_database
 
-checks = Checks()
-check = checks.check
 work = FaultWork("store-lock", {"five.yaml": chain("five", 5, 1)})
 try:
     server = Serve(work)

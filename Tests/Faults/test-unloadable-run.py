@@ -12,10 +12,8 @@ import sqlite3
 import subprocess
 import time
 
-from faults import Checks, FaultWork, Serve, wait_until
+from faults import FaultWork, Serve, check, checks, wait_until
 
-checks = Checks()
-check = checks.check
 PIPELINE = """version: 1
 name: two
 steps:
