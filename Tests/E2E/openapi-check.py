@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env -S python3 -B
 """schemas/openapi.yaml against the server that `runner serve` is today.
 
   a. the document is valid OpenAPI 3.1 (openapi-spec-validator);
@@ -25,26 +25,19 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 
-sys.dont_write_bytecode = True  # no __pycache__ in the tree
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from runner_e2e import ROOT, RUNNER, TERMINAL, Checks, ServeProcess  # noqa: E402
+from runner_e2e import ROOT, TERMINAL, ServeProcess, Work, check, checks
 SPEC_PATH = os.path.abspath(os.environ.get("OPENAPI_CHECK_SPEC") or os.path.join(ROOT, "schemas", "openapi.yaml"))
 BASE = "urn:runner:openapi"
 # schemathesis: examples per operation and a hard limit on the whole step (seconds).
 FUZZ_EXAMPLES = int(os.environ.get("OPENAPI_CHECK_EXAMPLES", "60"))
 FUZZ_TIMEOUT = int(os.environ.get("OPENAPI_CHECK_FUZZ_TIMEOUT", "150"))
 FUZZ_SEED = os.environ.get("OPENAPI_CHECK_SEED", "20261123")
-checks = Checks()
-check = checks.check
 
 
 try:
@@ -125,35 +118,8 @@ class Reply:
 
 
 class Server(ServeProcess):
-    def start(self):
-        super().start(who="openapi-check")
-
-    def request(self, method, path, body=None, raw=None, token="default", headers=None, timeout=30):
-        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method)
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        token = self.token if token == "default" else token
-        if token:
-            req.add_header("Authorization", f"Bearer {token}")
-        for k, v in (headers or {}).items():
-            req.add_header(k, v)
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as r:
-                return Reply(r.status, r.headers, r.read())
-        except urllib.error.HTTPError as e:
-            return Reply(e.code, e.headers, e.read())
-        except (urllib.error.URLError, OSError) as e:  # no answer at all: status 0, the reason as the body
-            return Reply(0, {}, f"no answer: {e}".encode())
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+    def request(self, *args, **kwargs):
+        return Reply(*self.http(*args, **kwargs))
 
 
 def conforms(spec, reply, method, template, response_pointer=None):
@@ -204,20 +170,16 @@ def main():
         check("schemas/openapi.yaml is valid OpenAPI 3.1 (openapi-spec-validator)", spec.doc.get("openapi", "").startswith("3.1"))
     except Exception as error:  # noqa: BLE001 - any failure here is the check's answer
         check("schemas/openapi.yaml is valid OpenAPI 3.1 (openapi-spec-validator)", False, f"{type(error).__name__}: {str(error)[:600]}")
-        print(f"openapi-check: {checks.passed} passed, {checks.failed} failed")
-        return 1
+        checks.finish("openapi-check")
     check("every route of the server (APIServer.routes) is in the document",
           {"/healthz", "/metrics", "/api/v1/pipelines", "/api/v1/pipelines/{name}", "/api/v1/pipelines/{name}/runs", "/api/v1/runs",
            "/api/v1/runs/{id}", "/api/v1/runs/{id}/cancel", "/api/v1/runs/{id}/retry", "/api/v1/runs/{id}/steps/{step}/log",
            "/api/v1/runs/{id}/events", "/api/v1/audit"} <= set(spec.doc["paths"]), sorted(spec.doc["paths"]))
 
-    work = tempfile.mkdtemp(prefix="openapi-check.")
-    server = Server(work)
-    try:
-        tokens = {}
-        for role in ("viewer", "operator", "admin"):
-            tokens[role] = server.cli("token", "create", "--role", role, "--name", f"openapi-{role}").stdout.strip()
-        revoked = server.cli("token", "create", "--role", "admin", "--name", "openapi-revoked").stdout.strip()
+    with Work("openapi-check.") as folder, Server(folder.dir) as server:
+        work = folder.dir
+        tokens = {role: server.new_token(role, f"openapi-{role}") for role in ("viewer", "operator", "admin")}
+        revoked = server.new_token("admin", "openapi-revoked")
         server.cli("token", "revoke", "openapi-revoked")
         if not all(re.fullmatch(r"rnr_[0-9a-f]{16}_[0-9a-f]{64}", t) for t in [*tokens.values(), revoked]):
             raise SystemExit(f"openapi-check: runner token create did not print tokens: {tokens}")
@@ -450,11 +412,7 @@ def main():
         # --- c. schemathesis
         print(f"  (live checks took {time.time() - started:.0f}s; schemathesis next, at most {FUZZ_TIMEOUT}s)")
         fuzz(server, tokens["operator"], work)
-    finally:
-        server.stop()
-        shutil.rmtree(work, ignore_errors=True)
-    print(f"openapi-check: {checks.passed} passed, {checks.failed} failed ({time.time() - started:.0f}s)")
-    return 0 if checks.failed == 0 else 1
+    checks.finish("openapi-check", f" ({time.time() - started:.0f}s)")
 
 
 def sse(spec, server, run_id, name, query="", headers=None):
@@ -550,4 +508,4 @@ def _failures(output):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

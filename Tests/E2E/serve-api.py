@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env -S python3 -B
 """End-to-end: `runner serve` over real HTTP (urllib), serving this project's pipelines/.
 
   health, pipelines list and detail; launch → poll → final state (docs-publish, seed 000);
@@ -24,69 +24,25 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
 
-sys.dont_write_bytecode = True  # no __pycache__ in the tree
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from runner_e2e import ROOT, RUNNER, TERMINAL, Checks, ServeProcess  # noqa: E402
-checks = Checks()
-check = checks.check
+from runner_e2e import ROOT, TERMINAL, ServeProcess, Work, check, checks
 
 
 class Server(ServeProcess):
-    def start(self, *extra):
-        return super().start(*extra, who="serve-api")
-
-    def request(self, method, path, body=None, raw=None, timeout=30, token="default", headers=None):
-        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method)
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        token = self.token if token == "default" else token
-        if token:
-            req.add_header("Authorization", f"Bearer {token}")
-        for k, v in (headers or {}).items():
-            req.add_header(k, v)
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as r:
-                text = r.read()
-                if not r.headers.get("Content-Type", "").startswith("application/json"):
-                    return r.status, text.decode(errors="replace"), dict(r.headers)
-                return r.status, json.loads(text or b"null"), dict(r.headers)
-        except urllib.error.HTTPError as e:
-            text = e.read()
-            try:
-                return e.code, json.loads(text), dict(e.headers)
-            except ValueError:
-                return e.code, text.decode(errors="replace"), dict(e.headers)
-
-    def wait(self, run_id, statuses=TERMINAL, seconds=90):
-        deadline = time.time() + seconds
-        run = None
-        while time.time() < deadline:
-            status, run, _ = self.request("GET", f"/api/v1/runs/{run_id}")
-            if status == 200 and run["status"] in statuses:
-                return run
-            time.sleep(0.2)
-        return run
-
-    def kill(self, sig):
-        os.killpg(self.process.pid, sig) if sig == signal.SIGKILL else self.process.send_signal(sig)
-        self.process.wait(timeout=30)
+    def request(self, *args, **kwargs):
+        """(status, the body as JSON or text, the headers as a dict)."""
+        reply = self.http(*args, **kwargs)
+        return reply.status, reply.decoded(), dict(reply.headers)
 
 
 def main():
-    work = tempfile.mkdtemp(prefix="serve-api.")
-    server = Server(work)
-    # Each upstream page takes 0.3 s: the Idempotency-Key checks below need the keyed run to
-    # be still active after its 100 requests (under Tests/Faults/clock-at.sh it had finished
-    # first in 4 of 7 runs, and then a new key got 202 instead of 409).
-    server.env["UPSTREAM_DELAY_MS"] = "300"
-    try:
+    with Work("serve-api.") as folder, Server(folder.dir) as server:
+        work = folder.dir
+        # Each upstream page takes 0.3 s: the Idempotency-Key checks below need the keyed run to
+        # be still active after its 100 requests (under Tests/Faults/clock-at.sh it had finished
+        # first in 4 of 7 runs, and then a new key got 202 instead of 409).
+        server.env["UPSTREAM_DELAY_MS"] = "300"
         print("runner serve (HTTP API)")
         tokens = {}
         for role in ("viewer", "operator", "admin"):
@@ -186,22 +142,17 @@ def main():
               and all(s["status"] in ("succeeded", "skipped") for s in run["steps"]) and len(run["attempts"]) >= 5, run and run["status"])
         # --- Server-Sent Events: transitions with ids, log lines, the end; Last-Event-ID resumes
         def sse(path, headers=None):
-            req = urllib.request.Request(f"http://127.0.0.1:{server.port}{path}")
-            req.add_header("Authorization", f"Bearer {server.token}")
-            for k, v in (headers or {}).items():
-                req.add_header(k, v)
-            with urllib.request.urlopen(req, timeout=30) as r:
-                kind = r.headers.get("Content-Type", "")
-                events, current = [], {}
-                for raw in r.read().decode().split("\n"):
-                    if raw == "":
-                        if current:
-                            events.append(current)
-                        current = {}
-                    elif not raw.startswith(":"):
-                        field, _, value = raw.partition(": ")
-                        current[field] = value
-                return kind, events
+            reply = server.http("GET", path, headers=headers)
+            events, current = [], {}
+            for raw in reply.body.decode().split("\n"):
+                if raw == "":
+                    if current:
+                        events.append(current)
+                    current = {}
+                elif not raw.startswith(":"):
+                    field, _, value = raw.partition(": ")
+                    current[field] = value
+            return reply.headers.get("Content-Type", ""), events
         kind, events = sse(f"/api/v1/runs/{run_id}/events")
         ids = [int(e["id"]) for e in events if "id" in e]
         statuses = [json.loads(e["data"]).get("status") for e in events if e.get("event") == "run"]
@@ -266,14 +217,9 @@ def main():
         check("an Idempotency-Key with a space: 400 RUN6010", status == 400 and body.get("code") == "RUN6010", (status, body))
 
         def keyed(key, payload):
-            req = urllib.request.Request(f"http://127.0.0.1:{server.port}{launch_path}", data=json.dumps(payload).encode(), method="POST")
-            req.add_header("Authorization", f"Bearer {server.token}")
-            req.add_header("Idempotency-Key", key)
-            try:
-                with urllib.request.urlopen(req, timeout=60) as r:
-                    return r.status, r.read(), dict(r.headers)
-            except urllib.error.HTTPError as e:
-                return e.code, e.read(), dict(e.headers)
+            """(status, the body's bytes, the headers as a dict)."""
+            reply = server.http("POST", launch_path, payload, headers={"Idempotency-Key": key}, timeout=60)
+            return reply.status, reply.body, dict(reply.headers)
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=50) as pool:
             replies = list(pool.map(lambda _: keyed("ingest-1", ingestion), range(100)))
@@ -386,7 +332,7 @@ def main():
         crash_id = accepted.get("run_id")
         server.wait(crash_id, statuses={"running"} | TERMINAL)
         time.sleep(0.5)
-        server.kill(signal.SIGKILL)
+        server.kill()
         # While it is down, ingestion's schedule (0 3 * * *) "last fired" three firings ago: the
         # two firings missed meanwhile (the last 03:00 UTC at or before now, and the one a day
         # earlier) run once when the server is back. Counted from the last 03:00, not from
@@ -433,7 +379,7 @@ def main():
         if scheduled:
             server.wait(scheduled["id"])
 
-        server.kill(signal.SIGTERM)
+        server.stop()
         check("SIGTERM: the server stops", server.process.returncode == 0, server.process.returncode)
         # gc in the server: finished runs past retention go, with their workspaces.
         workspace = f"{work}/home/workspaces/{run_id}"
@@ -444,7 +390,7 @@ def main():
             time.sleep(0.2)
         check("the server's gc removed a finished docs-publish run past --retention 1s, and its workspace",
               had_workspace and server.request("GET", f"/api/v1/runs/{run_id}")[0] == 404 and not os.path.exists(workspace), had_workspace)
-        server.kill(signal.SIGTERM)
+        server.stop()
         # --- SIGHUP loads the directory again; a pipeline that does not load is reported, not fatal
         small = f"{work}/small"
         os.makedirs(f"{small}/pipelines")
@@ -464,7 +410,7 @@ def main():
         while time.time() < deadline and names() != ["backup", "promotion"]:
             time.sleep(0.1)
         after_names = names()
-        other.kill(signal.SIGTERM)
+        other.stop()
         reported = open(f"{small}/serve.out").read()
         check("SIGHUP reloads the directory (a new pipeline is served); a broken one is reported and left out",
               first_names == ["promotion"] and after_names == ["backup", "promotion"] and "not serving" in reported and "broken.yaml" in reported,
@@ -481,13 +427,8 @@ def main():
                     continue
                 leaks += [path for t in tokens.values() if t.encode() in data]
         check("no token appears in any file: logs, state database, server output", not leaks, leaks[:3])
-    finally:
-        if server.process and server.process.poll() is None:
-            os.killpg(server.process.pid, signal.SIGKILL)
-        shutil.rmtree(work, ignore_errors=True)
-    print(f"serve-api: {checks.passed} passed, {checks.failed} failed")
-    return 0 if checks.failed == 0 else 1
+    checks.finish("serve-api")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

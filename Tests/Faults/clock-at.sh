@@ -3,8 +3,8 @@
 # `date -d` syntax: "2026-12-31 23:59:40"), for CMD and every process it starts, all with one
 # clock; monotonic clocks, sleeps and timers stay real. libfaketime (Debian `faketime`) moves
 # the wall clock; faketime-wallclock.c, preloaded before it, keeps it from shifting deadlines
-# on monotonic clocks (see that file). The offset form (FAKETIME=+N) keeps every process on
-# one clock, where "@INSTANT" restarts it in each new process.
+# on monotonic clocks (see that file). The offset form (FAKETIME=+N, or -N for an instant past)
+# keeps every process on one clock, where "@INSTANT" restarts it in each new process.
 set -euo pipefail
 instant=${1:?usage: clock-at.sh INSTANT CMD [ARG]...}
 shift
@@ -19,7 +19,7 @@ if [ ! -e "$shim" ]; then
   mv "$shim.$$" "$shim"
 fi
 target=$(date -u -d "$instant" +%s)
-export FAKETIME="+$(( target - $(date -u +%s) ))" FAKETIME_DONT_FAKE_MONOTONIC=1 LD_PRELOAD="$shim:$lib"
+export FAKETIME="$(printf %+d $(( target - $(date -u +%s) )))" FAKETIME_DONT_FAKE_MONOTONIC=1 LD_PRELOAD="$shim:$lib"
 # Started from a process that has libfaketime loaded already, CMD inherits its shared clock
 # (FAKETIME_SHARED) instead of making one in its constructor (which sets that variable): a
 # debug runner (libswiftCore loaded dynamically) started that way saw no arguments (observed).

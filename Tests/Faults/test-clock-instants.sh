@@ -15,82 +15,49 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 status=0
 for instant in "2026-12-05 00:30:00" "2026-12-31 23:59:40"; do
   echo "at $instant UTC"
-  "$HERE/clock-at.sh" "$instant" python3 - "$RUNNER" "$instant" <<'PYTHON' || status=1
-import calendar, json, os, shutil, signal, sqlite3, subprocess, sys, tempfile, time, urllib.request
+  PYTHONPATH="$HERE" "$HERE/clock-at.sh" "$instant" python3 -B - "$RUNNER" "$instant" <<'PYTHON' || status=1
+import calendar, json, os, signal, sqlite3, subprocess, sys, time
 
-RUNNER, INSTANT = sys.argv[1], sys.argv[2]
-passed = failed = 0
+from faults import Work, check, checks, communicate, wait_until
 
-
-def check(name, condition, detail=""):
-    global passed, failed
-    passed, failed = passed + bool(condition), failed + (not condition)
-    print(f"  {'ok  ' if condition else 'FAIL'}  {name}" + ("" if condition else f"\n        {detail}"))
+INSTANT = sys.argv[2]
 
 
 def iso(seconds):
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
 
 
-work = tempfile.mkdtemp(prefix="faults-clock.")
-env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNNER_", "PARAM_"))}
-env.update(RUNNER_HOME=f"{work}/home", NO_COLOR="1")
-procs = []
-
-
-def start(*args, **kw):
-    p = subprocess.Popen([RUNNER, *args], env=env, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         start_new_session=True, **kw)
-    procs.append(p)
-    return p
-
-
-def show(run_id):
-    r = subprocess.run([RUNNER, "runs", "show", run_id, "--json"], env=env, capture_output=True, text=True)
-    return json.loads(r.stdout) if r.returncode == 0 else {}
-
-
-def wait_for(predicate, seconds):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    return None
+def start(*args):
+    return work.popen(*args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def deferred(name, at):
     """A pipeline whose step fails once with a deferred retry, then succeeds."""
-    with open(f"{work}/{name}.yaml", "w") as f:
-        f.write(f"""version: 1
+    work.write(f"{name}.yaml", f"""version: 1
 name: {name}
 steps:
   - name: fetch
     run: 'if [ -e {name}.done ]; then exit 0; fi; touch {name}.done; exit 76'
     errors: [{{exit_codes: [76], code: QUOTA, retry: {{at: {json.dumps(at)}}}}}]
 """)
-    return start("apply", f"{work}/{name}.yaml", "--json")
+    return start("apply", work.path(f"{name}.yaml"), "--json")
 
 
 def waiting_run(name):
     def find():
-        r = subprocess.run([RUNNER, "runs", "list", "--json"], env=env, capture_output=True, text=True)
-        runs = [x for x in json.loads(r.stdout or "[]") if x.get("pipeline") == name and x.get("status") == "waiting"]
-        return show(runs[0]["id"]) if runs else None
-    return wait_for(find, 15) or {}
+        runs = [x for x in work.runs() if x.get("pipeline") == name and x.get("status") == "waiting"]
+        return work.show(runs[0]["id"]) if runs else None
+    return wait_until(find, 15) or {}
 
 
-try:
+with Work("faults-clock.") as work:
     now = time.time()
     next_midnight = (int(now) // 86400 + 1) * 86400
     next_hour = (int(now) // 3600 + 1) * 3600
     year, month_now = time.gmtime(now)[:2]
     first_of_next_month = calendar.timegm((year + month_now // 12, month_now % 12 + 1, 1, 0, 0, 0, 0, 0, 0))
     crosses_midnight = next_midnight - now < 60
-    os.makedirs(f"{work}/p")
-    with open(f"{work}/p/nightly.yaml", "w") as f:
-        f.write("""version: 1
+    work.write("p/nightly.yaml", """version: 1
 name: nightly
 triggers:
   schedule:
@@ -101,30 +68,32 @@ steps:
 """)
     # The state database is made first: processes that all make a new one at once race
     # ("table runs already exists", a store issue of its own).
-    subprocess.run([RUNNER, "runs", "list"], env=env, capture_output=True)
+    work.cli("runs", "list")
     day = deferred("daily", "next_day_utc")
     hour = deferred("hourly", "next_hour_utc")
     month = deferred("monthly", "0 0 1 * *")
 
     # --- the schedules: first seen now; then "last fired" three 03:00 firings ago
-    serve = start("serve", "--pipelines", f"{work}/p", "--listen", "127.0.0.1:0")
+    serve = start("serve", "--pipelines", work.path("p"), "--listen", "127.0.0.1:0")
     line = serve.stdout.readline()
     check("runner serve started", "listening on" in line, line)
-    db = sqlite3.connect(f"{work}/home/state.db")
-    wait_for(lambda: db.execute("SELECT count(*) FROM schedule_state").fetchone()[0] == 2, 10)
+    db = sqlite3.connect(work.path("home", "state.db"))
+    wait_until(lambda: db.execute("SELECT count(*) FROM schedule_state").fetchone()[0] == 2, 10)
     last_due = (int(time.time()) - 3 * 3600) // 86400 * 86400 + 3 * 3600
     os.killpg(serve.pid, signal.SIGKILL)
     serve.wait()
     db.execute("UPDATE schedule_state SET last_fired_at = ? WHERE entry = 0", (last_due - 2 * 86400,))
     db.commit()
-    serve = start("serve", "--pipelines", f"{work}/p", "--listen", "127.0.0.1:0")
+    serve = start("serve", "--pipelines", work.path("p"), "--listen", "127.0.0.1:0")
     serve.stdout.readline()
 
     def schedule_runs():
-        r = subprocess.run([RUNNER, "runs", "list", "--pipeline", "nightly", "--json"], env=env, capture_output=True, text=True)
-        return [show(x["id"]) for x in json.loads(r.stdout or "[]")]
+        return [work.show(x["id"]) for x in work.runs("--pipeline", "nightly")]
 
-    fired = wait_for(lambda: [r for r in schedule_runs() if r.get("trigger_detail", {}).get("schedule") == "0 3 * * *"], 10) or []
+    def fired_by(schedule):
+        return [r for r in schedule_runs() if r.get("trigger_detail", {}).get("schedule") == schedule]
+
+    fired = wait_until(lambda: fired_by("0 3 * * *"), 10) or []
     detail = fired[0].get("trigger_detail", {}) if fired else {}
     check(f"0 3 * * * last fired three firings ago: fires once at start, missed 1, for {iso(last_due)}Z",
           len(fired) == 1 and detail.get("missed") == "1" and detail.get("fire_time") == iso(last_due) + "Z", fired and detail)
@@ -136,41 +105,28 @@ steps:
         check(f"{name}: the deferred retry waits until {iso(wake)}Z", (run.get("wake_at") or "").startswith(iso(wake)),
               {k: run.get(k) for k in ("status", "wake_at")})
     if crosses_midnight:
-        out, _ = day.communicate(timeout=60)
+        out, _ = communicate(day, 60)
         final = json.loads(out) if out.startswith("{") else {}
         second = [a for a in final.get("attempts", []) if a.get("attempt") == 2 or a.get("serial") == 2]
         check("daily: at midnight it wakes and the retry succeeds (a new day, month and year)",
               day.returncode == 0 and final.get("status") == "succeeded" and second
               and second[0].get("started_at", "") >= iso(next_midnight), (day.returncode, final.get("status"), second))
-        midnight_run = wait_for(lambda: [r for r in schedule_runs() if r.get("trigger_detail", {}).get("schedule") == "0 0 * * *"], 10)
+        midnight_run = wait_until(lambda: fired_by("0 0 * * *"), 10)
         detail = midnight_run[0].get("trigger_detail", {}) if midnight_run else {}
         check("0 0 * * * fires when the server's clock passes midnight; its time zone defaults to UTC",
               detail.get("fire_time") == iso(next_midnight) + "Z" and detail.get("timezone") == "UTC", detail)
         for name, proc in (("hourly", hour), ("monthly", month)):
             if next_hour == next_midnight or name == "monthly" and first_of_next_month == next_midnight:
-                _, err = proc.communicate(timeout=30)
+                _, err = communicate(proc, 30)
                 check(f"{name}: it wakes at midnight too and succeeds", proc.returncode == 0, (proc.returncode, err[-300:]))
     for name, proc in (("daily", day), ("hourly", hour), ("monthly", month)):
         if proc.poll() is None:
             run = waiting_run(name)
             if run.get("id"):
-                subprocess.run([RUNNER, "runs", "cancel", run["id"]], env=env, capture_output=True)
-            try:
-                proc.communicate(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+                work.cli("runs", "cancel", run["id"])
+            communicate(proc, 20)
     db.close()
-finally:
-    for p in procs:
-        if p.poll() is None:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            p.wait()
-    shutil.rmtree(work, ignore_errors=True)
-print(f"  at {INSTANT}: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+checks.finish(f"  at {INSTANT}")
 PYTHON
 done
 [ $status = 0 ] && echo "test-clock-instants: all passed" || echo "test-clock-instants: FAILED"

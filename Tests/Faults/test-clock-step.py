@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env -S python3 -B
 """Issue 16, item 10: a backward step of the wall clock (-30 s, as NTP or an operator may set
 it) neither stalls a run nor lets a step outlive its timeout.
 
@@ -7,18 +7,14 @@ left alone, as a real clock step leaves it). Once the first step has started, th
 is stepped back 30 s. The second step fails once and is retried after its 2 s backoff; the
 third has a 3 s timeout and sleeps 30 s. The retry must come after about 2 s and the timeout
 must stop the third step after about 3 s: the whole run takes well under the 30 s step."""
-import json
 import os
 import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from faults import Checks, Work  # noqa: E402
+from faults import FaultWork, check, checks, communicate, wait_until
 
 LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
-checks = Checks()
-check = checks.check
 PIPELINE = """version: 1
 name: clock
 steps:
@@ -40,36 +36,22 @@ steps:
 if not os.path.exists(LIB):
     print(f"  FAIL  libfaketime is installed ({LIB}; Debian package faketime)")
     sys.exit(1)
-work = Work("clock-step", {"clock.yaml": PIPELINE})
-try:
-    offset = os.path.join(work.dir, "offset")
-    with open(offset, "w") as f:
-        f.write("+0s\n")
+with FaultWork("clock-step", {"clock.yaml": PIPELINE}) as work:
+    offset = work.write("offset", "+0s\n")
     env = {"LD_PRELOAD": LIB, "FAKETIME_TIMESTAMP_FILE": offset, "FAKETIME_NO_CACHE": "1", "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
     started = time.monotonic()
     apply = work.popen("apply", os.path.join(work.pipelines, "clock.yaml"), env=env,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and "first" not in work.counts():
-        time.sleep(0.05)
-    with open(offset, "w") as f:
-        f.write("-30s\n")
-    try:
-        out, err = apply.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        apply.kill()
-        out, err = apply.communicate()
+    wait_until(lambda: "first" in work.counts(), 20, interval=0.05)
+    work.write("offset", "-30s\n")
+    out, err = communicate(apply, 60)
     took = time.monotonic() - started
     check("the run ends (failed: the slow step timed out)", apply.returncode == 1, f"exit {apply.returncode}\n{err[-1000:]}")
     check("it took well under the 30 s the clock stepped back", took < 20, f"{took:.1f} s")
     counts = work.counts()
     check("the flaky step was retried once", counts.get("flaky") == 2, counts)
-    listed = json.loads(work.cli("runs", "list", "--json").stdout)
-    run_id = (listed if isinstance(listed, list) else listed["runs"])[0]["id"]
-    shown = json.loads(work.cli("runs", "show", run_id, "--json").stdout)
+    shown = work.show(work.runs()[0]["id"])
     slow = [a for a in shown.get("attempts", []) if a.get("step") == "slow"]
     check("the slow step was stopped by its timeout", slow and slow[0].get("timed_out") is True and
           next((s for s in shown["steps"] if s["name"] == "slow"), {}).get("error_code") == "SLOW_STEP", slow)
-finally:
-    work.cleanup()
-sys.exit(1 if checks.failed else 0)
+checks.finish("test-clock-step")

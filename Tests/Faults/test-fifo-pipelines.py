@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env -S python3 -B
 """Pipeline paths that are not regular files, and files over the size bound (issue 16, item 11).
 A FIFO named `x.yaml` once hung `runner validate` and kept `runner serve` from listening (and
 SIGHUP from reloading); refusing a 100 MB file read it, for 3.7 s and 210 MB. Now a FIFO,
@@ -7,33 +7,19 @@ device or socket is refused with RUN1015 without being opened blocking, in a fol
 Usage: test-fifo-pipelines.py RUNNER"""
 import json
 import os
-import shutil
-import signal
 import socket
 import subprocess
-import sys
-import tempfile
-import threading
-import urllib.request
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "E2E"))
-from runner_e2e import RUNNER, Checks, ServeProcess  # noqa: E402
+from faults import Work, checks
 
-checks = Checks()
-work = tempfile.mkdtemp(prefix="runner-fifo-")
 GOOD = "version: 1\nname: good\nsteps:\n  - name: a\n    run: echo a\n"
-env = dict(os.environ, RUNNER_HOME=os.path.join(work, "home"), NO_COLOR="1")
+work = Work("runner-fifo-", {"good.yaml": GOOD})
 
 
 def run(*args):
     """Runs the runner; answers (exit status, stdout, stderr), the status None when it was killed after 20 s."""
-    process = subprocess.Popen([RUNNER, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                               cwd=work, start_new_session=True)
-    timer = threading.Timer(20, lambda: os.killpg(process.pid, signal.SIGKILL))
-    timer.start()
-    out, err = process.communicate()
-    timer.cancel()
-    return (None if process.returncode == -signal.SIGKILL else process.returncode), out, err
+    result = work.cli(*args, timeout=20)
+    return result.returncode, result.stdout, result.stderr
 
 
 def codes(out):
@@ -45,16 +31,13 @@ def codes(out):
 
 def peak_rss_kib(*args):
     """Peak RSS of one runner process, from wait4."""
-    process = subprocess.Popen([RUNNER, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=work)
+    process = work.popen(*args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
     return os.waitstatus_to_exitcode(status), usage.ru_maxrss
 
 
 try:
-    folder = os.path.join(work, "pipelines")
-    os.mkdir(folder)
-    with open(os.path.join(folder, "good.yaml"), "w") as f:
-        f.write(GOOD)
+    folder = work.pipelines
     fifo = os.path.join(folder, "x.yaml")
     os.mkfifo(fifo)
     os.symlink("/dev/zero", os.path.join(folder, "zero.yaml"))
@@ -78,39 +61,19 @@ try:
     checks.check("the regular pipeline beside them is valid", f"ok {folder}/good.yaml" in out, out[:300])
 
     print("serve with them in its folder")
-    server = ServeProcess(work, pipelines=folder)
-    watchdog = threading.Timer(30, lambda: server.process and server.process.kill())
-    watchdog.start()
-    try:
-        try:
-            server.start(who="test-fifo-pipelines")
-        except SystemExit as error:
-            checks.check("the server starts listening", False, f"{error}")
-            raise
-        health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{server.port}/healthz", timeout=10).read())
-        checks.check("the server listens and serves the regular pipeline", health.get("pipelines") == 1, f"{health}")
-        server.process.send_signal(signal.SIGHUP)
-        line = server.process.stdout.readline()
-        while line and "reloaded" not in line:
-            line = server.process.stdout.readline()
-        checks.check("SIGHUP reloads without blocking", "reloaded 1 pipelines" in line, f"{line!r}")
-    except SystemExit:
-        pass
-    finally:
-        watchdog.cancel()
-        if server.process and server.process.poll() is None:
-            server.process.send_signal(signal.SIGTERM)
-            try:
-                server.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.process.kill()
-                server.process.wait()
-        with open(f"{work}/serve.out") as f:
-            log = f.read()
-        checks.check("the server reported the FIFO", "x.yaml is a FIFO (named pipe), not a regular file" in log, log[:300])
+    with work.server() as server, server.killed_after(30):
+        if server.started(checks.check, "the server starts listening"):
+            health = server.http("GET", "/healthz", timeout=10).decoded()
+            checks.check("the server listens and serves the regular pipeline", health.get("pipelines") == 1,
+                         f"{health}")
+            line = server.reload()
+            checks.check("SIGHUP reloads without blocking", "reloaded 1 pipelines" in line, f"{line!r}")
+    with open(work.path("serve.out")) as f:
+        log = f.read()
+    checks.check("the server reported the FIFO", "x.yaml is a FIFO (named pipe), not a regular file" in log, log[:300])
 
     print("a 100 MB file is refused by its size")
-    big = os.path.join(work, "big.yaml")
+    big = work.path("big.yaml")
     with open(big, "w") as f:
         f.write(GOOD)
         f.truncate(100 << 20)
@@ -123,7 +86,5 @@ try:
     checks.check("naming its size", f"{big} is 104857600 bytes, larger than the limit of 16 MiB" in err, err[:300])
     unix.close()
 finally:
-    shutil.rmtree(work, ignore_errors=True)
-
-print(f"test-fifo-pipelines: {checks.passed} ok, {checks.failed} failed")
-sys.exit(1 if checks.failed else 0)
+    work.cleanup()
+checks.finish("test-fifo-pipelines")

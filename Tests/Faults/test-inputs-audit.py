@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env -S python3 -B
 """The audit log's gaps (issue 16, item 14): `runner runs cancel`, `runner runs resume --from`,
 `runner token create` and `revoke` (actor `cli:<user>`), and launches the API refused (400:
 `launch_invalid`, 409: `launch_rejected`, with the answer's code) are audited; secret params
@@ -9,20 +9,9 @@ Usage: Tests/Faults/test-inputs-audit.py RUNNER
 import json
 import os
 import pwd
-import shutil
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.error
-import urllib.request
 
-sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "E2E"))
-from runner_e2e import RUNNER, TERMINAL, Checks, ServeProcess  # noqa: E402
+from faults import Work, check, checks
 
-checks = Checks()
-check = checks.check
 CLI_ACTOR = "cli:" + pwd.getpwuid(os.geteuid()).pw_name
 
 PIPELINE = """\
@@ -39,14 +28,8 @@ steps:
 
 
 def request(server, method, path, body=None, token=None):
-    req = urllib.request.Request(f"http://127.0.0.1:{server.port}{path}", method=method,
-                                 data=json.dumps(body).encode() if body is not None else None)
-    req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, json.loads(r.read() or b"null")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
+    reply = server.http(method, path, body, token=token)
+    return reply.status, reply.decoded()
 
 
 def audit(server):
@@ -60,12 +43,7 @@ def newest_entry(server):
 
 
 def main():
-    work = tempfile.mkdtemp(prefix="faults-audit.")
-    os.makedirs(f"{work}/p")
-    with open(f"{work}/p/guarded.yaml", "w") as f:
-        f.write(PIPELINE)
-    server = ServeProcess(work, pipelines=f"{work}/p")
-    try:
+    with Work("faults-audit.", {"guarded.yaml": PIPELINE}) as work, work.server() as server:
         print("the audit log: CLI actions and refused launches")
         operator = server.cli("token", "create", "--role", "operator", "--name", "ci").stdout.strip()
         admin = server.cli("token", "create", "--role", "admin", "--name", "auditor").stdout.strip()
@@ -81,7 +59,8 @@ def main():
         check("token revoke: audited, by the local user, naming the token",
               len(revoked) == 1 and revoked[0]["actor"] == CLI_ACTOR and revoked[0]["params"] == {"name": "old"}, revoked)
 
-        server.start(who="test-inputs-audit")
+        server.token = operator
+        server.start()
         path = "/api/v1/pipelines/guarded/runs"
         status, _ = request(server, "POST", path, {"params": {"target": "nope", "password": "hunter2"}}, operator)
         newest = newest_entry(server)
@@ -101,10 +80,8 @@ def main():
         check("runs cancel (CLI): audited, by the local user",
               cancelled.returncode == 0 and newest.get("action") == "cancel" and newest.get("run_id") == run_id
               and newest.get("actor") == CLI_ACTOR, (cancelled.returncode, newest))
-        deadline = time.time() + 20
-        while time.time() < deadline and request(server, "GET", f"/api/v1/runs/{run_id}", token=operator)[1].get("status") not in TERMINAL:
-            time.sleep(0.1)
-        open(f"{work}/p/release", "w").close()
+        server.wait(run_id, seconds=20)
+        work.write("pipelines/release", "")
         resumed = server.cli("runs", "resume", run_id, "--from", "work", "--json")
         new_id = json.loads(resumed.stdout).get("id") if resumed.stdout.startswith("{") else None
         newest = newest_entry(server)
@@ -120,14 +97,7 @@ def main():
         check("no secret value anywhere in the audit log", "hunter2" not in json.dumps(page), "")
         text = server.cli("audit").stdout
         check("runner audit shows the refusal's code", "launch_rejected (GUARDED_BUSY)" in text, text[:400])
-    finally:
-        if server.process:
-            server.process.terminate()
-            server.process.wait(timeout=30)
-        shutil.rmtree(work, ignore_errors=True)
-    print(f"test-inputs-audit: {checks.passed} passed, {checks.failed} failed")
-    return 1 if checks.failed else 0
-
+    checks.finish("test-inputs-audit")
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

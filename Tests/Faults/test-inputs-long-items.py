@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env -S python3 -B
 """`for_each` items of any length (issue 16, item 13): each instance's log, outputs and
 progress are kept, in files whose names fit in a path component (NAME_MAX, 255 bytes).
 Items of 200, 255, 1,000 and 100,000 bytes, ASCII and multibyte, through `runner apply`.
@@ -7,17 +7,9 @@ Usage: Tests/Faults/test-inputs-long-items.py RUNNER
 """
 import json
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
 
-sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "E2E"))
-from runner_e2e import RUNNER, Checks  # noqa: E402
+from faults import Work, check, checks
 
-checks = Checks()
-check = checks.check
 
 # The items are listed in the file: as one list param they would be more than its variable
 # holds (RUN2105).
@@ -38,15 +30,10 @@ ITEMS = ["a" * 200, "b" * 255, "c" * 1000, "d" * 100_000, "é" * 100, "日" * 85
 
 
 def main():
-    work = tempfile.mkdtemp(prefix="faults-long-items.")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNNER_", "PARAM_"))}
-    env.update(RUNNER_HOME=f"{work}/home", NO_COLOR="1")
-    try:
+    with Work("faults-long-items.") as work:
         print("for_each items of any length keep their logs and outputs")
-        with open(f"{work}/long.yaml", "w") as f:
-            f.write(PIPELINE.replace("ITEMS", json.dumps(ITEMS, ensure_ascii=False)))
-        r = subprocess.run([RUNNER, "apply", f"{work}/long.yaml", "--json"],
-                           env=env, capture_output=True, text=True)
+        pipeline = work.write("long.yaml", PIPELINE.replace("ITEMS", json.dumps(ITEMS, ensure_ascii=False)))
+        r = work.cli("apply", pipeline, "--json")
         run = json.loads(r.stdout) if r.stdout.strip().startswith("{") else {}
         check("the run succeeded", r.returncode == 0 and run.get("status") == "succeeded", (r.returncode, r.stderr[-400:]))
         steps = {s["name"]: s for s in run.get("steps", [])}
@@ -62,7 +49,7 @@ def main():
                   text == f"item of {size} bytes\n" and step.get("outputs") == {"size": str(size)}
                   and step.get("progress_message") == "most of it",
                   (len(os.path.basename(log).encode()), text, step.get("outputs"), step.get("progress_message")))
-        logs = os.path.join(work, "home", "logs", run.get("id", "?"))
+        logs = os.path.join(work.home, "logs", run.get("id", "?"))
         names = sorted(os.listdir(logs)) if os.path.isdir(logs) else []
         check("every file of the run's log folder has a name of at most 255 bytes, one log per instance",
               names and all(len(n.encode()) <= 255 for n in names) and sum(n.endswith(".log") for n in names) == len(ITEMS),
@@ -71,14 +58,11 @@ def main():
         journal = open(journal_path, encoding="utf-8").read() if os.path.exists(journal_path) else ""
         check("the launch journal names every instance whole (not by its shortened file name)",
               all(f"each[{item.replace('/', '%2F')}]" in journal for item in ITEMS), len(journal))
-        shown = subprocess.run([RUNNER, "runs", "logs", run.get("id", "?"), f"each[{ITEMS[3]}]"], env=env, capture_output=True, text=True)
+        shown = work.cli("runs", "logs", run.get("id", "?"), f"each[{ITEMS[3]}]")
         check("runs logs finds the 100,000-byte item's log", shown.returncode == 0 and "item of 100000 bytes" in shown.stdout,
               (shown.returncode, shown.stderr[-300:]))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    print(f"test-inputs-long-items: {checks.passed} passed, {checks.failed} failed")
-    return 1 if checks.failed else 0
+    checks.finish("test-inputs-long-items")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -1,22 +1,17 @@
-#!/usr/bin/env python3
+#!/usr/bin/env -S python3 -B
 """Issue 16, item 15: deleting the logs folder mid-run loses nothing silently.
 
 While a step prints a line every 0.1 s, the run's whole logs folder is removed. The folder
 is made again: the step's later lines reach its log after a line saying what was lost, its
 outputs are recorded, the launch journal keeps the launches that follow (a resume could find
 them), and the next step's log and outputs are whole."""
-import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from faults import Checks, Work  # noqa: E402
+from faults import FaultWork, check, checks, communicate, wait_until
 
-checks = Checks()
-check = checks.check
 PIPELINE = """version: 1
 name: logs
 steps:
@@ -32,21 +27,24 @@ steps:
       echo "after starts"
       echo "done=yes" >> "$RUNNER_OUTPUT"
 """
-work = Work("logs-removed", {"logs.yaml": PIPELINE})
-try:
-    apply = work.popen("apply", os.path.join(work.pipelines, "logs.yaml"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def talk_log_started(logs):
+    return any(f.startswith("talk.") for d in (os.listdir(logs) if os.path.isdir(logs) else [])
+               for f in os.listdir(os.path.join(logs, d)))
+
+
+with FaultWork("logs-removed", {"logs.yaml": PIPELINE}) as work:
+    apply = work.popen("apply", os.path.join(work.pipelines, "logs.yaml"),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     logs = os.path.join(work.home, "logs")
-    deadline = time.time() + 20
-    while time.time() < deadline and not any(f.startswith("talk.") for d in (os.listdir(logs) if os.path.isdir(logs) else [])
-                                             for f in os.listdir(os.path.join(logs, d))):
-        time.sleep(0.05)
+    wait_until(lambda: talk_log_started(logs), 20, interval=0.05)
     time.sleep(0.8)
     shutil.rmtree(logs)
-    out, err = apply.communicate(timeout=60)
+    out, err = communicate(apply, 60)
     check("the run succeeds", apply.returncode == 0, err[-1500:])
-    listed = json.loads(work.cli("runs", "list", "--json").stdout)
-    run_id = (listed if isinstance(listed, list) else listed["runs"])[0]["id"]
-    shown = json.loads(work.cli("runs", "show", run_id, "--json").stdout)
+    run_id = work.runs()[0]["id"]
+    shown = work.show(run_id)
     outputs = {s["name"]: s.get("outputs") for s in shown["steps"]}
     check("the step's outputs are recorded", outputs.get("talk") == {"said": "yes"} and outputs.get("after") == {"done": "yes"}, outputs)
     talk = work.cli("runs", "logs", run_id, "talk").stdout
@@ -57,6 +55,4 @@ try:
     journal = os.path.join(logs, run_id, "launches")
     check("the launch journal is kept again for the launches that follow",
           os.path.exists(journal) and "after" in open(journal).read(), os.listdir(os.path.join(logs, run_id)) if os.path.isdir(os.path.join(logs, run_id)) else "no folder")
-finally:
-    work.cleanup()
-sys.exit(1 if checks.failed else 0)
+checks.finish("test-logs-removed")

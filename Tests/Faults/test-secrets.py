@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env -S python3 -B
 """Issue 16, item 5: a secret never leaks, and masking never corrupts other output.
 
 A pipeline with a secret string param, a secret list param and a concurrency key over the
@@ -14,15 +14,11 @@ import os
 import socket
 import stat
 import subprocess
-import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from faults import RUNNER, Checks, Serve, Work  # noqa: E402
+from faults import RUNNER, FaultWork, Serve, check, checks
 
-checks = Checks()
-check = checks.check
 TOKEN = "tok3n-S3CR3T-value-0123456789"
 ITEMS = ["item-one-Zq81", "item-two-Xw42"]
 ENV_SECRET = "env-S3CR3T-from-the-runner-77"
@@ -61,7 +57,7 @@ steps:
     needs: [leaks]
     run: sleep 2
 """
-work = Work("secrets", {"secrets.yaml": PIPELINE})
+work = FaultWork("secrets", {"secrets.yaml": PIPELINE})
 VALUES = [TOKEN] + ITEMS + [ENV_SECRET]
 work.env["FAULTS_DEPLOY_TOKEN"] = ENV_SECRET
 
@@ -108,14 +104,13 @@ try:
     applied = work.cli("apply", os.path.join(work.pipelines, "secrets.yaml"), *params)
     check("apply succeeds", applied.returncode == 0, applied.stderr[-1500:])
     check("apply prints no secret (console, live output)", not leaked(applied.stdout + applied.stderr), leaked(applied.stdout + applied.stderr))
-    run_id = json.loads(work.cli("runs", "list", "--json").stdout)
-    run_id = (run_id if isinstance(run_id, list) else run_id["runs"])[0]["id"]
+    run_id = work.runs()[0]["id"]
     for args in (["runs", "list", "--json"], ["runs", "list"], ["runs", "show", run_id, "--json"], ["runs", "show", run_id],
                  ["runs", "logs", run_id]):
         out = work.cli(*args)
         check(f"runner {' '.join(args[:2])}{' --json' if '--json' in args else ''} shows no secret", out.returncode == 0 and not leaked(out.stdout + out.stderr),
               leaked(out.stdout + out.stderr) or out.stderr[-500:])
-    shown = json.loads(work.cli("runs", "show", run_id, "--json").stdout)
+    shown = work.show(run_id)
     outputs = {s["name"]: s.get("outputs") for s in shown["steps"]}
     check("outputs holding a secret are stored as ***", outputs.get("leaks") == {"token": "token=***"[6:], "first": "***"} or
           outputs.get("leaks") == {"token": "***", "first": "***"}, outputs.get("leaks"))
@@ -176,7 +171,7 @@ try:
     status, live = server.request("GET", f"/api/v1/runs/{api_run}")
     check("GET run while it runs: no secret (params, outputs, progress)", status == 200 and not leaked(json.dumps(live)), leaked(json.dumps(live)))
     follower.join(40)
-    final = server.wait(api_run, 40)
+    final = server.wait(api_run, seconds=40)
     check("the API run succeeds", final and final["status"] == "succeeded", final and final["status"])
     check("the SSE stream carries no secret", sse_data and not leaked(b"".join(sse_data)), leaked(b"".join(sse_data)))
     for step in ("big", "halves", "items", "leaks"):
@@ -193,4 +188,4 @@ try:
     check("the state directory and its folders are 0700, its files 0600", not modes(), modes())
 finally:
     work.cleanup()
-sys.exit(1 if checks.failed else 0)
+checks.finish("test-secrets")

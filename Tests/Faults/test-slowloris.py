@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env -S python3 -B
 """Slowloris (issue 16, item 6). One unauthenticated client (source address 127.0.0.2) opens
 1,100 connections to `runner serve` and trickles their headers a byte at a time; a normal client
 (127.0.0.1) must still be answered within 1 s. The attacker keeps 128 connections at most (the
@@ -6,25 +6,17 @@ per-client limit, the rest are closed as they come), and those are cut at the he
 (10 s by default) although each byte resets the 30 s idle timeout.
 Usage: test-slowloris.py RUNNER"""
 import http.client
-import os
 import resource
 import select
-import shutil
 import socket
-import sys
-import tempfile
 import time
 
-sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "E2E"))
-from faults import stop_server  # noqa: E402
-from runner_e2e import Checks, ServeProcess  # noqa: E402
+from faults import FaultWork, check, checks
 
 ATTACKERS = 1100
 PER_CLIENT = 128          # runner serve's default --max-client-connections
 HEADER_TIMEOUT = 10       # and --header-timeout
-checks = Checks()
-check = checks.check
+NOOP = "version: 1\nname: noop\nsteps:\n  - {name: s, run: 'true'}\n"
 
 
 def answered_within(port, seconds, path="/healthz"):
@@ -94,14 +86,8 @@ def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = 4096 if hard == resource.RLIM_INFINITY else min(hard, 4096)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, want), hard))  # the server inherits it
-    work = tempfile.mkdtemp(prefix="fault-slowloris.")
-    server, sockets = None, []
-    try:
-        os.makedirs(f"{work}/pipelines")
-        with open(f"{work}/pipelines/noop.yaml", "w") as f:
-            f.write("version: 1\nname: noop\nsteps:\n  - {name: s, run: 'true'}\n")
-        server = ServeProcess(work, pipelines=f"{work}/pipelines")
-        server.start(who="test-slowloris")
+    with FaultWork("slowloris", {"noop.yaml": NOOP}) as work, work.server() as server:
+        server.start()
         status, taken = answered_within(server.port, 1)
         check("before the attack, /healthz is answered", status == 200, f"{status} {taken}")
 
@@ -129,13 +115,9 @@ def main():
               f"{answers[:1]}")
         status, taken = answered_within(server.port, 1)
         check("after the attack, 127.0.0.1 is answered within 1 s", status == 200, f"status {status}, {taken}")
-    finally:
         for s in sockets:
             s.close()
-        stop_server(server)
-        shutil.rmtree(work, ignore_errors=True)
-    print(f"test-slowloris: {checks.passed} passed, {checks.failed} failed")
-    sys.exit(1 if checks.failed else 0)
+    checks.finish("test-slowloris")
 
 
 if __name__ == "__main__":

@@ -1,46 +1,18 @@
-#!/usr/bin/env python3
+#!/usr/bin/env -S python3 -B
 """Request smuggling (issue 16, item 8). A body whose length has two readings — Content-Length
 fields that disagree, Content-Length with Transfer-Encoding, a coding other than `chunked` —
 lets a proxy in front and `runner serve` disagree where a request ends, and the rest passes as
 a request of its own. Each is refused (400 RUN6011, 501 RUN6012, the API's error shape) before
 its handler, the connection is closed, and the request hidden behind it is never answered.
 Usage: test-smuggling.py RUNNER"""
-import json
-import os
-import shutil
-import sys
-import tempfile
-import urllib.request
+from faults import FaultWork, Serve, check, checks
+from http_raw import error_code, exchange
 
-sys.dont_write_bytecode = True
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "E2E"))
-sys.path.insert(0, HERE)
-from faults import stop_server  # noqa: E402
-from runner_e2e import Checks, ServeProcess  # noqa: E402
-from http_raw import error_code, exchange  # noqa: E402
-
-checks = Checks()
-check = checks.check
-
-
-def runs(server):
-    req = urllib.request.Request(f"http://127.0.0.1:{server.port}/api/v1/runs",
-                                 headers={"Authorization": f"Bearer {server.token}"})
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.load(r)["runs"]
+NOOP = "version: 1\nname: noop\nsteps:\n  - {name: s, run: 'true'}\n"
 
 
 def main():
-    work = tempfile.mkdtemp(prefix="fault-smuggling.")
-    server = None
-    try:
-        os.makedirs(f"{work}/pipelines")
-        with open(f"{work}/pipelines/noop.yaml", "w") as f:
-            f.write("version: 1\nname: noop\nsteps:\n  - {name: s, run: 'true'}\n")
-        server = ServeProcess(work, pipelines=f"{work}/pipelines")
-        server.token = server.cli("token", "create", "--role", "operator", "--name", "faults").stdout.strip()
-        server.start(who="test-smuggling")
+    with FaultWork("smuggling", {"noop.yaml": NOOP}) as work, Serve(work, role="operator") as server:
         auth = f"Authorization: Bearer {server.token}\r\n"
         launch = f"POST /api/v1/pipelines/noop/runs HTTP/1.1\r\nHost: x\r\n{auth}"
         hidden = f"POST /api/v1/pipelines/noop/runs HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 2\r\n\r\n{{}}"
@@ -60,15 +32,11 @@ def main():
                   first[0] == status and error_code(first[2]) == code, f"{responses[:2]}"[:400])
             check(f"{name}: the connection is closed, the request behind it never answered",
                   closed and len(responses) == 1 and first[1].get("connection") == "close", f"closed={closed}, {len(responses)} responses")
-        launched = [run["id"] for run in runs(server)]
+        launched = [run["id"] for run in server.http("GET", "/api/v1/runs").decoded()["runs"]]
         check("no run was launched by any of them", launched == [], f"launched: {launched}")
         responses, _ = exchange(server.port, (launch + "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n").encode())
         check("a chunked body alone still launches (202)", responses[:1] and responses[0][0] == 202, f"{responses[:1]}")
-    finally:
-        stop_server(server)
-        shutil.rmtree(work, ignore_errors=True)
-    print(f"test-smuggling: {checks.passed} passed, {checks.failed} failed")
-    sys.exit(1 if checks.failed else 0)
+    checks.finish("test-smuggling")
 
 
 if __name__ == "__main__":

@@ -1,37 +1,19 @@
-#!/usr/bin/env python3
+#!/usr/bin/env -S python3 -B
 """Stalled event streams (issue 16, item 7). A run with a 200 MB log; six clients open
 /api/v1/runs/{id}/events with a tiny receive buffer and never read. The server must stay
 bounded: its RSS under 300 MB and its CPU under half a core while they stall, a normal request
 still answered, and a client that does read still gets the log.
 Usage: test-sse-stall.py RUNNER"""
-import json
 import os
-import shutil
-import signal
 import socket
-import sys
-import tempfile
 import time
-import urllib.request
 
-sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "E2E"))
-from runner_e2e import Checks, ServeProcess  # noqa: E402
+from faults import FaultWork, Serve, check, checks
 
 LOG_BYTES = 200_000_000
 STALLED = 6
 RSS_LIMIT_MB = 300
 WATCH_SECONDS = 8
-checks = Checks()
-check = checks.check
-
-
-def api(server, path, timeout=10, method="GET", body=None):
-    req = urllib.request.Request(f"http://127.0.0.1:{server.port}{path}", method=method,
-                                 data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Authorization": f"Bearer {server.token}"})
-    with urllib.request.urlopen(req, timeout=timeout) as r:
-        return json.load(r)
 
 
 def rss_mb(pid):
@@ -60,11 +42,10 @@ def open_stream(server, run, receive_buffer=None):
 def follow(server, run, line):
     """A normal request meanwhile, and a client that reads."""
     begun = time.monotonic()
-    try:
-        answered = api(server, f"/api/v1/runs/{run}", timeout=5)["id"] == run
-    except OSError as error:
-        answered = error
-    check("a normal request is answered meanwhile", answered is True, f"{answered} after {time.monotonic() - begun:.1f} s")
+    status, body = server.request("GET", f"/api/v1/runs/{run}", timeout=5)
+    answered = status == 200 and body["id"] == run
+    check("a normal request is answered meanwhile", answered is True,
+          f"{status} {body} after {time.monotonic() - begun:.1f} s")
     reader = open_stream(server, run)
     reader.settimeout(5)
     received = b""
@@ -82,24 +63,12 @@ def follow(server, run, line):
 
 
 def main():
-    work = tempfile.mkdtemp(prefix="fault-sse-stall.")
-    server, streams = None, []
-    try:
-        os.makedirs(f"{work}/pipelines")
-        line = "a line of the big log, long enough to make 200 MB of it in a few seconds"
-        with open(f"{work}/pipelines/biglog.yaml", "w") as f:
-            f.write(f"version: 1\nname: biglog\nsteps:\n  - {{name: write, run: \"yes '{line}' | head -c {LOG_BYTES}\"}}\n")
-        server = ServeProcess(work, pipelines=f"{work}/pipelines")
-        server.token = server.cli("token", "create", "--role", "operator", "--name", "faults").stdout.strip()
-        server.start(who="test-sse-stall")
+    line = "a line of the big log, long enough to make 200 MB of it in a few seconds"
+    biglog = f"version: 1\nname: biglog\nsteps:\n  - {{name: write, run: \"yes '{line}' | head -c {LOG_BYTES}\"}}\n"
+    with FaultWork("sse-stall", {"biglog.yaml": biglog}) as work, Serve(work, role="operator") as server:
         pid = server.process.pid
-        run = api(server, "/api/v1/pipelines/biglog/runs", method="POST", body={"params": {}})["run_id"]
-        status = None
-        for _ in range(300):
-            status = api(server, f"/api/v1/runs/{run}")["status"]
-            if status not in ("queued", "running"):
-                break
-            time.sleep(0.2)
+        run = server.request("POST", "/api/v1/pipelines/biglog/runs", {"params": {}})[1]["run_id"]
+        status = (server.wait(run, seconds=60) or {}).get("status")
         check(f"the run wrote its {LOG_BYTES // 1_000_000} MB log", status == "succeeded", f"status {status}")
         base_rss = rss_mb(pid)
 
@@ -113,26 +82,12 @@ def main():
               peak < RSS_LIMIT_MB, f"peak {peak:.0f} MB (before the streams {base_rss:.0f} MB)")
         check(f"... and its CPU under half a core ({cpu:.2f})", cpu < 0.5, f"{cpu:.2f} cores")
         if peak >= RSS_LIMIT_MB:
-            os.killpg(pid, signal.SIGKILL)  # do not let it take the machine's memory
+            server.kill()  # do not let it take the machine's memory
         else:
             follow(server, run, line)
-    finally:
         for s in streams:
             s.close()
-        if server and server.process:
-            try:
-                server.process.terminate()
-                server.process.wait(timeout=15)
-            except Exception:
-                try:
-                    os.killpg(server.process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                server.process.wait()
-        shutil.rmtree(work, ignore_errors=True)
-    print(f"test-sse-stall: {checks.passed} passed, {checks.failed} failed")
-    sys.exit(1 if checks.failed else 0)
-
+    checks.finish("test-sse-stall")
 
 if __name__ == "__main__":
     main()

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env -S python3 -B
 """Issue 16, item 2: when the store cannot record, `runner apply` launches nothing it cannot
 record; it waits for the store (bounded), then stops cleanly, and resume continues exactly.
 
@@ -8,51 +8,31 @@ A. The database is locked by another process for longer than the runner waits
    running again any step whose success was recorded.
 B. The disk (a 4 MB tmpfs holding RUNNER_HOME) fills up mid-run and is freed 4 s later:
    apply says it waits for the store, goes on, and every step runs exactly once."""
-import json
 import os
 import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from faults import Checks, Work, chain, hold_database  # noqa: E402
+from faults import FaultWork, chain, check, checks, communicate, hold_database, wait_until
 
 if os.geteuid() != 0 and not os.environ.get("FAULTS_IN_NAMESPACE"):
     # A tmpfs needs a mount: in a user and mount namespace of our own, as its root.
     os.environ["FAULTS_IN_NAMESPACE"] = "1"
-    os.execvp("unshare", ["unshare", "-rm", sys.executable, *sys.argv])
-
-checks = Checks()
-check = checks.check
+    os.execvp("unshare", ["unshare", "-rm", sys.executable, "-B", *sys.argv])
 
 
-def wait_for_count(work, n, seconds=30):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if sum(work.counts().values()) >= n:
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def show(work, run_id):
-    out = work.cli("runs", "show", run_id, "--json")
-    return json.loads(out.stdout) if out.returncode == 0 else None
+def wait_for_count(work, n):
+    return wait_until(lambda: sum(work.counts().values()) >= n, interval=0.05)
 
 
 # A. Locked for longer than the runner waits.
-work = Work("store-full-a", {"ten.yaml": chain("ten", 10, 0.3)})
-try:
+with FaultWork("store-full-a", {"ten.yaml": chain("ten", 10, 0.3)}) as work:
     apply = work.popen("apply", os.path.join(work.pipelines, "ten.yaml"), env={"RUNNER_STORE_WAIT": "3"},
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     check("A: two steps ran before the lock", wait_for_count(work, 2))
     lock = hold_database(work.database, 16)
     started_at_lock = sum(work.counts().values())
-    try:
-        out, err = apply.communicate(timeout=40)
-    except subprocess.TimeoutExpired:
-        apply.kill()
-        out, err = apply.communicate()
+    out, err = communicate(apply, 40)
     launched = sum(work.counts().values())
     check("A: apply stops with exit 75 (the store did not record for too long)", apply.returncode == 75,
           f"exit {apply.returncode}\n{err[-2000:]}")
@@ -60,24 +40,21 @@ try:
     check("A: at most one launch after the store stopped recording", launched <= started_at_lock + 1,
           f"{started_at_lock} started when the lock was taken, {launched} in the end")
     lock.wait()
-    runs = json.loads(work.cli("runs", "list", "--json").stdout)
-    run_id = runs[0]["id"] if isinstance(runs, list) else runs["runs"][0]["id"]
-    before = show(work, run_id)
+    run_id = work.runs()[0]["id"]
+    before = work.show(run_id)
     recorded = {s["name"] for s in before["steps"] if s["status"] == "succeeded"} if before else set()
     counts_before = work.counts()
     resumed = work.cli("runs", "resume", run_id)
     check("A: runs resume finishes the run", resumed.returncode == 0, resumed.stderr[-2000:])
-    after = show(work, run_id)
+    after = work.show(run_id)
     check("A: the run succeeded", after and after["status"] == "succeeded", after and after["status"])
     counts = work.counts()
     check("A: no step whose success was recorded ran again", all(counts.get(s) == counts_before.get(s) == 1 for s in recorded),
           f"recorded {sorted(recorded)}, counts {counts}")
     check("A: every step ran, none more than twice", all(1 <= counts.get(f"s{i}", 0) <= 2 for i in range(1, 11)), f"{counts}")
-finally:
-    work.cleanup()
 
 # B. The disk fills up, then is freed within the wait.
-work = Work("store-full-b", {"ten.yaml": chain("ten", 10, 0.3)})
+work = FaultWork("store-full-b", {"ten.yaml": chain("ten", 10, 0.3)})
 mounted = False
 try:
     os.makedirs(work.home)
@@ -98,11 +75,7 @@ try:
     time.sleep(4)
     during = sum(work.counts().values())
     os.remove(filler)
-    try:
-        out, err = apply.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        apply.kill()
-        out, err = apply.communicate()
+    out, err = communicate(apply, 60)
     check("B: apply succeeds once the disk has room again", apply.returncode == 0, f"exit {apply.returncode}\n{err[-2000:]}")
     check("B: it said it waited for the store", "waiting" in (out + err) and "state store" in (out + err), (out + err)[-2000:])
     check("B: at most one launch while the disk was full", during <= full_at + 1, f"{full_at} when full, {during} 4 s later")
@@ -112,4 +85,4 @@ finally:
     if mounted:
         subprocess.run(["umount", "-l", work.home])
     work.cleanup()
-sys.exit(1 if checks.failed else 0)
+checks.finish("test-store-full")

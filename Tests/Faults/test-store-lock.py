@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env -S python3 -B
 """Issue 16, item 1: a short lock of state.db by another process must not brick `runner serve`.
 
 A run of five 1 s steps is in flight and clients read it every 0.5 s while another process
@@ -6,17 +6,12 @@ holds the database (BEGIN EXCLUSIVE) for 10 s. While it is held, reads and launc
 503 with a code (never 404 or 500) and /healthz says the store is unhealthy; afterwards
 everything answers again, the run in flight finishes, each of its steps ran once, and a
 restart of the server runs none of them again."""
-import os
-import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from faults import Checks, Serve, Work, chain, hold_database  # noqa: E402
+from faults import FaultWork, Serve, chain, check, checks, hold_database
 
-checks = Checks()
-check = checks.check
-work = Work("store-lock", {"five.yaml": chain("five", 5, 1)})
+work = FaultWork("store-lock", {"five.yaml": chain("five", 5, 1)})
 try:
     server = Serve(work)
     status, accepted = server.request("POST", "/api/v1/pipelines/five/runs", {})
@@ -62,12 +57,12 @@ try:
     check("a launch after the lock: 202", status == 202, f"{status} {again}")
     status, body = server.request("GET", f"/api/v1/runs/{run_id}")
     check("the run in flight is found after the lock", status == 200, f"{status} {body}")
-    final = server.wait(run_id, 60)
+    final = server.wait(run_id, seconds=60)
     check("the run in flight finishes succeeded", final and final["status"] == "succeeded", f"{final and final['status']}")
     if during_launch[0] == 202:
-        server.wait(during_launch[1]["run_id"], 60)
+        server.wait(during_launch[1]["run_id"], seconds=60)
     if status == 202 or again:
-        server.wait(again["run_id"], 60)
+        server.wait(again["run_id"], seconds=60)
     server.stop()
     counts_before = work.counts()
     server = Serve(work)
@@ -79,4 +74,4 @@ try:
           counts == {f"s{i}": runs for i in range(1, 6)} and counts == counts_before, f"{counts} (before restart {counts_before})")
 finally:
     work.cleanup()
-sys.exit(1 if checks.failed else 0)
+checks.finish("test-store-lock")

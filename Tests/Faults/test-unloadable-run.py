@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env -S python3 -B
 """Issue 16, item 4 (the stored-run half): a run whose stored definition no longer loads
 never takes the server down and never stays unfinished.
 
@@ -6,19 +6,14 @@ A runner is killed (SIGKILL) while its run's first step sleeps; the run's stored
 then made unloadable. `runner serve` starts, answers, and ends the run `failed` with
 DEFINITION_UNLOADABLE, killing what the dead runner left running. A second such run is
 ended by `runner runs cancel` alone (nobody executes it): `cancelled`, exit 0."""
-import json
 import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from faults import Checks, Serve, Work  # noqa: E402
+from faults import FaultWork, Serve, check, checks, wait_until
 
-checks = Checks()
-check = checks.check
 PIPELINE = """version: 1
 name: two
 steps:
@@ -28,16 +23,7 @@ steps:
     needs: [a]
     run: echo b >> "$COUNT_FILE"
 """
-work = Work("unloadable", {"two.yaml": PIPELINE})
-
-
-def wait_until(predicate, seconds=30):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
+work = FaultWork("unloadable", {"two.yaml": PIPELINE})
 
 
 def alive(pid):
@@ -59,18 +45,12 @@ def interrupted_run():
     apply.wait()
     pid = int(open(work.count_file + ".pid").read())
     os.remove(work.count_file + ".pid")
-    listed = json.loads(work.cli("runs", "list", "--json").stdout)
-    run_id = (listed if isinstance(listed, list) else listed["runs"])[0]["id"]
+    run_id = work.runs()[0]["id"]
     db = sqlite3.connect(work.database)
     db.execute("UPDATE definitions SET text = ? WHERE run_id = ?", ("version: 1\nname: [\n", run_id))
     db.commit()
     db.close()
     return run_id, pid
-
-
-def show(run_id):
-    out = work.cli("runs", "show", run_id, "--json")
-    return json.loads(out.stdout) if out.returncode == 0 else {}
 
 
 try:
@@ -79,9 +59,11 @@ try:
     server = Serve(work)
     check("the server starts and answers", server.request("GET", "/healthz")[0] == 200)
     check("the run ends failed with DEFINITION_UNLOADABLE",
-          wait_until(lambda: show(run_id).get("status") == "failed" and show(run_id).get("error_code") == "DEFINITION_UNLOADABLE", 20),
-          f"{show(run_id).get('status')} {show(run_id).get('error_code')} {show(run_id).get('error_message')}")
-    check("its message says why", "no longer loads" in (show(run_id).get("error_message") or ""))
+          wait_until(lambda: work.show(run_id).get("status") == "failed"
+                     and work.show(run_id).get("error_code") == "DEFINITION_UNLOADABLE", 20),
+          f"{work.show(run_id).get('status')} {work.show(run_id).get('error_code')} "
+          f"{work.show(run_id).get('error_message')}")
+    check("its message says why", "no longer loads" in (work.show(run_id).get("error_message") or ""))
     check("what the dead runner left running is killed", wait_until(lambda: not alive(step_pid), 10))
     check("the server still answers", server.request("GET", "/healthz")[0] == 200)
     server.stop()
@@ -90,8 +72,8 @@ try:
     run_id, step_pid = interrupted_run()
     cancelled = work.cli("runs", "cancel", run_id)
     check("runs cancel ends a run nobody executes: exit 0", cancelled.returncode == 0, cancelled.stdout + cancelled.stderr)
-    check("the run is cancelled", show(run_id).get("status") == "cancelled", show(run_id).get("status"))
+    check("the run is cancelled", work.show(run_id).get("status") == "cancelled", work.show(run_id).get("status"))
     check("its step's process is killed", wait_until(lambda: not alive(step_pid), 10))
 finally:
     work.cleanup()
-sys.exit(1 if checks.failed else 0)
+checks.finish("test-unloadable-run")
