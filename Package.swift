@@ -76,6 +76,11 @@ let package = Package(
         /// Model, diagnostics, DAG, validation, expressions, durations, cron, state machines.
         .target(name: "RunnerCore"),
 
+        // MARK: - Shapes (pure: what the front doors write)
+
+        /// The JSON shapes the CLI prints and the API answers; one streaming writer for a run.
+        .target(name: "RunnerJSON", dependencies: ["RunnerCore"]),
+
         // MARK: - Adapters
 
         /// libyaml events -> located node tree -> typed `Pipeline` + diagnostics.
@@ -94,30 +99,31 @@ let package = Package(
         /// resolves gitref params and checks out run workspaces (RunnerGit).
         .target(name: "RunnerEngine", dependencies: ["CProcess", "RunnerCore", "RunnerStore", "RunnerYAML", "RunnerGit", "RunnerCrypto"]),
 
-        /// HTTP on libmicrohttpd: the server wrapper, the router, the API's JSON shapes (the CLI
-        /// prints the same ones) and handlers.
-        .target(name: "RunnerServer", dependencies: ["CHTTPDShim", "RunnerCore", "RunnerYAML", "RunnerStore", "RunnerEngine", "RunnerCrypto"]),
+        /// HTTP on libmicrohttpd: the server wrapper, the router, the handlers.
+        .target(name: "RunnerServer", dependencies: ["CHTTPDShim", "RunnerCore", "RunnerJSON", "RunnerYAML", "RunnerStore", "RunnerEngine", "RunnerCrypto"]),
 
         // MARK: - Front doors
 
         /// Subcommands, argument parsing and rendering.
-        .target(name: "RunnerCLI", dependencies: ["CProcess", "CCurlShim", "RunnerCore", "RunnerYAML", "RunnerStore", "RunnerEngine", "RunnerGit", "RunnerServer"]),
+        .target(name: "RunnerCLI", dependencies: ["CProcess", "CCurlShim", "RunnerCore", "RunnerJSON", "RunnerYAML", "RunnerStore", "RunnerEngine", "RunnerGit", "RunnerServer"]),
         /// The `runner` executable: `main.swift` only.
         .executableTarget(name: "runner", dependencies: ["RunnerCLI", "CProcess"]),
 
         // MARK: - Tests
 
-        /// Helpers shared by the test targets (blocking work off the cooperative pool).
-        .target(name: "RunnerTestSupport", path: "Tests/Support"),
+        /// Helpers shared by the test targets (blocking work off the cooperative pool, seeded
+        /// random numbers, the JSONEncoder reference a run's JSON is checked against).
+        .target(name: "RunnerTestSupport", dependencies: ["RunnerJSON"], path: "Tests/Support"),
         .testTarget(name: "RunnerCoreTests", dependencies: ["RunnerTestSupport", "RunnerCore"]),
         .testTarget(name: "RunnerGitTests", dependencies: ["RunnerTestSupport", "RunnerGit"]),
         .testTarget(name: "RunnerYAMLTests", dependencies: ["RunnerTestSupport", "RunnerYAML", "RunnerCore"]),
         .testTarget(name: "RunnerEngineTests", dependencies: ["RunnerTestSupport", "RunnerEngine", "RunnerCore", "RunnerYAML", "RunnerStore", "RunnerGit"]),
+        .testTarget(name: "RunnerJSONTests", dependencies: ["RunnerTestSupport", "RunnerJSON", "RunnerCore"]),
         .testTarget(name: "RunnerStoreTests", dependencies: ["RunnerTestSupport", "RunnerStore", "RunnerCore"]),
         .testTarget(name: "RunnerServerTests", dependencies: ["RunnerTestSupport", "RunnerServer", "RunnerCrypto"]),
         .testTarget(
             name: "RunnerCLITests",
-            dependencies: ["RunnerTestSupport", "RunnerCLI", "RunnerCore", "RunnerYAML", "RunnerServer"],
+            dependencies: ["RunnerTestSupport", "RunnerCLI", "RunnerCore", "RunnerJSON", "RunnerYAML"],
             resources: []
         ),
     ]

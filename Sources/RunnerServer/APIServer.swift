@@ -2,6 +2,7 @@ import FoundationEssentials
 import RunnerCore
 import RunnerCrypto
 import RunnerEngine
+import RunnerJSON
 import RunnerStore
 import RunnerYAML
 

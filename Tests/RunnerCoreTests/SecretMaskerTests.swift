@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import RunnerCore
+import RunnerTestSupport
 
 /// Issue 16, item 5: secrets are masked whole however the output is cut, on bytes.
 @Suite struct SecretMaskerTests {
@@ -84,18 +85,5 @@ import RunnerCore
             let masked = String(decoding: SecretMasker([secret]).mask(text), as: UTF8.self)
             #expect(!masked.contains(secret), "\(secret) in \(masked)")
         }
-    }
-}
-
-/// SplitMix64: the same numbers for the same seed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -40,13 +40,3 @@ public struct DiagnosticJSON: Encodable {
         case code, errorCode = "error_code", severity, message, file, line, column, length, subject, hint, notes
     }
 }
-
-/// Pretty, sorted, slashes unescaped: what the CLI prints and the API answers.
-public enum JSONOutput {
-    public static func encode<T: Encodable>(_ value: T) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(value) else { return "{}\n" }
-        return String(decoding: data, as: UTF8.self) + "\n"
-    }
-}
