@@ -15,7 +15,7 @@ extension Int: JSONWritable {
 }
 
 extension Int32: JSONWritable {
-    public func write(to json: inout JSONWriter) { json.integer(self) }
+    public func write(to json: inout JSONWriter) { json.integer(Int(self)) }
 }
 
 extension Bool: JSONWritable {
@@ -35,7 +35,7 @@ extension Dictionary: JSONWritable where Key == String, Value: JSONWritable {
     public func write(to json: inout JSONWriter) {
         json.object { json in
             for (key, value) in sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
-                json.key(key)
+                json.key(text: key)
                 value.write(to: &json)
             }
         }

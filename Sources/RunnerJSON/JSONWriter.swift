@@ -85,23 +85,37 @@ public struct JSONWriter {
         endArray()
     }
 
-    /// The next member's key; its value follows.
-    public mutating func key(_ name: String) {
+    /// The next member's key, one the program names (plain ASCII: copied as it is); its
+    /// value follows.
+    public mutating func key(_ name: StaticString) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(ascii: "\""))
+        endKey()
+    }
+
+    /// The next member's key, taken from data (escaped as any string); its value follows.
+    public mutating func key(text name: String) {
         separate()
         appendString(name)
+        endKey()
+    }
+
+    /// A member, left out when `value` is nil (as synthesized `Encodable` leaves out a nil).
+    public mutating func field(_ name: StaticString, _ value: (some JSONWritable)?) {
+        guard let value else { return }
+        key(name)
+        value.write(to: &self)
+    }
+
+    private mutating func endKey() {
         if isPretty {
             bytes.append(contentsOf: [UInt8(ascii: " "), UInt8(ascii: ":"), UInt8(ascii: " ")])
         } else {
             bytes.append(UInt8(ascii: ":"))
         }
         isAfterKey = true
-    }
-
-    /// A member, left out when `value` is nil (as synthesized `Encodable` leaves out a nil).
-    public mutating func field(_ name: String, _ value: (some JSONWritable)?) {
-        guard let value else { return }
-        key(name)
-        value.write(to: &self)
     }
 
     // MARK: - Values
@@ -111,8 +125,10 @@ public struct JSONWriter {
         appendString(text)
     }
 
-    public mutating func integer(_ value: some BinaryInteger) {
+    public mutating func integer(_ value: Int) {
         beginValue()
+        // Most are one digit (an attempt, an exit code).
+        if (0..<10).contains(value) { return bytes.append(UInt8(ascii: "0") + UInt8(value)) }
         bytes.append(contentsOf: String(value).utf8)
     }
 
