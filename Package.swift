@@ -107,7 +107,7 @@ let package = Package(
         /// Subcommands, argument parsing and rendering.
         .target(name: "RunnerCLI", dependencies: ["CProcess", "CCurlShim", "RunnerCore", "RunnerJSON", "RunnerYAML", "RunnerStore", "RunnerEngine", "RunnerGit", "RunnerServer"]),
         /// The `runner` executable: `main.swift` only.
-        .executableTarget(name: "runner", dependencies: ["RunnerCLI", "CProcess"]),
+        .executableTarget(name: "runner", dependencies: ["RunnerCLI"]),
 
         // MARK: - Tests
 

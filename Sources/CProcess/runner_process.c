@@ -228,10 +228,6 @@ int runner_pidfd_open(pid_t pid) {
 #endif
 }
 
-void runner_limit_malloc_arenas(int n) {
-    mallopt(M_ARENA_MAX, n);
-}
-
 void runner_release_free_memory(void) {
     malloc_trim(0);
 }
