@@ -123,7 +123,8 @@ let package = Package(
         .testTarget(name: "RunnerServerTests", dependencies: ["RunnerTestSupport", "RunnerServer", "RunnerCrypto"]),
         .testTarget(
             name: "RunnerCLITests",
-            dependencies: ["RunnerTestSupport", "RunnerCLI", "RunnerCore", "RunnerJSON", "RunnerYAML"],
+            dependencies: ["RunnerTestSupport", "RunnerCLI", "RunnerCore", "RunnerJSON", "RunnerYAML",
+                           "CGit2Shim", "CHTTPDShim", "CCryptoShim", "CCurlShim"],
             resources: []
         ),
     ]

@@ -270,11 +270,16 @@ static struct MHD_Daemon *start_daemon(struct server *s, const struct runner_htt
         MHD_OPTION_END);
 }
 
+const char *runner_http_load(void) {
+    pthread_once(&mhd_once, mhd_load);
+    return mhd_error[0] == 0 ? NULL : mhd_error;
+}
+
 void *runner_http_start(const struct runner_http_options *o, runner_http_handler handler, void *context,
                         uint16_t *bound_port, char *error, size_t error_size) {
-    pthread_once(&mhd_once, mhd_load);
-    if (mhd_error[0] != 0) {
-        snprintf(error, error_size, "%s", mhd_error);
+    const char *unloaded = runner_http_load();
+    if (unloaded != NULL) {
+        snprintf(error, error_size, "%s", unloaded);
         return NULL;
     }
     struct sockaddr_in addr;

@@ -11,4 +11,8 @@ int runner_curl_request(const char *method, const char *url, const char *const *
                         const char *body, size_t body_length, long timeout_seconds,
                         long *status, char **reply, size_t *reply_length, char *error, size_t error_size);
 
+/* Loads libcurl (once): NULL when it and every function the shim calls were found and it
+   initialised, or why not. runner_curl_request loads it too. */
+const char *runner_curl_load(void);
+
 #endif
