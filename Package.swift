@@ -26,8 +26,8 @@ let package = Package(
         ),
 
         /// libgit2 (Debian libgit2-dev): resolving refs, checkouts. Its header only: CGit2Shim
-        /// loads the library the first time git is needed (linked, it and its dependencies cost
-        /// every command ~3.5 ms of start-up).
+        /// loads the library the first time git is needed (linked, it and its dependencies
+        /// slowed the start of every command: docs/DECISIONS.md, Binary).
         .systemLibrary(
             name: "CGit2",
             providers: [.apt(["libgit2-dev"])]
@@ -36,8 +36,8 @@ let package = Package(
         .target(name: "CGit2Shim", dependencies: ["CGit2"]),
 
         /// libmicrohttpd (Debian libmicrohttpd-dev): the HTTP server. Its header only: the
-        /// library is loaded by CHTTPDShim when a server starts (linked, it and GnuTLS cost
-        /// every command ~2.5 ms of start-up).
+        /// library is loaded by CHTTPDShim when a server starts (linked, it and GnuTLS slowed
+        /// the start of every command).
         .systemLibrary(
             name: "CHTTPD",
             providers: [.apt(["libmicrohttpd-dev"])]
@@ -48,8 +48,8 @@ let package = Package(
 
         /// libcrypto (Debian libssl-dev): SHA-256 of API tokens and request
         /// payloads, constant-time comparison, random tokens. Its headers only: CCryptoShim loads
-        /// the library the first time the API needs it (linked, it cost every command ~0.8 ms
-        /// of start-up).
+        /// the library the first time the API needs it (linked, it slowed the start of every
+        /// command).
         .systemLibrary(
             name: "CCrypto",
             providers: [.apt(["libssl-dev"])]
@@ -59,7 +59,7 @@ let package = Package(
 
         /// libcurl (Debian libcurl4-openssl-dev): the CLI's API client (`--server`). Its header
         /// only: CCurlShim loads the library at the first request (linked, it and its
-        /// dependencies cost every command ~6 ms of start-up).
+        /// dependencies slowed the start of every command).
         .systemLibrary(
             name: "CCurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
@@ -132,9 +132,8 @@ let package = Package(
 
 // Concrete generic types (a Dictionary of Strings, an Array of a struct) are made from mangled
 // names by default: compact code, but the first use of each pair of type and protocol scans the
-// binary's ~5,500 conformance records (17 scans in `runner apply` of W4, ~10% of its CPU). With
-// direct metadata accessors the witness tables are passed as they are known at compile time.
-// W4 28.1 -> 25.6 and 26.7 -> 24.4 ms (perf stat -r 40, alternating); W3 1.22x -> 1.18x of ninja.
+// binary's conformance records, a large part of a short command's CPU. With direct metadata
+// accessors the witness tables are passed as they are known at compile time (docs/DECISIONS.md).
 for target in package.targets where target.type != .system && (target.name.hasPrefix("Runner") || target.name == "runner") {
     target.swiftSettings = (target.swiftSettings ?? []) + [
         .unsafeFlags(["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"]),

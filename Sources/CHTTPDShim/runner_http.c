@@ -8,10 +8,9 @@
 #include <strings.h>
 
 /* libmicrohttpd is loaded when a server starts, not when the runner starts: linked, it (with
-   GnuTLS and the rest of its dependencies) cost every `runner` command about 2.5 ms of start-up
-   (measured: a C program linked against it alone starts in 2.5 ms, without it in 0.6 ms), and
-   only `runner serve` uses it. The functions the shim calls are the library's own, found with
-   dlsym (mhd.h). */
+   GnuTLS and the rest of its dependencies) slowed the start of every `runner` command
+   (docs/DECISIONS.md), and only `runner serve` uses it. The functions the shim calls are the
+   library's own, found with dlsym (mhd.h). */
 struct runner_mhd runner_mhd;
 static pthread_once_t mhd_once = PTHREAD_ONCE_INIT;
 static char mhd_error[256];
