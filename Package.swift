@@ -111,8 +111,8 @@ let package = Package(
 
         // MARK: - Tests
 
-        /// Helpers shared by the test targets (blocking work off the cooperative pool, seeded
-        /// random numbers, the JSONEncoder reference a run's JSON is checked against).
+        /// Helpers shared by the test targets (blocking work off the cooperative pool, the
+        /// JSONEncoder reference a run's JSON is checked against).
         .target(name: "RunnerTestSupport", dependencies: ["RunnerJSON"], path: "Tests/Support"),
         .testTarget(name: "RunnerCoreTests", dependencies: ["RunnerTestSupport", "RunnerCore"]),
         .testTarget(name: "RunnerGitTests", dependencies: ["RunnerTestSupport", "RunnerGit"]),

@@ -42,7 +42,7 @@ extension Dictionary: JSONWritable where Key == String, Value: JSONWritable {
     }
 }
 
-extension RunnerCore.Value: JSONWritable {
+extension JSONValue: JSONWritable {
     public func write(to json: inout JSONWriter) {
         switch self {
         case .null: json.null()
@@ -50,7 +50,13 @@ extension RunnerCore.Value: JSONWritable {
         case .int(let i): json.integer(i)
         case .number(let d): json.double(d)
         case .string(let s): json.string(s)
-        case .list(let items): json.array(items)
+        case .array(let items): json.array(items)
+        case .object(let members): members.write(to: &json)
         }
     }
+}
+
+/// As its JSON value (a param's value, small).
+extension RunnerCore.Value: JSONWritable {
+    public func write(to json: inout JSONWriter) { self.json.write(to: &json) }
 }

@@ -4,20 +4,6 @@ import RunnerJSON
 import RunnerTestSupport
 import Testing
 
-extension JSONValue: JSONWritable {
-    public func write(to json: inout JSONWriter) {
-        switch self {
-        case .null: json.null()
-        case .bool(let b): json.bool(b)
-        case .int(let i): json.integer(i)
-        case .number(let d): json.double(d)
-        case .string(let s): json.string(s)
-        case .array(let items): json.array(items)
-        case .object(let members): members.write(to: &json)
-        }
-    }
-}
-
 func written(_ value: some JSONWritable, pretty: Bool = true) -> String {
     var json = JSONWriter(style: pretty ? .pretty : .compact)
     value.write(to: &json)
@@ -84,7 +70,7 @@ func written(_ value: some JSONWritable, pretty: Bool = true) -> String {
     /// Random documents: the writer's text is JSONEncoder's for every one.
     @Test(arguments: [true, false])
     func randomDocumentsAreWrittenAsJSONEncoderWritesThem(pretty: Bool) {
-        var random = SeededGenerator(seed: pretty ? 0x15_0A : 0x15_0B)
+        var random = SplitMix64(seed: pretty ? 0x15_0A : 0x15_0B)
         for n in 0..<300 {
             let tree = RandomJSON.value(&random, depth: 4)
             #expect(written(tree, pretty: pretty) == referenceJSON(tree, pretty: pretty), "document \(n)")
@@ -92,7 +78,7 @@ func written(_ value: some JSONWritable, pretty: Bool = true) -> String {
     }
 
     @Test func aStreamComesInPiecesThatMakeTheDocument() {
-        var random = SeededGenerator(seed: 7)
+        var random = SplitMix64(seed: 7)
         let tree = JSONValue.array((0..<200).map { _ in RandomJSON.value(&random, depth: 3) })
         var pieces: [[UInt8]] = []
         JSONWriter.stream(pieceSize: 512, to: { pieces.append($0) }) { tree.write(to: &$0) }
@@ -111,17 +97,17 @@ enum RandomJSON {
                          "🙂", "\u{2028}", "\u{2029}", "-", "_", ".", "k", "~"]
     static let doubles: [Double] = [0, -0.0, 0.5, 0.1, 1e16, 1e-7, 3.25, -1e300, 123_456.789, .leastNonzeroMagnitude]
 
-    static func text(_ random: inout SeededGenerator, maxLength: Int = 8) -> String {
+    static func text(_ random: inout SplitMix64, maxLength: Int = 8) -> String {
         (0..<Int.random(in: 0...maxLength, using: &random)).map { _ in pieces[Int.random(in: 0..<pieces.count, using: &random)] }
             .joined()
     }
 
-    static func number(_ random: inout SeededGenerator) -> Double {
+    static func number(_ random: inout SplitMix64) -> Double {
         Bool.random(using: &random) ? doubles[Int.random(in: 0..<doubles.count, using: &random)]
             : Double.random(in: -1e6...1e6, using: &random)
     }
 
-    static func value(_ random: inout SeededGenerator, depth: Int) -> JSONValue {
+    static func value(_ random: inout SplitMix64, depth: Int) -> JSONValue {
         switch Int.random(in: 0..<(depth > 0 ? 8 : 6), using: &random) {
         case 0: return .null
         case 1: return .bool(Bool.random(using: &random))

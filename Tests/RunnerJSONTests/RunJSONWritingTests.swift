@@ -9,7 +9,7 @@ import Testing
 @Suite struct RunJSONWritingTests {
     @Test(arguments: [true, false])
     func randomRunsAreWrittenAsJSONEncoderWritesThem(pretty: Bool) {
-        var random = SeededGenerator(seed: pretty ? 0x17_C0 : 0x17_C1)
+        var random = SplitMix64(seed: pretty ? 0x17_C0 : 0x17_C1)
         for n in 0..<150 {
             let run = RandomRun.run(&random)
             #expect(written(run, pretty: pretty) == referenceJSON(run, pretty: pretty), "run \(n)")
@@ -19,7 +19,7 @@ import Testing
     /// What `apply --json`, `runs show --json` and the API write: steps and attempts given as
     /// lazy sequences of their records, in pieces.
     @Test func aRunStreamedFromItsRecordsIsItsWholeEncoding() {
-        var random = SeededGenerator(seed: 0x17_C2)
+        var random = SplitMix64(seed: 0x17_C2)
         for _ in 0..<20 {
             let stored = RandomRun.stored(&random, steps: Int.random(in: 0...30, using: &random))
             let header = RunJSON(stored.run, masked: ["token"])
@@ -36,14 +36,14 @@ import Testing
 
     /// A run listed (no steps or attempts): neither key.
     @Test func aRunWithoutStepListsKeepsItsShape() {
-        var random = SeededGenerator(seed: 0x17_C3)
+        var random = SplitMix64(seed: 0x17_C3)
         let json = RunJSON(RandomRun.stored(&random, steps: 0).run, masked: [])
         #expect(String(decoding: JSONWriter.document(json), as: UTF8.self) == referenceJSON(json).map { $0 + "\n" })
         #expect(!written(json).contains("\"steps\""))
     }
 
     @Test func secretParamsAreMasked() {
-        var random = SeededGenerator(seed: 0x17_C4)
+        var random = SplitMix64(seed: 0x17_C4)
         var stored = RandomRun.stored(&random, steps: 1)
         stored.run.params = ["token": .string("s3cret"), "shown": .list([.int(1), .number(0.5)])]
         let text = written(RunJSON(stored, masked: ["token"]))
@@ -53,19 +53,19 @@ import Testing
 
 /// Runs made at random: every member present or absent, text from `RandomJSON.pieces`.
 enum RandomRun {
-    static func maybe<T>(_ random: inout SeededGenerator, _ make: (inout SeededGenerator) -> T) -> T? {
+    static func maybe<T>(_ random: inout SplitMix64, _ make: (inout SplitMix64) -> T) -> T? {
         Bool.random(using: &random) ? make(&random) : nil
     }
 
-    static func text(_ random: inout SeededGenerator) -> String { RandomJSON.text(&random) }
+    static func text(_ random: inout SplitMix64) -> String { RandomJSON.text(&random) }
 
-    static func strings(_ random: inout SeededGenerator) -> [String: String] {
+    static func strings(_ random: inout SplitMix64) -> [String: String] {
         var out: [String: String] = [:]
         for _ in 0..<Int.random(in: 0...3, using: &random) { out[text(&random)] = text(&random) }
         return out
     }
 
-    static func value(_ random: inout SeededGenerator, depth: Int = 2) -> Value {
+    static func value(_ random: inout SplitMix64, depth: Int = 2) -> Value {
         switch Int.random(in: 0..<(depth > 0 ? 6 : 5), using: &random) {
         case 0: return .null
         case 1: return .bool(Bool.random(using: &random))
@@ -76,11 +76,11 @@ enum RandomRun {
         }
     }
 
-    static func date(_ random: inout SeededGenerator) -> Date {
+    static func date(_ random: inout SplitMix64) -> Date {
         Date(timeIntervalSince1970: Double(Int.random(in: 0...4_000_000_000_000, using: &random)) / 1000)
     }
 
-    static func stored(_ random: inout SeededGenerator, steps: Int) -> StoredRun {
+    static func stored(_ random: inout SplitMix64, steps: Int) -> StoredRun {
         var params: [String: Value] = [:]
         for _ in 0..<Int.random(in: 0...4, using: &random) { params[text(&random)] = value(&random) }
         var run = RunRecord(id: RunID(text(&random)), pipeline: text(&random), pipelineFile: "/p.yaml", definition: "",
@@ -126,7 +126,7 @@ enum RandomRun {
         return StoredRun(run: run, steps: records, attempts: attempts)
     }
 
-    static func run(_ random: inout SeededGenerator) -> RunJSON {
+    static func run(_ random: inout SplitMix64) -> RunJSON {
         let stored = stored(&random, steps: Int.random(in: 0...4, using: &random))
         let secrets = Set(stored.run.params.keys.filter { _ in Bool.random(using: &random) })
         var json = RunJSON(stored.run, masked: secrets)
