@@ -11,7 +11,9 @@ public struct AuditJSON: Encodable {
     var actor: String
     var params: [String: Value]
     var traceID: String?
-    enum CodingKeys: String, CodingKey { case at, action, code, runID = "run_id", pipeline, actor, params, traceID = "trace_id" }
+    enum CodingKeys: String, CodingKey {
+        case at, action, code, runID = "run_id", pipeline, actor, params, traceID = "trace_id"
+    }
 
     public init(_ r: AuditRecord) {
         at = Timestamp.format(r.at)

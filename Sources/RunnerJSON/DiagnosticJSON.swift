@@ -33,7 +33,9 @@ public struct DiagnosticJSON: Encodable {
         length = d.location == nil ? nil : d.length
         subject = d.subject
         hint = d.hint
-        notes = d.notes.map { Note(message: $0.message, file: $0.location?.file, line: $0.location?.line, column: $0.location?.column) }
+        notes = d.notes.map {
+            Note(message: $0.message, file: $0.location?.file, line: $0.location?.line, column: $0.location?.column)
+        }
     }
 
     enum CodingKeys: String, CodingKey {

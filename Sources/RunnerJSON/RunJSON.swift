@@ -98,7 +98,8 @@ public struct RunJSON: Sendable {
     public static func step(_ s: StepRecord) -> Step {
         Step(name: s.name.rawValue, step: s.step, item: s.item, section: s.section, status: s.status.rawValue,
              attempts: s.attempts, errorCode: s.errorCode, errorMessage: s.errorMessage, progress: s.progress,
-             progressMessage: s.progressMessage, startedAt: time(s.startedAt), finishedAt: time(s.finishedAt), outputs: s.outputs)
+             progressMessage: s.progressMessage, startedAt: time(s.startedAt), finishedAt: time(s.finishedAt),
+             outputs: s.outputs)
     }
 
     public static func attempt(_ a: AttemptRecord) -> Attempt {

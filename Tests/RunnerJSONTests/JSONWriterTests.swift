@@ -19,8 +19,9 @@ func written(_ value: some JSONWritable, pretty: Bool = true) -> String {
         #expect(String(decoding: json.bytes, as: UTF8.self) == String(value))
     }
 
-    @Test(arguments: ["", "plain", "é漢🙂", "a\"b", "back\\slash", "line\nbreak", "\u{1}", "tab\there", "/slash/", "</script>",
-                      "\u{7F}", "\u{2028}\u{2029}", "\u{FEFF}", "e\u{301}", "\u{85}", "\r\n", "\u{8}\u{C}"])
+    @Test(arguments: ["", "plain", "é漢🙂", "a\"b", "back\\slash", "line\nbreak", "\u{1}", "tab\there",
+                      "/slash/", "</script>", "\u{7F}", "\u{2028}\u{2029}", "\u{FEFF}", "e\u{301}", "\u{85}", "\r\n",
+                      "\u{8}\u{C}"])
     func stringsAreWrittenAsJSONEncoderWritesThem(_ text: String) {
         #expect(written(text) == referenceJSON(text))
         #expect(written(text, pretty: false) == referenceJSON(text, pretty: false))
@@ -35,8 +36,9 @@ func written(_ value: some JSONWritable, pretty: Bool = true) -> String {
         #expect(written(["k": all]) == referenceJSON(["k": all]))
     }
 
-    @Test(arguments: [0.0, -0.0, 1, 1.5, 0.1, -2, 100, 1e15, 1e16, 1e21, 1e-5, 2.5e-7, 0.30000000000000004, 1e300, .leastNonzeroMagnitude,
-                      .greatestFiniteMagnitude, 123_456_789_012_345_680, -1234.5678, 9_007_199_254_740_992])
+    @Test(arguments: [0.0, -0.0, 1, 1.5, 0.1, -2, 100, 1e15, 1e16, 1e21, 1e-5, 2.5e-7, 0.30000000000000004, 1e300,
+                      .leastNonzeroMagnitude, .greatestFiniteMagnitude, 123_456_789_012_345_680, -1234.5678,
+                      9_007_199_254_740_992])
     func doublesAreWrittenAsJSONEncoderWritesThem(_ value: Double) {
         #expect(written(value) == referenceJSON(value))
         #expect(written([value]) == referenceJSON([value]))
@@ -49,7 +51,8 @@ func written(_ value: some JSONWritable, pretty: Bool = true) -> String {
     }
 
     @Test func keysAreInByteOrderAsSortedKeysOrdersThem() {
-        let keys = ["k10", "k9", "K1", "a_b", "a-b", "é", "e\u{301}x", "ez", "f", "", "_", "~", "A", "a", "a1", "a10", "a2"]
+        let keys = ["k10", "k9", "K1", "a_b", "a-b", "é", "e\u{301}x", "ez", "f", "", "_", "~", "A", "a", "a1", "a10",
+                    "a2"]
         let object = Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($1, $0) })
         #expect(written(object) == referenceJSON(object))
         #expect(written(object, pretty: false) == referenceJSON(object, pretty: false))
@@ -59,7 +62,8 @@ func written(_ value: some JSONWritable, pretty: Bool = true) -> String {
     func nestingIsLaidOutAsJSONEncoderLaysItOut(pretty: Bool) {
         let trees: [JSONValue] = [
             .object([:]), .array([]), .array([.array([])]), .object(["a": .object([:]), "b": .array([])]),
-            .array([.object(["x": .int(1), "y": .array([.null, .bool(true), .bool(false)])]), .object([:]), .string("s")]),
+            .array([.object(["x": .int(1), "y": .array([.null, .bool(true), .bool(false)])]), .object([:]),
+                    .string("s")]),
             .object(["deep": .array([.array([.array([.object(["k": .array([.int(-1), .number(2.5)])])])])])]),
         ]
         for tree in trees {
@@ -93,12 +97,13 @@ func written(_ value: some JSONWritable, pretty: Bool = true) -> String {
 /// JSON documents made at random from what needs care: every kind of value, empty and nested
 /// containers, keys and strings with escapes, control characters and non-ASCII text.
 enum RandomJSON {
-    static let pieces = ["a", "Z", "0", " ", "/", "\"", "\\", "\n", "\t", "\r", "\u{8}", "\u{C}", "\u{0}", "\u{1F}", "\u{7F}", "é", "e\u{301}", "漢",
-                         "🙂", "\u{2028}", "\u{2029}", "-", "_", ".", "k", "~"]
+    static let pieces = ["a", "Z", "0", " ", "/", "\"", "\\", "\n", "\t", "\r", "\u{8}", "\u{C}", "\u{0}", "\u{1F}",
+                         "\u{7F}", "é", "e\u{301}", "漢", "🙂", "\u{2028}", "\u{2029}", "-", "_", ".", "k", "~"]
     static let doubles: [Double] = [0, -0.0, 0.5, 0.1, 1e16, 1e-7, 3.25, -1e300, 123_456.789, .leastNonzeroMagnitude]
 
     static func text(_ random: inout SplitMix64, maxLength: Int = 8) -> String {
-        (0..<Int.random(in: 0...maxLength, using: &random)).map { _ in pieces[Int.random(in: 0..<pieces.count, using: &random)] }
+        (0..<Int.random(in: 0...maxLength, using: &random))
+            .map { _ in pieces[Int.random(in: 0..<pieces.count, using: &random)] }
             .joined()
     }
 
@@ -117,7 +122,9 @@ enum RandomJSON {
         case 6: return .array((0..<Int.random(in: 0...4, using: &random)).map { _ in value(&random, depth: depth - 1) })
         default:
             var members: [String: JSONValue] = [:]
-            for _ in 0..<Int.random(in: 0...4, using: &random) { members[text(&random, maxLength: 4)] = value(&random, depth: depth - 1) }
+            for _ in 0..<Int.random(in: 0...4, using: &random) {
+                members[text(&random, maxLength: 4)] = value(&random, depth: depth - 1)
+            }
             return .object(members)
         }
     }

@@ -25,7 +25,8 @@ import Testing
             let header = RunJSON(stored.run, masked: ["token"])
             var pieces: [[UInt8]] = []
             JSONWriter.stream(pieceSize: 256, to: { pieces.append($0) }) {
-                header.write(to: &$0, steps: stored.steps.lazy.map(RunJSON.step), attempts: stored.attempts.lazy.map(RunJSON.attempt))
+                header.write(to: &$0, steps: stored.steps.lazy.map(RunJSON.step),
+                             attempts: stored.attempts.lazy.map(RunJSON.attempt))
             }
             let text = String(decoding: pieces.joined(), as: UTF8.self)
             #expect(text == referenceJSON(RunJSON(stored, masked: ["token"])).map { $0 + "\n" })

@@ -36,7 +36,8 @@ extension RunJSON.Step: Encodable {
         var c = encoder.container(keyedBy: Key.self)
         try c.put(name, "name"); try c.put(step, "step"); try c.put(item, "item"); try c.put(section, "section")
         try c.put(status, "status"); try c.put(attempts, "attempts"); try c.put(errorCode, "error_code")
-        try c.put(errorMessage, "error_message"); try c.put(progress, "progress"); try c.put(progressMessage, "progress_message")
+        try c.put(errorMessage, "error_message"); try c.put(progress, "progress")
+        try c.put(progressMessage, "progress_message")
         try c.put(startedAt, "started_at"); try c.put(finishedAt, "finished_at"); try c.put(outputs, "outputs")
         try c.put(retryable, "retryable")
     }
@@ -45,7 +46,8 @@ extension RunJSON.Step: Encodable {
 extension RunJSON.Attempt: Encodable {
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: Key.self)
-        try c.put(step, "step"); try c.put(serial, "serial"); try c.put(attempt, "attempt"); try c.put(counted, "counted")
+        try c.put(step, "step"); try c.put(serial, "serial"); try c.put(attempt, "attempt")
+        try c.put(counted, "counted")
         try c.put(startedAt, "started_at"); try c.put(finishedAt, "finished_at"); try c.put(exitCode, "exit_code")
         try c.put(signal, "signal"); try c.put(timedOut, "timed_out"); try c.put(errorCode, "error_code")
         try c.put(message, "message"); try c.put(log, "log")
@@ -63,6 +65,7 @@ extension RunJSON.Ref: Encodable {
 /// `.prettyPrinted` when `pretty`); nil when it refuses (a NaN).
 public func referenceJSON<T: Encodable>(_ value: T, pretty: Bool = true) -> String? {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    if pretty { encoder.outputFormatting.insert(.prettyPrinted) }
     return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) }
 }

@@ -1,7 +1,8 @@
 import Dispatch
 
 /// Drops the last reference to a large graph of objects on another thread: freeing it (a large
-/// pipeline's syntax tree, object by object) is then off the way of what the caller does next. The caller must hold no other reference.
+/// pipeline's syntax tree, object by object) is then off the way of what the caller does next.
+/// The caller must hold no other reference.
 public enum BackgroundRelease {
     private final class Holder: @unchecked Sendable {
         var object: AnyObject?
