@@ -26,8 +26,8 @@ let package = Package(
         ),
 
         /// libgit2 (Debian libgit2-dev): resolving refs, checkouts. Its header only: CGit2Shim
-        /// loads the library the first time git is needed (linked, it and its dependencies cost
-        /// every command ~3.5 ms of start-up).
+        /// loads the library the first time git is needed (linked, it and its dependencies
+        /// slowed the start of every command: docs/DECISIONS.md, Binary).
         .systemLibrary(
             name: "CGit2",
             providers: [.apt(["libgit2-dev"])]
@@ -36,8 +36,8 @@ let package = Package(
         .target(name: "CGit2Shim", dependencies: ["CGit2"]),
 
         /// libmicrohttpd (Debian libmicrohttpd-dev): the HTTP server. Its header only: the
-        /// library is loaded by CHTTPDShim when a server starts (linked, it and GnuTLS cost
-        /// every command ~2.5 ms of start-up).
+        /// library is loaded by CHTTPDShim when a server starts (linked, it and GnuTLS slowed
+        /// the start of every command).
         .systemLibrary(
             name: "CHTTPD",
             providers: [.apt(["libmicrohttpd-dev"])]
@@ -48,8 +48,8 @@ let package = Package(
 
         /// libcrypto (Debian libssl-dev): SHA-256 of API tokens and request
         /// payloads, constant-time comparison, random tokens. Its headers only: CCryptoShim loads
-        /// the library the first time the API needs it (linked, it cost every command ~0.8 ms
-        /// of start-up).
+        /// the library the first time the API needs it (linked, it slowed the start of every
+        /// command).
         .systemLibrary(
             name: "CCrypto",
             providers: [.apt(["libssl-dev"])]
@@ -59,7 +59,7 @@ let package = Package(
 
         /// libcurl (Debian libcurl4-openssl-dev): the CLI's API client (`--server`). Its header
         /// only: CCurlShim loads the library at the first request (linked, it and its
-        /// dependencies cost every command ~6 ms of start-up).
+        /// dependencies slowed the start of every command).
         .systemLibrary(
             name: "CCurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
@@ -75,6 +75,11 @@ let package = Package(
 
         /// Model, diagnostics, DAG, validation, expressions, durations, cron, state machines.
         .target(name: "RunnerCore"),
+
+        // MARK: - Shapes (pure: what the front doors write)
+
+        /// The JSON shapes the CLI prints and the API answers; one streaming writer for a run.
+        .target(name: "RunnerJSON", dependencies: ["RunnerCore"]),
 
         // MARK: - Adapters
 
@@ -96,30 +101,32 @@ let package = Package(
         /// (RunnerGit's libgit2 adapter is the default, named in `GitRefs+LibGit2.swift` only).
         .target(name: "RunnerEngine", dependencies: ["CProcess", "RunnerCore", "RunnerStore", "RunnerYAML", "RunnerGit", "RunnerCrypto"]),
 
-        /// HTTP on libmicrohttpd: the server wrapper, the router, the API's JSON shapes (the CLI
-        /// prints the same ones) and handlers.
-        .target(name: "RunnerServer", dependencies: ["CHTTPDShim", "RunnerCore", "RunnerYAML", "RunnerStore", "RunnerEngine", "RunnerCrypto"]),
+        /// HTTP on libmicrohttpd: the server wrapper, the router, the handlers.
+        .target(name: "RunnerServer", dependencies: ["CHTTPDShim", "RunnerCore", "RunnerJSON", "RunnerYAML", "RunnerStore", "RunnerEngine", "RunnerCrypto"]),
 
         // MARK: - Front doors
 
         /// Subcommands, argument parsing and rendering.
-        .target(name: "RunnerCLI", dependencies: ["CProcess", "CCurlShim", "RunnerCore", "RunnerYAML", "RunnerStore", "RunnerEngine", "RunnerGit", "RunnerServer"]),
+        .target(name: "RunnerCLI", dependencies: ["CProcess", "CCurlShim", "RunnerCore", "RunnerJSON", "RunnerYAML", "RunnerStore", "RunnerEngine", "RunnerGit", "RunnerServer"]),
         /// The `runner` executable: `main.swift` only.
-        .executableTarget(name: "runner", dependencies: ["RunnerCLI", "CProcess"]),
+        .executableTarget(name: "runner", dependencies: ["RunnerCLI"]),
 
         // MARK: - Tests
 
-        /// Helpers shared by the test targets (blocking work off the cooperative pool).
-        .target(name: "RunnerTestSupport", path: "Tests/Support"),
+        /// Helpers shared by the test targets (blocking work off the cooperative pool, the
+        /// JSONEncoder reference a run's JSON is checked against).
+        .target(name: "RunnerTestSupport", dependencies: ["RunnerJSON"], path: "Tests/Support"),
         .testTarget(name: "RunnerCoreTests", dependencies: ["RunnerTestSupport", "RunnerCore"]),
         .testTarget(name: "RunnerGitTests", dependencies: ["RunnerTestSupport", "RunnerGit", "RunnerCore"]),
         .testTarget(name: "RunnerYAMLTests", dependencies: ["RunnerTestSupport", "RunnerYAML", "RunnerCore"]),
         .testTarget(name: "RunnerEngineTests", dependencies: ["RunnerTestSupport", "RunnerEngine", "RunnerCore", "RunnerYAML", "RunnerStore", "RunnerGit"]),
+        .testTarget(name: "RunnerJSONTests", dependencies: ["RunnerTestSupport", "RunnerJSON", "RunnerCore"]),
         .testTarget(name: "RunnerStoreTests", dependencies: ["RunnerTestSupport", "RunnerStore", "RunnerCore"]),
         .testTarget(name: "RunnerServerTests", dependencies: ["RunnerTestSupport", "RunnerServer", "RunnerCrypto"]),
         .testTarget(
             name: "RunnerCLITests",
-            dependencies: ["RunnerTestSupport", "RunnerCLI", "RunnerCore", "RunnerYAML", "RunnerServer"],
+            dependencies: ["RunnerTestSupport", "RunnerCLI", "RunnerCore", "RunnerJSON", "RunnerYAML",
+                           "CGit2Shim", "CHTTPDShim", "CCryptoShim", "CCurlShim"],
             resources: []
         ),
     ]
@@ -127,9 +134,8 @@ let package = Package(
 
 // Concrete generic types (a Dictionary of Strings, an Array of a struct) are made from mangled
 // names by default: compact code, but the first use of each pair of type and protocol scans the
-// binary's ~5,500 conformance records (17 scans in `runner apply` of W4, ~10% of its CPU). With
-// direct metadata accessors the witness tables are passed as they are known at compile time.
-// W4 28.1 -> 25.6 and 26.7 -> 24.4 ms (perf stat -r 40, alternating); W3 1.22x -> 1.18x of ninja.
+// binary's conformance records, a large part of a short command's CPU. With direct metadata
+// accessors the witness tables are passed as they are known at compile time (docs/DECISIONS.md).
 for target in package.targets where target.type != .system && (target.name.hasPrefix("Runner") || target.name == "runner") {
     target.swiftSettings = (target.swiftSettings ?? []) + [
         .unsafeFlags(["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"]),

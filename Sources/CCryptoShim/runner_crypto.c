@@ -8,9 +8,8 @@
 #include <stdio.h>
 
 /* libcrypto is loaded when the server first hashes or compares a token, not when the runner
-   starts: linked, it cost every `runner` command about 0.8 ms of start-up (a C program linked
-   against it alone starts in 1.3 ms, without it in 0.5 ms), and only the HTTP API uses it. The
-   functions below are the library's own, found with dlsym. */
+   starts: linked, it slowed the start of every `runner` command (docs/DECISIONS.md), and only
+   the HTTP API uses it. The functions below are the library's own, found with dlsym. */
 static struct {
     __typeof__(EVP_Digest) *digest;
     __typeof__(EVP_sha256) *sha256;

@@ -67,12 +67,17 @@ static size_t collect(char *data, size_t size, size_t count, void *context) {
     return n;
 }
 
+const char *runner_curl_load(void) {
+    pthread_once(&curl_once, curl_load);
+    return curl_error[0] == 0 ? NULL : curl_error;
+}
+
 int runner_curl_request(const char *method, const char *url, const char *const *headers, size_t header_count,
                         const char *body, size_t body_length, long timeout_seconds,
                         long *status, char **reply, size_t *reply_length, char *error, size_t error_size) {
-    pthread_once(&curl_once, curl_load);
-    if (curl_error[0] != 0) {
-        snprintf(error, error_size, "%s", curl_error);
+    const char *unloaded = runner_curl_load();
+    if (unloaded != NULL) {
+        snprintf(error, error_size, "%s", unloaded);
         return -1;
     }
     CURL *handle = curl.easy_init();

@@ -8,10 +8,9 @@
 #include <strings.h>
 
 /* libmicrohttpd is loaded when a server starts, not when the runner starts: linked, it (with
-   GnuTLS and the rest of its dependencies) cost every `runner` command about 2.5 ms of start-up
-   (measured: a C program linked against it alone starts in 2.5 ms, without it in 0.6 ms), and
-   only `runner serve` uses it. The functions the shim calls are the library's own, found with
-   dlsym (mhd.h). */
+   GnuTLS and the rest of its dependencies) slowed the start of every `runner` command
+   (docs/DECISIONS.md), and only `runner serve` uses it. The functions the shim calls are the
+   library's own, found with dlsym (mhd.h). */
 struct runner_mhd runner_mhd;
 static pthread_once_t mhd_once = PTHREAD_ONCE_INIT;
 static char mhd_error[256];
@@ -270,11 +269,16 @@ static struct MHD_Daemon *start_daemon(struct server *s, const struct runner_htt
         MHD_OPTION_END);
 }
 
+const char *runner_http_load(void) {
+    pthread_once(&mhd_once, mhd_load);
+    return mhd_error[0] == 0 ? NULL : mhd_error;
+}
+
 void *runner_http_start(const struct runner_http_options *o, runner_http_handler handler, void *context,
                         uint16_t *bound_port, char *error, size_t error_size) {
-    pthread_once(&mhd_once, mhd_load);
-    if (mhd_error[0] != 0) {
-        snprintf(error, error_size, "%s", mhd_error);
+    const char *unloaded = runner_http_load();
+    if (unloaded != NULL) {
+        snprintf(error, error_size, "%s", unloaded);
         return NULL;
     }
     struct sockaddr_in addr;

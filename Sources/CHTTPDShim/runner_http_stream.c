@@ -5,8 +5,8 @@
 
 /* A streamed body: what the writer has written and libmicrohttpd has not sent yet, bytes
    [start, start + length) of data. Bounded by `limit`: a client that reads nothing must not
-   make the server buffer without end (six stalled event streams of a run with a 200 MB log
-   once took 3 GB). */
+   make the server buffer without end (a few stalled event streams of a run with a large log
+   once took gigabytes: docs/DECISIONS.md). */
 struct runner_http_stream {
     pthread_mutex_t lock;
     char *data;

@@ -18,10 +18,10 @@ static pthread_once_t dev_null_once = PTHREAD_ONCE_INIT;
 static void open_dev_null(void) { dev_null = open("/dev/null", O_RDONLY | O_CLOEXEC); }
 
 /* vfork, not posix_spawn: glibc's posix_spawn maps a stack for the child and unmaps it after,
-   and in a process with several threads every unmap is a TLB shootdown interrupt on the other
-   cores (measured: about two inter-processor interrupts a step, each one stealing time from
-   the step that runs there). vfork borrows the parent's stack instead; the parent's thread
-   waits until the child has called execve (or _exit), as with posix_spawn.
+   and in a process with several threads every unmap is a TLB shootdown on the other cores: an
+   interrupt that steals time from the step running there. vfork borrows the parent's stack
+   instead; the parent's thread waits until the child has called execve (or _exit), as with
+   posix_spawn.
    What the child does is async-signal-safe only. All signals are blocked around vfork, so no
    handler of the parent's ever runs on the shared stack: the child first sets every classic
    signal to its default disposition (its signal table is its own: no CLONE_SIGHAND), which
@@ -226,10 +226,6 @@ int runner_pidfd_open(pid_t pid) {
     errno = ENOSYS;
     return -1;
 #endif
-}
-
-void runner_limit_malloc_arenas(int n) {
-    mallopt(M_ARENA_MAX, n);
 }
 
 void runner_release_free_memory(void) {

@@ -86,7 +86,7 @@ public struct StateDirectory: Sendable {
 
     /// `mkdir -p`: one mkdir(2) when the parent exists, as it does at every start but the
     /// first; FileManager for the rest (missing parents, and its errors). FileManager alone
-    /// took 0.35 ms a directory through URL and attribute handling, on a 25 ms command.
+    /// goes through URL and attribute handling for every directory, at every start.
     static func makeDirectory(_ path: String) throws {
         if mkdir(path, 0o700) == 0 { return }
         if errno == EEXIST {

@@ -307,7 +307,7 @@ public actor RunExecutor {
             try await apply(self.scheduler!.resume(now: clock.now()))
         }
         // What parsing and validating the pipeline freed goes back to the system before the
-        // run settles in (at 10,000 steps, ~15 MB of resident memory otherwise kept).
+        // run settles in (otherwise it stays resident until the run ends).
         runner_release_free_memory()
         schedulePoll()
         defer {

@@ -6,6 +6,7 @@ import FoundationEssentials
 import RunnerCore
 import RunnerEngine
 import RunnerCrypto
+import RunnerJSON
 import RunnerStore
 import RunnerYAML
 
@@ -281,18 +282,17 @@ extension APIServer {
             return Self.error(404, .runNotFound, "no run '\(id)'" + (pipelineName.map { " of pipeline '\($0)'" } ?? ""),
                               contractCode: notFound)
         }
-        var text = ""
         let retryable = retryability(of: stored)
-        var header = RunJSON(stored.run, secrets: secrets(of: stored.run))
+        var header = RunJSON(stored.run, masked: secrets(of: stored.run))
         header.retryable = retryable.run
-        header.streamedJSON(
-            steps: LazyElements(count: stored.steps.count, steps: { n in
-                var step = RunJSON.step(stored.steps[n])
-                step.retryable = retryable.steps[stored.steps[n].name]
-                return step
-            }),
-            attempts: LazyElements(count: stored.attempts.count, attempts: { RunJSON.attempt(stored.attempts[$0]) })) { text += $0 }
-        return HTTPResponse(status: 200, body: Array(text.utf8))
+        let steps = stored.steps.lazy.map { record in
+            var step = RunJSON.step(record)
+            step.retryable = retryable.steps[record.name]
+            return step
+        }
+        return HTTPResponse(status: 200, body: JSONWriter.document {
+            header.write(to: &$0, steps: steps, attempts: stored.attempts.lazy.map(RunJSON.attempt))
+        })
     }
 
     /// Whether each failed step's error, and the run's, is one its pipeline retries (an error
@@ -340,15 +340,21 @@ extension APIServer {
             query.limit = n
         }
         query.before = request.query("cursor").map(RunID.init)
-        struct Page: Encodable {
+        struct Page: JSONWritable {
             var runs: [RunJSON]
             var nextCursor: String?
-            enum CodingKeys: String, CodingKey { case runs, nextCursor = "next_cursor" }
+            func write(to json: inout JSONWriter) {
+                json.object { json in
+                    json.field("next_cursor", nextCursor)
+                    json.field("runs", runs)
+                }
+            }
         }
         do {
             let runs = try service.store.runs(query)
-            return Self.json(200, Page(runs: runs.map { RunJSON($0, secrets: secrets(of: $0)) },
-                                       nextCursor: runs.count == query.limit ? runs.last?.id.rawValue : nil))
+            let page = Page(runs: runs.map { RunJSON($0, masked: secrets(of: $0)) },
+                            nextCursor: runs.count == query.limit ? runs.last?.id.rawValue : nil)
+            return HTTPResponse(status: 200, body: JSONWriter.document(page))
         } catch {
             return Self.storeFailure(error, "cannot read runs")
         }
@@ -390,29 +396,6 @@ extension APIServer {
         let trace = AccessTokens.traceID(traceparent: request.header("traceparent"), requestID: request.header("X-Request-Id"))
         try? service.store.appendAudit(AuditRecord(at: Date(), action: action, runID: run, pipeline: pipeline,
                                                    actor: request.actor ?? "anonymous", params: params, traceID: trace))
-    }
-
-    public struct AuditJSON: Encodable {
-        var at: String
-        var action: String
-        var code: String?
-        var runID: String?
-        var pipeline: String?
-        var actor: String
-        var params: [String: Value]
-        var traceID: String?
-        enum CodingKeys: String, CodingKey { case at, action, code, runID = "run_id", pipeline, actor, params, traceID = "trace_id" }
-
-        public init(_ r: AuditRecord) {
-            at = Timestamp.format(r.at)
-            action = r.action
-            code = r.code
-            runID = r.runID?.rawValue
-            pipeline = r.pipeline
-            actor = r.actor
-            params = r.params
-            traceID = r.traceID
-        }
     }
 
     func listAudit(_ request: HTTPRequest) -> HTTPResponse {

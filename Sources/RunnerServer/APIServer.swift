@@ -2,6 +2,7 @@ import FoundationEssentials
 import RunnerCore
 import RunnerCrypto
 import RunnerEngine
+import RunnerJSON
 import RunnerStore
 import RunnerYAML
 
@@ -24,7 +25,7 @@ public final class APIServer: @unchecked Sendable {
     private var waitingToStart: [(id: RunID, pipeline: ValidatedPipeline?)] = []
     /// At most this many runs execute in this process at once. A burst of launches faster than
     /// the machine runs them otherwise made an executor (and its memory) for each at once: the
-    /// server's memory grew with the burst (to 113 MB after 5 s of 600 launches/s).
+    /// server's memory grew with the burst.
     static let maxExecuting = 256
     let metrics = Metrics()
     private var currentRouter = Router()

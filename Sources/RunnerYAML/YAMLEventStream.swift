@@ -79,8 +79,6 @@ final class YAMLEventProducer {
     private let file: String
     private let fileID: SourceFileID
     private let limits: YAMLLimits
-    /// Lines before `bytes` in the file: events of a piece parsed alone get the file's lines.
-    var lineOffset: Int32 = 0
     private var isDone = false
 
     init?(bytes: UnsafeBufferPointer<UInt8>, file: String, limits: YAMLLimits) {
@@ -176,7 +174,7 @@ final class YAMLEventProducer {
         case YAML_STREAM_END_EVENT: out = YAMLEvent(kind: .streamEnd)
         default: return YAMLEvent(kind: .ignored)
         }
-        out.line = Int32(clamping: Int(event.start_mark.line) + 1 + Int(lineOffset))
+        out.line = Int32(clamping: Int(event.start_mark.line) + 1)
         out.column = Int32(clamping: Int(event.start_mark.column) + 1)
         return out
     }
@@ -217,12 +215,8 @@ final class YAMLEventQueue: @unchecked Sendable {
     private var chunks: [YAMLEventChunk] = []
     private var isFinished = false
     private var isCancelled = false
-    private let capacity: Int
-
-    /// `capacity` chunks at most wait to be taken (the parser waits for room).
-    init(capacity: Int = 8) {
-        self.capacity = capacity
-    }
+    /// Chunks that may wait to be taken (the parser then waits for room).
+    private let capacity = 8
 
     /// False when the consumer has gone away.
     func put(_ chunk: YAMLEventChunk) -> Bool {

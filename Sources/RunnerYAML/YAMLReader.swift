@@ -27,8 +27,6 @@ public enum YAMLReader {
     /// Files at least this large are parsed on a second thread while the tree is built.
     static let threadedThreshold = 256 << 10
     static let chunkSize = 4096
-    /// Bytes each side of a cut at least (YAMLSplitRead).
-    static let splitMinimumPiece = 64 << 10
 
     public static func read(_ bytes: [UInt8], file: String, limits: YAMLLimits = .standard) -> Output {
         if let problem = TextCheck.encodingProblem(bytes, file: file) {
@@ -40,12 +38,6 @@ public enum YAMLReader {
             let buffer = hasBOM ? UnsafeBufferPointer(rebasing: whole[3...]) : whole
             guard let producer = YAMLEventProducer(bytes: buffer, file: file, limits: limits) else {
                 return Output(root: nil, diagnostics: [Diagnostic(.internalError, "libyaml could not be initialised")])
-            }
-            // A large file whose steps list can be cut: two parsers at once (YAMLSplitRead).
-            if buffer.count >= threadedThreshold && ParallelMap.cores >= 2,
-               let plan = YAMLSplitRead.plan(buffer, minimumPiece: splitMinimumPiece),
-               let output = YAMLSplitRead.read(buffer, plan: plan, file: file, limits: limits) {
-                return output
             }
             var builder = TreeBuilder(file: file, limits: limits)
             if buffer.count < threadedThreshold || ParallelMap.cores < 2 {

@@ -1,8 +1,9 @@
 import Foundation
-import RunnerServer
+import RunnerCore
+import RunnerJSON
+import RunnerTestSupport
 import Testing
 @testable import RunnerCLI
-import RunnerCore
 
 @Suite struct RunJSONTests {
     func sampleRun(steps: Int, attempts: Bool) -> StoredRun {
@@ -33,26 +34,16 @@ import RunnerCore
         return StoredRun(run: run, steps: stepRecords, attempts: attemptRecords)
     }
 
-    @Test(arguments: [(0, false), (1, true), (3, false), (7, true)])
-    func streamedTextIsTheOnePieceEncoding(steps: Int, attempts: Bool) {
-        let json = RunJSON(sampleRun(steps: steps, attempts: attempts), secrets: ["token"])
-        var pieces: [String] = []
-        json.streamedJSON(pieceSize: 256) { pieces.append($0) }
-        #expect(pieces.joined() == JSONOutput.encode(json))
-        #expect(steps == 0 || pieces.count > 1, "written in pieces, not as one text")
-        #expect(pieces.dropLast().allSatisfy { $0.utf8.count >= 256 }, "each piece but the last fills its size")
-    }
-
     /// What `apply --json` and `runs show --json` print: records converted one at a time.
     @Test(arguments: [(0, false), (1, true), (3, false), (7, true)])
     func writtenFromTheRecordsIsTheOnePieceEncoding(steps: Int, attempts: Bool) {
         let stored = sampleRun(steps: steps, attempts: attempts)
         let captured = Captured()
         RunJSON.writeJSON(stored, secrets: ["token"], to: captured.console(colors: false))
-        #expect(captured.out == JSONOutput.encode(RunJSON(stored, secrets: ["token"])))
+        #expect(captured.out == JSONOutput.encode(RunJSON(stored, masked: ["token"])))
     }
 
-    /// The direct writer of steps and attempts escapes and orders as JSONEncoder does.
+    /// The writer escapes and orders as JSONEncoder does (RunnerJSONTests: for random runs).
     @Test func oddTextIsWrittenAsJSONEncoderWritesIt() {
         var stored = sampleRun(steps: 3, attempts: true)
         let odd = (0..<0x20).map { String(UnicodeScalar(UInt8($0))) }.joined() + "\"\\/\u{7F}é漢🙂\u{2028}\u{FEFF}"
@@ -69,14 +60,16 @@ import RunnerCore
         stored.attempts[2].logPath = nil
         let captured = Captured()
         RunJSON.writeJSON(stored, secrets: ["token"], to: captured.console(colors: false))
-        #expect(captured.out == JSONOutput.encode(RunJSON(stored, secrets: ["token"])))
+        #expect(captured.out == JSONOutput.encode(RunJSON(stored, masked: ["token"])))
     }
 
-    @Test func aRunWithoutStepListsKeepsItsShape() {
-        let json = RunJSON(sampleRun(steps: 0, attempts: false).run)
-        var text = ""
-        json.streamedJSON { text += $0 }
-        #expect(text == JSONOutput.encode(json))
+    /// What `runs list --json` prints: the runs without their steps, as an array.
+    @Test(arguments: [0, 1, 3])
+    func runsListedAreTheOnePieceEncoding(count: Int) {
+        let runs = (0..<count).map { n in RunJSON(sampleRun(steps: n, attempts: false).run, masked: []) }
+        let captured = Captured()
+        RunJSON.writeJSON(runs, to: captured.console(colors: false))
+        #expect(captured.out == JSONOutput.encode(runs))
     }
 }
 

@@ -3,8 +3,8 @@
 #include <git2.h>
 
 /* The libgit2 functions RunnerGit calls, loaded from libgit2.so.1.5 at the first use of git
-   (linked, libgit2 and its dependencies — Kerberos, mbedTLS, libssh2, PCRE — cost every
-   `runner` command about 3.5 ms of start-up, most of which never touch a repository). */
+   (linked, libgit2 and its dependencies — Kerberos, mbedTLS, libssh2, PCRE — slowed the start
+   of every `runner` command, most of which never touch a repository: docs/DECISIONS.md). */
 #define RUNNER_GIT_FUNCTIONS(X) \
     X(git_buf_dispose) \
     X(git_checkout_options_init) \

@@ -63,6 +63,10 @@ struct runner_http_options {
     size_t header_timeout_body_length;
 };
 
+/* Loads libmicrohttpd (once): NULL when it and every function the shim calls were found, or
+   why not. runner_http_start loads it too. */
+const char *runner_http_load(void);
+
 /* libmicrohttpd's MHD_start_daemon is variadic, which Swift cannot call: this starts a daemon
    with its own polling thread and a pool of workers. Returns the server, or NULL with a
    message in `error`. */

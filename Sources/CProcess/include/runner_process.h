@@ -29,8 +29,6 @@ int runner_pipe(int fds[2], int nonblocking);
    loop can watch every child. Returns the descriptor (close-on-exec) or -1 with errno set. */
 int runner_pidfd_open(pid_t pid);
 
-/* mallopt(M_ARENA_MAX, n): malloc.h is not part of Swift's Glibc module. */
-void runner_limit_malloc_arenas(int n);
 /* malloc_trim(0): gives freed heap pages back to the system (after a large parse). */
 void runner_release_free_memory(void);
 

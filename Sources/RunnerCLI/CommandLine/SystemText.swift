@@ -4,7 +4,7 @@ import Glibc
 import RunnerCore
 
 /// Small things Foundation's full module did for the CLI, done here: the runner is built on
-/// FoundationEssentials (Foundation's start-up cost every command about 3 ms).
+/// FoundationEssentials (Foundation's start-up was paid by every command).
 enum URLText {
     /// `text` as one path segment or query value: everything but the unreserved characters of
     /// RFC 3986 (letters, digits, - . _ ~) percent-encoded, byte by byte of its UTF-8.

@@ -2,9 +2,9 @@
 import Glibc
 #endif
 import FoundationEssentials
-import RunnerServer
 import RunnerCore
 import RunnerEngine
+import RunnerJSON
 import RunnerYAML
 
 enum ApplyCommand {

@@ -1,7 +1,7 @@
 import FoundationEssentials
-import RunnerServer
 import RunnerCore
 import RunnerEngine
+import RunnerJSON
 
 /// `runner gc`: removes finished runs past their retention, with their logs and workspaces.
 enum GCCommand {

@@ -3,7 +3,7 @@ import Glibc
 #endif
 import CProcess
 import FoundationEssentials
-import RunnerServer
+import RunnerJSON
 import RunnerCore
 import RunnerEngine
 import RunnerGit

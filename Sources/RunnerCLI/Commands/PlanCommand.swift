@@ -1,7 +1,7 @@
 import FoundationEssentials
-import RunnerServer
 import RunnerCore
 import RunnerEngine
+import RunnerJSON
 import RunnerYAML
 
 enum PlanCommand {

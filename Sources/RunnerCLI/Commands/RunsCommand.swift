@@ -1,7 +1,7 @@
 import FoundationEssentials
-import RunnerServer
 import RunnerCore
 import RunnerEngine
+import RunnerJSON
 import RunnerStore
 import RunnerYAML
 
@@ -96,7 +96,7 @@ enum RunsCommand {
                 return fail(Diagnostic(.stateUnavailable, "cannot read the run state"), context, .internalError)
             }
             if arguments.has("json") {
-                context.console.out(JSONOutput.encode(runs.map { RunJSON($0) }))
+                RunJSON.writeJSON(runs.map { RunJSON($0, masked: $0.maskedParams) }, to: context.console)
                 return .success
             }
             let style = Style(enabled: context.console.colorsOutput)

@@ -7,7 +7,7 @@ import RunnerEngine
 import RunnerStore
 
 /// The run state opened on another core while `apply` starts, reads and checks the pipeline
-/// (a new state database takes ~3 ms to make, longer than all that in a small apply). Only
+/// (making a new state database takes longer than all that in a small apply). Only
 /// for `apply` without `--dry-run` (which records nothing), and only where the state
 /// directory exists already: a mistyped `runner apply` in some directory must not leave a
 /// `.runner/` there. What it opens is used only once the pipeline is found valid: a state

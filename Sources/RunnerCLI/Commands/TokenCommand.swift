@@ -1,5 +1,6 @@
 import FoundationEssentials
 import RunnerCore
+import RunnerJSON
 import RunnerServer
 import RunnerStore
 
@@ -94,7 +95,7 @@ enum AuditCommand {
         case .success(let service):
             let entries = (try? service.store.audit(limit: limit)) ?? []
             if arguments.has("json") {
-                context.console.out(JSONOutput.encode(entries.map(APIServer.AuditJSON.init)))
+                context.console.out(JSONOutput.encode(entries.map(AuditJSON.init)))
                 return .success
             }
             for e in entries {

@@ -2,8 +2,8 @@
 import Glibc
 #endif
 import FoundationEssentials
-import RunnerServer
 import RunnerCore
+import RunnerJSON
 import RunnerYAML
 
 enum ValidateCommand {

@@ -1,8 +1,8 @@
 import Dispatch
 import FoundationEssentials
-import RunnerServer
 import RunnerCore
 import RunnerEngine
+import RunnerJSON
 
 /// Live progress of a run. On a terminal: one line per started step (status symbol, name,
 /// attempt, elapsed time, progress), redrawn in place, with step output scrolling above.

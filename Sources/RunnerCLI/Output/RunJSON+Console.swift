@@ -1,19 +1,21 @@
 import FoundationEssentials
 import RunnerCore
-import RunnerServer
+import RunnerEngine
+import RunnerJSON
 
 extension RunJSON {
-    /// A stored run as JSON, written in pieces, its steps and attempts converted one by one.
+    /// A stored run as JSON, its secret params (those stored with it, and `secrets`) as `***`,
+    /// written to the console in pieces of about 64 KB, its steps and attempts converted one
+    /// by one as they are written.
     static func writeJSON(_ stored: StoredRun, secrets: Set<String>, to console: Console) {
-        let header = RunJSON(stored.run, secrets: secrets)
-        header.writeJSON(to: console, steps: LazyElements(count: stored.steps.count, steps: { step(stored.steps[$0]) }),
-                         attempts: LazyElements(count: stored.attempts.count, attempts: { attempt(stored.attempts[$0]) }))
+        let header = RunJSON(stored.run, masked: stored.run.maskedParams.union(secrets))
+        JSONWriter.stream(to: { console.out(String(decoding: $0, as: UTF8.self)) }) { json in
+            header.write(to: &json, steps: stored.steps.lazy.map(step), attempts: stored.attempts.lazy.map(attempt))
+        }
     }
 
-    /// Written to the console in pieces of about 64 KB.
-    func writeJSON(to console: Console, steps lazySteps: LazyElements? = nil, attempts lazyAttempts: LazyElements? = nil) {
-        let lazySteps = lazySteps ?? steps.map { s in LazyElements(count: s.count, steps: { s[$0] }) }
-        let lazyAttempts = lazyAttempts ?? attempts.map { a in LazyElements(count: a.count, attempts: { a[$0] }) }
-        streamedJSON(steps: lazySteps, attempts: lazyAttempts) { console.out($0) }
+    /// Runs as JSON, an array.
+    static func writeJSON(_ runs: [RunJSON], to console: Console) {
+        console.out(String(decoding: JSONWriter.document(runs), as: UTF8.self))
     }
 }

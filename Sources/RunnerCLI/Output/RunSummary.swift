@@ -1,6 +1,6 @@
 import FoundationEssentials
-import RunnerServer
 import RunnerCore
+import RunnerJSON
 
 /// The end of a run, for a human: the outcome, and for a failure the step, its error and the
 /// tail of its log.

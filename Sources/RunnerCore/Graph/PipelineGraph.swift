@@ -47,7 +47,7 @@ public struct PipelineGraph: Sendable {
         var addedBy = Array(repeating: -1, count: steps.count)
         // Steps of a fan-in often list the same needs as the step before them (every step of
         // a layer needing the whole previous layer): comparing the names is a fraction of
-        // hashing them again (W3's 90,000 lookups were ~5 ms of SipHash).
+        // hashing them again.
         var previousNeeds: [Located<String>] = []
         var previousTargets: [Int32] = []
         for (i, step) in steps.enumerated() {

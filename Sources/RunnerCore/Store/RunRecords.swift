@@ -216,7 +216,7 @@ public protocol RunStore: AnyObject, Sendable {
     func releaseLease(_ lease: Lease) throws
     func load(_ run: RunID) throws -> StoredRun?
     /// `load`, without the definition unless `definition` (a caller holding the parsed
-    /// pipeline has no use for its text: at 1,000 steps, 670 KB read and copied twice).
+    /// pipeline has no use for its text, which a large pipeline makes long).
     func load(_ run: RunID, definition: Bool) throws -> StoredRun?
     /// What an executor starts from: `load`, except that a run none of whose steps has started
     /// (queued, every step queued at serial 0) comes without its steps and attempts, which

@@ -9,7 +9,7 @@ public enum ParallelMap {
     public static func chunks<T: Sendable>(of count: Int, minimumChunk: Int = 256,
                                            _ body: @Sendable (Range<Int>) -> T) -> [T] {
         // Small work runs inline before the cores are counted: Foundation counts them by reading
-        // the cgroup files each time it is asked (0.4 ms, and the diamond of 6 steps asked).
+        // the cgroup files each time it is asked, which costs more than small work.
         let most = count / max(1, minimumChunk)
         guard most > 1 else { return [body(0..<count)] }
         let chunkCount = max(1, min(cores, most))

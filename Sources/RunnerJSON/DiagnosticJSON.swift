@@ -33,20 +33,12 @@ public struct DiagnosticJSON: Encodable {
         length = d.location == nil ? nil : d.length
         subject = d.subject
         hint = d.hint
-        notes = d.notes.map { Note(message: $0.message, file: $0.location?.file, line: $0.location?.line, column: $0.location?.column) }
+        notes = d.notes.map {
+            Note(message: $0.message, file: $0.location?.file, line: $0.location?.line, column: $0.location?.column)
+        }
     }
 
     enum CodingKeys: String, CodingKey {
         case code, errorCode = "error_code", severity, message, file, line, column, length, subject, hint, notes
-    }
-}
-
-/// Pretty, sorted, slashes unescaped: what the CLI prints and the API answers.
-public enum JSONOutput {
-    public static func encode<T: Encodable>(_ value: T) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(value) else { return "{}\n" }
-        return String(decoding: data, as: UTF8.self) + "\n"
     }
 }
