@@ -96,19 +96,20 @@ let package = Package(
 
         /// HTTP on libmicrohttpd: the server wrapper, the router, the API's JSON shapes (the CLI
         /// prints the same ones) and handlers.
-        .target(name: "RunnerServer", dependencies: ["CHTTPDShim", "RunnerCore", "RunnerYAML", "RunnerStore", "RunnerEngine", "RunnerCrypto"]),
+        .target(name: "RunnerServer", dependencies: ["CHTTPDShim", "RunnerCore", "RunnerYAML", "RunnerEngine", "RunnerCrypto"]),
 
         // MARK: - Front doors
 
         /// Subcommands, argument parsing and rendering.
-        .target(name: "RunnerCLI", dependencies: ["CProcess", "CCurlShim", "RunnerCore", "RunnerYAML", "RunnerStore", "RunnerEngine", "RunnerGit", "RunnerServer"]),
+        .target(name: "RunnerCLI", dependencies: ["CProcess", "CCurlShim", "RunnerCore", "RunnerYAML", "RunnerEngine", "RunnerGit", "RunnerServer"]),
         /// The `runner` executable: `main.swift` only.
         .executableTarget(name: "runner", dependencies: ["RunnerCLI", "CProcess"]),
 
         // MARK: - Tests
 
-        /// Helpers shared by the test targets (blocking work off the cooperative pool).
-        .target(name: "RunnerTestSupport", path: "Tests/Support"),
+        /// Helpers shared by the test targets (blocking work off the cooperative pool) and the
+        /// in-memory run store every store role is checked against.
+        .target(name: "RunnerTestSupport", dependencies: ["RunnerCore"], path: "Tests/Support"),
         .testTarget(name: "RunnerCoreTests", dependencies: ["RunnerTestSupport", "RunnerCore"]),
         .testTarget(name: "RunnerGitTests", dependencies: ["RunnerTestSupport", "RunnerGit"]),
         .testTarget(name: "RunnerYAMLTests", dependencies: ["RunnerTestSupport", "RunnerYAML", "RunnerCore"]),

@@ -2,7 +2,6 @@ import FoundationEssentials
 import RunnerCore
 import RunnerCrypto
 import RunnerEngine
-import RunnerStore
 import RunnerYAML
 
 /// The HTTP API of `runner serve`: named pipelines from one directory, launched, followed and

@@ -35,14 +35,12 @@ public final class Database: @unchecked Sendable {
 
     /// Opens (creating) the database in WAL mode with `synchronous=NORMAL`: a process crash
     /// (kill -9) loses nothing committed; a power loss may lose the last commits.
-    /// `isNew`: the file was just made by the caller (a schema image); nil: new when the file
-    /// does not exist yet.
-    public init(path: String, isNew: Bool? = nil) throws {
+    public init(path: String) throws {
         self.path = path
         // A new file: made without a sync per step of its making (switching a new database to
         // WAL alone cost four fsyncs, the WAL's creation two more: about 8 ms of every first
         // command). `settle()` makes it durable once it is complete.
-        let isNew = isNew ?? !FileManager.default.fileExists(atPath: path)
+        let isNew = !FileManager.default.fileExists(atPath: path)
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let status = sqlite3_open_v2(path, &db, flags, nil)

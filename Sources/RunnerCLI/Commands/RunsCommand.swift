@@ -2,7 +2,6 @@ import FoundationEssentials
 import RunnerServer
 import RunnerCore
 import RunnerEngine
-import RunnerStore
 import RunnerYAML
 
 /// `runner runs list|show|logs|cancel|resume`.

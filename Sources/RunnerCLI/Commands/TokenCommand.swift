@@ -1,7 +1,6 @@
 import FoundationEssentials
 import RunnerCore
 import RunnerServer
-import RunnerStore
 
 /// `runner token create|list|revoke` and `runner audit`: API access, kept in the state database.
 enum TokenCommand {
