@@ -275,6 +275,7 @@ public enum SQLValue: Sendable, Hashable {
     public static func string(_ s: String?) -> SQLValue { s.map { .text($0) } ?? .null }
     public static func date(_ d: Date?) -> SQLValue { d.map { .real($0.timeIntervalSince1970) } ?? .null }
     public static func bool(_ b: Bool) -> SQLValue { .integer(b ? 1 : 0) }
+    public static func int32(_ i: Int32?) -> SQLValue { i.map { .integer(Int64($0)) } ?? .null }
 }
 
 /// The current row of a statement being stepped, read column by column; valid only inside

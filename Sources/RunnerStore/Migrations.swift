@@ -38,7 +38,8 @@ enum Migrations {
         );
         CREATE INDEX runs_by_pipeline ON runs(pipeline, id);
         CREATE INDEX runs_by_status ON runs(status);
-        CREATE INDEX runs_by_idempotency_key ON runs(idempotency_scope, idempotency_key) WHERE idempotency_key IS NOT NULL;
+        CREATE INDEX runs_by_idempotency_key ON runs(idempotency_scope, idempotency_key)
+          WHERE idempotency_key IS NOT NULL;
         CREATE TABLE steps (
           run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
           name TEXT NOT NULL,
@@ -338,10 +339,13 @@ enum Migrations {
         ALTER TABLE runs ADD COLUMN idempotency_scope TEXT;
         ALTER TABLE runs ADD COLUMN idempotency_key TEXT;
         UPDATE runs SET
-          idempotency_scope = CASE WHEN json_valid(trigger_detail) THEN json_extract(trigger_detail, '$.idempotency_scope') END,
-          idempotency_key = CASE WHEN json_valid(trigger_detail) THEN json_extract(trigger_detail, '$.idempotency_key') END
+          idempotency_scope = CASE WHEN json_valid(trigger_detail)
+                              THEN json_extract(trigger_detail, '$.idempotency_scope') END,
+          idempotency_key = CASE WHEN json_valid(trigger_detail)
+                            THEN json_extract(trigger_detail, '$.idempotency_key') END
         WHERE trigger_detail LIKE '%idempotency_key%';
-        CREATE INDEX runs_by_idempotency_key ON runs(idempotency_scope, idempotency_key) WHERE idempotency_key IS NOT NULL;
+        CREATE INDEX runs_by_idempotency_key ON runs(idempotency_scope, idempotency_key)
+          WHERE idempotency_key IS NOT NULL;
         """),
     ]
 }

@@ -13,6 +13,7 @@ extension SQLiteRunStore {
     }
 
     public func isCancelRequested(_ run: RunID) throws -> Bool {
-        try database.query("SELECT cancel_requested_at IS NOT NULL FROM runs WHERE id = ?", [.text(run.rawValue)]).first?.bool(0) ?? false
+        try database.query("SELECT cancel_requested_at IS NOT NULL FROM runs WHERE id = ?", [.text(run.rawValue)])
+            .first?.bool(0) ?? false
     }
 }

@@ -22,19 +22,21 @@ extension SQLiteRunStore {
     public func claimUnstarted(_ run: RunID, owner: String, until: Date) throws -> Lease? {
         try database.write {
             let claimed = try database.run("""
-                UPDATE runs SET owner = ?, lease_until = ?, epoch = epoch + 1 WHERE id = ? AND owner IS NULL AND status = 'queued'
+                UPDATE runs SET owner = ?, lease_until = ?, epoch = epoch + 1
+                WHERE id = ? AND owner IS NULL AND status = 'queued'
                 """, [.text(owner), .date(until), .text(run.rawValue)]) == 1
             return claimed ? try lease(of: run, owner: owner) : nil
         }
     }
 
-    public func claim(_ run: RunID, owner: String, until: Date, now: Date, isOwnerAlive: (String) -> Bool) throws -> Lease? {
+    public func claim(_ run: RunID, owner: String, until: Date, now: Date,
+                      isOwnerAlive: (String) -> Bool) throws -> Lease? {
         try database.write {
-            guard let row = try database.query("SELECT owner, lease_until, status FROM runs WHERE id = ?", [.text(run.rawValue)]).first else {
-                return nil
-            }
+            let found = try database.query("SELECT owner, lease_until, status FROM runs WHERE id = ?",
+                                           [.text(run.rawValue)])
+            guard let row = found.first else { return nil }
             if let status = row.string(2).flatMap(RunStatus.init(rawValue:)), status.isTerminal { return nil }
-            if let current = row.string(0), current != owner, let lease = row.date(1), lease > now, isOwnerAlive(current) {
+            if let holder = row.string(0), holder != owner, let lease = row.date(1), lease > now, isOwnerAlive(holder) {
                 return nil
             }
             try database.run("UPDATE runs SET owner = ?, lease_until = ?, epoch = epoch + 1 WHERE id = ?",
@@ -55,20 +57,23 @@ extension SQLiteRunStore {
     private func checkAndExtend(_ lease: Lease, until: Date?) throws {
         let values: [SQLValue] = [.text(lease.run.rawValue), .text(lease.owner), .integer(lease.epoch)]
         let held = if let until {
-            try database.run("UPDATE runs SET lease_until = ? WHERE id = ? AND owner = ? AND epoch = ?", [.date(until)] + values) == 1
+            try database.run("UPDATE runs SET lease_until = ? WHERE id = ? AND owner = ? AND epoch = ?",
+                             [.date(until)] + values) == 1
         } else {
             try database.query("SELECT 1 FROM runs WHERE id = ? AND owner = ? AND epoch = ?", values).count == 1
         }
         guard held else {
-            let holder = try database.query("SELECT owner FROM runs WHERE id = ?", [.text(lease.run.rawValue)]).first?.string(0)
+            let holder = try database.query("SELECT owner FROM runs WHERE id = ?", [.text(lease.run.rawValue)])
+                .first?.string(0)
             throw LeaseLost(lease: lease, holder: holder)
         }
     }
 
     public func releaseLease(_ lease: Lease) throws {
         try database.write {
-            _ = try database.run("UPDATE runs SET owner = NULL, lease_until = NULL WHERE id = ? AND owner = ? AND epoch = ?",
-                                 [.text(lease.run.rawValue), .text(lease.owner), .integer(lease.epoch)])
+            _ = try database.run("""
+                UPDATE runs SET owner = NULL, lease_until = NULL WHERE id = ? AND owner = ? AND epoch = ?
+                """, [.text(lease.run.rawValue), .text(lease.owner), .integer(lease.epoch)])
         }
     }
 }

@@ -25,9 +25,9 @@ extension SQLiteRunStore {
     private func insert(_ run: RunRecord, steps: [StepRecord]) throws {
         let idempotency = run.idempotencyKey
         try database.run("""
-            INSERT INTO runs (id, pipeline, pipeline_file, definition, status, trigger, params, parallelism, concurrency_group,
-                              created_at, updated_at, owner, lease_until, refs, trigger_detail, secret_params,
-                              idempotency_scope, idempotency_key)
+            INSERT INTO runs (id, pipeline, pipeline_file, definition, status, trigger, params, parallelism,
+                              concurrency_group, created_at, updated_at, owner, lease_until, refs, trigger_detail,
+                              secret_params, idempotency_scope, idempotency_key)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [.text(run.id.rawValue), .text(run.pipeline), .text(run.pipelineFile), .text(""),
                   .text(run.status.rawValue), .text(run.trigger.rawValue), .text(Self.encode(run.params)),
@@ -35,7 +35,8 @@ extension SQLiteRunStore {
                   .string(run.owner), .date(run.leaseUntil), .string(Self.encodeMap(run.refs)),
                   .string(Self.encodeMap(run.triggerDetail)), .string(Self.encodeNames(run.secretParams)),
                   .string(idempotency?.scope), .string(idempotency?.key)])
-        try database.run("INSERT INTO definitions (run_id, text) VALUES (?, ?)", [.text(run.id.rawValue), .text(run.definition)])
+        try database.run("INSERT INTO definitions (run_id, text) VALUES (?, ?)",
+                         [.text(run.id.rawValue), .text(run.definition)])
         try insert(steps, of: run.id)
         try event(run.id, at: run.createdAt, kind: "run", step: nil, status: run.status.rawValue, message: "created")
     }
@@ -60,7 +61,8 @@ extension SQLiteRunStore {
         for step in steps {
             if step.errorMessage != nil || !step.outputs.isEmpty {
                 try database.run("UPDATE steps SET error_message = ?, finished_at = ? WHERE run_id = ? AND name = ?",
-                                 [.string(step.errorMessage), .date(step.finishedAt), .text(run.rawValue), .text(step.name.rawValue)])
+                                 [.string(step.errorMessage), .date(step.finishedAt), .text(run.rawValue),
+                                  .text(step.name.rawValue)])
             }
             for (key, value) in step.outputs {
                 try database.run("INSERT INTO outputs VALUES (?, ?, ?, ?)",
@@ -94,8 +96,9 @@ extension SQLiteRunStore {
               let status = row.string(4).flatMap(RunStatus.init(rawValue:)),
               let trigger = row.string(5).flatMap(Trigger.init(rawValue:)),
               let created = row.date(9) else { return nil }
-        var record = RunRecord(id: RunID(id), pipeline: pipeline, pipelineFile: file, definition: definition, trigger: trigger,
-                               params: Self.decode(row.string(6) ?? "{}"), parallelism: row.int(7) ?? 1, createdAt: created)
+        var record = RunRecord(id: RunID(id), pipeline: pipeline, pipelineFile: file, definition: definition,
+                               trigger: trigger, params: Self.decode(row.string(6) ?? "{}"),
+                               parallelism: row.int(7) ?? 1, createdAt: created)
         record.status = status
         record.concurrencyGroup = row.string(8)
         record.startedAt = row.date(10)
@@ -139,8 +142,8 @@ extension SQLiteRunStore {
         }
         var steps: [StepRecord] = []
         try database.forEachRow("""
-            SELECT name, step, item, section, position, status, attempts, serial, retry_at, error_code, error_message, progress,
-                   progress_message, started_at, finished_at FROM steps WHERE run_id = ?
+            SELECT name, step, item, section, position, status, attempts, serial, retry_at, error_code, error_message,
+                   progress, progress_message, started_at, finished_at FROM steps WHERE run_id = ?
             """, [.text(id.rawValue)]) { row in
             var step = StepRecord(name: StepName(row.string(0) ?? ""), step: row.string(1) ?? "", item: row.string(2),
                                   section: row.string(3) ?? "main", position: row.int(4) ?? 0)
@@ -163,12 +166,12 @@ extension SQLiteRunStore {
     private func attempts(of id: RunID) throws -> [AttemptRecord] {
         var attempts: [AttemptRecord] = []
         try database.forEachRow("""
-            SELECT step, serial, attempt, counted, started_at, finished_at, pid, exit_code, signal, timed_out, error_code, message,
-                   log_path
+            SELECT step, serial, attempt, counted, started_at, finished_at, pid, exit_code, signal, timed_out,
+                   error_code, message, log_path
             FROM attempts WHERE run_id = ?
             """, [.text(id.rawValue)]) { row in
-            var a = AttemptRecord(step: StepName(row.string(0) ?? ""), serial: row.int(1) ?? 0, attempt: row.int(2) ?? 0,
-                                  startedAt: row.date(4) ?? Date(timeIntervalSince1970: 0))
+            var a = AttemptRecord(step: StepName(row.string(0) ?? ""), serial: row.int(1) ?? 0,
+                                  attempt: row.int(2) ?? 0, startedAt: row.date(4) ?? Date(timeIntervalSince1970: 0))
             a.counted = row.bool(3)
             a.finishedAt = row.date(5)
             a.pid = row.int(6).map(Int32.init)
@@ -187,13 +190,15 @@ extension SQLiteRunStore {
         enum Found { case none, fresh(StoredRun), started }
         let found: Found = try database.read {
             let isFresh = try database.query("""
-                SELECT status = 'queued' AND NOT EXISTS (SELECT 1 FROM steps WHERE run_id = ?1 AND (status <> 'queued' OR serial <> 0))
+                SELECT status = 'queued'
+                  AND NOT EXISTS (SELECT 1 FROM steps WHERE run_id = ?1 AND (status <> 'queued' OR serial <> 0))
                 FROM runs WHERE id = ?1
                 """, [.text(id.rawValue)]).first?.bool(0)
             guard let isFresh else { return .none }
             guard isFresh else { return .started }
             let columns = definition ? Self.runColumns : Self.runColumnsWithoutDefinition
-            let run = try database.query("SELECT \(columns) FROM runs WHERE id = ?", [.text(id.rawValue)]).first.flatMap(runRecord)
+            let run = try database.query("SELECT \(columns) FROM runs WHERE id = ?", [.text(id.rawValue)])
+                .first.flatMap(runRecord)
             return run.map { .fresh(StoredRun(run: $0, steps: [], attempts: [])) } ?? .none
         }
         switch found {
@@ -228,13 +233,14 @@ extension SQLiteRunStore {
 
     public func findRun(idOrPrefix text: String) throws -> RunRecord? {
         try database.read {
-            let exact = try database.query("SELECT \(Self.runColumnsWithoutDefinition) FROM runs WHERE id = ?", [.text(text)])
+            let columns = Self.runColumnsWithoutDefinition
+            let exact = try database.query("SELECT \(columns) FROM runs WHERE id = ?", [.text(text)])
             if let run = exact.first.flatMap(runRecord) { return run }
             // LIKE ignores ASCII case; its wildcards in the text are taken literally.
-            let pattern = text.replacing("\\", with: "\\\\").replacing("%", with: "\\%").replacing("_", with: "\\_") + "%"
+            let escaped = text.replacing("\\", with: "\\\\").replacing("%", with: "\\%").replacing("_", with: "\\_")
             let matches = try database.query("""
-                SELECT \(Self.runColumnsWithoutDefinition) FROM runs WHERE id LIKE ? ESCAPE '\\' ORDER BY id DESC LIMIT 2
-                """, [.text(pattern)])
+                SELECT \(columns) FROM runs WHERE id LIKE ? ESCAPE '\\' ORDER BY id DESC LIMIT 2
+                """, [.text(escaped + "%")])
             return matches.count == 1 ? runRecord(matches[0]) : nil
         }
     }
@@ -245,7 +251,8 @@ extension SQLiteRunStore {
               AND status NOT IN \(Self.finishedStatuses)
               AND (created_at, id) < (?, ?)
             ORDER BY created_at, id LIMIT 1
-            """, [.text(group), .text(run.id.rawValue), .date(run.createdAt), .text(run.id.rawValue)]).first.flatMap(runRecord)
+            """, [.text(group), .text(run.id.rawValue), .date(run.createdAt), .text(run.id.rawValue)])
+            .first.flatMap(runRecord)
     }
 
     public func finishedRuns(before cutoff: Date, limit: Int) throws -> [RunRecord] {
@@ -259,15 +266,17 @@ extension SQLiteRunStore {
     @discardableResult
     public func deleteFinishedRun(_ id: RunID) throws -> Bool {
         try database.write {
-            try database.run("DELETE FROM runs WHERE id = ? AND status IN \(Self.finishedStatuses)", [.text(id.rawValue)]) > 0
+            try database.run("DELETE FROM runs WHERE id = ? AND status IN \(Self.finishedStatuses)",
+                             [.text(id.rawValue)]) > 0
         }
     }
 
     public func events(of run: RunID, after id: Int64) throws -> [RunEvent] {
-        try database.query("SELECT id, at, kind, step, status, message FROM events WHERE run_id = ? AND id > ? ORDER BY id",
-                           [.text(run.rawValue), .integer(id)]).map { row in
-            RunEvent(id: Int64(row.int(0) ?? 0), at: row.date(1) ?? Date(timeIntervalSince1970: 0), kind: row.string(2) ?? "",
-                     step: row.string(3), status: row.string(4), message: row.string(5))
+        try database.query("""
+            SELECT id, at, kind, step, status, message FROM events WHERE run_id = ? AND id > ? ORDER BY id
+            """, [.text(run.rawValue), .integer(id)]).map { row in
+            RunEvent(id: Int64(row.int(0) ?? 0), at: row.date(1) ?? Date(timeIntervalSince1970: 0),
+                     kind: row.string(2) ?? "", step: row.string(3), status: row.string(4), message: row.string(5))
         }
     }
 }

@@ -45,8 +45,8 @@ public final class SQLiteRunStore: RunStateStore, @unchecked Sendable {
             try database.run(Migrations.bookkeeping)
             let applied = try database.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").first?.int(0) ?? 0
             if applied > Self.currentVersion {
-                throw StoreError(description: "the state database is at schema version \(applied), newer than this runner "
-                                 + "(\(Self.currentVersion)); use a newer runner")
+                throw StoreError(description: "the state database is at schema version \(applied), newer than this "
+                                 + "runner (\(Self.currentVersion)); use a newer runner")
             }
             // A new database gets the schema the migrations leave, made at once.
             let objects = try database.query("SELECT count(*) FROM sqlite_master WHERE name <> 'schema_migrations'")

@@ -21,7 +21,8 @@ import Testing
         let made = try #require(AccessTokens.make(name: "ci", role: .operator))
         #expect(!made.record.hash.contains(made.token) && made.record.hash.count == 64)
         try store.createToken(made.record)
-        #expect(throws: TokenNameTaken.self) { try store.createToken(AccessTokens.make(name: "ci", role: .viewer)!.record) }
+        let again = try #require(AccessTokens.make(name: "ci", role: .viewer))
+        #expect(throws: TokenNameTaken.self) { try store.createToken(again.record) }
         #expect(try AccessTokens.authenticate("Bearer \(made.token)", store: store).get().name == "ci")
         #expect(try AccessTokens.authenticate("bearer  \(made.token)", store: store).get().role == .operator)
         let wrongSecret = String(made.token.dropLast()) + (made.token.hasSuffix("a") ? "b" : "a")

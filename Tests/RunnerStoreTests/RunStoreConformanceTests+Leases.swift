@@ -16,7 +16,8 @@ extension RunStoreConformanceTests {
         let now = Date(timeIntervalSince1970: 5_000)
         let a = try #require(try store.claim(id, owner: "a", until: now + 15, now: now, isOwnerAlive: { _ in true }))
         #expect(a.epoch == 1 && a.owner == "a" && a.run == id)
-        #expect(try store.claim(id, owner: "b", until: now + 15, now: now, isOwnerAlive: { _ in true }) == nil, "a live lease holds")
+        #expect(try store.claim(id, owner: "b", until: now + 15, now: now, isOwnerAlive: { _ in true }) == nil,
+                "a live lease holds")
         let b = try #require(try store.claim(id, owner: "b", until: now + 15, now: now, isOwnerAlive: { $0 != "a" }),
                              "a dead owner's lease is void")
         #expect(b.epoch == a.epoch + 1, "each claim bumps the epoch")
@@ -25,14 +26,16 @@ extension RunStoreConformanceTests {
         #expect(try store.load(id)?.run.leaseUntil == now + 30)
         try store.apply([], under: b, leaseUntil: nil)
         #expect(try store.load(id)?.run.leaseUntil == now + 30, "a check alone extends nothing")
-        let c = try #require(try store.claim(id, owner: "c", until: now + 60, now: now + 31, isOwnerAlive: { _ in true }),
+        let c = try #require(try store.claim(id, owner: "c", until: now + 60, now: now + 31,
+                                             isOwnerAlive: { _ in true }),
                              "an expired lease is free")
         try store.releaseLease(b)
         #expect(try store.load(id)?.run.owner == "c", "a void lease releases nothing")
         try store.releaseLease(c)
         let released = try #require(try store.load(id)?.run)
         #expect(released.owner == nil && released.leaseUntil == nil && released.epoch == c.epoch)
-        #expect(try store.claim(RunID("20261123-000000-000009"), owner: "a", until: now, now: now, isOwnerAlive: { _ in true }) == nil)
+        #expect(try store.claim(RunID("20261123-000000-000009"), owner: "a", until: now, now: now,
+                                isOwnerAlive: { _ in true }) == nil)
     }
 
     @Test(arguments: StoreBackend.all)
@@ -40,7 +43,8 @@ extension RunStoreConformanceTests {
         let store = try backend.make().store
         try store.createRun(sampleRun(), steps: [])
         try store.apply([.run(.running), .run(.succeeded)], to: sampleRun().id)
-        #expect(try store.claim(sampleRun().id, owner: "a", until: Self.t0, now: Self.t0, isOwnerAlive: { _ in false }) == nil)
+        #expect(try store.claim(sampleRun().id, owner: "a", until: Self.t0, now: Self.t0,
+                                isOwnerAlive: { _ in false }) == nil)
         #expect(try store.claimUnstarted(sampleRun().id, owner: "a", until: Self.t0) == nil)
     }
 
@@ -53,7 +57,8 @@ extension RunStoreConformanceTests {
         let now = Date(timeIntervalSince1970: 5_000)
         let paused = try #require(try store.claimUnstarted(id, owner: "a", until: now + 15))
         #expect(try store.claimUnstarted(id, owner: "b", until: now + 15) == nil, "claimed once only")
-        let taker = try #require(try store.claim(id, owner: "b", until: now + 60, now: now + 20, isOwnerAlive: { _ in true }))
+        let taker = try #require(try store.claim(id, owner: "b", until: now + 60, now: now + 20,
+                                                 isOwnerAlive: { _ in true }))
         try store.apply([.run(.running, at: now + 21)], under: taker, leaseUntil: now + 80)
         do {
             try store.apply([.run(.succeeded, at: now + 22)], under: paused, leaseUntil: now + 40)
@@ -93,7 +98,8 @@ extension RunStoreConformanceTests {
                 let store = try made.anotherConnection()
                 for _ in 0..<10 {
                     // Every owner is dead to every other: each claim takes the run over.
-                    if let lease = try store.claim(sampleRun().id, owner: "w\(worker)", until: Self.t0 + 60, now: Self.t0,
+                    if let lease = try store.claim(sampleRun().id, owner: "w\(worker)", until: Self.t0 + 60,
+                                                   now: Self.t0,
                                                    isOwnerAlive: { _ in false }) {
                         epochs.add(lease.epoch)
                     }

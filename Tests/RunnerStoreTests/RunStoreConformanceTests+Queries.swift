@@ -10,9 +10,11 @@ extension RunStoreConformanceTests {
     func listingFiltersAndPagesNewestFirst(_ backend: StoreBackend) throws {
         let store = try backend.make().store
         for n in 1...7 {
-            try store.createRun(sampleRun("20261123-00000\(n)-000000", pipeline: n % 2 == 0 ? "even" : "odd"), steps: [])
+            try store.createRun(sampleRun("20261123-00000\(n)-000000", pipeline: n % 2 == 0 ? "even" : "odd"),
+                                steps: [])
         }
-        #expect(try store.runs(RunQuery(limit: 3)).map(\.id.rawValue) == ["20261123-000007-000000", "20261123-000006-000000",
+        #expect(try store.runs(RunQuery(limit: 3)).map(\.id.rawValue) == ["20261123-000007-000000",
+                                                                          "20261123-000006-000000",
                                                                           "20261123-000005-000000"])
         #expect(try store.runs(RunQuery(limit: 3, before: RunID("20261123-000005-000000"))).map(\.id.rawValue)
                 == ["20261123-000004-000000", "20261123-000003-000000", "20261123-000002-000000"])
@@ -30,20 +32,23 @@ extension RunStoreConformanceTests {
         try store.createRun(sampleRun("20261123-000000-00000b", at: Date(timeIntervalSince1970: 1_000)), steps: [])
         try store.createRun(sampleRun("20261123-000000-00000a", at: Date(timeIntervalSince1970: 1_000.5)), steps: [])
         try store.createRun(sampleRun("20261123-000000-00000c", at: Date(timeIntervalSince1970: 1_000)), steps: [])
-        #expect(try store.runs(RunQuery()).map { String($0.id.rawValue.suffix(1)) } == ["a", "c", "b"])
-        #expect(try store.runs(RunQuery(before: RunID("20261123-000000-00000c"))).map { String($0.id.rawValue.suffix(1)) } == ["b"])
+        func last(_ runs: [RunRecord]) -> [String] { runs.map { String($0.id.rawValue.suffix(1)) } }
+        #expect(try last(store.runs(RunQuery())) == ["a", "c", "b"])
+        #expect(try last(store.runs(RunQuery(before: RunID("20261123-000000-00000c")))) == ["b"])
     }
 
     /// `runs show 2026…`: the run with that id, else the only one whose id begins so.
     @Test(arguments: StoreBackend.all)
     func findByIdOrUniquePrefix(_ backend: StoreBackend) throws {
         let store = try backend.make().store
-        for id in ["20261123-053012-4f2a9c", "20261123-053012-4f2b00", "20261124-000000-abcdef", "20261124-000000-abcdef1"] {
+        for id in ["20261123-053012-4f2a9c", "20261123-053012-4f2b00", "20261124-000000-abcdef",
+                   "20261124-000000-abcdef1"] {
             try store.createRun(sampleRun(id), steps: [])
         }
         #expect(try store.findRun(idOrPrefix: "20261123-053012-4f2a9c")?.id.rawValue == "20261123-053012-4f2a9c")
         #expect(try store.findRun(idOrPrefix: "20261123-053012-4f2a")?.id.rawValue == "20261123-053012-4f2a9c")
-        #expect(try store.findRun(idOrPrefix: "20261123-053012-4F2A")?.id.rawValue == "20261123-053012-4f2a9c", "ASCII case ignored")
+        #expect(try store.findRun(idOrPrefix: "20261123-053012-4F2A")?.id.rawValue == "20261123-053012-4f2a9c",
+                "ASCII case ignored")
         #expect(try store.findRun(idOrPrefix: "20261123-053012-4f2") == nil, "ambiguous")
         #expect(try store.findRun(idOrPrefix: "20261124-000000-abcdef")?.id.rawValue == "20261124-000000-abcdef",
                 "a whole id, though it begins another")
@@ -63,7 +68,8 @@ extension RunStoreConformanceTests {
             if status == .skipped { continue }
             try store.apply([.run(.running, at: old)], to: RunID(id))
             if status != .running {
-                try store.apply([.run(status, at: id.hasSuffix("3") ? Date(timeIntervalSince1970: 9_000) : old + 1)], to: RunID(id))
+                try store.apply([.run(status, at: id.hasSuffix("3") ? Date(timeIntervalSince1970: 9_000) : old + 1)],
+                                to: RunID(id))
             }
         }
         try store.apply([.run(.skipped, at: old + 2)], to: RunID("20261123-000000-000004"))

@@ -55,7 +55,8 @@ func describeSchema(_ db: Database) throws -> [String] {
         defer { try? FileManager.default.removeItem(at: dir) }
         try store.createRun(sampleRun(), steps: sampleSteps)
         #expect(store.schemaVersion == SQLiteRunStore.currentVersion)
-        #expect(try store.database.query("SELECT COUNT(*) FROM schema_migrations").first?.int(0) == Migrations.all.count)
+        #expect(try store.database.query("SELECT COUNT(*) FROM schema_migrations").first?.int(0)
+                == Migrations.all.count)
         #expect(try store.database.query("PRAGMA journal_mode").first?.string(0) == "wal")
         #expect(try store.integrityCheck() == "ok")
     }
@@ -211,10 +212,11 @@ extension SQLiteRunStoreTests {
         do {
             let old = try database(atSchema: 9, path: path)
             for (id, detail) in [("r1", #"'{"idempotency_key":"k1","idempotency_scope":"ci POST /p"}'"#),
-                                 ("r2", #"'{"ref":"refs/heads/main"}'"#), ("r3", "NULL"), ("r4", #"'not json, idempotency_key'"#)] {
+                                 ("r2", #"'{"ref":"refs/heads/main"}'"#), ("r3", "NULL"),
+                                 ("r4", #"'not json, idempotency_key'"#)] {
                 try old.execute("""
-                    INSERT INTO runs (id, pipeline, pipeline_file, definition, status, trigger, params, parallelism, created_at,
-                                      updated_at, trigger_detail)
+                    INSERT INTO runs (id, pipeline, pipeline_file, definition, status, trigger, params, parallelism,
+                                      created_at, updated_at, trigger_detail)
                     VALUES ('\(id)', 'p', 'p.yaml', '', 'queued', 'api', '{}', 1, 0, 0, \(detail))
                     """)
             }
@@ -230,8 +232,9 @@ extension SQLiteRunStoreTests {
         #expect(columns == ["r1 ci POST /p k1", "r2 - -", "r3 - -", "r4 - -"])
         #expect(try store.load(RunID("r1"))?.run.idempotencyKey == IdempotencyKey(scope: "ci POST /p", key: "k1"))
         #expect(try store.settleInFlightIdempotencyKeys { run in (202, Array(run.id.rawValue.utf8)) } == 1)
-        #expect(try store.claimIdempotencyKey(scope: "ci POST /p", key: "k1", payloadHash: "h", now: Date(), expiresAt: Date())
-                == .replay(status: 202, body: Array("r1".utf8)))
+        let now = Date()
+        #expect(try store.claimIdempotencyKey(scope: "ci POST /p", key: "k1", payloadHash: "h", now: now,
+                                              expiresAt: now) == .replay(status: 202, body: Array("r1".utf8)))
         let plan = try store.database.query("""
             EXPLAIN QUERY PLAN SELECT id FROM runs WHERE idempotency_scope = 'a' AND idempotency_key = 'b'
             """).map { $0.string(3) ?? "" }

@@ -53,7 +53,8 @@ func temporaryDirectory(_ prefix: String) throws -> URL {
     return dir
 }
 
-func sampleRun(_ id: String = "20261123-000000-000001", pipeline: String = "docs", at: Date = Date(timeIntervalSince1970: 1_000)) -> RunRecord {
+func sampleRun(_ id: String = "20261123-000000-000001", pipeline: String = "docs",
+               at: Date = Date(timeIntervalSince1970: 1_000)) -> RunRecord {
     RunRecord(id: RunID(id), pipeline: pipeline, pipelineFile: "p.yaml", definition: "version: 1", trigger: .cli,
               params: ["targetRef": .string("main"), "n": .int(3)], parallelism: 2, createdAt: at)
 }
@@ -70,7 +71,8 @@ extension StoreChange {
     }
 
     /// A step status change at attempt and serial `serial`.
-    static func step(_ name: StepName, _ status: StepStatus, serial: Int = 1, at: Date = Date(timeIntervalSince1970: 2_000)) -> StoreChange {
+    static func step(_ name: StepName, _ status: StepStatus, serial: Int = 1,
+                     at: Date = Date(timeIntervalSince1970: 2_000)) -> StoreChange {
         .stepStatus(name, status, attempts: serial, serial: serial, retryAt: nil, errorCode: nil, message: nil, at: at)
     }
 }

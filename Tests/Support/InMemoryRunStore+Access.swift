@@ -17,7 +17,8 @@ extension InMemoryRunStore {
         var entry: Int
     }
 
-    public func claimIdempotencyKey(scope: String, key: String, payloadHash: String, now: Date, expiresAt: Date) throws -> IdempotencyClaim {
+    public func claimIdempotencyKey(scope: String, key: String, payloadHash: String, now: Date,
+                                    expiresAt: Date) throws -> IdempotencyClaim {
         try write {
             let id = IdempotencyKey(scope: scope, key: key)
             if let record = idempotency[id], record.expiresAt > now {
@@ -76,8 +77,12 @@ extension InMemoryRunStore {
 
     public func createToken(_ token: TokenRecord) throws {
         try write {
-            guard !tokenRecords.contains(where: { $0.name == token.name }) else { throw TokenNameTaken(name: token.name) }
-            guard !tokenRecords.contains(where: { $0.id == token.id }) else { throw InMemoryStoreError("a token \(token.id) exists already") }
+            guard !tokenRecords.contains(where: { $0.name == token.name }) else {
+                throw TokenNameTaken(name: token.name)
+            }
+            guard !tokenRecords.contains(where: { $0.id == token.id }) else {
+                throw InMemoryStoreError("a token \(token.id) exists already")
+            }
             var stored = token
             stored.revokedAt = nil
             tokenRecords.append(stored)
@@ -95,7 +100,8 @@ extension InMemoryRunStore {
     @discardableResult
     public func revokeToken(name: String, at: Date) throws -> Bool {
         try write {
-            guard let i = tokenRecords.firstIndex(where: { $0.name == name && $0.revokedAt == nil }) else { return false }
+            let active = tokenRecords.firstIndex { $0.name == name && $0.revokedAt == nil }
+            guard let i = active else { return false }
             tokenRecords[i].revokedAt = at
             return true
         }
@@ -113,7 +119,8 @@ extension InMemoryRunStore {
 
     public func scheduleLastFired(pipeline: String, entry: Int, cron: String) throws -> Date? {
         read {
-            guard let mark = scheduleMarks[ScheduleEntry(pipeline: pipeline, entry: entry)], mark.cron == cron else { return nil }
+            guard let mark = scheduleMarks[ScheduleEntry(pipeline: pipeline,
+                                                         entry: entry)], mark.cron == cron else { return nil }
             return mark.at
         }
     }

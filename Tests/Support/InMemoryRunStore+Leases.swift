@@ -5,10 +5,12 @@ import RunnerCore
 /// batch is applied to a copy of the run, which replaces it only when every change was
 /// accepted (the lease's extension included).
 extension InMemoryRunStore {
-    public func claim(_ run: RunID, owner: String, until: Date, now: Date, isOwnerAlive: (String) -> Bool) throws -> Lease? {
+    public func claim(_ run: RunID, owner: String, until: Date, now: Date,
+                      isOwnerAlive: (String) -> Bool) throws -> Lease? {
         try write {
             guard let current = entries[run]?.run, !current.status.isTerminal else { return nil }
-            if let holder = current.owner, holder != owner, let lease = current.leaseUntil, lease > now, isOwnerAlive(holder) {
+            if let holder = current.owner, holder != owner, let lease = current.leaseUntil, lease > now,
+               isOwnerAlive(holder) {
                 return nil
             }
             return take(run, owner: owner, until: until)
@@ -70,21 +72,26 @@ extension InMemoryRunStore {
             entry.steps[index].serial = serial
             entry.steps[index].retryAt = retryAt
             update(&entry.steps[index], to: status, code: code, message: message, at: at)
-            appendEvent(at: at, kind: "step", step: name.rawValue, status: status.rawValue, message: message, to: &entry)
+            appendEvent(at: at, kind: "step", step: name.rawValue, status: status.rawValue, message: message,
+                        to: &entry)
         case .attemptStarted(let attempt):
             guard !entry.attempts.contains(where: { $0.step == attempt.step && $0.serial == attempt.serial }) else {
                 throw InMemoryStoreError("attempt \(attempt.serial) of \(attempt.step) exists already")
             }
-            var started = AttemptRecord(step: attempt.step, serial: attempt.serial, attempt: attempt.attempt, startedAt: attempt.startedAt)
+            var started = AttemptRecord(step: attempt.step, serial: attempt.serial, attempt: attempt.attempt,
+                                        startedAt: attempt.startedAt)
             started.logPath = attempt.logPath
             started.pid = attempt.pid
             entry.attempts.append(started)
         case .lostAttempt(let attempt):
             applyLost(attempt, to: &entry)
         case .attemptProcess(let name, let serial, let pid):
-            if let i = entry.attempts.firstIndex(where: { $0.step == name && $0.serial == serial }) { entry.attempts[i].pid = pid }
+            if let i = entry.attempts.firstIndex(where: { $0.step == name && $0.serial == serial }) {
+                entry.attempts[i].pid = pid
+            }
         case .attemptFinished(let name, let serial, let end, let code, let message, let counted, let at):
-            guard let i = entry.attempts.firstIndex(where: { $0.step == name && $0.serial == serial && $0.finishedAt == nil }) else { return }
+            let open = entry.attempts.firstIndex { $0.step == name && $0.serial == serial && $0.finishedAt == nil }
+            guard let i = open else { return }
             entry.attempts[i].finishedAt = at
             entry.attempts[i].exitCode = end.exitCode
             entry.attempts[i].signal = end.signal
@@ -124,12 +131,14 @@ extension InMemoryRunStore {
         }
         let from = entry.steps[index].status
         guard from == status || from.canTransition(to: status) else {
-            throw TransitionError(subject: "step \(name) of run \(entry.run.id)", from: from.rawValue, to: status.rawValue)
+            throw TransitionError(subject: "step \(name) of run \(entry.run.id)", from: from.rawValue,
+                                  to: status.rawValue)
         }
         return index
     }
 
-    private static func update(_ step: inout StepRecord, to status: StepStatus, code: String?, message: String?, at: Date) {
+    private static func update(_ step: inout StepRecord, to status: StepStatus, code: String?, message: String?,
+                               at: Date) {
         step.errorCode = status == .succeeded || status == .running ? nil : code ?? step.errorCode
         step.errorMessage = status == .succeeded ? nil : message ?? step.errorMessage
         if status == .running, step.startedAt == nil { step.startedAt = at }
@@ -139,7 +148,8 @@ extension InMemoryRunStore {
 
     private static func applyLost(_ attempt: AttemptRecord, to entry: inout Entry) {
         if !entry.attempts.contains(where: { $0.step == attempt.step && $0.serial == attempt.serial }) {
-            var lost = AttemptRecord(step: attempt.step, serial: attempt.serial, attempt: attempt.attempt, startedAt: attempt.startedAt)
+            var lost = AttemptRecord(step: attempt.step, serial: attempt.serial, attempt: attempt.attempt,
+                                     startedAt: attempt.startedAt)
             lost.counted = false
             lost.finishedAt = attempt.finishedAt
             lost.errorCode = attempt.errorCode
@@ -152,7 +162,8 @@ extension InMemoryRunStore {
         }
     }
 
-    private static func appendEvent(at: Date, kind: String, step: String?, status: String?, message: String?, to entry: inout Entry) {
+    private static func appendEvent(at: Date, kind: String, step: String?, status: String?, message: String?,
+                                    to entry: inout Entry) {
         let id = (entry.events.last?.id ?? 0) + 1
         entry.events.append(RunEvent(id: id, at: at, kind: kind, step: step, status: status, message: message))
     }

@@ -82,8 +82,9 @@ extension InMemoryRunStore {
     /// step its place and status, and for a reused step its message, finish time and outputs.
     private func insert(_ given: RunRecord, steps givenSteps: [StepRecord]) throws {
         guard entries[given.id] == nil else { throw InMemoryStoreError("a run \(given.id) exists already") }
-        var run = RunRecord(id: given.id, pipeline: given.pipeline, pipelineFile: given.pipelineFile, definition: given.definition,
-                            trigger: given.trigger, params: given.params, parallelism: given.parallelism, createdAt: given.createdAt)
+        var run = RunRecord(id: given.id, pipeline: given.pipeline, pipelineFile: given.pipelineFile,
+                            definition: given.definition, trigger: given.trigger, params: given.params,
+                            parallelism: given.parallelism, createdAt: given.createdAt)
         run.status = given.status
         run.refs = given.refs
         run.triggerDetail = given.triggerDetail
@@ -94,7 +95,8 @@ extension InMemoryRunStore {
         run.secretParams = given.secretParams
         var entry = Entry(run: run, steps: [])
         for step in givenSteps {
-            var kept = StepRecord(name: step.name, step: step.step, item: step.item, section: step.section, position: step.position)
+            var kept = StepRecord(name: step.name, step: step.step, item: step.item, section: step.section,
+                                  position: step.position)
             kept.status = step.status
             if step.errorMessage != nil || !step.outputs.isEmpty {
                 kept.errorMessage = step.errorMessage
@@ -103,7 +105,8 @@ extension InMemoryRunStore {
             if !step.outputs.isEmpty { entry.outputs[step.name.rawValue] = step.outputs }
             entry.steps.append(kept)
         }
-        entry.events = [RunEvent(id: 1, at: run.createdAt, kind: "run", step: nil, status: run.status.rawValue, message: "created")]
+        entry.events = [RunEvent(id: 1, at: run.createdAt, kind: "run", step: nil, status: run.status.rawValue,
+                                 message: "created")]
         entries[run.id] = entry
     }
 
@@ -129,7 +132,8 @@ extension InMemoryRunStore {
     public func runs(_ query: RunQuery) throws -> [RunRecord] {
         read {
             var selected = entries.values.map(\.run).filter { run in
-                (query.pipeline.map { run.pipeline == $0 } ?? true) && (query.statuses.isEmpty || query.statuses.contains(run.status))
+                (query.pipeline.map { run.pipeline == $0 } ?? true)
+                    && (query.statuses.isEmpty || query.statuses.contains(run.status))
             }
             if let before = query.before {
                 guard let cursor = entries[before]?.run else { return [] }
@@ -144,7 +148,8 @@ extension InMemoryRunStore {
         read {
             if let exact = entries[RunID(text)] { return Self.withoutDefinition(exact.run) }
             let prefix = Self.asciiLowercased(text)
-            let matches = entries.keys.filter { Self.asciiLowercased($0.rawValue).hasPrefix(prefix) }.sorted(by: >).prefix(2)
+            let matches = entries.keys.filter { Self.asciiLowercased($0.rawValue).hasPrefix(prefix) }
+                .sorted(by: >).prefix(2)
             guard matches.count == 1, let id = matches.first else { return nil }
             return entries[id].map { Self.withoutDefinition($0.run) }
         }
@@ -171,9 +176,11 @@ extension InMemoryRunStore {
 
     public func finishedRuns(before cutoff: Date, limit: Int) throws -> [RunRecord] {
         read {
-            let finished = entries.values.map(\.run).filter { $0.status.isTerminal && ($0.finishedAt ?? $0.updatedAt) < cutoff }
+            let finished = entries.values.map(\.run)
+                .filter { $0.status.isTerminal && ($0.finishedAt ?? $0.updatedAt) < cutoff }
             // As SQL orders them: a run without a finish time first.
-            let ordered = finished.sorted { ($0.finishedAt ?? .distantPast, $0.id) < ($1.finishedAt ?? .distantPast, $1.id) }
+            let ordered = finished.sorted { ($0.finishedAt ?? .distantPast, $0.id) < ($1.finishedAt ?? .distantPast,
+                                                                                      $1.id) }
             return Array(ordered.prefix(max(0, limit)))
         }
     }

@@ -24,7 +24,8 @@ public enum IdempotencyClaim: Equatable, Sendable {
 /// key (each in one step) and is meant for a server starting, before it takes requests.
 public protocol IdempotencyKeys: AnyObject, Sendable {
     /// Checks and claims a key in one step.
-    func claimIdempotencyKey(scope: String, key: String, payloadHash: String, now: Date, expiresAt: Date) throws -> IdempotencyClaim
+    func claimIdempotencyKey(scope: String, key: String, payloadHash: String, now: Date,
+                             expiresAt: Date) throws -> IdempotencyClaim
     /// Records the response of a claimed key (replayed from now on).
     func completeIdempotencyKey(scope: String, key: String, status: Int, body: [UInt8], runID: RunID?) throws
     /// Lets a claimed key go (the request failed on the server's side: the client may retry).
@@ -57,9 +58,8 @@ extension RunRecord {
 
     /// The key the run was launched with, if any.
     public var idempotencyKey: IdempotencyKey? {
-        guard let key = triggerDetail[Self.idempotencyKeyDetail], let scope = triggerDetail[Self.idempotencyScopeDetail] else {
-            return nil
-        }
+        guard let key = triggerDetail[Self.idempotencyKeyDetail],
+              let scope = triggerDetail[Self.idempotencyScopeDetail] else { return nil }
         return IdempotencyKey(scope: scope, key: key)
     }
 }
