@@ -8,7 +8,7 @@ import RunnerTestSupport
 extension RunStoreConformanceTests {
     @Test(arguments: StoreBackend.all)
     func idempotencyKeysClaimReplayMismatchAndExpire(_ backend: StoreBackend) throws {
-        let store = try backend.make().store
+        let store = try make(backend).store
         let t = Date(timeIntervalSince1970: 10_000)
         func claim(_ key: String, _ hash: String, at: Date = t) throws -> IdempotencyClaim {
             try store.claimIdempotencyKey(scope: "ci POST /x", key: key, payloadHash: hash, now: at,
@@ -38,7 +38,7 @@ extension RunStoreConformanceTests {
     /// acceptance; the other is let go.
     @Test(arguments: StoreBackend.all)
     func keysLeftInFlightAreSettledByTheirRuns(_ backend: StoreBackend) throws {
-        let store = try backend.make().store
+        let store = try make(backend).store
         let t = Date(timeIntervalSince1970: 10_000)
         for key in ["made", "lost"] {
             #expect(try store.claimIdempotencyKey(scope: "ci POST /p", key: key, payloadHash: "h", now: t,
@@ -64,7 +64,7 @@ extension RunStoreConformanceTests {
     /// Of concurrent claims of one key, on other connections, exactly one goes ahead.
     @Test(arguments: StoreBackend.all)
     func concurrentClaimsOfAKeyLetOneProceed(_ backend: StoreBackend) throws {
-        let made = try backend.make()
+        let made = try make(backend)
         let t = Date(timeIntervalSince1970: 10_000)
         let claims = Collected<IdempotencyClaim>()
         let failures = FailureCounter()
@@ -84,7 +84,7 @@ extension RunStoreConformanceTests {
 
     @Test(arguments: StoreBackend.all)
     func tokensAreCreatedOncePerNameAndRevoked(_ backend: StoreBackend) throws {
-        let store = try backend.make().store
+        let store = try make(backend).store
         let ci = TokenRecord(id: "0123456789abcdef", name: "ci", role: .operator, hash: "h1",
                              createdAt: Date(timeIntervalSince1970: 2))
         let admin = TokenRecord(id: "fedcba9876543210", name: "root", role: .admin, hash: "h2",
@@ -109,7 +109,7 @@ extension RunStoreConformanceTests {
 
     @Test(arguments: StoreBackend.all)
     func theAuditLogIsNewestFirstAndLimited(_ backend: StoreBackend) throws {
-        let store = try backend.make().store
+        let store = try make(backend).store
         let at = Date(timeIntervalSince1970: 3_000)
         for n in 0..<5 {
             // The same instant for all: the order is the order of appending.
@@ -132,7 +132,7 @@ extension RunStoreConformanceTests {
 
     @Test(arguments: StoreBackend.all)
     func scheduleMarksAreKeptPerEntryAndCron(_ backend: StoreBackend) throws {
-        let store = try backend.make().store
+        let store = try make(backend).store
         let first = Date(timeIntervalSince1970: 86_400), second = Date(timeIntervalSince1970: 2 * 86_400)
         #expect(try store.scheduleLastFired(pipeline: "p", entry: 0, cron: "0 3 * * *") == nil)
         try store.setScheduleLastFired(pipeline: "p", entry: 0, cron: "0 3 * * *", at: first)
@@ -150,7 +150,7 @@ extension RunStoreConformanceTests {
 
     @Test(arguments: StoreBackend.all)
     func metricsCountRunsAndTimeSteps(_ backend: StoreBackend) throws {
-        let store = try backend.make().store
+        let store = try make(backend).store
         #expect(try store.runCounts().isEmpty && store.stepDurations().isEmpty)
         for n in 1...3 { try store.createRun(sampleRun("20261123-000000-00000\(n)"), steps: sampleSteps) }
         let id = RunID("20261123-000000-000001")

@@ -10,9 +10,7 @@ import RunnerTestSupport
 extension RunStoreConformanceTests {
     @Test(arguments: StoreBackend.all)
     func leases(_ backend: StoreBackend) throws {
-        let store = try backend.make().store
-        let id = RunID("20261123-000000-000001")
-        try store.createRun(sampleRun(), steps: sampleSteps)
+        let (store, id) = try storeWithARun(backend)
         let now = Date(timeIntervalSince1970: 5_000)
         let a = try #require(try store.claim(id, owner: "a", until: now + 15, now: now, isOwnerAlive: { _ in true }))
         #expect(a.epoch == 1 && a.owner == "a" && a.run == id)
@@ -40,7 +38,7 @@ extension RunStoreConformanceTests {
 
     @Test(arguments: StoreBackend.all)
     func aFinishedRunIsNeverClaimed(_ backend: StoreBackend) throws {
-        let store = try backend.make().store
+        let store = try make(backend).store
         try store.createRun(sampleRun(), steps: [])
         try store.apply([.run(.running), .run(.succeeded)], to: sampleRun().id)
         #expect(try store.claim(sampleRun().id, owner: "a", until: Self.t0, now: Self.t0,
@@ -51,9 +49,7 @@ extension RunStoreConformanceTests {
     /// A paused owner's writes after another runner claimed the run change nothing (fencing).
     @Test(arguments: StoreBackend.all)
     func aWriteUnderAVoidLeaseChangesNothing(_ backend: StoreBackend) throws {
-        let store = try backend.make().store
-        let id = RunID("20261123-000000-000001")
-        try store.createRun(sampleRun(), steps: sampleSteps)
+        let (store, id) = try storeWithARun(backend)
         let now = Date(timeIntervalSince1970: 5_000)
         let paused = try #require(try store.claimUnstarted(id, owner: "a", until: now + 15))
         #expect(try store.claimUnstarted(id, owner: "b", until: now + 15) == nil, "claimed once only")
@@ -75,13 +71,12 @@ extension RunStoreConformanceTests {
     /// A fenced batch that is refused part-way stores nothing, not even the lease's extension.
     @Test(arguments: StoreBackend.all)
     func aRefusedFencedBatchExtendsNothing(_ backend: StoreBackend) throws {
-        let store = try backend.make().store
-        try store.createRun(sampleRun(), steps: sampleSteps)
-        let lease = try #require(try store.claimUnstarted(sampleRun().id, owner: "a", until: Self.t0 + 15))
+        let (store, id) = try storeWithARun(backend)
+        let lease = try #require(try store.claimUnstarted(id, owner: "a", until: Self.t0 + 15))
         #expect(throws: TransitionError.self) {
             try store.apply([.run(.running), .step("build", .succeeded)], under: lease, leaseUntil: Self.t0 + 99)
         }
-        let run = try #require(try store.load(sampleRun().id)?.run)
+        let run = try #require(try store.load(id)?.run)
         #expect(run.status == .queued && run.leaseUntil == Self.t0 + 15)
     }
 
@@ -89,7 +84,7 @@ extension RunStoreConformanceTests {
     /// and the last of them holds the run.
     @Test(arguments: StoreBackend.all)
     func concurrentClaimsNeverShareAnEpoch(_ backend: StoreBackend) throws {
-        let made = try backend.make()
+        let made = try make(backend)
         try made.store.createRun(sampleRun(), steps: [])
         let epochs = Collected<Int64>()
         let failures = FailureCounter()
@@ -115,9 +110,7 @@ extension RunStoreConformanceTests {
 
     @Test(arguments: StoreBackend.all)
     func cancelRequestsOnlyForUnfinishedRuns(_ backend: StoreBackend) throws {
-        let store = try backend.make().store
-        let id = RunID("20261123-000000-000001")
-        try store.createRun(sampleRun(), steps: sampleSteps)
+        let (store, id) = try storeWithARun(backend)
         #expect(try !store.isCancelRequested(id))
         #expect(try store.requestCancel(id, at: Self.t0))
         #expect(try store.requestCancel(id, at: Self.t0 + 1), "asked again: still unfinished")
@@ -132,7 +125,7 @@ extension RunStoreConformanceTests {
     /// unfinished run; a queued run waits for the older unfinished runs of its group.
     @Test(arguments: StoreBackend.all)
     func aGroupWithAnUnfinishedRunCreatesNothing(_ backend: StoreBackend) throws {
-        let store = try backend.make().store
+        let store = try make(backend).store
         func run(_ n: Int, group: String? = "g") -> RunRecord {
             var run = sampleRun("20261123-00000\(n)-000000", at: Date(timeIntervalSince1970: Double(1_000 + n)))
             run.concurrencyGroup = group
@@ -157,7 +150,7 @@ extension RunStoreConformanceTests {
     /// other returns it.
     @Test(arguments: StoreBackend.all)
     func concurrentCreatesInAGroupCreateOneRun(_ backend: StoreBackend) throws {
-        let made = try backend.make()
+        let made = try make(backend)
         let created = Collected<RunID>(), refusedFor = Collected<RunID>()
         let failures = FailureCounter()
         DispatchQueue.concurrentPerform(iterations: 6) { worker in

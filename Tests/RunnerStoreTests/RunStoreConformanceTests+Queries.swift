@@ -8,7 +8,7 @@ import RunnerTestSupport
 extension RunStoreConformanceTests {
     @Test(arguments: StoreBackend.all)
     func listingFiltersAndPagesNewestFirst(_ backend: StoreBackend) throws {
-        let store = try backend.make().store
+        let store = try make(backend).store
         for n in 1...7 {
             try store.createRun(sampleRun("20261123-00000\(n)-000000", pipeline: n % 2 == 0 ? "even" : "odd"),
                                 steps: [])
@@ -28,7 +28,7 @@ extension RunStoreConformanceTests {
     /// Runs created in the same second list by creation time first, then by id.
     @Test(arguments: StoreBackend.all)
     func listsOrderByCreationThenId(_ backend: StoreBackend) throws {
-        let store = try backend.make().store
+        let store = try make(backend).store
         try store.createRun(sampleRun("20261123-000000-00000b", at: Date(timeIntervalSince1970: 1_000)), steps: [])
         try store.createRun(sampleRun("20261123-000000-00000a", at: Date(timeIntervalSince1970: 1_000.5)), steps: [])
         try store.createRun(sampleRun("20261123-000000-00000c", at: Date(timeIntervalSince1970: 1_000)), steps: [])
@@ -40,7 +40,7 @@ extension RunStoreConformanceTests {
     /// `runs show 2026…`: the run with that id, else the only one whose id begins so.
     @Test(arguments: StoreBackend.all)
     func findByIdOrUniquePrefix(_ backend: StoreBackend) throws {
-        let store = try backend.make().store
+        let store = try make(backend).store
         for id in ["20261123-053012-4f2a9c", "20261123-053012-4f2b00", "20261124-000000-abcdef",
                    "20261124-000000-abcdef1"] {
             try store.createRun(sampleRun(id), steps: [])
@@ -60,7 +60,7 @@ extension RunStoreConformanceTests {
 
     @Test(arguments: StoreBackend.all)
     func onlyFinishedRunsPastTheCutoffAreCollected(_ backend: StoreBackend) throws {
-        let store = try backend.make().store
+        let store = try make(backend).store
         let old = Date(timeIntervalSince1970: 1_000)
         for (id, status) in [("20261123-000000-000001", RunStatus.succeeded), ("20261123-000000-000002", .running),
                              ("20261123-000000-000003", .failed), ("20261123-000000-000004", .skipped)] {

@@ -5,14 +5,35 @@ import RunnerStore
 import RunnerTestSupport
 
 /// What every run store must do, written once against the role protocols and run for each
-/// backend in `StoreBackend.all` (River's `riverdrivertest` is the model). Runs and leases
-/// here; idempotency keys, tokens, audit, schedules and metrics in `+Access`.
-@Suite struct RunStoreConformanceTests {
+/// backend in `StoreBackend.all` (River's `riverdrivertest` is the model). Records and changes
+/// here; leases, cancel flags and groups in `+Leases`, lists and gc in `+Queries`, idempotency
+/// keys, tokens, audit, schedules and metrics in `+Access`.
+@Suite final class RunStoreConformanceTests: @unchecked Sendable {
     static let t0 = Date(timeIntervalSince1970: 2_000)
+    /// The stores this test made (an instance per test): what they left on disk goes at its end.
+    private var made: [StoreUnderTest] = []
+
+    /// A new, empty store of `backend`.
+    func make(_ backend: StoreBackend) throws -> StoreUnderTest {
+        let store = try backend.make()
+        made.append(store)
+        return store
+    }
+
+    /// A new store of `backend` holding `sampleRun()` and its `sampleSteps`, queued.
+    func storeWithARun(_ backend: StoreBackend) throws -> (any RunStateStore, RunID) {
+        let store = try make(backend).store
+        try store.createRun(sampleRun(), steps: sampleSteps)
+        return (store, sampleRun().id)
+    }
+
+    deinit {
+        for store in made { store.remove() }
+    }
 
     @Test(arguments: StoreBackend.all)
     func createAndLoadARun(_ backend: StoreBackend) throws {
-        let store = try backend.make().store
+        let store = try make(backend).store
         try store.createRun(sampleRun(), steps: sampleSteps)
         let loaded = try #require(try store.load(RunID("20261123-000000-000001")))
         #expect(loaded.run.status == .queued && loaded.run.epoch == 0 && loaded.run.owner == nil)
@@ -27,7 +48,7 @@ import RunnerTestSupport
 
     @Test(arguments: StoreBackend.all)
     func refsAndTriggerDetailRoundTrip(_ backend: StoreBackend) throws {
-        let store = try backend.make().store
+        let store = try make(backend).store
         var run = sampleRun()
         run.trigger = .hook
         run.refs = ["targetRef": RecordedRef(sha: String(repeating: "a", count: 40), repository: "/srv/site.git")]
@@ -42,7 +63,7 @@ import RunnerTestSupport
 
     @Test(arguments: StoreBackend.all)
     func secretParamNamesAreStoredWithTheRun(_ backend: StoreBackend) throws {
-        let store = try backend.make().store
+        let store = try make(backend).store
         var run = sampleRun()
         run.secretParams = ["token", "apiKey"]
         try store.createRun(run, steps: [])
@@ -56,7 +77,7 @@ import RunnerTestSupport
     /// Steps reused by a retry keep their message, finish time and outputs.
     @Test(arguments: StoreBackend.all)
     func reusedStepsKeepTheirOutputs(_ backend: StoreBackend) throws {
-        let store = try backend.make().store
+        let store = try make(backend).store
         var reused = sampleSteps
         reused[0].status = .succeeded
         reused[0].outputs = ["release": "r1"]
@@ -70,9 +91,7 @@ import RunnerTestSupport
 
     @Test(arguments: StoreBackend.all)
     func transitionsAttemptsAndOutputsAreRecorded(_ backend: StoreBackend) throws {
-        let store = try backend.make().store
-        let id = RunID("20261123-000000-000001")
-        try store.createRun(sampleRun(), steps: sampleSteps)
+        let (store, id) = try storeWithARun(backend)
         let t = Self.t0
         var attempt = AttemptRecord(step: "build", serial: 1, attempt: 1, startedAt: t)
         attempt.logPath = "logs/build.1.log"
@@ -104,7 +123,7 @@ import RunnerTestSupport
     @Test(arguments: StoreBackend.all)
     func aBatchStoresWhatOneByOneStores(_ backend: StoreBackend) throws {
         let changes = Self.quickSteps
-        let together = try backend.make(), oneByOne = try backend.make()
+        let together = try make(backend), oneByOne = try make(backend)
         for store in [together.store, oneByOne.store] { try store.createRun(sampleRun(), steps: sampleSteps) }
         let id = RunID("20261123-000000-000001")
         try together.store.apply(changes, to: id)
@@ -173,9 +192,7 @@ import RunnerTestSupport
     /// counted, and the step's serial moves past it.
     @Test(arguments: StoreBackend.all)
     func aLostAttemptIsRecordedUncounted(_ backend: StoreBackend) throws {
-        let store = try backend.make().store
-        let id = sampleRun().id
-        try store.createRun(sampleRun(), steps: sampleSteps)
+        let (store, id) = try storeWithARun(backend)
         var lost = AttemptRecord(step: "build", serial: 3, attempt: 1, startedAt: Self.t0)
         lost.finishedAt = Self.t0 + 1
         lost.errorCode = "INTERRUPTED"
@@ -187,9 +204,7 @@ import RunnerTestSupport
 
     @Test(arguments: StoreBackend.all)
     func invalidTransitionsAreRefusedAndNothingIsWritten(_ backend: StoreBackend) throws {
-        let store = try backend.make().store
-        let id = RunID("20261123-000000-000001")
-        try store.createRun(sampleRun(), steps: sampleSteps)
+        let (store, id) = try storeWithARun(backend)
         #expect(throws: TransitionError.self) {
             try store.apply([.run(.running), .stepStatus("build", .succeeded, attempts: 0, serial: 0, retryAt: nil,
                                                          errorCode: nil,
@@ -202,9 +217,7 @@ import RunnerTestSupport
 
     @Test(arguments: StoreBackend.all)
     func terminalStatesNeverChange(_ backend: StoreBackend) throws {
-        let store = try backend.make().store
-        let id = RunID("20261123-000000-000001")
-        try store.createRun(sampleRun(), steps: sampleSteps)
+        let (store, id) = try storeWithARun(backend)
         try store.apply([.run(.running), .runStatus(.failed, errorCode: "X", message: "m", wakeAt: nil,
                                                     at: Self.t0 + 1)], to: id)
         #expect(throws: TransitionError.self) { try store.apply([.run(.succeeded)], to: id) }
@@ -220,7 +233,7 @@ import RunnerTestSupport
     /// last without a gap, in the order of their changes.
     @Test(arguments: StoreBackend.all, [1, 3, 5, 17, 64, 70, 151])
     func manyRowsInOneTransactionAreAllStoredInOrder(_ backend: StoreBackend, _ count: Int) throws {
-        let store = try backend.make().store
+        let store = try make(backend).store
         let id = RunID("20261123-000000-000001")
         let steps = (0..<count).map { StepRecord(name: StepName("s\($0)"), step: "s\($0)", item: nil, section: "main",
                                                  position: $0) }
@@ -243,9 +256,7 @@ import RunnerTestSupport
     /// Without its definition, a run loads as it does with it but for the definition's text.
     @Test(arguments: StoreBackend.all)
     func loadWithoutTheDefinitionLeavesOutItsTextOnly(_ backend: StoreBackend) throws {
-        let store = try backend.make().store
-        let id = RunID("20261123-000000-000001")
-        try store.createRun(sampleRun(), steps: sampleSteps)
+        let (store, id) = try storeWithARun(backend)
         try store.apply([.run(.running), .step("build", .running),
                          .attemptStarted(AttemptRecord(step: "build", serial: 1, attempt: 1,
                                                        startedAt: Self.t0))], to: id)
@@ -261,7 +272,7 @@ import RunnerTestSupport
     /// A run none of whose steps started comes without its steps; any other, as `load` has it.
     @Test(arguments: StoreBackend.all)
     func loadForExecutionLeavesOutTheStepsOfAFreshRunOnly(_ backend: StoreBackend) throws {
-        let store = try backend.make().store
+        let store = try make(backend).store
         let id = RunID("20261123-000000-000001")
         #expect(try store.loadForExecution(id, definition: true) == nil)
         try store.createRun(sampleRun(), steps: sampleSteps)

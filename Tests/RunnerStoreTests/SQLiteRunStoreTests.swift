@@ -21,6 +21,23 @@ func database(atSchema version: Int, path: String) throws -> Database {
     return db
 }
 
+/// A store opened on a database a runner at schema `version` left in `dir`, holding what `fill`
+/// wrote there: every later migration has run.
+func store(migratedFrom version: Int, in dir: URL, _ fill: (Database) throws -> Void) throws -> SQLiteRunStore {
+    let path = dir.appendingPathComponent("state.db").path
+    try fill(try database(atSchema: version, path: path))
+    return try SQLiteRunStore(path: path)
+}
+
+/// A run's row as every schema since the first has it.
+func insertRun(_ id: String, status: String, definition: String = "", into db: Database) throws {
+    try db.execute("""
+        INSERT INTO runs (id, pipeline, pipeline_file, definition, status, trigger, params, parallelism, created_at,
+                          updated_at)
+        VALUES ('\(id)', 'p', 'p.yaml', '\(definition)', '\(status)', 'cli', '{}', 1, 0, 0)
+        """)
+}
+
 /// Tables (columns, keys, defaults), indexes, foreign keys and triggers, one line each.
 func describeSchema(_ db: Database) throws -> [String] {
     func rows(_ sql: String) throws -> [String] {
@@ -120,20 +137,13 @@ func describeSchema(_ db: Database) throws -> [String] {
         // A database left by a runner at schema 1 (events numbered across runs).
         let dir = try temporaryDirectory("migrate")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let path = dir.appendingPathComponent("state.db").path
-        do {
-            let old = try database(atSchema: 1, path: path)
-            for run in ["r1", "r2"] {
-                try old.execute("""
-                    INSERT INTO runs (id, pipeline, pipeline_file, definition, status, trigger, params, parallelism, created_at, updated_at)
-                    VALUES ('\(run)', 'p', 'p.yaml', '', 'running', 'cli', '{}', 1, 0, 0)
-                    """)
-            }
-            for (run, status) in [("r1", "queued"), ("r2", "queued"), ("r1", "running"), ("r2", "running"), ("r1", "succeeded")] {
+        let store = try store(migratedFrom: 1, in: dir) { old in
+            for run in ["r1", "r2"] { try insertRun(run, status: "running", into: old) }
+            for (run, status) in [("r1", "queued"), ("r2", "queued"), ("r1", "running"), ("r2", "running"),
+                                  ("r1", "succeeded")] {
                 try old.execute("INSERT INTO events (run_id, at, kind, status) VALUES ('\(run)', 1, 'run', '\(status)')")
             }
         }
-        let store = try SQLiteRunStore(path: path)
         #expect(store.schemaVersion == SQLiteRunStore.currentVersion, "migrated through every later migration too")
         #expect(try store.events(of: RunID("r1"), after: 0).map(\.id) == [1, 2, 3])
         #expect(try store.events(of: RunID("r1"), after: 0).map(\.status) == ["queued", "running", "succeeded"])
@@ -161,16 +171,10 @@ func describeSchema(_ db: Database) throws -> [String] {
     @Test func migrationSevenMovesEachDefinitionOutOfItsRunsRow() throws {
         let dir = try temporaryDirectory("migrate")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let path = dir.appendingPathComponent("state.db").path
-        do {
-            // A database left by a runner at schema 6, the definition in the run's row.
-            let old = try database(atSchema: 6, path: path)
-            try old.execute("""
-                INSERT INTO runs (id, pipeline, pipeline_file, definition, status, trigger, params, parallelism, created_at, updated_at)
-                VALUES ('r1', 'p', 'p.yaml', 'version: 1\nname: p\n', 'succeeded', 'cli', '{}', 1, 0, 0)
-                """)
+        // At schema 6, the definition is in the run's row.
+        let store = try store(migratedFrom: 6, in: dir) { old in
+            try insertRun("r1", status: "succeeded", definition: "version: 1\nname: p\n", into: old)
         }
-        let store = try SQLiteRunStore(path: path)
         #expect(store.schemaVersion == SQLiteRunStore.currentVersion)
         #expect(try store.load(RunID("r1"))?.run.definition == "version: 1\nname: p\n")
         #expect(try store.runs(RunQuery(limit: 10)).map(\.definition) == [""], "lists come without definitions")
@@ -208,24 +212,18 @@ extension SQLiteRunStoreTests {
     @Test func migrationTenGivesARunsIdempotencyKeyColumns() throws {
         let dir = try temporaryDirectory("migrate")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let path = dir.appendingPathComponent("state.db").path
-        do {
-            let old = try database(atSchema: 9, path: path)
+        let store = try store(migratedFrom: 9, in: dir) { old in
             for (id, detail) in [("r1", #"'{"idempotency_key":"k1","idempotency_scope":"ci POST /p"}'"#),
                                  ("r2", #"'{"ref":"refs/heads/main"}'"#), ("r3", "NULL"),
                                  ("r4", #"'not json, idempotency_key'"#)] {
-                try old.execute("""
-                    INSERT INTO runs (id, pipeline, pipeline_file, definition, status, trigger, params, parallelism,
-                                      created_at, updated_at, trigger_detail)
-                    VALUES ('\(id)', 'p', 'p.yaml', '', 'queued', 'api', '{}', 1, 0, 0, \(detail))
-                    """)
+                try insertRun(id, status: "queued", into: old)
+                try old.execute("UPDATE runs SET trigger_detail = \(detail) WHERE id = '\(id)'")
             }
             try old.execute("""
                 INSERT INTO idempotency (scope, key, payload_hash, state, created_at, expires_at)
                 VALUES ('ci POST /p', 'k1', 'h', 'in_flight', 0, 1e12)
                 """)
         }
-        let store = try SQLiteRunStore(path: path)
         #expect(store.schemaVersion == SQLiteRunStore.currentVersion)
         let columns = try store.database.query("SELECT id, idempotency_scope, idempotency_key FROM runs ORDER BY id")
             .map { "\($0.string(0) ?? "") \($0.string(1) ?? "-") \($0.string(2) ?? "-")" }

@@ -5,7 +5,8 @@ import RunnerStore
 import RunnerTestSupport
 
 /// A store implementation the conformance suite runs against: a name and a way to make a new,
-/// empty store. A backend added later (PostgreSQL) appends itself to `all`.
+/// empty store (`RunStoreConformanceTests.make` removes it after the test). A backend added
+/// later (PostgreSQL: a schema of its own per store) appends itself to `all`.
 struct StoreBackend: Sendable, CustomTestStringConvertible {
     var name: String
     var make: @Sendable () throws -> StoreUnderTest
@@ -27,7 +28,7 @@ struct StoreBackend: Sendable, CustomTestStringConvertible {
 }
 
 /// A new store, and how to open another handle on the same state, as another process (another
-/// connection) would have it. What it made on disk goes with it.
+/// connection) would have it.
 final class StoreUnderTest: @unchecked Sendable {
     let store: any RunStateStore
     private let directory: URL?
@@ -41,7 +42,8 @@ final class StoreUnderTest: @unchecked Sendable {
 
     func anotherConnection() throws -> any RunStateStore { try connect() }
 
-    deinit {
+    /// Removes what the store made on disk.
+    func remove() {
         if let directory { try? FileManager.default.removeItem(at: directory) }
     }
 }

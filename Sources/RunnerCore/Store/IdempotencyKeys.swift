@@ -45,10 +45,7 @@ public struct IdempotencyKey: Hashable, Sendable {
     public var scope: String
     public var key: String
 
-    public init(scope: String, key: String) {
-        self.scope = scope
-        self.key = key
-    }
+    public init(scope: String, key: String) { (self.scope, self.key) = (scope, key) }
 }
 
 extension RunRecord {
