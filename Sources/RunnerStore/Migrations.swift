@@ -109,7 +109,8 @@ enum Migrations {
           pipeline TEXT,
           actor TEXT NOT NULL,
           params TEXT NOT NULL,
-          trace_id TEXT
+          trace_id TEXT,
+          code TEXT
         );
         CREATE TABLE idempotency (
           scope TEXT NOT NULL,
@@ -346,6 +347,13 @@ enum Migrations {
         WHERE trigger_detail LIKE '%idempotency_key%';
         CREATE INDEX runs_by_idempotency_key ON runs(idempotency_scope, idempotency_key)
           WHERE idempotency_key IS NOT NULL;
+        """),
+        // A refused action's code in a column of its own (it was kept in `action` after a space).
+        (11, """
+        ALTER TABLE audit ADD COLUMN code TEXT;
+        UPDATE audit SET code = substr(action, instr(action, ' ') + 1),
+          action = substr(action, 1, instr(action, ' ') - 1)
+        WHERE instr(action, ' ') > 0;
         """),
     ]
 }

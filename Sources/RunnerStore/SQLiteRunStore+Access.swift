@@ -36,26 +36,25 @@ extension SQLiteRunStore {
         }
     }
 
-    /// A refusal's code is kept in the `action` column after a space (`launch_rejected
-    /// PUBLISH_ALREADY_ACTIVE`): actions and codes hold no space, and the audit table needs no
-    /// migration for it (see DECISIONS, "Inputs, paths and audit").
     public func appendAudit(_ record: AuditRecord) throws {
-        let action = record.code.map { record.action + " " + $0 } ?? record.action
         try database.write {
-            try database.run("INSERT INTO audit (at, action, run_id, pipeline, actor, params, trace_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                             [.date(record.at), .text(action), .string(record.runID?.rawValue), .string(record.pipeline),
-                              .text(record.actor), .text(Self.encode(record.params)), .string(record.traceID)])
+            try database.run("""
+                INSERT INTO audit (at, action, code, run_id, pipeline, actor, params, trace_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, [.date(record.at), .text(record.action), .string(record.code), .string(record.runID?.rawValue),
+                      .string(record.pipeline), .text(record.actor), .text(Self.encode(record.params)),
+                      .string(record.traceID)])
         }
     }
 
     public func audit(limit: Int) throws -> [AuditRecord] {
-        try database.query("SELECT at, action, run_id, pipeline, actor, params, trace_id FROM audit ORDER BY seq DESC LIMIT ?",
-                           [.int(max(1, min(limit, 10_000)))]).compactMap { row in
-            guard let at = row.date(0), let stored = row.string(1), let actor = row.string(4) else { return nil }
-            let parts = stored.split(separator: " ", maxSplits: 1)
-            return AuditRecord(at: at, action: parts.first.map(String.init) ?? stored, runID: row.string(2).map(RunID.init),
-                               pipeline: row.string(3), actor: actor, params: Self.decode(row.string(5) ?? "{}"), traceID: row.string(6),
-                               code: parts.count > 1 ? String(parts[1]) : nil)
+        try database.query("""
+            SELECT at, action, code, run_id, pipeline, actor, params, trace_id FROM audit ORDER BY seq DESC LIMIT ?
+            """, [.int(max(1, min(limit, 10_000)))]).compactMap { row in
+            guard let at = row.date(0), let action = row.string(1), let actor = row.string(5) else { return nil }
+            return AuditRecord(at: at, action: action, runID: row.string(3).map(RunID.init), pipeline: row.string(4),
+                               actor: actor, params: Self.decode(row.string(6) ?? "{}"), traceID: row.string(7),
+                               code: row.string(2))
         }
     }
 }

@@ -239,6 +239,21 @@ extension SQLiteRunStoreTests {
         #expect(plan.contains { $0.contains("runs_by_idempotency_key") }, "\(plan)")
     }
 
+    /// Migration 11: a refusal's code, kept in `action` after a space until then, gets its
+    /// own column; entries without one keep their action as it was.
+    @Test func migrationElevenMovesTheAuditCodeToAColumn() throws {
+        let dir = try temporaryDirectory("migrate")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try store(migratedFrom: 10, in: dir) { old in
+            for action in ["cancel", "launch_rejected GUARDED_BUSY", "launch_invalid RUN6010"] {
+                try old.execute("INSERT INTO audit (at, action, actor, params) VALUES (1, '\(action)', 'ci', '{}')")
+            }
+        }
+        #expect(try store.audit(limit: 10).map { "\($0.action) \($0.code ?? "-")" }
+                == ["launch_invalid RUN6010", "launch_rejected GUARDED_BUSY", "cancel -"])
+        #expect(try store.database.query("SELECT count(*) FROM audit WHERE action LIKE '% %'").first?.int(0) == 0)
+    }
+
     /// Commands racing to make a new state database all open it, at the current schema (one
     /// migrates; the others wait for its write lock and find the migrations recorded).
     @Test(arguments: 0..<10)
