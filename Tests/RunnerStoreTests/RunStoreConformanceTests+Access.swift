@@ -63,21 +63,16 @@ extension RunStoreConformanceTests {
 
     /// Of concurrent claims of one key, on other connections, exactly one goes ahead.
     @Test(arguments: StoreBackend.all)
-    func concurrentClaimsOfAKeyLetOneProceed(_ backend: StoreBackend) throws {
+    func concurrentClaimsOfAKeyLetOneProceed(_ backend: StoreBackend) async throws {
         let made = try make(backend)
         let t = Date(timeIntervalSince1970: 10_000)
         let claims = Collected<IdempotencyClaim>()
-        let failures = FailureCounter()
-        DispatchQueue.concurrentPerform(iterations: 6) { _ in
-            do {
-                let store = try made.anotherConnection()
-                claims.add(try store.claimIdempotencyKey(scope: "ci POST /p", key: "k", payloadHash: "h", now: t,
-                                                         expiresAt: t + 60))
-            } catch {
-                failures.add()
-            }
+        let failures = try await concurrently(6) { _ in
+            let store = try made.anotherConnection()
+            claims.add(try store.claimIdempotencyKey(scope: "ci POST /p", key: "k", payloadHash: "h", now: t,
+                                                     expiresAt: t + 60))
         }
-        #expect(failures.count == 0)
+        #expect(failures.isEmpty, "\(failures)")
         #expect(claims.values.filter { $0 == .proceed }.count == 1)
         #expect(claims.values.filter { $0 == .inFlight }.count == 5)
     }

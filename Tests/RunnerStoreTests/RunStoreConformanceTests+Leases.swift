@@ -83,27 +83,20 @@ extension RunStoreConformanceTests {
     /// Concurrent claims on other connections: each that succeeds has an epoch of its own,
     /// and the last of them holds the run.
     @Test(arguments: StoreBackend.all)
-    func concurrentClaimsNeverShareAnEpoch(_ backend: StoreBackend) throws {
+    func concurrentClaimsNeverShareAnEpoch(_ backend: StoreBackend) async throws {
         let made = try make(backend)
         try made.store.createRun(sampleRun(), steps: [])
         let epochs = Collected<Int64>()
-        let failures = FailureCounter()
-        DispatchQueue.concurrentPerform(iterations: 4) { worker in
-            do {
-                let store = try made.anotherConnection()
-                for _ in 0..<10 {
-                    // Every owner is dead to every other: each claim takes the run over.
-                    if let lease = try store.claim(sampleRun().id, owner: "w\(worker)", until: Self.t0 + 60,
-                                                   now: Self.t0,
-                                                   isOwnerAlive: { _ in false }) {
-                        epochs.add(lease.epoch)
-                    }
-                }
-            } catch {
-                failures.add()
+        let failures = try await concurrently(4) { worker in
+            let store = try made.anotherConnection()
+            for _ in 0..<10 {
+                // Every owner is dead to every other: each claim takes the run over.
+                let lease = try store.claim(sampleRun().id, owner: "w\(worker)", until: Self.t0 + 60, now: Self.t0,
+                                            isOwnerAlive: { _ in false })
+                if let lease { epochs.add(lease.epoch) }
             }
         }
-        #expect(failures.count == 0)
+        #expect(failures.isEmpty, "\(failures)")
         #expect(epochs.values.count == 40 && Set(epochs.values).count == 40)
         #expect(try made.store.load(sampleRun().id)?.run.epoch == epochs.values.max())
     }
@@ -149,35 +142,22 @@ extension RunStoreConformanceTests {
     /// Of concurrent creates in a group with no unfinished run, exactly one succeeds; every
     /// other returns it.
     @Test(arguments: StoreBackend.all)
-    func concurrentCreatesInAGroupCreateOneRun(_ backend: StoreBackend) throws {
+    func concurrentCreatesInAGroupCreateOneRun(_ backend: StoreBackend) async throws {
         let made = try make(backend)
         let created = Collected<RunID>(), refusedFor = Collected<RunID>()
-        let failures = FailureCounter()
-        DispatchQueue.concurrentPerform(iterations: 6) { worker in
-            do {
-                let store = try made.anotherConnection()
-                var run = sampleRun("20261123-000000-00000\(worker)")
-                run.concurrencyGroup = "deploy"
-                if let active = try store.createRun(run, steps: sampleSteps, unlessActiveIn: "deploy") {
-                    refusedFor.add(active.id)
-                } else {
-                    created.add(run.id)
-                }
-            } catch {
-                failures.add()
+        let failures = try await concurrently(6) { worker in
+            let store = try made.anotherConnection()
+            var run = sampleRun("20261123-000000-00000\(worker)")
+            run.concurrencyGroup = "deploy"
+            if let active = try store.createRun(run, steps: sampleSteps, unlessActiveIn: "deploy") {
+                refusedFor.add(active.id)
+            } else {
+                created.add(run.id)
             }
         }
-        #expect(failures.count == 0)
+        #expect(failures.isEmpty, "\(failures)")
         #expect(created.values.count == 1 && refusedFor.values.count == 5)
         #expect(Set(refusedFor.values) == Set(created.values))
         #expect(try made.store.runs(RunQuery()).map(\.id) == created.values)
     }
-}
-
-/// Values added from several threads.
-final class Collected<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var items: [T] = []
-    func add(_ value: T) { lock.lock(); items.append(value); lock.unlock() }
-    var values: [T] { lock.lock(); defer { lock.unlock() }; return items }
 }

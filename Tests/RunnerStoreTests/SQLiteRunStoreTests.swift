@@ -186,22 +186,19 @@ func describeSchema(_ db: Database) throws -> [String] {
         #expect(try store.database.query("SELECT run_id FROM definitions ORDER BY run_id").map { $0.string(0) } == ["r2"])
     }
 
-    @Test func twoConnectionsWritingConcurrentlyNeverSeeBusy() throws {
+    @Test func twoConnectionsWritingConcurrentlyNeverSeeBusy() async throws {
         let (store, dir) = try temporaryStore()
+        defer { try? FileManager.default.removeItem(at: dir) }
         for n in 0..<2 { try store.createRun(sampleRun("20261123-000000-00000\(n)"), steps: sampleSteps) }
         let path = dir.appendingPathComponent("state.db").path
-        let failures = FailureCounter()
-        DispatchQueue.concurrentPerform(iterations: 2) { worker in
-            do {
-                let other = try SQLiteRunStore(path: path)
-                for i in 0..<200 {
-                    try other.apply([.progress("build", percent: i % 100, message: "w\(worker)")], to: RunID("20261123-000000-00000\(worker)"))
-                }
-            } catch {
-                failures.add()
+        let failures = try await concurrently(2) { worker in
+            let other = try SQLiteRunStore(path: path)
+            for i in 0..<200 {
+                try other.apply([.progress("build", percent: i % 100, message: "w\(worker)")],
+                                to: RunID("20261123-000000-00000\(worker)"))
             }
         }
-        #expect(failures.count == 0)
+        #expect(failures.isEmpty, "\(failures)")
         #expect(try store.integrityCheck() == "ok")
     }
 }
@@ -257,22 +254,17 @@ extension SQLiteRunStoreTests {
     /// Commands racing to make a new state database all open it, at the current schema (one
     /// migrates; the others wait for its write lock and find the migrations recorded).
     @Test(arguments: 0..<10)
-    func storesOpenedAtOnceOnANewDatabaseAllOpen(_ round: Int) throws {
+    func storesOpenedAtOnceOnANewDatabaseAllOpen(_ round: Int) async throws {
         let dir = try temporaryDirectory("race")
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("state.db").path
         let versions = Collected<Int>()
-        let failures = Collected<String>()
-        DispatchQueue.concurrentPerform(iterations: 8) { _ in
-            do {
-                let store = try SQLiteRunStore(path: path)
-                versions.add(store.schemaVersion)
-                _ = try store.runs(RunQuery())
-            } catch {
-                failures.add("\(error)")
-            }
+        let failures = try await concurrently(8) { _ in
+            let store = try SQLiteRunStore(path: path)
+            versions.add(store.schemaVersion)
+            _ = try store.runs(RunQuery())
         }
-        #expect(failures.values.isEmpty, "\(failures.values)")
+        #expect(failures.isEmpty, "\(failures)")
         #expect(versions.values == Array(repeating: SQLiteRunStore.currentVersion, count: 8))
         #expect(try SQLiteRunStore(path: path).integrityCheck() == "ok")
     }

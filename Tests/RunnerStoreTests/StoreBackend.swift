@@ -79,9 +79,22 @@ extension StoreChange {
     }
 }
 
-final class FailureCounter: @unchecked Sendable {
+/// Runs `body` on `count` threads at once, off the cooperative pool (a store waiting for another
+/// connection's lock blocks its thread); returns what they threw, as text.
+func concurrently(_ count: Int, _ body: @escaping @Sendable (Int) throws -> Void) async throws -> [String] {
+    try await offPool {
+        let failures = Collected<String>()
+        DispatchQueue.concurrentPerform(iterations: count) { worker in
+            do { try body(worker) } catch { failures.add("\(error)") }
+        }
+        return failures.values
+    }
+}
+
+/// Values added from several threads.
+final class Collected<T: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
-    private var value = 0
-    func add() { lock.lock(); value += 1; lock.unlock() }
-    var count: Int { lock.lock(); defer { lock.unlock() }; return value }
+    private var items: [T] = []
+    func add(_ value: T) { lock.lock(); items.append(value); lock.unlock() }
+    var values: [T] { lock.lock(); defer { lock.unlock() }; return items }
 }
