@@ -102,20 +102,21 @@ let package = Package(
         .target(name: "RunnerEngine", dependencies: ["CProcess", "RunnerCore", "RunnerStore", "RunnerYAML", "RunnerGit", "RunnerCrypto"]),
 
         /// HTTP on libmicrohttpd: the server wrapper, the router, the handlers.
-        .target(name: "RunnerServer", dependencies: ["CHTTPDShim", "RunnerCore", "RunnerJSON", "RunnerYAML", "RunnerStore", "RunnerEngine", "RunnerCrypto"]),
+        .target(name: "RunnerServer", dependencies: ["CHTTPDShim", "RunnerCore", "RunnerJSON", "RunnerYAML", "RunnerEngine", "RunnerCrypto"]),
 
         // MARK: - Front doors
 
         /// Subcommands, argument parsing and rendering.
-        .target(name: "RunnerCLI", dependencies: ["CProcess", "CCurlShim", "RunnerCore", "RunnerJSON", "RunnerYAML", "RunnerStore", "RunnerEngine", "RunnerGit", "RunnerServer"]),
+        .target(name: "RunnerCLI", dependencies: ["CProcess", "CCurlShim", "RunnerCore", "RunnerJSON", "RunnerYAML", "RunnerEngine", "RunnerGit", "RunnerServer"]),
         /// The `runner` executable: `main.swift` only.
         .executableTarget(name: "runner", dependencies: ["RunnerCLI"]),
 
         // MARK: - Tests
 
         /// Helpers shared by the test targets (blocking work off the cooperative pool, the
-        /// JSONEncoder reference a run's JSON is checked against).
-        .target(name: "RunnerTestSupport", dependencies: ["RunnerJSON"], path: "Tests/Support"),
+        /// JSONEncoder reference a run's JSON is checked against) and the in-memory run store
+        /// every store role is checked against.
+        .target(name: "RunnerTestSupport", dependencies: ["RunnerCore", "RunnerJSON"], path: "Tests/Support"),
         .testTarget(name: "RunnerCoreTests", dependencies: ["RunnerTestSupport", "RunnerCore"]),
         .testTarget(name: "RunnerGitTests", dependencies: ["RunnerTestSupport", "RunnerGit", "RunnerCore"]),
         .testTarget(name: "RunnerYAMLTests", dependencies: ["RunnerTestSupport", "RunnerYAML", "RunnerCore"]),

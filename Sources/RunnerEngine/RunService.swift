@@ -8,7 +8,7 @@ import RunnerYAML
 /// share this; none of it prints.
 public final class RunService: @unchecked Sendable {
     public let state: StateDirectory
-    public let store: SQLiteRunStore
+    public let store: any RunStateStore
     public let environment: [String: String]
     let launcher: ProcessLauncher
 
@@ -16,13 +16,19 @@ public final class RunService: @unchecked Sendable {
         self.state = state
         self.environment = environment
         self.launcher = launcher
-        try state.ensure()
-        store = try SQLiteRunStore(path: state.database.path)
+        store = try Self.openStore(state)
     }
 
-    /// With a store already opened on `state` (and `state.ensure()` done), as `runner apply`
-    /// opens it while it reads the pipeline.
-    public init(state: StateDirectory, environment: [String: String], store: SQLiteRunStore,
+    /// The run state of `state` (made there, with its directory, when there is none): the one
+    /// place above the store that chooses its backend.
+    public static func openStore(_ state: StateDirectory) throws -> any RunStateStore {
+        try state.ensure()
+        return try SQLiteRunStore(path: state.database.path)
+    }
+
+    /// With a store already opened (`openStore`), as `runner apply` opens it while it reads
+    /// the pipeline, or a test's.
+    public init(state: StateDirectory, environment: [String: String], store: any RunStateStore,
                 launcher: ProcessLauncher = PosixProcessLauncher()) {
         self.state = state
         self.environment = environment
@@ -156,10 +162,7 @@ public final class RunService: @unchecked Sendable {
 
     /// Finds a run by id or by a unique prefix of its id.
     public func find(_ text: String) throws -> RunRecord? {
-        if let exact = try store.load(RunID(text)) { return exact.run }
-        let matches = try store.database.query("SELECT id FROM runs WHERE id LIKE ? ORDER BY id DESC LIMIT 2", [.text(text + "%")])
-        guard matches.count == 1, let id = matches[0].string(0) else { return nil }
-        return try store.load(RunID(id))?.run
+        try store.findRun(idOrPrefix: text)
     }
 }
 

@@ -24,7 +24,7 @@ extension APIServer {
         }
         let after = max(0, Int64(request.header("Last-Event-ID") ?? request.query("after") ?? "0") ?? 0)
         guard let stream = request.openStream(limit: Self.streamLimit) else { return Self.error(500, .stateUnavailable, "cannot stream") }
-        let store = service.store
+        let store = EventFeed.StoreSource(store: service.store)
         let feed = EventFeed(run: stored.run.id, after: after)
         Threads.start { Self.follow(feed, from: store, to: stream) }
         var response = HTTPResponse(status: 200, body: [], contentType: "text/event-stream; charset=utf-8", header: ("Cache-Control", "no-cache"))

@@ -7,7 +7,6 @@ import RunnerCore
 import RunnerEngine
 import RunnerCrypto
 import RunnerJSON
-import RunnerStore
 import RunnerYAML
 
 extension APIServer {
@@ -157,7 +156,7 @@ extension APIServer {
         let deadline = Date().addingTimeInterval(10)
         while true {
             let now = Date()
-            let claim: SQLiteRunStore.IdempotencyClaim
+            let claim: IdempotencyClaim
             do {
                 claim = try service.store.claimIdempotencyKey(scope: scope, key: key, payloadHash: hash, now: now,
                                                                expiresAt: now.addingTimeInterval(ttl))
@@ -219,8 +218,8 @@ extension APIServer {
         let trigger = launchBody.trigger
         if let idempotency {
             // The run remembers its key: a key left in flight by a crash is settled from it.
-            detail["idempotency_key"] = idempotency.key
-            detail["idempotency_scope"] = idempotency.scope
+            detail[RunRecord.idempotencyKeyDetail] = idempotency.key
+            detail[RunRecord.idempotencyScopeDetail] = idempotency.scope
         }
         let triggerDetail = detail
         let outcome: Result<RunService.Admission, any Error> = Self.wait {

@@ -3,7 +3,6 @@ import RunnerCore
 import RunnerCrypto
 import RunnerEngine
 import RunnerJSON
-import RunnerStore
 import RunnerYAML
 
 /// The HTTP API of `runner serve`: named pipelines from one directory, launched, followed and

@@ -1,7 +1,6 @@
 import FoundationEssentials
 import RunnerCore
 import RunnerCrypto
-import RunnerStore
 
 /// API tokens: `rnr_<id>_<secret>`. The id finds the record; the whole token's SHA-256 is what
 /// is stored and compared (in constant time). The token itself is shown once and never kept.
@@ -34,7 +33,7 @@ public enum AccessTokens {
     }
 
     /// The token record an `Authorization` header proves, or why it proves none.
-    public static func authenticate(_ header: String?, store: SQLiteRunStore) -> Result<TokenRecord, Failure> {
+    public static func authenticate(_ header: String?, store: any AccessTokenStore) -> Result<TokenRecord, Failure> {
         guard let header, !header.isEmpty else { return .failure(.missing) }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return .failure(.malformed) }

@@ -1,6 +1,5 @@
 import FoundationEssentials
 import RunnerCore
-import RunnerStore
 
 /// What one event stream (`GET /api/v1/runs/{id}/events`) has sent of a run, and what it sends
 /// next: the run's transitions after the last one sent, then the new whole lines of its
@@ -185,4 +184,12 @@ struct EventFeed {
     }
 }
 
-extension SQLiteRunStore: EventFeed.Source {}
+extension EventFeed {
+    /// The run store as a feed reads it.
+    struct StoreSource: Source {
+        let store: any RunRecordStore
+
+        func load(_ run: RunID, definition: Bool) throws -> StoredRun? { try store.load(run, definition: definition) }
+        func events(of run: RunID, after id: Int64) throws -> [RunEvent] { try store.events(of: run, after: id) }
+    }
+}

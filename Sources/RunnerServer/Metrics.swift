@@ -1,6 +1,5 @@
 import FoundationEssentials
 import RunnerCore
-import RunnerStore
 
 /// HTTP requests by route and status, counted as they are answered.
 final class Metrics: @unchecked Sendable {

@@ -35,14 +35,12 @@ public final class Database: @unchecked Sendable {
 
     /// Opens (creating) the database in WAL mode with `synchronous=NORMAL`: a process crash
     /// (kill -9) loses nothing committed; a power loss may lose the last commits.
-    /// `isNew`: the file was just made by the caller (a schema image); nil: new when the file
-    /// does not exist yet.
-    public init(path: String, isNew: Bool? = nil) throws {
+    public init(path: String) throws {
         self.path = path
         // A new file: made without a sync per step of its making (switching a new database to
         // WAL alone cost four fsyncs, the WAL's creation two more: about 8 ms of every first
         // command). `settle()` makes it durable once it is complete.
-        let isNew = isNew ?? !FileManager.default.fileExists(atPath: path)
+        let isNew = !FileManager.default.fileExists(atPath: path)
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let status = sqlite3_open_v2(path, &db, flags, nil)
@@ -277,6 +275,7 @@ public enum SQLValue: Sendable, Hashable {
     public static func string(_ s: String?) -> SQLValue { s.map { .text($0) } ?? .null }
     public static func date(_ d: Date?) -> SQLValue { d.map { .real($0.timeIntervalSince1970) } ?? .null }
     public static func bool(_ b: Bool) -> SQLValue { .integer(b ? 1 : 0) }
+    public static func int32(_ i: Int32?) -> SQLValue { i.map { .integer(Int64($0)) } ?? .null }
 }
 
 /// The current row of a statement being stepped, read column by column; valid only inside

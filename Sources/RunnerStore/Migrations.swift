@@ -1,6 +1,7 @@
-/// Numbered schema migrations. Never edit one that has shipped: add the next, make `fresh`
-/// what the migrations leave (a test compares the two schemas, table by table), and write the
-/// schema image again (`RUNNER_WRITE_SCHEMA_IMAGE=1 swift test --filter SchemaImageTests`).
+import RunnerCore
+
+/// Numbered schema migrations. Never edit one that has shipped: add the next, and make `fresh`
+/// what the migrations leave (a test compares the two schemas, table by table).
 enum Migrations {
     /// The schema a new database gets at once: what every migration in turn leaves, without
     /// the tables, copies and renames of the way there (replayed, the migrations were 2.5 ms of
@@ -31,10 +32,14 @@ enum Migrations {
           refs TEXT,
           trigger_detail TEXT,
           epoch INTEGER NOT NULL DEFAULT 0,
-          secret_params TEXT
+          secret_params TEXT,
+          idempotency_scope TEXT,
+          idempotency_key TEXT
         );
         CREATE INDEX runs_by_pipeline ON runs(pipeline, id);
         CREATE INDEX runs_by_status ON runs(status);
+        CREATE INDEX runs_by_idempotency_key ON runs(idempotency_scope, idempotency_key)
+          WHERE idempotency_key IS NOT NULL;
         CREATE TABLE steps (
           run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
           name TEXT NOT NULL,
@@ -104,7 +109,8 @@ enum Migrations {
           pipeline TEXT,
           actor TEXT NOT NULL,
           params TEXT NOT NULL,
-          trace_id TEXT
+          trace_id TEXT,
+          code TEXT
         );
         CREATE TABLE idempotency (
           scope TEXT NOT NULL,
@@ -130,12 +136,18 @@ enum Migrations {
           text TEXT NOT NULL
         );
         CREATE TRIGGER runs_terminal BEFORE UPDATE OF status ON runs
-          WHEN instr('|succeeded|failed|partial|cancelled|rolled_back|skipped|', '|' || OLD.status || '|') > 0 AND NEW.status <> OLD.status
+          WHEN instr('\(finishedRuns)', '|' || OLD.status || '|') > 0 AND NEW.status <> OLD.status
           BEGIN SELECT RAISE(ABORT, 'a finished run cannot change status'); END;
         CREATE TRIGGER steps_terminal BEFORE UPDATE OF status ON steps
-          WHEN instr('|succeeded|failed|skipped|cancelled|', '|' || OLD.status || '|') > 0 AND NEW.status <> OLD.status
+          WHEN instr('\(finishedSteps)', '|' || OLD.status || '|') > 0 AND NEW.status <> OLD.status
           BEGIN SELECT RAISE(ABORT, 'a finished step cannot change status'); END;
         """
+
+    /// `|succeeded|failed|...|`: the finished statuses, from the enums. A status added to one
+    /// changes `fresh`, and the schema test then asks for the migration that changes the
+    /// triggers of existing databases.
+    private static let finishedRuns = "|" + RunStatus.allCases.filter(\.isTerminal).map { $0.rawValue + "|" }.joined()
+    private static let finishedSteps = "|" + StepStatus.allCases.filter(\.isTerminal).map { $0.rawValue + "|" }.joined()
 
     static let all: [(version: Int, sql: String)] = [
         (1, """
@@ -321,6 +333,27 @@ enum Migrations {
         (9, """
         ALTER TABLE runs ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE runs ADD COLUMN secret_params TEXT;
+        """),
+        // The Idempotency-Key a run was launched with, in columns of its own (it was found
+        // with json_extract over every run's trigger_detail); existing runs' keys copied.
+        (10, """
+        ALTER TABLE runs ADD COLUMN idempotency_scope TEXT;
+        ALTER TABLE runs ADD COLUMN idempotency_key TEXT;
+        UPDATE runs SET
+          idempotency_scope = CASE WHEN json_valid(trigger_detail)
+                              THEN json_extract(trigger_detail, '$.idempotency_scope') END,
+          idempotency_key = CASE WHEN json_valid(trigger_detail)
+                            THEN json_extract(trigger_detail, '$.idempotency_key') END
+        WHERE trigger_detail LIKE '%idempotency_key%';
+        CREATE INDEX runs_by_idempotency_key ON runs(idempotency_scope, idempotency_key)
+          WHERE idempotency_key IS NOT NULL;
+        """),
+        // A refused action's code in a column of its own (it was kept in `action` after a space).
+        (11, """
+        ALTER TABLE audit ADD COLUMN code TEXT;
+        UPDATE audit SET code = substr(action, instr(action, ' ') + 1),
+          action = substr(action, 1, instr(action, ' ') - 1)
+        WHERE instr(action, ' ') > 0;
         """),
     ]
 }

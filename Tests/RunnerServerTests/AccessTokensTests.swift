@@ -1,7 +1,7 @@
 import Foundation
 import RunnerCore
 import RunnerCrypto
-import RunnerStore
+import RunnerTestSupport
 import Testing
 @testable import RunnerServer
 
@@ -17,14 +17,12 @@ import Testing
     }
 
     @Test func tokensAreStoredAsHashesAndCheckedWholly() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let store = try SQLiteRunStore(path: dir.appendingPathComponent("state.db").path)
+        let store = InMemoryRunStore()
         let made = try #require(AccessTokens.make(name: "ci", role: .operator))
         #expect(!made.record.hash.contains(made.token) && made.record.hash.count == 64)
         try store.createToken(made.record)
-        #expect(throws: SQLiteRunStore.AccessError.self) { try store.createToken(AccessTokens.make(name: "ci", role: .viewer)!.record) }
+        let again = try #require(AccessTokens.make(name: "ci", role: .viewer))
+        #expect(throws: TokenNameTaken.self) { try store.createToken(again.record) }
         #expect(try AccessTokens.authenticate("Bearer \(made.token)", store: store).get().name == "ci")
         #expect(try AccessTokens.authenticate("bearer  \(made.token)", store: store).get().role == .operator)
         let wrongSecret = String(made.token.dropLast()) + (made.token.hasSuffix("a") ? "b" : "a")

@@ -1,7 +1,6 @@
 import Foundation
 import RunnerCore
 import RunnerEngine
-import RunnerStore
 import RunnerYAML
 import RunnerTestSupport
 import Testing

@@ -2,7 +2,6 @@ import FoundationEssentials
 import RunnerCore
 import RunnerEngine
 import RunnerJSON
-import RunnerStore
 import RunnerYAML
 
 /// `runner runs list|show|logs|cancel|resume`.

@@ -3,8 +3,8 @@ import Glibc
 #endif
 import Dispatch
 import FoundationEssentials
+import RunnerCore
 import RunnerEngine
-import RunnerStore
 
 /// The run state opened on another core while `apply` starts, reads and checks the pipeline
 /// (making a new state database takes longer than all that in a small apply). Only
@@ -14,7 +14,7 @@ import RunnerStore
 /// that cannot be opened is reported then, not before the pipeline's own errors.
 final class StateOpening: @unchecked Sendable {
     let state: StateDirectory
-    private var store: SQLiteRunStore?
+    private var store: (any RunStateStore)?
     private var failure: (any Error)?
     private let done = DispatchSemaphore(value: 0)
     private var waited = false
@@ -29,8 +29,7 @@ final class StateOpening: @unchecked Sendable {
         let opening = StateOpening(state: state)
         DispatchQueue.global().async {
             do {
-                try state.ensure()
-                opening.store = try SQLiteRunStore(path: state.database.path)
+                opening.store = try RunService.openStore(state)
             } catch {
                 opening.failure = error
             }
@@ -40,10 +39,15 @@ final class StateOpening: @unchecked Sendable {
     }
 
     /// The opened store, or the error opening it gave.
-    func wait() throws -> SQLiteRunStore {
+    func wait() throws -> any RunStateStore {
         settle()
         if let failure { throw failure }
-        return store!
+        guard let store else { throw OpeningError() }
+        return store
+    }
+
+    private struct OpeningError: Error, CustomStringConvertible {
+        var description: String { "the run state was not opened" }
     }
 
     /// Waits for the opening to be over, whatever its result. Called from one thread only

@@ -2,7 +2,6 @@ import FoundationEssentials
 import RunnerCore
 import RunnerJSON
 import RunnerServer
-import RunnerStore
 
 /// `runner token create|list|revoke` and `runner audit`: API access, kept in the state database.
 enum TokenCommand {

@@ -192,64 +192,6 @@ public struct RunQuery: Sendable {
     }
 }
 
-/// Durable run state. The engine reaches storage only through this protocol.
-public protocol RunStore: AnyObject, Sendable {
-    /// Whether the store's writes succeed now (see `StoreHealth`).
-    var health: StoreHealth { get }
-    func createRun(_ run: RunRecord, steps: [StepRecord]) throws
-    /// Creates the run unless a run of its concurrency group is unfinished; then returns that
-    /// run and creates nothing. Check and insert are one transaction.
-    func createRun(_ run: RunRecord, steps: [StepRecord], unlessActiveIn group: String) throws -> RunRecord?
-    /// Applies the changes in one transaction, unfenced (a run nobody executes).
-    func apply(_ changes: [StoreChange], to run: RunID) throws
-    /// Applies the changes in one transaction under `lease`, and extends the lease to
-    /// `leaseUntil` when given: first of all, the transaction checks that the lease is still
-    /// the run's (owner and epoch); if not, it throws `LeaseLost` and changes nothing. An empty
-    /// list of changes only checks (and renews) the lease.
-    func apply(_ changes: [StoreChange], under lease: Lease, leaseUntil: Date?) throws
-    /// Takes the run if nobody holds a live lease on it: its epoch is bumped, so the lease of
-    /// whoever held it before is void. Nil when the run is finished, missing or held.
-    func claim(_ run: RunID, owner: String, until: Date, now: Date, isOwnerAlive: (String) -> Bool) throws -> Lease?
-    /// Claims a run nobody has ever claimed (still queued, no owner): one that has not started.
-    func claimUnstarted(_ run: RunID, owner: String, until: Date) throws -> Lease?
-    /// Gives the run up, if `lease` is still its lease.
-    func releaseLease(_ lease: Lease) throws
-    func load(_ run: RunID) throws -> StoredRun?
-    /// `load`, without the definition unless `definition` (a caller holding the parsed
-    /// pipeline has no use for its text, which a large pipeline makes long).
-    func load(_ run: RunID, definition: Bool) throws -> StoredRun?
-    /// What an executor starts from: `load`, except that a run none of whose steps has started
-    /// (queued, every step queued at serial 0) comes without its steps and attempts, which
-    /// the executor knows without reading them, and without its definition unless `definition`
-    /// (an executor given the parsed pipeline does not read it).
-    func loadForExecution(_ run: RunID, definition: Bool) throws -> StoredRun?
-    /// The runs the query selects, newest first, without their definitions.
-    func runs(_ query: RunQuery) throws -> [RunRecord]
-    func events(of run: RunID, after id: Int64) throws -> [RunEvent]
-    /// Asks the run's owner to cancel it (a flag the owner polls).
-    func requestCancel(_ run: RunID, at: Date) throws -> Bool
-    func isCancelRequested(_ run: RunID) throws -> Bool
-    /// The oldest unfinished run of `group` created before `run` (what a queued run waits for).
-    func activeRun(inGroup group: String, before run: RunRecord) throws -> RunRecord?
-}
-
-extension RunStore {
-    public func load(_ run: RunID, definition: Bool) throws -> StoredRun? {
-        guard var stored = try load(run) else { return nil }
-        if !definition { stored.run.definition = "" }
-        return stored
-    }
-
-    public func loadForExecution(_ run: RunID, definition: Bool) throws -> StoredRun? {
-        guard var stored = try load(run) else { return nil }
-        if stored.isFresh {
-            stored.steps = []
-            stored.attempts = []
-        }
-        return stored
-    }
-}
-
 extension StoredRun {
     /// Queued, and no step started yet: nothing to restore.
     public var isFresh: Bool { run.status == .queued && steps.allSatisfy { $0.status == .queued && $0.serial == 0 } }

@@ -1,5 +1,10 @@
 import FoundationEssentials
 
+/// A store that says whether its writes succeed now.
+public protocol StoreHealthReporting: AnyObject, Sendable {
+    var health: StoreHealth { get }
+}
+
 /// Whether the store records: the last failure of a write and since when it has been failing,
 /// for `/healthz` and for what the runner says while it waits. The store updates it with the
 /// outcome of each write transaction (a success clears it).
