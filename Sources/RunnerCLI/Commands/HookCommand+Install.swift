@@ -2,7 +2,7 @@ import FoundationEssentials
 import RunnerCore
 import RunnerEngine
 import RunnerGit
-import RunnerServer
+import RunnerJSON
 import RunnerYAML
 
 /// `runner hook install|uninstall|list`: the options and messages; the hook files themselves
