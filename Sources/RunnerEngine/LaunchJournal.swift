@@ -8,8 +8,8 @@ import RunnerCore
 /// launch, off the step's critical path; if the runner dies in between, `resume` finds the
 /// attempt here, kills what is left of it and records it as interrupted, so no attempt that
 /// ran is ever unrecorded. Line: `<serial> <attempt> <unix time> <escaped instance name>`.
-struct LaunchJournal {
-    struct Entry: Equatable {
+struct LaunchJournal: Sendable {
+    struct Entry: Equatable, Sendable {
         var name: StepName
         var serial: Int
         var attempt: Int

@@ -15,10 +15,12 @@ public final class PosixProcessLauncher: ProcessLauncher, @unchecked Sendable {
 
     /// Reads the steps' output, sees their exits, and runs the executors that use this launcher.
     let loop = EventLoop()
+    public var executionLoop: any ExecutionLoop { loop }
 
     public init() {}
 
     public func launch(_ spec: ProcessSpec, onExit: @escaping @Sendable (ProcessExit) -> Void) throws -> Int32 {
+        try loop.start()
         let log = LogFile(path: spec.logPath)
         let masker = spec.masker
         var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
@@ -56,7 +58,13 @@ public final class PosixProcessLauncher: ProcessLauncher, @unchecked Sendable {
                   Stream(fd: err[0], isError: true, log: log, process: process, masker: masker, echo: spec.echo)],
                  exit: pidfd >= 0 ? (pidfd, process) : nil)
         if pidfd < 0 {
-            Threads.start(stackSize: 64 << 10) { process.waitForExit() }
+            do {
+                try Threads.start(stackSize: 64 << 10) { process.waitForExit() }
+            } catch {
+                // Nobody would see it end: it is stopped now, and ends as a failed launch.
+                Glibc.kill(-pid, SIGKILL)
+                process.waitForExit(failure: "\(error)")
+            }
         }
         return pid
     }
@@ -66,13 +74,21 @@ public final class PosixProcessLauncher: ProcessLauncher, @unchecked Sendable {
     }
 
     public func terminate(_ pid: Int32, grace: Duration) {
-        kill(-pid, SIGTERM)
+        Glibc.kill(-pid, SIGTERM)
         let (seconds, atto) = grace.components
         _ = loop.schedule(after: Double(seconds) + Double(atto) / 1e18) {
             // The leader is not reaped until its group has been killed, so its pid (the
             // group id) cannot have been reused yet if it still stands.
-            if ChildProcess.isRunning(pid) { kill(-pid, SIGKILL) }
+            if ChildProcess.isRunning(pid) { Glibc.kill(-pid, SIGKILL) }
         }
+    }
+
+    public func kill(processGroup pid: Int32) {
+        Glibc.kill(-pid, SIGKILL)
+    }
+
+    public func killAbandoned(marker: String) {
+        ProcessIdentity.killAttempt(marker: marker)
     }
 }
 
@@ -110,8 +126,10 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     /// Waits without reaping, kills what is left of the group while the leader's pid is still
-    /// reserved, then reaps. Returns at once when the pidfd said the process exited.
-    func waitForExit() {
+    /// reserved, then reaps. Returns at once when the pidfd said the process exited. With
+    /// `failure`, the process was stopped because it could not be watched: it ends as a launch
+    /// that failed for that reason.
+    func waitForExit(failure: String? = nil) {
         var info = siginfo_t()
         while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0 && errno == EINTR {}
         kill(-pid, SIGKILL)
@@ -129,6 +147,7 @@ final class ChildProcess: @unchecked Sendable {
             self.spawned = nil
             if error != 0 { ended = .launchFailed(PosixProcessLauncher.cannotStart(program, error)) }
         }
+        if let failure { ended = .launchFailed(failure) }
         lock.lock()
         reason = ended
         let done = openStreams == 0

@@ -75,6 +75,10 @@ final class StoreWriter: @unchecked Sendable {
     private let store: RunStore
     /// How long a transiently failing store is tried again before its runs are failed.
     let patience: Double
+    /// What the writer decides by (how long a change has waited, since when the store fails,
+    /// when the lease was confirmed, until when it is extended). Its thread's own pacing, the
+    /// group commit's interval and the backoff between tries, is real time.
+    let clock: any Clock
     private let condition = Condition()
     private var queue: [(run: RunID, item: Item, at: Monotonic)] = []
     private var runs: [RunID: RunState] = [:]
@@ -96,20 +100,21 @@ final class StoreWriter: @unchecked Sendable {
 
     /// The writer of `store` (made on first use; gone once no executor holds it and its thread,
     /// idle for a second, ended).
-    static func shared(for store: RunStore, patience: Double) -> StoreWriter {
+    static func shared(for store: RunStore, patience: Double, clock: any Clock) -> StoreWriter {
         let key = ObjectIdentifier(store as AnyObject)
         registryLock.lock()
         defer { registryLock.unlock() }
         if let writer = writers[key]?.writer { return writer }
-        let writer = StoreWriter(store: store, patience: patience)
+        let writer = StoreWriter(store: store, patience: patience, clock: clock)
         writers = writers.filter { $0.value.writer != nil }
         writers[key] = Weak(writer)
         return writer
     }
 
-    init(store: RunStore, patience: Double = 60) {
+    init(store: RunStore, patience: Double = 60, clock: any Clock = SystemClock()) {
         self.store = store
         self.patience = patience
+        self.clock = clock
     }
 
     /// From now on the run's transactions are fenced by `lease` (checked, and extended by
@@ -130,10 +135,11 @@ final class StoreWriter: @unchecked Sendable {
         defer { condition.unlock() }
         if let failure = runs[run]?.failure { throw failure }
         guard !changes.isEmpty else { return }
-        let now = Monotonic.now()
+        let now = clock.monotonic()
         for change in changes { queue.append((run, .change(change), now)) }
         added(changes.count, of: run, at: now)
         startAndSignal()
+        if let failure = runs[run]?.failure { throw failure }
     }
 
     /// Queues a run's changes made later, on the writer's thread, in their turn.
@@ -141,7 +147,7 @@ final class StoreWriter: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         guard runs[run]?.failure == nil else { return }
-        let now = Monotonic.now()
+        let now = clock.monotonic()
         queue.append((run, .deferred(make), now))
         added(1, of: run, at: now)
         startAndSignal()
@@ -157,7 +163,7 @@ final class StoreWriter: @unchecked Sendable {
     /// Called with the lock held.
     private func queueRenewal(_ run: RunID) {
         guard let state = runs[run], state.lease != nil, state.failure == nil, !state.renewalQueued else { return }
-        let now = Monotonic.now()
+        let now = clock.monotonic()
         queue.append((run, .renewal, now))
         runs[run]?.renewalQueued = true
         added(1, of: run, at: now)
@@ -181,13 +187,13 @@ final class StoreWriter: @unchecked Sendable {
         defer { condition.unlock() }
         guard let state = runs[run] else { return true }
         if state.failure != nil { return false }
-        let now = Monotonic.now()
+        let now = clock.monotonic()
         let ok = isReady(state, now: now)
         if !ok {
             runs[run]?.wantsReady = true
             if let confirmed = state.confirmedAt, now - confirmed < state.leaseDuration * 2 / 3 {} else { queueRenewal(run) }
         }
-        return ok
+        return ok && runs[run]?.failure == nil
     }
 
     private func isReady(_ state: RunState, now: Monotonic) -> Bool {
@@ -198,11 +204,21 @@ final class StoreWriter: @unchecked Sendable {
         return now - confirmed < state.leaseDuration * 2 / 3
     }
 
-    /// Called with the lock held.
+    /// Called with the lock held: the writer's thread started if it is not running (the
+    /// writer lives while its thread does), or woken if it waits for work. Without a thread
+    /// nothing can be stored: the runs with changes queued fail with why.
     private func startAndSignal() {
         if !running {
-            running = true
-            Threads.start(stackSize: 256 << 10) { self.loop() }  // the writer lives while its thread does
+            do {
+                try Threads.start(stackSize: 256 << 10) { self.loop() }
+                running = true
+            } catch {
+                var signals: [(@Sendable (Signal) -> Void, Signal)] = []
+                for run in Set(queue.map(\.run)) { fail(run, error, &signals) }
+                // An executor's inbox only queues what it is told: safe under this lock.
+                for (notify, signal) in signals { notify(signal) }
+                return
+            }
         }
         if idle { condition.signal() }
     }
@@ -300,13 +316,15 @@ final class StoreWriter: @unchecked Sendable {
             }
             let state = states[run]
             if state?.failure == nil && outcome.failed[run] == nil {
-                let began = Monotonic.now()
+                let began = clock.monotonic()
                 do {
                     if let lease = state?.lease {
                         // Extended when a third of it has passed (or asked to); checked always.
                         let duration = state?.leaseDuration ?? 15
-                        let due = hasRenewal(batch[start..<end]) || state?.confirmedAt.map { began - $0 > duration / 3 } ?? true
-                        try store.apply(changes, under: lease, leaseUntil: due ? Date().addingTimeInterval(duration) : nil)
+                        let due = hasRenewal(batch[start..<end])
+                            || state?.confirmedAt.map { began - $0 > duration / 3 } ?? true
+                        try store.apply(changes, under: lease,
+                                        leaseUntil: due ? clock.now().addingTimeInterval(duration) : nil)
                         if due { outcome.confirmed[run] = began }
                     } else {
                         try store.apply(changes, to: run)
@@ -332,8 +350,8 @@ final class StoreWriter: @unchecked Sendable {
     /// what was stored, puts back what a transient failure left, gives up on a store that has
     /// failed for longer than `patience`. Returns what to tell whom.
     private func settle(_ outcome: Outcome, _ batch: [(run: RunID, item: Item, at: Monotonic)]) -> [(@Sendable (Signal) -> Void, Signal)] {
-        let now = Monotonic.now()
-        lastCommit = now
+        let now = clock.monotonic()
+        lastCommit = Monotonic.now()
         var signals: [(@Sendable (Signal) -> Void, Signal)] = []
         for entry in batch[..<outcome.written] {
             runs[entry.run]?.pending -= 1

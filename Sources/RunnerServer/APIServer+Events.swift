@@ -26,7 +26,12 @@ extension APIServer {
         guard let stream = request.openStream(limit: Self.streamLimit) else { return Self.error(500, .stateUnavailable, "cannot stream") }
         let store = EventFeed.StoreSource(store: service.store)
         let feed = EventFeed(run: stored.run.id, after: after)
-        Threads.start { Self.follow(feed, from: store, to: stream) }
+        do {
+            try Threads.start { Self.follow(feed, from: store, to: stream) }
+        } catch {
+            stream.close()
+            return Self.error(503, .stateUnavailable, "cannot stream: \(error)")
+        }
         var response = HTTPResponse(status: 200, body: [], contentType: "text/event-stream; charset=utf-8", header: ("Cache-Control", "no-cache"))
         response.stream = stream
         return response

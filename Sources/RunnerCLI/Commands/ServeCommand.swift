@@ -108,8 +108,12 @@ enum ServeCommand {
                     + (resumed.isEmpty ? "" : "; finishing \(resumed.count) interrupted run\(resumed.count == 1 ? "" : "s")")
                     + "; listening on http://\(host):\(server.port)\n")
         let stopping = StopFlag()
-        api.runSchedules(gcInterval: Double(gcEvery.components.seconds), defaultRetention: retention,
-                                         log: { console.out("runner serve: \($0)\n") }, stop: { stopping.isSet })
+        do {
+            try api.runSchedules(gcInterval: Double(gcEvery.components.seconds), defaultRetention: retention,
+                                 log: { console.out("runner serve: \($0)\n") }, stop: { stopping.isSet })
+        } catch {
+            RunnerCLI.exitIfOutOfThreads(error)
+        }
         stop.wait()
         stopping.set()
         server.stop()
