@@ -12,6 +12,8 @@ public final class FakeLauncher: ProcessLauncher, @unchecked Sendable {
         public var spec: ProcessSpec
         public var step: String { spec.environment["RUNNER_STEP"] ?? "?" }
         public var serial: Int { Int(spec.environment["RUNNER_ATTEMPT"] ?? "") ?? 0 }
+        /// The id of the run the attempt is of (its marker is `<run>/<step>/<serial>`).
+        public var run: String { String((spec.environment["RUNNER_ATTEMPT_ID"] ?? "").prefix { $0 != "/" }) }
         public var end: AttemptEnd.Reason?
     }
 
