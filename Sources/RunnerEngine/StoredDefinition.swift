@@ -42,6 +42,11 @@ public enum StoredDefinition {
         return loaded
     }
 
+    /// Whether the loader keeps the result for this text and file.
+    static func isKept(_ text: String, file: String) -> Bool {
+        cache.withLock { $0.entries[Key(text: text, file: file)] != nil }
+    }
+
     /// The loader's result, syntax tree included, is dropped here: only the model is kept.
     private static func parse(_ text: String, file: String) -> Result<ValidatedPipeline, Unloadable> {
         let result = PipelineLoader.load(bytes: Array(text.utf8), file: file)

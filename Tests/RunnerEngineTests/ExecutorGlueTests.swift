@@ -156,6 +156,29 @@ import Testing
         #expect(f.launcher.record.value.launched == ["long", "tidy"])
     }
 
+    /// A step's timeout runs on the executor's clock from its process's start: the step is
+    /// terminated when the clock reaches it, not before, and its attempt ends timed out.
+    @Test func aTimeoutTerminatesTheStepOnTheClock() async throws {
+        let f = try GlueFixture()
+        let id = try f.create("""
+            version: 1
+            name: slow
+            steps:
+              - {name: slow, run: "true", timeout: 5s, error: TOO_SLOW}
+            """)
+        let execution = f.start(id)
+        #expect(await f.launcher.waitForLaunches(1))
+        await f.advance(by: 4.5)
+        #expect(await f.launcher.loop.whenIdle())
+        #expect(!f.launcher.record.value.calls.contains(.terminate(step: "slow")), "not before its timeout")
+        await f.advance(by: 0.5)
+        let final = try await execution.run()
+        #expect(f.launcher.record.value.calls.contains(.terminate(step: "slow")))
+        #expect(final.run.status == .failed && final.run.errorCode == "TOO_SLOW")
+        let attempt = try #require(final.attempts(of: "slow").first)
+        #expect(attempt.timedOut && attempt.finishedAt?.timeIntervalSince(attempt.startedAt) == 5)
+    }
+
     /// A retry's backoff is measured on the executor's clock: the second attempt starts when
     /// the clock has moved by the delay, not before, and no wall time passes for it.
     @Test func retryBackoffWaitsOnTheClock() async throws {
