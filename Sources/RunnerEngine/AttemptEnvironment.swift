@@ -83,7 +83,8 @@ struct AttemptEnvironment: Sendable {
         var environment = parts.variables
         if let workspace { environment["RUNNER_WORKSPACE"] = workspace }
         for (name, value) in parts.params { environment[name] = value }
-        let own = ["RUNNER_RUN_ID": run.id.rawValue, "RUNNER_PIPELINE": run.pipeline, "RUNNER_TRIGGER": run.trigger.rawValue]
+        let own = ["RUNNER_RUN_ID": run.id.rawValue, "RUNNER_PIPELINE": run.pipeline,
+                   "RUNNER_TRIGGER": run.trigger.rawValue]
         environment.merge(own) { $1 }
         self.runner = runner
         base = environment

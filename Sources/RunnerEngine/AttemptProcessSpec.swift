@@ -1,28 +1,6 @@
 import FoundationEssentials
 import RunnerCore
 
-/// The files of one attempt, which share a stem: its log, and the `RUNNER_OUTPUT` and
-/// `RUNNER_PROGRESS` files the step writes (absent while it writes none).
-struct AttemptFiles: Sendable {
-    let stem: String
-
-    var log: String { stem + ".log" }
-    var output: String { stem + ".output" }
-    var progress: String { stem + ".progress" }
-}
-
-/// The directory a run's steps run in and their `workdir` is relative to: the pipeline's
-/// folder, or the run's workspace checkout. Its path is made once (a launch joins onto it).
-struct PipelineDirectory: Sendable {
-    let url: URL
-    let path: String
-
-    init(_ url: URL) {
-        self.url = url
-        path = url.path
-    }
-}
-
 /// What to start for one attempt: the step's script under its shell, in its working
 /// directory, with the attempt's environment, output to its log. Pure: the working directory
 /// is the lexical one (the executor resolves and confines it when the attempt starts).

@@ -68,8 +68,9 @@ extension RunExecutor {
                 options.observer?(.runStatus(runID, status, errorCode: code, message: message, wakeAt: wake))
             case .stepStatus(let i, let status, let code, let message):
                 let instance = scheduler.instances[i]
-                staged.changes.append(.stepStatus(instance.name, status, attempts: instance.attempts, serial: instance.serial,
-                                                  retryAt: instance.retryAt, errorCode: code, message: message, at: now))
+                staged.changes.append(.stepStatus(instance.name, status, attempts: instance.attempts,
+                                                  serial: instance.serial, retryAt: instance.retryAt, errorCode: code,
+                                                  message: message, at: now))
                 options.observer?(.stepStatus(instance.name, status, attempt: instance.attempts, errorCode: code,
                                               message: message, at: now))
             case .launch(let request):

@@ -20,7 +20,9 @@ extension RunExecutor {
     func endWithoutExecuting(_ loaded: StoredRun, status: RunStatus, code: String?,
                              message: String) async throws -> StoredRun {
         var loaded = loaded
-        if loaded.steps.isEmpty, let full = try await offLoop({ [store, runID] in try store.load(runID) }) { loaded = full }
+        if loaded.steps.isEmpty, let full = try await offLoop({ [store, runID] in try store.load(runID) }) {
+            loaded = full
+        }
         let now = clock.now()
         let journaled = LaunchJournal.read(LaunchJournal.path(state, runID))
         for entry in journaled { launcher.killAbandoned(marker: Self.marker(runID, entry.name, entry.serial)) }
@@ -61,7 +63,8 @@ extension RunExecutor {
         let first = diagnostics.first(where: \.isError) ?? diagnostics.first
         let why = first.map { d in (d.location.map { "\($0): " } ?? "") + "error[\(d.code.rawValue)]: \(d.message)" }
             ?? "no diagnostic"
-        let message = "the run's stored pipeline definition no longer loads (\(why)); nothing more of the run can be executed"
+        let message = "the run's stored pipeline definition no longer loads (\(why)); "
+            + "nothing more of the run can be executed"
         return try await endWithoutExecuting(loaded, status: cancelled ? .cancelled : .failed,
                                              code: cancelled ? nil : Self.unloadableCode, message: message)
     }

@@ -10,7 +10,8 @@ extension RunExecutor {
     /// Its end, or a launch that failed, reaches the executor as the scheduler's event.
     func start(_ request: RunScheduler.LaunchRequest, now: Date) -> AttemptRecord {
         let files = AttemptFiles(stem: state.attemptStem(run: runID, step: request.name, serial: request.serial))
-        var attempt = AttemptRecord(step: request.name, serial: request.serial, attempt: request.attempt, startedAt: now)
+        var attempt = AttemptRecord(step: request.name, serial: request.serial, attempt: request.attempt,
+                                    startedAt: now)
         attempt.logPath = files.log
         guard let scheduler, let context else { return attempt }
         let step = scheduler.pipeline.steps[request.node]
@@ -27,13 +28,14 @@ extension RunExecutor {
         do {
             spec.workingDirectory = try confinedWorkdir(spec.workingDirectory, declared: request.policy.workdir)
             let onExit = Self.exitHandler(instance: instance, serial: serial, output: files.output,
-                                          declared: Set(step.outputs.map(\.value)), masker: context.masker, inbox: inbox)
+                                          declared: Set(step.outputs.map(\.value)), masker: context.masker,
+                                          inbox: inbox)
             let pid = try launcher.launch(spec, onExit: onExit)
             running[instance]?.pid = pid
             attempt.pid = pid
         } catch {
-            inbox.yield(.scheduler(.attemptEnded(instance: instance, serial: serial, AttemptEnd(.launchFailed("\(error)")),
-                                                 outputs: [:])))
+            let failed = AttemptEnd(.launchFailed("\(error)"))
+            inbox.yield(.scheduler(.attemptEnded(instance: instance, serial: serial, failed, outputs: [:])))
         }
         return attempt
     }
@@ -50,12 +52,13 @@ extension RunExecutor {
                                     masker: SecretMasker,
                                     inbox: EventInbox<Input>) -> @Sendable (ProcessExit) -> Void {
         { exit in
-            let outputs = exit.reason == .exited(code: 0) ? readOutputs(output, declared: declared, masker: masker) : [:]
+            let succeeded = exit.reason == .exited(code: 0)
+            let outputs = succeeded ? readOutputs(output, declared: declared, masker: masker) : [:]
             // Read (masked), or holding what a secret may have been written to: its raw text
             // stays nowhere. (Without either, no unlink per step for a file never written.)
             if !declared.isEmpty || !masker.isEmpty { unlink(output) }
-            inbox.yield(.scheduler(.attemptEnded(instance: instance, serial: serial,
-                                                 AttemptEnd(exit.reason, stderrTail: exit.stderrTail), outputs: outputs)))
+            let end = AttemptEnd(exit.reason, stderrTail: exit.stderrTail)
+            inbox.yield(.scheduler(.attemptEnded(instance: instance, serial: serial, end, outputs: outputs)))
         }
     }
 

@@ -29,13 +29,15 @@ extension RunExecutor {
                                              secretParams: record.secretParams ?? [], runner: options.environment,
                                              pipelineDirectory: directory.path)
         guard case .success(let parts) = parts else {
-            if case .failure(let missing) = parts { throw EarlyEnd.ends(.failed, code: "ENV_UNAVAILABLE", message: "\(missing)") }
-            throw EarlyEnd.ends(.failed, code: "ENV_UNAVAILABLE", message: "")
+            let missing = if case .failure(let missing) = parts { "\(missing)" } else { "" }
+            throw EarlyEnd.ends(.failed, code: "ENV_UNAVAILABLE", message: missing)
         }
         let workspace: URL?
         do {
             let git = options.git, state = self.state
-            workspace = try await offLoop { try GitRefs.prepareWorkspace(pipeline, run: record, state: state, git: git) }
+            workspace = try await offLoop {
+                try GitRefs.prepareWorkspace(pipeline, run: record, state: state, git: git)
+            }
         } catch {
             throw EarlyEnd.ends(.failed, code: "WORKSPACE_UNAVAILABLE", message: "\(error)")
         }
@@ -82,7 +84,9 @@ extension RunExecutor {
                 options.observer?(.waitingForGroup(active: ahead, group: group))
                 if policy.onConflict == .cancelRunning { _ = try store.requestCancel(ahead.id, at: clock.now()) }
             }
-            if RunService.isOrphan(ahead, now: clock.now()), let finish = options.finishOrphan { await finish(ahead.id) }
+            if RunService.isOrphan(ahead, now: clock.now()), let finish = options.finishOrphan {
+                await finish(ahead.id)
+            }
             try renewLeaseIfDue()
             await sleep(0.1)
         }
@@ -104,13 +108,16 @@ extension RunExecutor {
         let run = loaded.run
         guard let restored = try scheduler?.restore(runStatus: run.status, errorCode: run.errorCode,
                                                     errorMessage: run.errorMessage,
-                                                    steps: steps.map(Self.storedInstance), now: steady.now()) else { return }
+                                                    steps: steps.map(Self.storedInstance), now: steady.now()) else {
+            return
+        }
         try await apply(restored.actions)
         for (instance, serial) in restored.inFlight {
             guard let name = scheduler?.instances[instance].name else { continue }
             launcher.killAbandoned(marker: Self.marker(runID, name, serial))
             running[instance] = RunningAttempt(serial: serial, outputPath: "", progressPath: "")
-            inbox.yield(.scheduler(.attemptEnded(instance: instance, serial: serial, AttemptEnd(.interrupted), outputs: [:])))
+            let interrupted = AttemptEnd(.interrupted)
+            inbox.yield(.scheduler(.attemptEnded(instance: instance, serial: serial, interrupted, outputs: [:])))
         }
         if storedCancelSeen, let actions = scheduler?.handle(.cancel, now: steady.now()) { stage(actions) }
         if let actions = scheduler?.resume(now: steady.now()) { try await apply(actions) }
@@ -134,7 +141,8 @@ extension RunExecutor {
         for entry in lost { launcher.killAbandoned(marker: Self.marker(runID, entry.name, entry.serial)) }
         let now = clock.now()
         let changes: [StoreChange] = lost.map { entry in
-            var attempt = AttemptRecord(step: entry.name, serial: entry.serial, attempt: entry.attempt, startedAt: entry.at)
+            var attempt = AttemptRecord(step: entry.name, serial: entry.serial, attempt: entry.attempt,
+                                        startedAt: entry.at)
             attempt.finishedAt = now
             attempt.counted = false
             attempt.errorCode = "RUNNER_INTERRUPTED"

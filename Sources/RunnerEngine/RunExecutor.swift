@@ -160,5 +160,8 @@ public actor RunExecutor {
         return final
     }
 
-    static func marker(_ run: RunID, _ step: StepName, _ serial: Int) -> String { "\(run.rawValue)/\(step.rawValue)/\(serial)" }
+    /// `RUNNER_ATTEMPT_ID`: finds an attempt's processes again after the runner died.
+    static func marker(_ run: RunID, _ step: StepName, _ serial: Int) -> String {
+        "\(run.rawValue)/\(step.rawValue)/\(serial)"
+    }
 }

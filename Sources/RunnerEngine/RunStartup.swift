@@ -39,7 +39,9 @@ enum RunStartup {
             }
             guard !stored.run.status.isTerminal else { return .finished(stored.run.status) }
             guard let lease = try store.claim(request.run, owner: request.owner, until: request.leaseUntil,
-                                              now: request.now, isOwnerAlive: ProcessIdentity.isAlive) else { return .busy }
+                                              now: request.now, isOwnerAlive: ProcessIdentity.isAlive) else {
+                return .busy
+            }
             loaded = stored
             claimed = lease
         }

@@ -54,6 +54,11 @@ final class StoreWriter: @unchecked Sendable {
         case failed(any Error)
     }
 
+    /// A queued item: whose, what, and when it was submitted (on the writer's clock).
+    private typealias Queued = (run: RunID, item: Item, at: Monotonic)
+    /// What to tell an executor, told once the lock is released.
+    private typealias Notice = (notify: @Sendable (Signal) -> Void, signal: Signal)
+
     struct RunState {
         var lease: Lease?
         var leaseDuration: Double = 15
@@ -80,7 +85,7 @@ final class StoreWriter: @unchecked Sendable {
     /// group commit's interval and the backoff between tries, is real time.
     let clock: any Clock
     private let condition = Condition()
-    private var queue: [(run: RunID, item: Item, at: Monotonic)] = []
+    private var queue: [Queued] = []
     private var runs: [RunID: RunState] = [:]
     private var running = false
     private var waiting = 0
@@ -119,7 +124,8 @@ final class StoreWriter: @unchecked Sendable {
 
     /// From now on the run's transactions are fenced by `lease` (checked, and extended by
     /// `leaseDuration` from the transaction's start), and `notify` hears about it.
-    func register(_ lease: Lease, leaseDuration: Double, confirmedAt: Monotonic, notify: @escaping @Sendable (Signal) -> Void) {
+    func register(_ lease: Lease, leaseDuration: Double, confirmedAt: Monotonic,
+                  notify: @escaping @Sendable (Signal) -> Void) {
         condition.lock()
         defer { condition.unlock() }
         runs[lease.run, default: RunState()].lease = lease
@@ -191,7 +197,8 @@ final class StoreWriter: @unchecked Sendable {
         let ok = isReady(state, now: now)
         if !ok {
             runs[run]?.wantsReady = true
-            if let confirmed = state.confirmedAt, now - confirmed < state.leaseDuration * 2 / 3 {} else { queueRenewal(run) }
+            let isConfirmed = state.confirmedAt.map { now - $0 < state.leaseDuration * 2 / 3 } ?? false
+            if !isConfirmed { queueRenewal(run) }
         }
         return ok && runs[run]?.failure == nil
     }
@@ -213,10 +220,10 @@ final class StoreWriter: @unchecked Sendable {
                 try Threads.start(stackSize: 256 << 10) { self.loop() }
                 running = true
             } catch {
-                var signals: [(@Sendable (Signal) -> Void, Signal)] = []
-                for run in Set(queue.map(\.run)) { fail(run, error, &signals) }
+                var notices: [Notice] = []
+                for run in Set(queue.map(\.run)) { fail(run, error, &notices) }
                 // An executor's inbox only queues what it is told: safe under this lock.
-                for (notify, signal) in signals { notify(signal) }
+                for notice in notices { notice.notify(notice.signal) }
                 return
             }
         }
@@ -246,41 +253,48 @@ final class StoreWriter: @unchecked Sendable {
     private func loop() {
         runner_name_thread("runner-store")
         condition.lock()
-        while true {
-            idle = true
-            while queue.isEmpty {
-                // Idle for a second: the thread ends (the next submission starts another).
-                if !condition.wait(seconds: 1) && queue.isEmpty && waiting == 0 {
-                    idle = false
-                    running = false
-                    condition.unlock()
-                    return
-                }
-            }
-            idle = false
-            // What comes in before the interval is over joins this batch.
-            let due = lastCommit + Self.interval
-            while waiting == 0 && Monotonic.now() < due { _ = condition.wait(until: due) }
+        while waitForWork() {
             let batch = queue
             queue.removeAll(keepingCapacity: true)
             let states = runs
             condition.unlock()
             let outcome = write(batch, states)
             condition.lock()
-            let signals = settle(outcome, batch)
+            let notices = settle(outcome, batch)
             condition.broadcast()
-            if !signals.isEmpty {
+            if !notices.isEmpty {
                 condition.unlock()
-                for (notify, signal) in signals { notify(signal) }
+                for notice in notices { notice.notify(notice.signal) }
                 condition.lock()
             }
-            if outcome.transient != nil {
-                // Back off before trying again (new submissions do not cut it short).
-                let failures = min(20, outcome.failedTries)
-                let delay = min(Self.backoff.max, Self.backoff.initial * Double(1 << failures))
-                _ = condition.wait(until: Monotonic.now() + delay)
+            // Back off before trying again (new submissions do not cut it short).
+            if outcome.transient != nil { _ = condition.wait(until: Monotonic.now() + backoffDelay) }
+        }
+        condition.unlock()
+    }
+
+    /// Called with the lock held: waits for work, then until the group commit's interval is
+    /// over (what comes in meanwhile joins the batch). False when the writer was idle for a
+    /// second: its thread ends (the next submission starts another).
+    private func waitForWork() -> Bool {
+        idle = true
+        while queue.isEmpty {
+            if !condition.wait(seconds: 1) && queue.isEmpty && waiting == 0 {
+                idle = false
+                running = false
+                return false
             }
         }
+        idle = false
+        let due = lastCommit + Self.interval
+        while waiting == 0 && Monotonic.now() < due { _ = condition.wait(until: due) }
+        return true
+    }
+
+    /// The wait before a batch that failed transiently is tried again: 50 ms, doubled at each
+    /// failure in a row, at most 2 s.
+    private var backoffDelay: Double {
+        min(Self.backoff.max, Self.backoff.initial * Double(1 << min(20, max(0, transientTries - 1))))
     }
 
     struct Outcome {
@@ -290,16 +304,16 @@ final class StoreWriter: @unchecked Sendable {
         var failed: [RunID: any Error] = [:]
         /// The transient error that stopped the batch at `written`.
         var transient: (any Error)?
-        var failedTries = 0
         /// Runs whose lease a transaction of this batch confirmed, and when it began.
         var confirmed: [RunID: Monotonic] = [:]
     }
 
+    /// Batches that failed transiently in a row.
     private var transientTries = 0
 
     /// Each run's items in order, a transaction per run; a run that failed stores nothing more.
     /// Stops at the first transient failure (what follows is tried again, in order).
-    private func write(_ batch: [(run: RunID, item: Item, at: Monotonic)], _ states: [RunID: RunState]) -> Outcome {
+    private func write(_ batch: [Queued], _ states: [RunID: RunState]) -> Outcome {
         var outcome = Outcome()
         var start = 0
         while start < batch.count {
@@ -342,66 +356,81 @@ final class StoreWriter: @unchecked Sendable {
         return outcome
     }
 
-    private func hasRenewal(_ items: ArraySlice<(run: RunID, item: Item, at: Monotonic)>) -> Bool {
+    private func hasRenewal(_ items: ArraySlice<Queued>) -> Bool {
         items.contains { if case .renewal = $0.item { true } else { false } }
     }
 
     /// Called with the lock held, after a batch was written (as far as it could be): counts
     /// what was stored, puts back what a transient failure left, gives up on a store that has
     /// failed for longer than `patience`. Returns what to tell whom.
-    private func settle(_ outcome: Outcome, _ batch: [(run: RunID, item: Item, at: Monotonic)]) -> [(@Sendable (Signal) -> Void, Signal)] {
+    private func settle(_ outcome: Outcome, _ batch: [Queued]) -> [Notice] {
         let now = clock.monotonic()
         lastCommit = Monotonic.now()
-        var signals: [(@Sendable (Signal) -> Void, Signal)] = []
+        var notices: [Notice] = []
         for entry in batch[..<outcome.written] {
             runs[entry.run]?.pending -= 1
             if case .renewal = entry.item { runs[entry.run]?.renewalQueued = false }
         }
         for (run, began) in outcome.confirmed { runs[run]?.confirmedAt = began }
-        for (run, error) in outcome.failed { fail(run, error, &signals) }
+        for (run, error) in outcome.failed { fail(run, error, &notices) }
         if let error = outcome.transient {
             queue.insert(contentsOf: batch[outcome.written...], at: 0)
-            let since = failingSince ?? now
-            failingSince = since
-            transientTries += 1
-            for run in Set(queue.map(\.run)) where runs[run]?.toldWaiting == false {
-                runs[run]?.toldWaiting = true
-                if let notify = runs[run]?.notify { signals.append((notify, .waiting("\(error)"))) }
-            }
-            if now - since > patience {
-                let gaveUp = StoreUnavailable(message: "\(error)", waited: now - since)
-                for run in Set(queue.map(\.run)) { fail(run, gaveUp, &signals) }
-                failingSince = nil
-                transientTries = 0
-            }
+            failedTransiently(error, now: now, &notices)
         } else {
-            failingSince = nil
-            transientTries = 0
-            for (run, state) in runs where state.toldWaiting {
-                runs[run]?.toldWaiting = false
-                if let notify = state.notify { signals.append((notify, .recovered)) }
-            }
+            recovered(&notices)
         }
-        // Runs waiting to launch that now may; the oldest unstored item of each run.
+        readyRuns(now: now, &notices)
+        return notices
+    }
+
+    /// Called with the lock held: the runs whose changes wait are told why; once the store
+    /// has failed for longer than `patience`, they fail.
+    private func failedTransiently(_ error: any Error, now: Monotonic, _ notices: inout [Notice]) {
+        let since = failingSince ?? now
+        failingSince = since
+        transientTries += 1
+        for run in Set(queue.map(\.run)) where runs[run]?.toldWaiting == false {
+            runs[run]?.toldWaiting = true
+            if let notify = runs[run]?.notify { notices.append((notify, .waiting("\(error)"))) }
+        }
+        guard now - since > patience else { return }
+        let gaveUp = StoreUnavailable(message: "\(error)", waited: now - since)
+        for run in Set(queue.map(\.run)) { fail(run, gaveUp, &notices) }
+        failingSince = nil
+        transientTries = 0
+    }
+
+    /// Called with the lock held: the store recorded; the runs told it was failing hear so.
+    private func recovered(_ notices: inout [Notice]) {
+        failingSince = nil
+        transientTries = 0
+        for (run, state) in runs where state.toldWaiting {
+            runs[run]?.toldWaiting = false
+            if let notify = state.notify { notices.append((notify, .recovered)) }
+        }
+    }
+
+    /// Called with the lock held: each run's oldest item not yet stored, and the runs waiting
+    /// to launch that now may.
+    private func readyRuns(now: Monotonic, _ notices: inout [Notice]) {
         var oldest: [RunID: Monotonic] = [:]
         for entry in queue where oldest[entry.run] == nil { oldest[entry.run] = entry.at }
         for (run, state) in runs {
             runs[run]?.oldestUnstored = state.pending > 0 ? (oldest[run] ?? state.oldestUnstored) : nil
-            if state.wantsReady, state.failure == nil, let updated = runs[run], isReady(updated, now: now), let notify = state.notify {
-                runs[run]?.wantsReady = false
-                signals.append((notify, .ready))
-            }
+            guard state.wantsReady, state.failure == nil, let updated = runs[run], isReady(updated, now: now),
+                  let notify = state.notify else { continue }
+            runs[run]?.wantsReady = false
+            notices.append((notify, .ready))
         }
-        return signals
     }
 
     /// Called with the lock held: nothing more of the run is stored.
-    private func fail(_ run: RunID, _ error: any Error, _ signals: inout [(@Sendable (Signal) -> Void, Signal)]) {
+    private func fail(_ run: RunID, _ error: any Error, _ notices: inout [Notice]) {
         guard runs[run]?.failure == nil else { return }
         runs[run, default: RunState()].failure = error
         let dropped = queue.filter { $0.run == run }.count
         queue.removeAll { $0.run == run }
         runs[run]?.pending -= dropped
-        if let notify = runs[run]?.notify { signals.append((notify, .failed(error))) }
+        if let notify = runs[run]?.notify { notices.append((notify, .failed(error))) }
     }
 }

@@ -21,7 +21,9 @@ public enum StoredDefinition {
         var file: String
     }
 
-    private static let cache = Protected<(entries: [Key: Result<ValidatedPipeline, Unloadable>], order: [Key])>(([:], []))
+    private typealias Loaded = Result<ValidatedPipeline, Unloadable>
+    /// The results kept, and their keys oldest first.
+    private static let cache = Protected<(entries: [Key: Loaded], order: [Key])>(([:], []))
 
     /// The run's pipeline, loaded and validated from the definition stored with it (the record
     /// must have been loaded with its definition).
