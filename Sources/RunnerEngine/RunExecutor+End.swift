@@ -39,18 +39,8 @@ extension RunExecutor {
                                        message: ended == .skipped ? "not started: \(message)" : message, at: now))
         }
         changes.append(.runStatus(status, errorCode: code, message: message, wakeAt: nil, at: now))
-        let store = self.store, runID = self.runID, writer = self.writer, finalChanges = changes
-        let final = try await offLoop { () throws -> StoredRun? in
-            do {
-                try writer.submit(finalChanges, of: runID)
-                try writer.drain(runID)
-            } catch {
-                throw Self.executorError(error, runID)
-            }
-            return try store.load(runID)
-        }
+        let final = try await storeAndReload(changes)
         options.observer?(.runStatus(runID, status, errorCode: code, message: message, wakeAt: nil))
-        guard let final else { throw ExecutorError.notFound(runID) }
         return final
     }
 

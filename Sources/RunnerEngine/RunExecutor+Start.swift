@@ -150,17 +150,6 @@ extension RunExecutor {
             attempt.logPath = state.logPath(run: runID, step: entry.name, serial: entry.serial)
             return .lostAttempt(attempt)
         }
-        let writer = self.writer, id = self.runID, store = self.store
-        let reloaded = try await offLoop { () throws -> StoredRun? in
-            do {
-                try writer.submit(changes, of: id)
-                try writer.drain(id)
-            } catch {
-                throw Self.executorError(error, id)
-            }
-            return try store.load(id)
-        }
-        guard let reloaded else { throw ExecutorError.notFound(runID) }
-        run = reloaded
+        run = try await storeAndReload(changes)
     }
 }

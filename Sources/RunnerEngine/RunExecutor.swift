@@ -143,21 +143,33 @@ public actor RunExecutor {
         timers.scheduler.removeAll()
     }
 
-    /// All that is left of the run goes to the store, then the final run is read back, in one
-    /// trip off the loop. The in-memory copy is dropped first (at 10,000 steps it and the
-    /// final one at once were the process's peak memory).
+    /// All that is left of the run goes to the store, then the final run is read back. The
+    /// in-memory copy is dropped first (at 10,000 steps it and the final one at once were the
+    /// process's peak memory). A caller that gave the parsed pipeline has no use for the
+    /// definition's text.
     private func finalRun() async throws -> StoredRun {
         scheduler = nil
         context = nil
-        // A caller that gave the parsed pipeline has no use for the definition's text.
-        let writer = self.writer, id = runID, store = self.store, withDefinition = options.pipeline == nil
-        let final: StoredRun? = try await offLoop {
-            do { try writer.drain(id) } catch { throw Self.executorError(error, id) }
-            runner_release_free_memory()
-            return try store.load(id, definition: withDefinition)
+        return try await storeAndReload([], definition: options.pipeline == nil) { runner_release_free_memory() }
+    }
+
+    /// Stores `changes`, waits until all of the run is stored, and reads the run back, in one
+    /// trip off the loop (`beforeLoading` runs there too, between the two).
+    func storeAndReload(_ changes: [StoreChange], definition: Bool = true,
+                        beforeLoading: @escaping @Sendable () -> Void = {}) async throws -> StoredRun {
+        let writer = self.writer, id = runID, store = self.store
+        let loaded = try await offLoop { () throws -> StoredRun? in
+            do {
+                try writer.submit(changes, of: id)
+                try writer.drain(id)
+            } catch {
+                throw Self.executorError(error, id)
+            }
+            beforeLoading()
+            return try store.load(id, definition: definition)
         }
-        guard let final else { throw ExecutorError.notFound(runID) }
-        return final
+        guard let loaded else { throw ExecutorError.notFound(runID) }
+        return loaded
     }
 
     /// `RUNNER_ATTEMPT_ID`: finds an attempt's processes again after the runner died.
