@@ -21,44 +21,20 @@ public final class PosixProcessLauncher: ProcessLauncher, @unchecked Sendable {
 
     public func launch(_ spec: ProcessSpec, onExit: @escaping @Sendable (ProcessExit) -> Void) throws -> Int32 {
         try loop.start()
-        let log = LogFile(path: spec.logPath)
-        let masker = spec.masker
-        var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
-        guard runner_pipe(&out, 0) == 0 else {
-            throw LaunchError(description: "pipe: \(String(cString: strerror(errno)))")
-        }
-        guard runner_pipe(&err, 0) == 0 else {
-            close(out[0]); close(out[1])
-            throw LaunchError(description: "pipe: \(String(cString: strerror(errno)))")
-        }
-        let own = spec.environment.map { "\($0.key)=\($0.value)" }
-        var pid: pid_t = 0
-        var pidfd: Int32 = -1
-        var spawned: OpaquePointer?
-        // With another step running, the loop must not wait for this one's exec (see
-        // runner_spawn_detached); alone, vfork measured faster (a chain of steps: the child
-        // starts on the core the loop leaves, and no other step needs the loop meanwhile).
-        let detached = loop.hasChildren
-        let status = withCStrings(spec.argv) { argv in
-            withEnvironment(spec.shared, own) { envp in
-                if detached {
-                    let status = runner_spawn_detached(argv, envp, spec.workingDirectory, out[1], err[1], &pid, &pidfd,
-                                                       &spawned)
-                    if status != ENOSYS { return status }
-                }
-                return runner_spawn(argv, envp, spec.workingDirectory, out[1], err[1], &pid)
-            }
-        }
+        let (out, err) = try Self.pipes()
+        let started = spawn(spec, stdout: out[1], stderr: err[1])
         close(out[1])
         close(err[1])
-        guard status == 0 else {
+        guard started.status == 0 else {
             close(out[0]); close(err[0])
-            throw LaunchError(description: Self.cannotStart(spec.argv.first ?? "?", status))
+            throw LaunchError(description: Self.cannotStart(spec.argv.first ?? "?", started.status))
         }
-        let process = ChildProcess(pid: pid, spawned: spawned, program: spec.argv.first ?? "?", onExit: onExit)
-        if pidfd < 0 { pidfd = runner_pidfd_open(pid) }
-        loop.add([Stream(fd: out[0], isError: false, log: log, process: process, masker: masker, echo: spec.echo),
-                  Stream(fd: err[0], isError: true, log: log, process: process, masker: masker, echo: spec.echo)],
+        let pid = started.pid
+        let process = ChildProcess(pid: pid, spawned: started.spawned, program: spec.argv.first ?? "?", onExit: onExit)
+        let pidfd = started.pidfd >= 0 ? started.pidfd : runner_pidfd_open(pid)
+        let log = LogFile(path: spec.logPath)
+        loop.add([Stream(fd: out[0], isError: false, log: log, process: process, masker: spec.masker, echo: spec.echo),
+                  Stream(fd: err[0], isError: true, log: log, process: process, masker: spec.masker, echo: spec.echo)],
                  exit: pidfd >= 0 ? (pidfd, process) : nil)
         if pidfd < 0 {
             do {
@@ -70,6 +46,43 @@ public final class PosixProcessLauncher: ProcessLauncher, @unchecked Sendable {
             }
         }
         return pid
+    }
+
+    /// The step's stdout and stderr pipes (read end first).
+    private static func pipes() throws -> (out: [Int32], err: [Int32]) {
+        var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
+        guard runner_pipe(&out, 0) == 0 else {
+            throw LaunchError(description: "pipe: \(String(cString: strerror(errno)))")
+        }
+        guard runner_pipe(&err, 0) == 0 else {
+            close(out[0]); close(out[1])
+            throw LaunchError(description: "pipe: \(String(cString: strerror(errno)))")
+        }
+        return (out, err)
+    }
+
+    /// Starts the process; its status is an errno (0: started). With another step running, the
+    /// loop must not wait for this one's exec (see runner_spawn_detached), which also gives
+    /// the pidfd; alone, vfork measured faster (a chain of steps: the child starts on the core
+    /// the loop leaves, and no other step needs the loop meanwhile).
+    private func spawn(_ spec: ProcessSpec, stdout: Int32,
+                       stderr: Int32) -> (status: Int32, pid: pid_t, pidfd: Int32, spawned: OpaquePointer?) {
+        let own = spec.environment.map { "\($0.key)=\($0.value)" }
+        var pid: pid_t = 0
+        var pidfd: Int32 = -1
+        var spawned: OpaquePointer?
+        let detached = loop.hasChildren
+        let status = withCStrings(spec.argv) { argv in
+            withEnvironment(spec.shared, own) { envp in
+                if detached {
+                    let status = runner_spawn_detached(argv, envp, spec.workingDirectory, stdout, stderr, &pid, &pidfd,
+                                                       &spawned)
+                    if status != ENOSYS { return status }
+                }
+                return runner_spawn(argv, envp, spec.workingDirectory, stdout, stderr, &pid)
+            }
+        }
+        return (status, pid, pidfd, spawned)
     }
 
     static func cannotStart(_ program: String, _ error: Int32) -> String {

@@ -13,24 +13,14 @@ extension RunExecutor {
             throw EarlyEnd.ends(.failed, code: "SECRET_UNAVAILABLE", message: "\(error)")
         }
         let record = loaded.run
-        let pipeline: ValidatedPipeline
-        if let given = options.pipeline {
-            pipeline = given
-        } else {
-            let loadedPipeline = try await offLoop { StoredDefinition.load(record) }
-            guard case .success(let stored) = loadedPipeline else {
-                if case .failure(let unloadable) = loadedPipeline { throw EarlyEnd.unloadable(unloadable.diagnostics) }
-                throw EarlyEnd.unloadable([])
-            }
-            pipeline = stored
-        }
+        let pipeline = try await self.pipeline(of: record)
         let directory = URL(fileURLWithPath: record.pipelineFile).deletingLastPathComponent()
-        let parts = AttemptEnvironment.parts(of: pipeline.pipeline, params: record.params, refs: record.refs,
-                                             secretParams: record.secretParams ?? [], runner: options.environment,
-                                             pipelineDirectory: directory.path)
-        guard case .success(let parts) = parts else {
-            let missing = if case .failure(let missing) = parts { "\(missing)" } else { "" }
-            throw EarlyEnd.ends(.failed, code: "ENV_UNAVAILABLE", message: missing)
+        let parts: AttemptEnvironment.Parts
+        switch AttemptEnvironment.parts(of: pipeline.pipeline, params: record.params, refs: record.refs,
+                                        secretParams: record.secretParams ?? [], runner: options.environment,
+                                        pipelineDirectory: directory.path) {
+        case .success(let made): parts = made
+        case .failure(let missing): throw EarlyEnd.ends(.failed, code: "ENV_UNAVAILABLE", message: "\(missing)")
         }
         let workspace: URL?
         do {
@@ -46,6 +36,15 @@ extension RunExecutor {
                                                                 runner: options.environment),
                                 masker: SecretMasker(parts.secrets))
         return pipeline
+    }
+
+    /// The pipeline the caller gave, or the run's stored definition loaded.
+    private func pipeline(of run: RunRecord) async throws -> ValidatedPipeline {
+        if let given = options.pipeline { return given }
+        switch try await offLoop({ StoredDefinition.load(run) }) {
+        case .success(let pipeline): return pipeline
+        case .failure(let unloadable): throw EarlyEnd.unloadable(unloadable.diagnostics)
+        }
     }
 
     /// The scheduler of the run. Kept only in `self.scheduler`: a second copy alive elsewhere

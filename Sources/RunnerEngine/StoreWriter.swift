@@ -19,7 +19,7 @@ import RunnerCore
 /// for twenty (the same few pages are written to the WAL).
 ///
 /// A store that fails with a transient error (another process holds the database, the disk
-/// is full) is tried again with backoff, the changes kept in order, for at most `patience`;
+/// is full) is tried again every `retryInterval`, the changes kept in order, for at most `patience`;
 /// then the runs whose changes are waiting fail with `StoreUnavailable`. Any other failure,
 /// `LeaseLost` among them, fails the run at once. Every transaction of a run executed under a
 /// lease checks and extends that lease first (fencing). Meanwhile `canLaunch` tells the
@@ -30,8 +30,9 @@ final class StoreWriter: @unchecked Sendable {
     /// How long launches may run ahead of what is recorded: a run's oldest change not yet
     /// stored older than this holds its launches.
     static let maxLag: Double = 1
-    /// Backoff between tries of a store that failed transiently.
-    static let backoff = (initial: 0.05, max: 2.0)
+    /// The wait between tries of a store that failed transiently: short, so that a store that
+    /// is back is seen at once (its health, `/healthz`, is set by the writer's transactions).
+    static let retryInterval = 0.05
 
     enum Item {
         case change(StoreChange)
@@ -55,7 +56,7 @@ final class StoreWriter: @unchecked Sendable {
     }
 
     /// A queued item: whose, what, and when it was submitted (on the writer's clock).
-    private typealias Queued = (run: RunID, item: Item, at: Monotonic)
+    typealias Queued = (run: RunID, item: Item, at: Monotonic)
     /// What to tell an executor, told once the lock is released.
     private typealias Notice = (notify: @Sendable (Signal) -> Void, signal: Signal)
 
@@ -77,12 +78,12 @@ final class StoreWriter: @unchecked Sendable {
         var toldWaiting = false
     }
 
-    private let store: RunStore
+    let store: RunStore
     /// How long a transiently failing store is tried again before its runs are failed.
     let patience: Double
     /// What the writer decides by (how long a change has waited, since when the store fails,
     /// when the lease was confirmed, until when it is extended). Its thread's own pacing, the
-    /// group commit's interval and the backoff between tries, is real time.
+    /// group commit's interval and the wait between tries, is real time.
     let clock: any Clock
     private let condition = Condition()
     private var queue: [Queued] = []
@@ -267,8 +268,8 @@ final class StoreWriter: @unchecked Sendable {
                 for notice in notices { notice.notify(notice.signal) }
                 condition.lock()
             }
-            // Back off before trying again (new submissions do not cut it short).
-            if outcome.transient != nil { _ = condition.wait(until: Monotonic.now() + backoffDelay) }
+            // Wait before trying again (new submissions do not cut it short).
+            if outcome.transient != nil { _ = condition.wait(until: Monotonic.now() + Self.retryInterval) }
         }
         condition.unlock()
     }
@@ -289,75 +290,6 @@ final class StoreWriter: @unchecked Sendable {
         let due = lastCommit + Self.interval
         while waiting == 0 && Monotonic.now() < due { _ = condition.wait(until: due) }
         return true
-    }
-
-    /// The wait before a batch that failed transiently is tried again: 50 ms, doubled at each
-    /// failure in a row, at most 2 s.
-    private var backoffDelay: Double {
-        min(Self.backoff.max, Self.backoff.initial * Double(1 << min(20, max(0, transientTries - 1))))
-    }
-
-    struct Outcome {
-        /// Items of the batch stored (from its start).
-        var written = 0
-        /// Runs whose transaction failed for good, and why.
-        var failed: [RunID: any Error] = [:]
-        /// The transient error that stopped the batch at `written`.
-        var transient: (any Error)?
-        /// Runs whose lease a transaction of this batch confirmed, and when it began.
-        var confirmed: [RunID: Monotonic] = [:]
-    }
-
-    /// Batches that failed transiently in a row.
-    private var transientTries = 0
-
-    /// Each run's items in order, a transaction per run; a run that failed stores nothing more.
-    /// Stops at the first transient failure (what follows is tried again, in order).
-    private func write(_ batch: [Queued], _ states: [RunID: RunState]) -> Outcome {
-        var outcome = Outcome()
-        var start = 0
-        while start < batch.count {
-            let run = batch[start].run
-            var end = start
-            var changes: [StoreChange] = []
-            while end < batch.count && batch[end].run == run {
-                switch batch[end].item {
-                case .change(let change): changes.append(change)
-                case .deferred(let make): changes.append(contentsOf: make())
-                case .renewal: break
-                }
-                end += 1
-            }
-            let state = states[run]
-            if state?.failure == nil && outcome.failed[run] == nil {
-                let began = clock.monotonic()
-                do {
-                    if let lease = state?.lease {
-                        // Extended when a third of it has passed (or asked to); checked always.
-                        let duration = state?.leaseDuration ?? 15
-                        let due = hasRenewal(batch[start..<end])
-                            || state?.confirmedAt.map { began - $0 > duration / 3 } ?? true
-                        try store.apply(changes, under: lease,
-                                        leaseUntil: due ? clock.now().addingTimeInterval(duration) : nil)
-                        if due { outcome.confirmed[run] = began }
-                    } else {
-                        try store.apply(changes, to: run)
-                    }
-                } catch where error.isTransientStoreFailure {
-                    outcome.transient = error
-                    return outcome
-                } catch {
-                    outcome.failed[run] = error
-                }
-            }
-            start = end
-            outcome.written = end
-        }
-        return outcome
-    }
-
-    private func hasRenewal(_ items: ArraySlice<Queued>) -> Bool {
-        items.contains { if case .renewal = $0.item { true } else { false } }
     }
 
     /// Called with the lock held, after a batch was written (as far as it could be): counts
@@ -388,7 +320,6 @@ final class StoreWriter: @unchecked Sendable {
     private func failedTransiently(_ error: any Error, now: Monotonic, _ notices: inout [Notice]) {
         let since = failingSince ?? now
         failingSince = since
-        transientTries += 1
         for run in Set(queue.map(\.run)) where runs[run]?.toldWaiting == false {
             runs[run]?.toldWaiting = true
             if let notify = runs[run]?.notify { notices.append((notify, .waiting("\(error)"))) }
@@ -397,13 +328,11 @@ final class StoreWriter: @unchecked Sendable {
         let gaveUp = StoreUnavailable(message: "\(error)", waited: now - since)
         for run in Set(queue.map(\.run)) { fail(run, gaveUp, &notices) }
         failingSince = nil
-        transientTries = 0
     }
 
     /// Called with the lock held: the store recorded; the runs told it was failing hear so.
     private func recovered(_ notices: inout [Notice]) {
         failingSince = nil
-        transientTries = 0
         for (run, state) in runs where state.toldWaiting {
             runs[run]?.toldWaiting = false
             if let notify = state.notify { notices.append((notify, .recovered)) }
