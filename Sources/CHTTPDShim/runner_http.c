@@ -163,16 +163,14 @@ static int framing_of(struct MHD_Connection *connection) {
 
 static void free_response(struct runner_http_response *r) {
     free(r->body);
-    free(r->content_type);
-    free(r->header_name);
-    free(r->header_value);
+    free(r->headers);
 }
 
 /* Calls the handler with the whole request and queues its answer. */
 static enum MHD_Result answer(struct server *s, struct MHD_Connection *connection, const char *url, const char *method,
                               struct request *u) {
     struct runner_http_request request = {method, url, u->data ? u->data : "", u->length, u->too_large, u->framing, connection};
-    struct runner_http_response response = {500, NULL, 0, NULL, NULL, NULL, NULL};
+    struct runner_http_response response = {500, NULL, 0, NULL, 0, NULL};
     s->handler(s->context, &request, &response);
     struct MHD_Response *r;
     if (response.stream != NULL) {
@@ -190,8 +188,10 @@ static enum MHD_Result answer(struct server *s, struct MHD_Connection *connectio
         return MHD_NO;
     }
     if (response.stream == NULL) response.body = NULL; /* now libmicrohttpd's */
-    if (response.content_type) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, response.content_type);
-    if (response.header_name && response.header_value) MHD_add_response_header(r, response.header_name, response.header_value);
+    for (size_t i = 0; i < response.header_count; i++) {
+        const struct runner_http_header *h = &response.headers[i];
+        if (h->name && h->value) MHD_add_response_header(r, h->name, h->value);
+    }
     /* Bytes after a request of doubtful framing cannot be told apart from the next request. */
     if (u->framing != RUNNER_HTTP_FRAMING_OK) MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result queued = MHD_queue_response(connection, response.status, r);
