@@ -27,6 +27,7 @@ public final class APIServer: @unchecked Sendable {
     /// server's memory grew with the burst.
     static let maxExecuting = 256
     let metrics = Metrics()
+    let eventHub = EventHub()
     private var currentRouter = Router()
     var router: Router { lock.withLock { currentRouter } }
 
@@ -111,9 +112,9 @@ public final class APIServer: @unchecked Sendable {
     public static var cryptoUnavailable: String? { Crypto.unavailable }
 
     private func startExecutor(_ id: RunID, _ pipeline: ValidatedPipeline?) {
-        let service = self.service
+        let service = self.service, hub = eventHub
         Task.detached { [weak self] in
-            _ = try? await service.execute(id, pipeline: pipeline)
+            _ = try? await service.execute(id, pipeline: pipeline, observer: { _ in hub.notify(id) })
             self?.executorEnded()
         }
     }
