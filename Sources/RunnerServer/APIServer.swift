@@ -208,12 +208,16 @@ public final class APIServer: @unchecked Sendable {
         r.add("GET", "/metrics") { [unowned self] _, _ in metricsText() }
         r.add("GET", "/api/v1/pipelines") { [unowned self] _, _ in listPipelines() }
         r.add("GET", "/api/v1/pipelines/{name}") { [unowned self] _, c in showPipeline(c["name"]!) }
-        r.add("POST", "/api/v1/pipelines/{name}/runs") { [unowned self] request, c in launch(c["name"]!, request, flatBody: false) }
+        r.add("POST", "/api/v1/pipelines/{name}/runs") { [unowned self] request, c in
+            launch(c["name"]!, request, flatBody: false)
+        }
         r.add("GET", "/api/v1/runs") { [unowned self] request, _ in listRuns(request) }
         r.add("GET", "/api/v1/runs/{id}") { [unowned self] _, c in showRun(c["id"]!, of: nil) }
         r.add("POST", "/api/v1/runs/{id}/cancel") { [unowned self] request, c in cancel(c["id"]!, request) }
         r.add("GET", "/api/v1/audit", access: .role(.admin)) { [unowned self] request, _ in listAudit(request) }
-        r.add("GET", "/api/v1/runs/{id}/steps/{step}/log") { [unowned self] request, c in stepLog(c["id"]!, c["step"]!, request) }
+        r.add("GET", "/api/v1/runs/{id}/steps/{step}/log") { [unowned self] request, c in
+            stepLog(c["id"]!, c["step"]!, request)
+        }
         r.add("POST", "/api/v1/runs/{id}/retry") { [unowned self] request, c in retry(c["id"]!, request) }
         r.add("GET", "/api/v1/runs/{id}/events") { [unowned self] request, c in events(c["id"]!, request) }
         return r

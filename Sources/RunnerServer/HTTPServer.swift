@@ -75,7 +75,9 @@ public final class HTTPStream: @unchecked Sendable {
     public func write(_ text: String) -> Bool {
         lock.withLock {
             guard !closed else { return false }
-            return text.utf8CString.withUnsafeBufferPointer { runner_http_stream_write(handle, $0.baseAddress, $0.count - 1) } == 1
+            return text.utf8CString.withUnsafeBufferPointer {
+                runner_http_stream_write(handle, $0.baseAddress, $0.count - 1)
+            } == 1
         }
     }
 
@@ -179,15 +181,18 @@ public final class HTTPServer: @unchecked Sendable {
                 body.withMemoryRebound(to: CChar.self) { body in
                     var c = runner_http_options(
                         address: address, port: port, threads: options.threads, max_body: options.maxBody,
-                        connection_timeout_seconds: options.connectionTimeout, connection_limit: options.connectionLimit,
-                        per_client_connection_limit: options.perClientConnectionLimit, header_timeout_ms: timeoutMilliseconds,
+                        connection_timeout_seconds: options.connectionTimeout,
+                        connection_limit: options.connectionLimit,
+                        per_client_connection_limit: options.perClientConnectionLimit,
+                        header_timeout_ms: timeoutMilliseconds,
                         header_timeout_body: body.baseAddress, header_timeout_body_length: body.count)
                     return runner_http_start(&c, HTTPServer.callback, context, &bound, &error, error.count)
                 }
             }
         }
         guard let daemon = started else {
-            throw StartError(description: String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            let message = error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+            throw StartError(description: String(decoding: message, as: UTF8.self))
         }
         self.daemon = daemon
         self.port = bound

@@ -18,7 +18,8 @@ import Testing
         try (0..<lines).map { "line \($0)\n" }.joined().write(toFile: log, atomically: false, encoding: .utf8)
         try store.createRun(RunRecord(id: id, pipeline: "p", pipelineFile: "p.yaml", definition: "", trigger: .api,
                                       params: [:], parallelism: 1, createdAt: at),
-                            steps: [StepRecord(name: StepName("s"), step: "s", item: nil, section: "main", position: 0)])
+                            steps: [StepRecord(name: StepName("s"), step: "s", item: nil, section: "main",
+                                               position: 0)])
         var attempt = AttemptRecord(step: StepName("s"), serial: 1, attempt: 1, startedAt: at)
         attempt.logPath = log
         try store.apply([.runStatus(.running, errorCode: nil, message: nil, wakeAt: nil, at: at),
@@ -167,6 +168,8 @@ final class CountingRecords: RunRecordStore, @unchecked Sendable {
     func activeRun(inGroup group: String, before run: RunRecord) throws -> RunRecord? {
         try base.activeRun(inGroup: group, before: run)
     }
-    func finishedRuns(before cutoff: Date, limit: Int) throws -> [RunRecord] { try base.finishedRuns(before: cutoff, limit: limit) }
+    func finishedRuns(before cutoff: Date, limit: Int) throws -> [RunRecord] {
+        try base.finishedRuns(before: cutoff, limit: limit)
+    }
     func deleteFinishedRun(_ run: RunID) throws -> Bool { try base.deleteFinishedRun(run) }
 }

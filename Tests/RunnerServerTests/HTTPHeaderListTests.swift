@@ -8,7 +8,8 @@ import Testing
     @Test func everyHeaderFieldIsSentInOrder() async throws {
         try await offPool {
             let server = HTTPServer { _ in
-                HTTPResponse(status: 503, body: Array("{}".utf8), headers: [("Retry-After", "1"), ("X-Runner-Active-Run", "r1")])
+                HTTPResponse(status: 503, body: Array("{}".utf8),
+                             headers: [("Retry-After", "1"), ("X-Runner-Active-Run", "r1")])
                     .with(header: ("Link", "</a>; rel=\"a\""))
                     .with(header: ("Link", "</b>; rel=\"b\""))
             }
@@ -22,7 +23,8 @@ import Testing
             #expect(fields.contains("Content-Type: application/json"))
             #expect(fields.contains("Retry-After: 1") && fields.contains("X-Runner-Active-Run: r1"))
             let links = fields.filter { $0.hasPrefix("Link:") }
-            #expect(links == ["Link: </a>; rel=\"a\"", "Link: </b>; rel=\"b\""], "a repeated name is sent twice, in order")
+            #expect(links == ["Link: </a>; rel=\"a\"", "Link: </b>; rel=\"b\""],
+                    "a repeated name is sent twice, in order")
         }
     }
 

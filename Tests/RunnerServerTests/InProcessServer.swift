@@ -48,15 +48,16 @@ struct InProcessServer {
                  headers: [String: String] = [:], query: [String: String] = [:]) -> HTTPResponse {
         var headers = headers
         if let role, let token = tokens[role] { headers["Authorization"] = "Bearer \(token)" }
-        return api.handle(HTTPRequest(method: method, path: path, body: Array(body.utf8), headers: headers, query: query))
+        return api.handle(HTTPRequest(method: method, path: path, body: Array(body.utf8), headers: headers,
+                                      query: query))
     }
 
     /// A run of `hello` recorded as `status` (queued, or finished), created `minute` minutes
     /// into 2026 (list order).
     @discardableResult
-    func makeRun(_ id: String, status: RunStatus = .succeeded, minute: Int = 0, definition: String = Self.pipeline) throws -> RunID {
+    func makeRun(_ id: String, status: RunStatus = .succeeded, minute: Int = 0) throws -> RunID {
         let at = Date(timeIntervalSince1970: 1_767_225_600 + Double(minute) * 60)
-        let run = RunRecord(id: RunID(id), pipeline: "hello", pipelineFile: "hello.yaml", definition: definition,
+        let run = RunRecord(id: RunID(id), pipeline: "hello", pipelineFile: "hello.yaml", definition: Self.pipeline,
                             trigger: .api, params: [:], parallelism: 1, createdAt: at)
         try store.createRun(run, steps: [StepRecord(name: StepName("greet"), step: "greet", item: nil, section: "main",
                                                     position: 0)])
@@ -64,8 +65,8 @@ struct InProcessServer {
             try store.apply([.runStatus(.running, errorCode: nil, message: nil, wakeAt: nil, at: at)], to: run.id)
         }
         if status.isTerminal {
-            try store.apply([.runStatus(status, errorCode: nil, message: nil, wakeAt: nil, at: at.addingTimeInterval(1))],
-                            to: run.id)
+            let end = at.addingTimeInterval(1)
+            try store.apply([.runStatus(status, errorCode: nil, message: nil, wakeAt: nil, at: end)], to: run.id)
         }
         return run.id
     }

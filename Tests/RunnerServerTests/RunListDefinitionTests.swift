@@ -21,8 +21,9 @@ import Testing
         let definition = "version: 1\nname: big\n# " + String(repeating: "x", count: 1 << 20) + "\nsteps: []\n"
         let ids = (1...3).map { RunID("20260101-00000\($0)-000000") }
         for (n, id) in ids.enumerated() {
-            let run = RunRecord(id: id, pipeline: "big", pipelineFile: "big.yaml", definition: definition, trigger: .api,
-                                params: [:], parallelism: 1, createdAt: Date(timeIntervalSince1970: 1_767_225_600 + Double(n)))
+            let at = Date(timeIntervalSince1970: 1_767_225_600 + Double(n))
+            let run = RunRecord(id: id, pipeline: "big", pipelineFile: "big.yaml", definition: definition,
+                                trigger: .api, params: [:], parallelism: 1, createdAt: at)
             try store.createRun(run, steps: [])
         }
         #expect(try store.load(ids[0])?.run.definition.utf8.count == definition.utf8.count)
@@ -32,7 +33,8 @@ import Testing
         let listed = api.handle(HTTPRequest(method: "GET", path: "/api/v1/runs",
                                             headers: ["Authorization": "Bearer \(token.token)"]))
         #expect(listed.status == 200)
-        #expect((listed.json?["runs"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == ids.reversed().map(\.rawValue))
+        let listedIDs = (listed.json?["runs"] as? [[String: Any]])?.compactMap { $0["id"] as? String }
+        #expect(listedIDs == ids.reversed().map(\.rawValue))
         #expect(listed.body.count < 10_000, "\(listed.body.count) bytes")
     }
 }
