@@ -407,11 +407,3 @@ extension APIServer {
         }
     }
 }
-
-extension HTTPResponse {
-    func with(header: (name: String, value: String)) -> HTTPResponse {
-        var copy = self
-        copy.header = header
-        return copy
-    }
-}
