@@ -28,11 +28,13 @@ import Testing
     func admit(_ f: ExecutorFixture, _ service: RunService, n: Int) async throws -> RunID {
         let text = try String(contentsOf: f.pipelineFile, encoding: .utf8)
         let pipeline = try #require(PipelineLoader.load(bytes: Array(text.utf8), file: f.pipelineFile.path).pipeline)
-        guard case .created(let id) = try await service.admit(pipeline: pipeline, definition: text, file: f.pipelineFile.path,
-                                                              params: ["n": .int(n)], trigger: .cli, parallelism: 1) else {
+        let loaded = LoadedPipeline(pipeline: pipeline, definition: text, file: f.pipelineFile.path)
+        let request = LaunchRequest(pipeline: loaded, params: LaunchRequest.given(["n": .int(n)]), trigger: .cli,
+                                    parallelism: 1)
+        guard case .accepted(let run) = try service.launch(request) else {
             throw TestFailure("run \(n) was not created")
         }
-        return id
+        return run.id
     }
 
     func service(_ f: ExecutorFixture) throws -> RunService {
@@ -102,11 +104,12 @@ import Testing
 
     func admit(_ f: ExecutorFixture, _ service: RunService) async throws -> RunID {
         let pipeline = try #require(PipelineLoader.load(bytes: Array(Self.text.utf8), file: f.pipelineFile.path).pipeline)
-        guard case .created(let id) = try await service.admit(pipeline: pipeline, definition: Self.text, file: f.pipelineFile.path,
-                                                              params: [:], trigger: .cli, parallelism: 1) else {
+        let loaded = LoadedPipeline(pipeline: pipeline, definition: Self.text, file: f.pipelineFile.path)
+        let request = LaunchRequest(pipeline: loaded, params: .given([]), trigger: .cli, parallelism: 1)
+        guard case .accepted(let run) = try service.launch(request) else {
             throw TestFailure("the run was not created")
         }
-        return id
+        return run.id
     }
 
     func service(_ f: ExecutorFixture) throws -> RunService {
