@@ -10,8 +10,8 @@ public enum LaunchOutcome: Sendable {
     case skipped(RunRecord, active: RunRecord)
     /// `on_conflict: reject`: nothing recorded; `code` is the pipeline's error code.
     case rejected(active: RunRecord, code: String)
-    /// The params, their gitrefs or the request did not pass: every problem, each with the
-    /// param's own code when it declares one.
+    /// The params, their gitrefs or the request did not pass: every problem (at least one),
+    /// each with the param's own code when it declares one.
     case invalid([Diagnostic])
     /// An Idempotency-Key's first request was answered: its response, as kept.
     case replayed(status: Int, body: [UInt8])

@@ -27,8 +27,8 @@ extension RunService {
         switch check(request) {
         case .success(let c): checked = c
         case .failure(let problems):
-            let first = problems.diagnostics[0]
-            audit(request, action: "launch_invalid", code: first.displayCode, params: request.auditedInputs, at: now)
+            let code = problems.diagnostics.first?.displayCode ?? DiagnosticCode.invalidParam.rawValue
+            audit(request, action: "launch_invalid", code: code, params: request.auditedInputs, at: now)
             return .invalid(problems.diagnostics)
         }
         let outcome: LaunchOutcome

@@ -167,7 +167,7 @@ extension APIServer {
             let message = "pipeline '\(name)' already has an active run \(active.id) (\(active.status.rawValue))"
             return error(409, .runBusy, message, contractCode: code, run: active)
         case .invalid(let problems):
-            let first = problems[0]
+            guard let first = problems.first else { return error(400, .invalidParam, "invalid launch of '\(name)'") }
             // A body that is not one: its problem alone, as it has no param diagnostics.
             if isUnreadable { return error(400, first.code, first.message, hint: first.hint) }
             return error(400, first.code, first.message, contractCode: first.contractCode, hint: first.hint,

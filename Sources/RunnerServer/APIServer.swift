@@ -62,22 +62,29 @@ public final class APIServer: @unchecked Sendable {
             let definition = String(decoding: bytes, as: UTF8.self)
             loaded[pipelineName] = LoadedPipeline(pipeline: pipeline, definition: definition, file: file)
         }
-        // Alias routes declared by the pipelines (`triggers.api.path`); the first one wins.
-        var aliases: [(path: String, pipeline: String)] = []
-        for (name, entry) in loaded.sorted(by: { $0.key < $1.key }) {
-            guard let path = entry.pipeline.pipeline.triggers.api?.path.value else { continue }
-            if let other = aliases.first(where: { $0.path == path }) {
-                problems.append((entry.file, [Diagnostic(.invalidPath, "api path \(path) is also declared by pipeline '\(other.pipeline)'; not served for '\(name)'")]))
-                continue
-            }
-            aliases.append((path, name))
-        }
-        let router = routes(aliases: aliases)
+        let router = routes(aliases: Self.aliases(of: loaded, problems: &problems))
         lock.withLock {
             pipelines = loaded
             currentRouter = router
         }
         return problems
+    }
+
+    /// Alias routes declared by the pipelines (`triggers.api.path`); the first one wins.
+    private static func aliases(of loaded: [String: LoadedPipeline],
+                                problems: inout [(String, [Diagnostic])]) -> [(path: String, pipeline: String)] {
+        var aliases: [(path: String, pipeline: String)] = []
+        for (name, entry) in loaded.sorted(by: { $0.key < $1.key }) {
+            guard let path = entry.pipeline.pipeline.triggers.api?.path.value else { continue }
+            if let other = aliases.first(where: { $0.path == path }) {
+                let message = "api path \(path) is also declared by pipeline '\(other.pipeline)'; "
+                    + "not served for '\(name)'"
+                problems.append((entry.file, [Diagnostic(.invalidPath, message)]))
+                continue
+            }
+            aliases.append((path, name))
+        }
+        return aliases
     }
 
     public var pipelineNames: [String] { lock.withLock { pipelines.keys.sorted() } }

@@ -84,18 +84,7 @@ struct Execution {
                                : style.yellow("\nstopping the finally steps too (Ctrl-C again to exit at once)\n"))
             service.cancelCurrent()
         }
-        var observer: (@Sendable (ExecutionEvent) -> Void)?
-        if let progress {
-            observer = { @Sendable event in progress.handle(event) }
-        } else {
-            // --json: stdout is the run's JSON; a wait is still worth saying, on stderr.
-            observer = { @Sendable event in
-                if case .waitingForGroup(let active, let group) = event {
-                    console.err("waiting for run \(active.id) (\(active.status.rawValue)) "
-                                + "of concurrency group \(group)\n")
-                }
-            }
-        }
+        let observer = self.observer(progress)
         let echo = progress != nil
         let result: Result<StoredRun, any Error> = blockingAwait { [service, observer] in
             do {
@@ -107,6 +96,23 @@ struct Execution {
         }
         progress?.stop()
         _ = interrupts
+        return report(result, pipeline: pipeline)
+    }
+
+    /// The progress display, or with --json (stdout is the run's JSON) a wait said on stderr.
+    private func observer(_ progress: ProgressRenderer?) -> @Sendable (ExecutionEvent) -> Void {
+        if let progress { return { @Sendable event in progress.handle(event) } }
+        let console = context.console
+        return { @Sendable event in
+            if case .waitingForGroup(let active, let group) = event {
+                console.err("waiting for run \(active.id) (\(active.status.rawValue)) of concurrency group \(group)\n")
+            }
+        }
+    }
+
+    /// The finished run, as JSON or a summary, and its exit code; or why it could not run.
+    private func report(_ result: Result<StoredRun, any Error>, pipeline: ValidatedPipeline?) -> ExitCode {
+        let console = context.console
         switch result {
         case .failure(let error):
             let (diagnostic, exit) = Self.failure(error)
