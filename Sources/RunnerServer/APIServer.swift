@@ -8,13 +8,6 @@ import RunnerYAML
 /// The HTTP API of `runner serve`: named pipelines from one directory, launched, followed and
 /// cancelled over JSON, executed by the engine in this process with the CLI's store.
 public final class APIServer: @unchecked Sendable {
-    public struct LoadedPipeline: Sendable {
-        public var name: String
-        public var file: String
-        public var definition: String
-        public var pipeline: ValidatedPipeline
-    }
-
     public let service: RunService
     let directory: String
     private let lock = Lock()
@@ -67,25 +60,32 @@ public final class APIServer: @unchecked Sendable {
                                                    hint: "give each pipeline of the directory its own name")]))
                 continue
             }
-            loaded[pipelineName] = LoadedPipeline(name: pipelineName, file: file, definition: String(decoding: bytes, as: UTF8.self),
-                                                  pipeline: pipeline)
+            let definition = String(decoding: bytes, as: UTF8.self)
+            loaded[pipelineName] = LoadedPipeline(pipeline: pipeline, definition: definition, file: file)
         }
-        // Alias routes declared by the pipelines (`triggers.api.path`); the first one wins.
-        var aliases: [(path: String, pipeline: String)] = []
-        for (name, entry) in loaded.sorted(by: { $0.key < $1.key }) {
-            guard let path = entry.pipeline.pipeline.triggers.api?.path.value else { continue }
-            if let other = aliases.first(where: { $0.path == path }) {
-                problems.append((entry.file, [Diagnostic(.invalidPath, "api path \(path) is also declared by pipeline '\(other.pipeline)'; not served for '\(name)'")]))
-                continue
-            }
-            aliases.append((path, name))
-        }
-        let router = routes(aliases: aliases)
+        let router = routes(aliases: Self.aliases(of: loaded, problems: &problems))
         lock.withLock {
             pipelines = loaded
             currentRouter = router
         }
         return problems
+    }
+
+    /// Alias routes declared by the pipelines (`triggers.api.path`); the first one wins.
+    private static func aliases(of loaded: [String: LoadedPipeline],
+                                problems: inout [(String, [Diagnostic])]) -> [(path: String, pipeline: String)] {
+        var aliases: [(path: String, pipeline: String)] = []
+        for (name, entry) in loaded.sorted(by: { $0.key < $1.key }) {
+            guard let path = entry.pipeline.pipeline.triggers.api?.path.value else { continue }
+            if let other = aliases.first(where: { $0.path == path }) {
+                let message = "api path \(path) is also declared by pipeline '\(other.pipeline)'; "
+                    + "not served for '\(name)'"
+                problems.append((entry.file, [Diagnostic(.invalidPath, message)]))
+                continue
+            }
+            aliases.append((path, name))
+        }
+        return aliases
     }
 
     public var pipelineNames: [String] { lock.withLock { pipelines.keys.sorted() } }
@@ -138,11 +138,8 @@ public final class APIServer: @unchecked Sendable {
     public func resumeUnfinished() -> [RunID] {
         // Keys a killed server left in flight: answered by the run they created, if any.
         _ = try? service.store.settleInFlightIdempotencyKeys { run in
-            let secrets = self.secrets(of: run)
-            let shown = run.params.reduce(into: [String: Value]()) { $0[$1.key] = secrets.contains($1.key) ? .string("***") : $1.value }
-            let accepted = Accepted(runID: run.id.rawValue, pipeline: run.pipeline, status: RunStatus.queued.rawValue,
-                                    acceptedAt: Timestamp.format(run.createdAt), trigger: run.trigger.rawValue, params: shown)
-            return (202, Array(JSONOutput.encode(accepted).utf8))
+            let accepted = Self.accepted(run, status: .queued)
+            return (accepted.status, accepted.body)
         }
         let orphans = (try? service.orphans()) ?? []
         for run in orphans { execute(run.id) }
