@@ -124,7 +124,7 @@ let package = Package(
         .testTarget(name: "RunnerEngineTests", dependencies: ["RunnerTestSupport", "RunnerEngine", "RunnerCore", "RunnerYAML", "RunnerStore", "RunnerGit"]),
         .testTarget(name: "RunnerJSONTests", dependencies: ["RunnerTestSupport", "RunnerJSON", "RunnerCore"]),
         .testTarget(name: "RunnerStoreTests", dependencies: ["RunnerTestSupport", "RunnerStore", "RunnerCore"]),
-        .testTarget(name: "RunnerServerTests", dependencies: ["RunnerTestSupport", "RunnerServer", "RunnerCrypto"]),
+        .testTarget(name: "RunnerServerTests", dependencies: ["RunnerTestSupport", "RunnerServer", "RunnerCrypto", "RunnerStore"]),
         .testTarget(
             name: "RunnerCLITests",
             dependencies: ["RunnerTestSupport", "RunnerCLI", "RunnerCore", "RunnerJSON", "RunnerYAML",

@@ -156,27 +156,29 @@ static int framing_of(struct MHD_Connection *connection) {
     struct framing_fields f = {0, 0, 0, NULL, NULL};
     MHD_get_connection_values(connection, MHD_HEADER_KIND, collect_framing, &f);
     if (f.codings > 0 && f.lengths > 0) return RUNNER_HTTP_FRAMING_LENGTH_AND_CODING;
-    if (f.codings > 1 || (f.codings == 1 && strcasecmp(f.coding, "chunked") != 0)) return RUNNER_HTTP_FRAMING_UNSUPPORTED_CODING;
+    if (f.codings > 1 || (f.codings == 1 && strcasecmp(f.coding, "chunked") != 0)) {
+        return RUNNER_HTTP_FRAMING_UNSUPPORTED_CODING;
+    }
     if (f.lengths_differ) return RUNNER_HTTP_FRAMING_CONFLICTING_LENGTHS;
     return RUNNER_HTTP_FRAMING_OK;
 }
 
 static void free_response(struct runner_http_response *r) {
     free(r->body);
-    free(r->content_type);
-    free(r->header_name);
-    free(r->header_value);
+    free(r->headers);
 }
 
 /* Calls the handler with the whole request and queues its answer. */
 static enum MHD_Result answer(struct server *s, struct MHD_Connection *connection, const char *url, const char *method,
                               struct request *u) {
-    struct runner_http_request request = {method, url, u->data ? u->data : "", u->length, u->too_large, u->framing, connection};
-    struct runner_http_response response = {500, NULL, 0, NULL, NULL, NULL, NULL};
+    struct runner_http_request request = {method, url, u->data ? u->data : "", u->length, u->too_large, u->framing,
+                                          connection};
+    struct runner_http_response response = {500, NULL, 0, NULL, 0, NULL};
     s->handler(s->context, &request, &response);
     struct MHD_Response *r;
     if (response.stream != NULL) {
-        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, runner_stream_reader, response.stream, runner_stream_free);
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, runner_stream_reader, response.stream,
+                                              runner_stream_free);
         if (r == NULL) {
             /* Never given to libmicrohttpd: release its reference ourselves. */
             runner_stream_free(response.stream);
@@ -190,8 +192,10 @@ static enum MHD_Result answer(struct server *s, struct MHD_Connection *connectio
         return MHD_NO;
     }
     if (response.stream == NULL) response.body = NULL; /* now libmicrohttpd's */
-    if (response.content_type) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, response.content_type);
-    if (response.header_name && response.header_value) MHD_add_response_header(r, response.header_name, response.header_value);
+    for (size_t i = 0; i < response.header_count; i++) {
+        const struct runner_http_header *h = &response.headers[i];
+        if (h->name && h->value) MHD_add_response_header(r, h->name, h->value);
+    }
     /* Bytes after a request of doubtful framing cannot be told apart from the next request. */
     if (u->framing != RUNNER_HTTP_FRAMING_OK) MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result queued = MHD_queue_response(connection, response.status, r);
@@ -220,14 +224,17 @@ static enum MHD_Result collect_body(struct server *s, struct request *u, const c
 }
 
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *connection, const char *url, const char *method,
-                                      const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls) {
+                                      const char *version, const char *upload_data, size_t *upload_data_size,
+                                      void **con_cls) {
     struct server *s = cls;
     struct request *u = *con_cls;
     if (u == NULL) return MHD_NO; /* out of memory when its request line came */
     if (!u->headers_done) {
         u->headers_done = 1;
         runner_guard_headers_done(s->guard, connection);
-        if (u->framing == RUNNER_HTTP_FRAMING_OK && has_nul_byte(u, version)) u->framing = RUNNER_HTTP_FRAMING_NUL_IN_URL;
+        if (u->framing == RUNNER_HTTP_FRAMING_OK && has_nul_byte(u, version)) {
+            u->framing = RUNNER_HTTP_FRAMING_NUL_IN_URL;
+        }
         if (u->framing == RUNNER_HTTP_FRAMING_OK) u->framing = framing_of(connection);
         /* Refused before any of the body is read. */
         if (u->framing != RUNNER_HTTP_FRAMING_OK) return answer(s, connection, url, method, u);
@@ -242,7 +249,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *connecti
     return answer(s, connection, url, method, u);
 }
 
-static void completed(void *cls, struct MHD_Connection *connection, void **con_cls, enum MHD_RequestTerminationCode code) {
+static void completed(void *cls, struct MHD_Connection *connection, void **con_cls,
+                      enum MHD_RequestTerminationCode code) {
     (void)code;
     struct server *s = cls;
     struct request *u = *con_cls;
@@ -254,9 +262,11 @@ static void completed(void *cls, struct MHD_Connection *connection, void **con_c
     runner_guard_request_done(s->guard, connection);
 }
 
-static struct MHD_Daemon *start_daemon(struct server *s, const struct runner_http_options *o, struct sockaddr_in *addr) {
+static struct MHD_Daemon *start_daemon(struct server *s, const struct runner_http_options *o,
+                                       struct sockaddr_in *addr) {
     return MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, o->port, NULL, NULL, access_handler, s,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, o->port, NULL, NULL,
+        access_handler, s,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)addr,
         MHD_OPTION_THREAD_POOL_SIZE, o->threads,
         MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout_seconds,
@@ -309,7 +319,8 @@ void *runner_http_start(const struct runner_http_options *o, runner_http_handler
     if (d == NULL) {
         runner_guard_stop(s->guard);
         free(s);
-        snprintf(error, error_size, "cannot listen on %s:%u (in use, or not an address of this machine)", o->address, (unsigned)o->port);
+        snprintf(error, error_size, "cannot listen on %s:%u (in use, or not an address of this machine)", o->address,
+                 (unsigned)o->port);
         return NULL;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);

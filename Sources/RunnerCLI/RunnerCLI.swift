@@ -18,6 +18,10 @@ public enum ExitCode: Int32, Sendable {
     case storeUnavailable = 75
 }
 
+/// A command's helpers stop it by throwing the code it exits with (what it says is printed
+/// by then).
+extension ExitCode: Error {}
+
 /// The `runner` command line: parse, dispatch, render. `main.swift` only calls `run`.
 public enum RunnerCLI {
     public static let version = "0.1.0"

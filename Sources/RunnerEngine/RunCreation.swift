@@ -58,6 +58,11 @@ public enum LaunchCheck {
     public struct Checked: Sendable {
         public var params: [String: Value]
         public var refs: [String: RecordedRef]
+
+        public init(params: [String: Value], refs: [String: RecordedRef]) {
+            self.params = params
+            self.refs = refs
+        }
     }
 
     /// Every problem found, each with the param's own code when it declares one.

@@ -1,21 +1,24 @@
 import FoundationEssentials
 import RunnerCore
 import RunnerStore
-import RunnerYAML
 
-/// What every front door does with runs: admit a new run under its pipeline's concurrency
-/// rule, execute or resume it, find runs whose runner died. The CLI, hooks and the server
-/// share this; none of it prints.
+/// What every front door does with runs: launch one (`+Launch`), show, find, cancel and retry
+/// (`+Runs`, `+Retry`), execute or resume it, find runs whose runner died. The CLI, hooks and
+/// the server share this; none of it prints.
 public final class RunService: @unchecked Sendable {
     public let state: StateDirectory
     public let store: any RunStateStore
     public let environment: [String: String]
     let launcher: ProcessLauncher
+    /// Where gitref params are resolved when a run is launched.
+    let git: any RefResolver
 
-    public init(state: StateDirectory, environment: [String: String], launcher: ProcessLauncher = PosixProcessLauncher()) throws {
+    public init(state: StateDirectory, environment: [String: String],
+                launcher: ProcessLauncher = PosixProcessLauncher(), git: any RefResolver = GitRefs.libgit2) throws {
         self.state = state
         self.environment = environment
         self.launcher = launcher
+        self.git = git
         store = try Self.openStore(state)
     }
 
@@ -29,61 +32,12 @@ public final class RunService: @unchecked Sendable {
     /// With a store already opened (`openStore`), as `runner apply` opens it while it reads
     /// the pipeline, or a test's.
     public init(state: StateDirectory, environment: [String: String], store: any RunStateStore,
-                launcher: ProcessLauncher = PosixProcessLauncher()) {
+                launcher: ProcessLauncher = PosixProcessLauncher(), git: any RefResolver = GitRefs.libgit2) {
         self.state = state
         self.environment = environment
         self.launcher = launcher
+        self.git = git
         self.store = store
-    }
-
-    public enum Admission: Sendable {
-        case created(RunID)
-        /// `on_conflict: reject`: an unfinished run of the group exists.
-        case rejected(active: RunRecord, errorCode: String)
-        /// `on_conflict: skip`: the new run was recorded as skipped.
-        case skipped(RunID, active: RunRecord)
-    }
-
-    /// Creates a run, applying the pipeline's concurrency rule: reject, skip, queue (recorded
-    /// now; it starts when the group's earlier runs have finished) or cancel_running (the same,
-    /// after asking them to cancel).
-    /// `refs` are the commits the gitref params resolved to (`GitRefs.resolve`), recorded
-    /// with the run; `triggerDetail` says what launched it (a hook's ref and pusher).
-    public func admit(pipeline: ValidatedPipeline, definition: String, file: String, params: [String: Value], trigger: Trigger,
-                      parallelism: Int, refs: [String: RecordedRef] = [:], triggerDetail: [String: String] = [:]) async throws -> Admission {
-        var random = SystemRandomNumberGenerator()
-        let now = Date()
-        let id = RunID.generate(at: now, using: &random)
-        var (run, steps) = RunCreation.records(id: id, pipeline: pipeline, definition: definition, file: file, params: params,
-                                               trigger: trigger, parallelism: parallelism, at: now)
-        run.refs = refs
-        run.triggerDetail = triggerDetail
-        run.params = try secretBox.seal(run.params, names: run.secretParams ?? [])
-        guard let group = run.concurrencyGroup, let policy = pipeline.pipeline.concurrency else {
-            try store.createRun(run, steps: steps)
-            remember(run)
-            return .created(id)
-        }
-        switch policy.onConflict {
-        case .queue, .cancelRunning:
-            // Recorded now, queued behind the group's earlier runs: the executor waits for
-            // them (cancelling them first for cancel_running), so no front door blocks here.
-            try store.createRun(run, steps: steps)
-            remember(run)
-            return .created(id)
-        case .reject, .skip:
-            guard let active = try store.createRun(run, steps: steps, unlessActiveIn: group) else {
-                remember(run)
-                return .created(id)
-            }
-            if policy.onConflict == .reject {
-                return .rejected(active: active, errorCode: policy.errorCode?.value ?? ConcurrencyPolicy.defaultErrorCode)
-            }
-            run.status = .skipped
-            run.errorMessage = "skipped: run \(active.id) of group \(group) is \(active.status.rawValue)"
-            try store.createRun(run, steps: steps.map { var s = $0; s.status = .skipped; return s })
-            return .skipped(id, active: active)
-        }
     }
 
     /// Executes (or resumes) a run to its end.
@@ -126,7 +80,7 @@ public final class RunService: @unchecked Sendable {
     /// from the record instead of reading it back.
     nonisolated(unsafe) private var created: [RunID: RunRecord] = [:]
 
-    private func remember(_ run: RunRecord) {
+    func remember(_ run: RunRecord) {
         lock.withLock { created[run.id] = run }
     }
     /// Runs executing in this process, whatever service runs them.
@@ -160,133 +114,6 @@ public final class RunService: @unchecked Sendable {
         return !ProcessIdentity.isAlive(owner) || (run.leaseUntil ?? .distantPast) < now
     }
 
-    /// Finds a run by id or by a unique prefix of its id.
-    public func find(_ text: String) throws -> RunRecord? {
-        try store.findRun(idOrPrefix: text)
-    }
-}
-
-extension RunService {
-    public struct RetryError: Error, CustomStringConvertible, Sendable {
-        public var description: String
-        /// Set when the pipeline's concurrency rule refused the new run (reject): the active run
-        /// and the pipeline's code.
-        public var conflict: (active: RunRecord, errorCode: String)?
-
-        init(description: String, conflict: (active: RunRecord, errorCode: String)? = nil) {
-            self.description = description
-            self.conflict = conflict
-        }
-    }
-
-    /// A new run of the same definition and params that re-runs `step` and everything after
-    /// it; the main steps before it that succeeded keep their results (and outputs), marked
-    /// as reused. A finished run never changes: this is how it is re-run.
-    public func retry(_ original: RunID, from step: String, trigger: Trigger = .cli) throws -> RunID {
-        guard let stored = try store.load(original) else { throw RetryError(description: "no run \(original)") }
-        let loaded = PipelineLoader.load(bytes: Array(stored.run.definition.utf8), file: stored.run.pipelineFile)
-        guard let pipeline = loaded.pipeline else { throw RetryError(description: "the stored pipeline of run \(original) no longer loads") }
-        let graph = pipeline.graph
-        guard let start = graph.indexByName[step] else {
-            throw RetryError(description: "run \(original) has no step '\(step)'"
-                             + (Suggestion.hint(for: step, in: pipeline.steps.map(\.name.value)).map { "; \($0)" } ?? ""))
-        }
-        guard pipeline.steps[start].section.isMain else { throw RetryError(description: "--from takes a main step; '\(step)' is a \(pipeline.steps[start].section) step") }
-        // What runs again: the step, what needs it (transitively), and every later stage.
-        var rerun = Set([start])
-        var queue = [start]
-        var dependents = Array(repeating: [Int](), count: graph.nodes.count)
-        for (node, info) in graph.nodes.enumerated() { for need in info.needs { dependents[need].append(node) } }
-        while let node = queue.popLast() {
-            for d in dependents[node] where rerun.insert(d).inserted { queue.append(d) }
-        }
-        if let stage = graph.stage(of: start) {
-            for node in graph.nodes.indices where (graph.stage(of: node) ?? -1) > stage { rerun.insert(node) }
-        }
-        var random = SystemRandomNumberGenerator()
-        let now = Date()
-        let id = RunID.generate(at: now, using: &random)
-        var (run, steps) = RunCreation.records(id: id, pipeline: pipeline, definition: stored.run.definition, file: stored.run.pipelineFile,
-                                               params: try secretBox.reveal(stored.run.params), trigger: trigger,
-                                               parallelism: stored.run.parallelism, at: now)
-        run.params = try secretBox.seal(run.params, names: run.secretParams ?? [])
-        run.errorMessage = nil
-        // The same commits as the original: a retry never picks up a branch that moved.
-        run.refs = stored.run.refs
-        let previous = Dictionary(stored.steps.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        for index in steps.indices {
-            guard let node = graph.indexByName[steps[index].step], pipeline.steps[node].section.isMain, !rerun.contains(node),
-                  let old = previous[steps[index].name], old.status == .succeeded else { continue }
-            steps[index].status = .succeeded
-            steps[index].outputs = old.outputs
-            steps[index].errorMessage = "reused from run \(original)"
-            steps[index].finishedAt = old.finishedAt
-        }
-        // The same concurrency rule as any launch: reject and skip answer now; queue and
-        // cancel_running runs wait in their executor.
-        guard let group = run.concurrencyGroup, let policy = pipeline.pipeline.concurrency,
-              policy.onConflict == .reject || policy.onConflict == .skip else {
-            try store.createRun(run, steps: steps)
-            return id
-        }
-        if let active = try store.createRun(run, steps: steps, unlessActiveIn: group) {
-            let code = policy.errorCode?.value ?? ConcurrencyPolicy.defaultErrorCode
-            throw RetryError(description: "pipeline '\(run.pipeline)' already has an active run \(active.id) (\(active.status.rawValue)) in concurrency group '\(group)'",
-                             conflict: (active, code))
-        }
-        return id
-    }
-}
-
-extension RunService {
-    /// What gc removed (or, on a dry run, would remove).
-    public struct Collected: Sendable {
-        public var run: RunRecord
-        public var retention: Duration
-    }
-
-    /// The default time finished runs are kept (Belayer's job records: 3 days).
-    public static let defaultRetention: Duration = .seconds(3 * 86_400)
-
-    /// Removes finished runs past their retention — the pipeline's `retention`, else
-    /// `defaultRetention`; `olderThan` overrides both — with their logs and workspaces, and
-    /// half-written workspaces no run owns. Unfinished runs are never touched.
-    public func collectGarbage(now: Date = Date(), olderThan: Duration? = nil, defaultRetention: Duration = RunService.defaultRetention,
-                               dryRun: Bool = false) throws -> [Collected] {
-        let shortest = olderThan ?? .seconds(0)
-        var retentionOf: [String: Duration] = [:]
-        var collected: [Collected] = []
-        for run in try store.finishedRuns(before: now.addingTimeInterval(-Double(shortest.components.seconds))) {
-            let retention: Duration
-            if let olderThan {
-                retention = olderThan
-            } else if let cached = retentionOf[run.definition] {
-                retention = cached
-            } else {
-                let loaded = PipelineLoader.load(bytes: Array(run.definition.utf8), file: run.pipelineFile)
-                retention = loaded.pipeline?.pipeline.retention?.value ?? defaultRetention
-                retentionOf[run.definition] = retention
-            }
-            let finished = run.finishedAt ?? run.updatedAt
-            guard finished.addingTimeInterval(Double(retention.components.seconds)) <= now else { continue }
-            collected.append(Collected(run: run, retention: retention))
-            guard !dryRun else { continue }
-            // Files first: a crash in between leaves a record whose files are gone (gc again
-            // finishes it), never files no record points to.
-            try? FileManager.default.removeItem(at: state.logs(of: run.id))
-            try? FileManager.default.removeItem(at: GitRefs.workspace(state, run.id))
-            try store.deleteFinishedRun(run.id)
-        }
-        if !dryRun {
-            let workspaces = state.root.appendingPathComponent("workspaces")
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: workspaces.path)) ?? []
-            where name.hasPrefix(".") && name.hasSuffix(".partial") {
-                let id = RunID(String(name.dropFirst().dropLast(".partial".count)))
-                if (try? store.load(id))??.run.status.isTerminal != false {
-                    try? FileManager.default.removeItem(at: workspaces.appendingPathComponent(name))
-                }
-            }
-        }
-        return collected
-    }
+    /// Its garbage collector (`runner gc`, the server's passes).
+    public var garbageCollector: GarbageCollector { GarbageCollector(store: store, state: state) }
 }

@@ -1,13 +1,7 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-import Dispatch
 import FoundationEssentials
 import RunnerCore
 import RunnerEngine
-import RunnerCrypto
 import RunnerJSON
-import RunnerYAML
 
 extension APIServer {
     // MARK: - Pipelines
@@ -55,217 +49,6 @@ extension APIServer {
         return Self.json(200, Self.describe(loaded, params: true))
     }
 
-    // MARK: - Launch
-
-    struct Accepted: Encodable {
-        var runID: String
-        var pipeline: String
-        var status: String
-        var acceptedAt: String
-        var trigger: String
-        var params: [String: Value]
-        enum CodingKeys: String, CodingKey {
-            case runID = "run_id", pipeline, status, acceptedAt = "accepted_at", trigger, params
-        }
-    }
-
-    struct LaunchBody {
-        var params: [String: Value] = [:]
-        var trigger: Trigger = .api
-        var triggerDetail: [String: String] = [:]
-    }
-
-    static let triggerDetailKeys: Set<String> = ["event", "ref", "old", "new", "pusher", "repository"]
-
-    /// `{"params": {...}}` (or an empty body) — on an alias route the params object itself —:
-    /// the params, or why the body is not that. A git hook launching through the server adds
-    /// `"trigger": "hook"` and `"trigger_detail"` (event, ref, old, new, pusher, repository).
-    static func launchBody(_ body: [UInt8], flat: Bool = false) -> Result<LaunchBody, Diagnostic> {
-        switch launchParams(body, flat: flat) {
-        case .failure(let d): return .failure(d)
-        case .success(let params):
-            var parsed = LaunchBody(params: params)
-            guard !flat, let object = JSONValue.parse(body)?.object else { return .success(parsed) }
-            if let trigger = object["trigger"] {
-                guard let text = trigger.string, let value = Trigger(rawValue: text), value == .api || value == .hook else {
-                    return .failure(Diagnostic(.invalidBody, "'trigger' takes \"api\" or \"hook\"", hint: DiagnosticCode.invalidBody.help))
-                }
-                parsed.trigger = value
-            }
-            if let detail = object["trigger_detail"] {
-                guard let map = detail.object, map.count <= triggerDetailKeys.count,
-                      map.allSatisfy({ triggerDetailKeys.contains($0.key) && ($0.value.string?.count ?? 999) <= 256 }) else {
-                    return .failure(Diagnostic(.invalidBody, "'trigger_detail' takes strings (at most 256 characters) for \(triggerDetailKeys.sorted().joined(separator: ", "))",
-                                               hint: DiagnosticCode.invalidBody.help))
-                }
-                parsed.triggerDetail = map.compactMapValues { $0.string }
-            }
-            return .success(parsed)
-        }
-    }
-
-    static func launchParams(_ body: [UInt8], flat: Bool = false) -> Result<[String: Value], Diagnostic> {
-        if body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return .success([:]) }
-        struct Body: Decodable { var params: [String: Value]? }
-        guard let object = JSONValue.parse(body)?.object else {
-            return .failure(Diagnostic(.invalidBody, "the body is not a JSON object", hint: DiagnosticCode.invalidBody.help))
-        }
-        if flat {
-            guard let params = try? JSONDecoder().decode([String: Value].self, from: Data(body)) else {
-                return .failure(Diagnostic(.invalidBody, "the body must be an object of param values (strings, numbers, booleans, lists)",
-                                           hint: "e.g. {\"targetRef\": \"main\"}"))
-            }
-            _ = object
-            return .success(params)
-        }
-        if let unknown = object.keys.sorted().first(where: { !["params", "trigger", "trigger_detail"].contains($0) }) {
-            return .failure(Diagnostic(.invalidBody, "unknown body key '\(unknown)': the body takes 'params' (and a hook's 'trigger', 'trigger_detail')",
-                                       hint: DiagnosticCode.invalidBody.help))
-        }
-        do {
-            return .success(try JSONDecoder().decode(Body.self, from: Data(body)).params ?? [:])
-        } catch {
-            return .failure(Diagnostic(.invalidBody, "'params' must be an object of param values (strings, numbers, booleans, lists)",
-                                       hint: DiagnosticCode.invalidBody.help))
-        }
-    }
-
-    /// Launches a run. With an `Idempotency-Key` (required where the pipeline says so), the key
-    /// is checked first — before params and before the concurrency rule — and the first
-    /// response is what every later request with that key and payload gets.
-    func launch(_ name: String, _ request: HTTPRequest, flatBody: Bool) -> HTTPResponse {
-        guard let loaded = pipeline(name) else { return Self.error(404, .pipelineNotFound, "no pipeline '\(name)'") }
-        let policy = loaded.pipeline.pipeline.idempotency
-        guard let key = request.header("Idempotency-Key") else {
-            if policy?.isRequired == true {
-                let code = policy?.errorCode?.value ?? IdempotencyPolicy.defaultErrorCode
-                auditRefusal("launch_invalid", code: code, loaded, request, flatBody: flatBody)
-                return Self.error(400, .missingParam, "pipeline '\(name)' requires an Idempotency-Key header",
-                                  contractCode: code, hint: "send Idempotency-Key: <a UUID>; resending the same request with it is safe")
-            }
-            return launchRun(loaded, request, flatBody: flatBody, idempotency: nil).response
-        }
-        guard (1...255).contains(key.utf8.count), key.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
-            auditRefusal("launch_invalid", code: DiagnosticCode.invalidIdempotencyKey.rawValue, loaded, request, flatBody: flatBody)
-            return Self.error(400, .invalidIdempotencyKey, "the Idempotency-Key header must be 1 to 255 printable ASCII characters")
-        }
-        let scope = "\(request.actor ?? "anonymous") \(request.method) \(request.path)"
-        let hash = Crypto.sha256Hex(request.body)
-        let ttl = Double((policy?.ttl?.value ?? IdempotencyPolicy.defaultTTL).components.seconds)
-        // A request racing the first one with its key waits (briefly) for its answer.
-        let deadline = Date().addingTimeInterval(10)
-        while true {
-            let now = Date()
-            let claim: IdempotencyClaim
-            do {
-                claim = try service.store.claimIdempotencyKey(scope: scope, key: key, payloadHash: hash, now: now,
-                                                               expiresAt: now.addingTimeInterval(ttl))
-            } catch {
-                return Self.storeFailure(error, "cannot record the Idempotency-Key")
-            }
-            switch claim {
-            case .replay(let status, let body):
-                return HTTPResponse(status: status, body: body, header: ("Idempotent-Replayed", "true"))
-            case .mismatch:
-                auditRefusal("launch_rejected", code: DiagnosticCode.idempotencyKeyReused.rawValue, loaded, request, flatBody: flatBody)
-                return Self.error(422, .idempotencyKeyReused, "Idempotency-Key '\(key)' was used with another payload")
-            case .inFlight:
-                if Date() < deadline {
-                    usleep(20_000)
-                    continue
-                }
-                auditRefusal("launch_rejected", code: DiagnosticCode.idempotencyKeyInFlight.rawValue, loaded, request, flatBody: flatBody)
-                return Self.error(409, .idempotencyKeyInFlight, "the first request with Idempotency-Key '\(key)' is still being processed")
-            case .proceed:
-                let (response, run) = launchRun(loaded, request, flatBody: flatBody, idempotency: (scope, key))
-                // Only an accepted request is remembered: after a 4xx (bad params, an active
-                // run) or a 5xx the same key may be sent again once the cause is gone.
-                if !(200..<300).contains(response.status) {
-                    try? service.store.releaseIdempotencyKey(scope: scope, key: key)
-                } else {
-                    try? service.store.completeIdempotencyKey(scope: scope, key: key, status: response.status, body: response.body, runID: run)
-                }
-                return response
-            }
-        }
-    }
-
-    func launchRun(_ loaded: LoadedPipeline, _ request: HTTPRequest, flatBody: Bool,
-                   idempotency: (scope: String, key: String)?) -> (response: HTTPResponse, run: RunID?) {
-        let name = loaded.name
-        let given: [String: Value]
-        let launchBody: LaunchBody
-        switch Self.launchBody(request.body, flat: flatBody) {
-        case .failure(let d):
-            auditRefusal("launch_invalid", code: d.displayCode, pipeline: name, params: [:], request)
-            return (Self.error(400, d.code, d.message, hint: d.hint), nil)
-        case .success(let body):
-            launchBody = body
-            given = body.params
-        }
-        let pipeline = loaded.pipeline
-        let checked: LaunchCheck.Checked
-        switch LaunchCheck.check(given.keys.sorted().map { (name: $0, input: .value(given[$0]!)) }, for: pipeline, pipelineFile: loaded.file) {
-        case .success(let c): checked = c
-        case .failure(let failure):
-            let problems = failure.diagnostics, first = problems[0]
-            auditRefusal("launch_invalid", code: first.displayCode, pipeline: name, params: Self.auditShown(given, of: pipeline), request)
-            return (Self.error(400, first.code, first.message, contractCode: first.contractCode, hint: first.hint, diagnostics: problems), nil)
-        }
-        let service = self.service
-        let values = checked.params, refs = checked.refs
-        var detail = launchBody.triggerDetail
-        let trigger = launchBody.trigger
-        if let idempotency {
-            // The run remembers its key: a key left in flight by a crash is settled from it.
-            detail[RunRecord.idempotencyKeyDetail] = idempotency.key
-            detail[RunRecord.idempotencyScopeDetail] = idempotency.scope
-        }
-        let triggerDetail = detail
-        let outcome: Result<RunService.Admission, any Error> = Self.wait {
-            do {
-                return .success(try await service.admit(pipeline: pipeline, definition: loaded.definition, file: loaded.file,
-                                                        params: values, trigger: trigger,
-                                                        parallelism: ProcessInfo.processInfo.activeProcessorCount, refs: refs,
-                                                        triggerDetail: triggerDetail))
-            } catch {
-                return .failure(error)
-            }
-        }
-        let secrets = Set(pipeline.pipeline.params.filter(\.isSecret).map(\.name.value))
-        let shown = values.reduce(into: [String: Value]()) { $0[$1.key] = secrets.contains($1.key) ? .string("***") : $1.value }
-        switch outcome {
-        case .failure(let error):
-            return (Self.storeFailure(error, "cannot record the run"), nil)
-        case .success(.created(let id)):
-            audit("launch", id, pipeline: name, params: shown, request)
-            execute(id, pipeline: pipeline)
-            return (Self.json(202, Accepted(runID: id.rawValue, pipeline: name, status: RunStatus.queued.rawValue,
-                                            acceptedAt: Timestamp.format(Date()), trigger: trigger.rawValue, params: shown)), id)
-        case .success(.rejected(let active, let code)):
-            auditRefusal("launch_rejected", code: code, run: active.id, pipeline: name, params: shown, request)
-            return (Self.error(409, .runBusy, "pipeline '\(name)' already has an active run \(active.id) (\(active.status.rawValue))",
-                               contractCode: code, run: active), nil)
-        case .success(.skipped(let id, let active)):
-            audit("launch", id, pipeline: name, params: shown, request)
-            return (Self.json(200, Accepted(runID: id.rawValue, pipeline: name, status: RunStatus.skipped.rawValue,
-                                            acceptedAt: Timestamp.format(Date()), trigger: trigger.rawValue, params: shown))
-                .with(header: ("X-Runner-Active-Run", active.id.rawValue)), id)
-        }
-    }
-
-    /// Waits on this libmicrohttpd worker thread (never a cooperative one) for engine work.
-    static func wait<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T {
-        let box = WaitBox<T>()
-        let done = DispatchSemaphore(value: 0)
-        Task.detached {
-            box.value = await body()
-            done.signal()
-        }
-        done.wait()
-        return box.value!
-    }
-
     // MARK: - Runs
 
     /// The params of the run to show masked: the secret names stored with it.
@@ -276,7 +59,7 @@ extension APIServer {
         let notFound = pipelineName.flatMap { pipeline($0)?.pipeline.pipeline.triggers.api?.notFoundErrorCode?.value }
             ?? APITrigger.defaultNotFoundErrorCode
         let found: StoredRun?
-        do { found = try service.store.load(RunID(id)) } catch { return Self.storeFailure(error, "cannot read run '\(id)'") }
+        do { found = try service.show(RunID(id)) } catch { return Self.storeFailure(error, "cannot read run '\(id)'") }
         guard let stored = found, pipelineName.map({ stored.run.pipeline == $0 }) ?? true else {
             return Self.error(404, .runNotFound, "no run '\(id)'" + (pipelineName.map { " of pipeline '\($0)'" } ?? ""),
                               contractCode: notFound)
@@ -303,7 +86,7 @@ extension APIServer {
         if let loaded = pipeline(stored.run.pipeline), loaded.definition == stored.run.definition {
             model = loaded.pipeline.pipeline
         } else {
-            model = PipelineLoader.load(bytes: Array(stored.run.definition.utf8), file: stored.run.pipelineFile).pipeline?.pipeline
+            model = try? StoredDefinition.load(stored.run).get().pipeline
         }
         guard let model else { return (nil, [:]) }
         let byName = Dictionary(model.allSteps.map { ($0.name.value, $0) }, uniquingKeysWith: { a, _ in a })
@@ -360,43 +143,90 @@ extension APIServer {
     }
 
     func cancel(_ id: String, _ request: HTTPRequest) -> HTTPResponse {
+        let outcome: CancelOutcome
+        do {
+            outcome = try service.cancel(RunID(id), audit: auditContext(request))
+        } catch {
+            return Self.failure(error, run: id)
+        }
+        switch outcome {
+        case .notFound:
+            return Self.error(404, .runNotFound, "no run '\(id)'", contractCode: APITrigger.defaultNotFoundErrorCode)
+        case .alreadyFinished(let run):
+            return Self.error(409, .runFinished, "run \(id) has already finished (\(run.status.rawValue))", run: run)
+        case .requested(let run, _):
+            struct Cancelling: Encodable {
+                var runID: String
+                var status: String
+                var cancelRequested = true
+                enum CodingKeys: String, CodingKey {
+                    case runID = "run_id", status, cancelRequested = "cancel_requested"
+                }
+            }
+            return Self.json(202, Cancelling(runID: id, status: run.status.rawValue))
+        }
+    }
+
+    /// A new run of the same pipeline, params and commits from a step on (default: the first
+    /// main step that did not succeed); earlier successes are reused.
+    func retry(_ id: String, _ request: HTTPRequest) -> HTTPResponse {
         let found: StoredRun?
-        do { found = try service.store.load(RunID(id)) } catch { return Self.storeFailure(error, "cannot read run '\(id)'") }
+        do { found = try service.show(RunID(id)) } catch { return Self.storeFailure(error, "cannot read run '\(id)'") }
         guard let stored = found else {
             return Self.error(404, .runNotFound, "no run '\(id)'", contractCode: APITrigger.defaultNotFoundErrorCode)
         }
-        guard !stored.run.status.isTerminal else {
-            return Self.error(409, .runFinished, "run \(id) has already finished (\(stored.run.status.rawValue))", run: stored.run)
+        guard stored.run.status.isTerminal else {
+            let message = "run \(id) has not finished (\(stored.run.status.rawValue)); cancel it first"
+            return Self.error(409, .runBusy, message, run: stored.run)
         }
+        var from = request.query("from")
+        if from == nil, !request.body.isEmpty {
+            guard let body = try? JSONDecoder().decode([String: String].self, from: Data(request.body)),
+                  Set(body.keys).isSubset(of: ["from"]) else {
+                return Self.error(400, .invalidBody, "the body takes {\"from\": \"STEP\"} only")
+            }
+            from = body["from"]
+        }
+        guard let step = from ?? stored.steps.first(where: { $0.section == "main" && $0.status != .succeeded })?.step
+        else {
+            let message = "run \(id) has no failed step to retry from; give one with {\"from\": \"STEP\"}"
+            return Self.error(409, .runFinished, message, run: stored.run)
+        }
+        let outcome: LaunchOutcome
         do {
-            _ = try service.store.requestCancel(stored.run.id, at: Date())
-            audit("cancel", stored.run.id, pipeline: stored.run.pipeline, params: [:], request)
+            outcome = try service.retry(stored.run.id, from: step, trigger: .api, audit: auditContext(request))
         } catch {
-            return Self.storeFailure(error, "cannot record the cancel")
+            return Self.failure(error, run: id)
         }
-        struct Cancelling: Encodable {
-            var runID: String
-            var status: String
-            var cancelRequested = true
-            enum CodingKeys: String, CodingKey { case runID = "run_id", status, cancelRequested = "cancel_requested" }
-        }
-        return Self.json(202, Cancelling(runID: id, status: stored.run.status.rawValue))
+        return retried(outcome, of: stored.run, from: step)
     }
-}
 
-final class WaitBox<T>: @unchecked Sendable {
-    var value: T?
+    private func retried(_ outcome: LaunchOutcome, of original: RunRecord, from step: String) -> HTTPResponse {
+        switch outcome {
+        case .accepted(let run):
+            execute(run.id)
+            struct Retried: Encodable {
+                var runID: String
+                var retryOf: String
+                var from: String
+                var status: String
+                enum CodingKeys: String, CodingKey { case runID = "run_id", retryOf = "retry_of", from, status }
+            }
+            return Self.json(202, Retried(runID: run.id.rawValue, retryOf: original.id.rawValue, from: step,
+                                          status: RunStatus.queued.rawValue))
+        case .rejected(let active, let code):
+            return Self.error(409, .runBusy, LaunchOutcome.conflictMessage(pipeline: original.pipeline, active: active),
+                              contractCode: code, run: active)
+        case .invalid(let problems):
+            return Self.error(400, .stepNotFound, problems.first?.message ?? "run \(original.id) cannot be retried")
+        case .skipped, .replayed, .keyMismatch, .keyInFlight:
+            // A retry is never skipped and has no Idempotency-Key.
+            return Self.error(500, .internalError, "run \(original.id) could not be retried")
+        }
+    }
 }
 
 extension APIServer {
-    /// Who did what to which run, from which request (a failure to record is not the
-    /// caller's problem: the action stands).
-    func audit(_ action: String, _ run: RunID, pipeline: String, params: [String: Value], _ request: HTTPRequest) {
-        let trace = AccessTokens.traceID(traceparent: request.header("traceparent"), requestID: request.header("X-Request-Id"))
-        try? service.store.appendAudit(AuditRecord(at: Date(), action: action, runID: run, pipeline: pipeline,
-                                                   actor: request.actor ?? "anonymous", params: params, traceID: trace))
-    }
-
     func listAudit(_ request: HTTPRequest) -> HTTPResponse {
         let limit = request.query("limit").flatMap(Int.init) ?? 100
         struct Page: Encodable { var entries: [AuditJSON] }
@@ -405,13 +235,5 @@ extension APIServer {
         } catch {
             return Self.storeFailure(error, "cannot read the audit log")
         }
-    }
-}
-
-extension HTTPResponse {
-    func with(header: (name: String, value: String)) -> HTTPResponse {
-        var copy = self
-        copy.header = header
-        return copy
     }
 }

@@ -8,13 +8,6 @@ import RunnerYAML
 /// The HTTP API of `runner serve`: named pipelines from one directory, launched, followed and
 /// cancelled over JSON, executed by the engine in this process with the CLI's store.
 public final class APIServer: @unchecked Sendable {
-    public struct LoadedPipeline: Sendable {
-        public var name: String
-        public var file: String
-        public var definition: String
-        public var pipeline: ValidatedPipeline
-    }
-
     public let service: RunService
     let directory: String
     private let lock = Lock()
@@ -27,6 +20,7 @@ public final class APIServer: @unchecked Sendable {
     /// server's memory grew with the burst.
     static let maxExecuting = 256
     let metrics = Metrics()
+    let eventHub = EventHub()
     private var currentRouter = Router()
     var router: Router { lock.withLock { currentRouter } }
 
@@ -66,25 +60,32 @@ public final class APIServer: @unchecked Sendable {
                                                    hint: "give each pipeline of the directory its own name")]))
                 continue
             }
-            loaded[pipelineName] = LoadedPipeline(name: pipelineName, file: file, definition: String(decoding: bytes, as: UTF8.self),
-                                                  pipeline: pipeline)
+            let definition = String(decoding: bytes, as: UTF8.self)
+            loaded[pipelineName] = LoadedPipeline(pipeline: pipeline, definition: definition, file: file)
         }
-        // Alias routes declared by the pipelines (`triggers.api.path`); the first one wins.
-        var aliases: [(path: String, pipeline: String)] = []
-        for (name, entry) in loaded.sorted(by: { $0.key < $1.key }) {
-            guard let path = entry.pipeline.pipeline.triggers.api?.path.value else { continue }
-            if let other = aliases.first(where: { $0.path == path }) {
-                problems.append((entry.file, [Diagnostic(.invalidPath, "api path \(path) is also declared by pipeline '\(other.pipeline)'; not served for '\(name)'")]))
-                continue
-            }
-            aliases.append((path, name))
-        }
-        let router = routes(aliases: aliases)
+        let router = routes(aliases: Self.aliases(of: loaded, problems: &problems))
         lock.withLock {
             pipelines = loaded
             currentRouter = router
         }
         return problems
+    }
+
+    /// Alias routes declared by the pipelines (`triggers.api.path`); the first one wins.
+    private static func aliases(of loaded: [String: LoadedPipeline],
+                                problems: inout [(String, [Diagnostic])]) -> [(path: String, pipeline: String)] {
+        var aliases: [(path: String, pipeline: String)] = []
+        for (name, entry) in loaded.sorted(by: { $0.key < $1.key }) {
+            guard let path = entry.pipeline.pipeline.triggers.api?.path.value else { continue }
+            if let other = aliases.first(where: { $0.path == path }) {
+                let message = "api path \(path) is also declared by pipeline '\(other.pipeline)'; "
+                    + "not served for '\(name)'"
+                problems.append((entry.file, [Diagnostic(.invalidPath, message)]))
+                continue
+            }
+            aliases.append((path, name))
+        }
+        return aliases
     }
 
     public var pipelineNames: [String] { lock.withLock { pipelines.keys.sorted() } }
@@ -111,9 +112,9 @@ public final class APIServer: @unchecked Sendable {
     public static var cryptoUnavailable: String? { Crypto.unavailable }
 
     private func startExecutor(_ id: RunID, _ pipeline: ValidatedPipeline?) {
-        let service = self.service
+        let service = self.service, hub = eventHub
         Task.detached { [weak self] in
-            _ = try? await service.execute(id, pipeline: pipeline)
+            _ = try? await service.execute(id, pipeline: pipeline, observer: { _ in hub.notify(id) })
             self?.executorEnded()
         }
     }
@@ -137,11 +138,8 @@ public final class APIServer: @unchecked Sendable {
     public func resumeUnfinished() -> [RunID] {
         // Keys a killed server left in flight: answered by the run they created, if any.
         _ = try? service.store.settleInFlightIdempotencyKeys { run in
-            let secrets = self.secrets(of: run)
-            let shown = run.params.reduce(into: [String: Value]()) { $0[$1.key] = secrets.contains($1.key) ? .string("***") : $1.value }
-            let accepted = Accepted(runID: run.id.rawValue, pipeline: run.pipeline, status: RunStatus.queued.rawValue,
-                                    acceptedAt: Timestamp.format(run.createdAt), trigger: run.trigger.rawValue, params: shown)
-            return (202, Array(JSONOutput.encode(accepted).utf8))
+            let accepted = Self.accepted(run, status: .queued)
+            return (accepted.status, accepted.body)
         }
         let orphans = (try? service.orphans()) ?? []
         for run in orphans { execute(run.id) }
@@ -164,38 +162,28 @@ public final class APIServer: @unchecked Sendable {
 
     // MARK: - Requests
 
+    /// Answers a request: the route it matches says what token it needs (`Router.Access`) and
+    /// what it is counted under. Authentication comes before the 404 or 405 of a request no
+    /// route takes, so that without a token every path but the health check answers 401.
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
+        let match = router.match(method: request.method, path: request.path)
         var request = request
-        // Everything but the health check needs a token (Prometheus sends one too): viewers
-        // read, operators also launch and cancel, admins also read the audit log.
-        if request.path != "/healthz" {
-            let needed: Role = request.path == "/api/v1/audit" ? .admin : (request.method == "GET" || request.method == "HEAD") ? .viewer : .operator
-            switch AccessTokens.authenticate(request.header("Authorization"), store: service.store) {
-            case .failure(.storeUnavailable(let why)):
-                return Self.error(503, .stateBusy, "cannot check the API token: the state store is unavailable (\(why))")
-                    .with(header: ("Retry-After", "1"))
-            case .failure(let failure):
-                return Self.error(401, .unauthorized, failure.message).with(header: ("WWW-Authenticate", "Bearer"))
-            case .success(let token):
-                guard token.role >= needed else {
-                    return Self.error(403, .forbidden, "token '\(token.name)' is \(token.role.rawValue); \(request.method) \(request.path) needs \(needed.rawValue)")
-                }
-                request.actor = token.name
-            }
+        if case .role(let needed) = match.access(method: request.method),
+           let refusal = authorize(&request, needing: needed) {
+            return refusal
         }
         if request.isBodyTooLarge {
             return Self.error(413, .bodyTooLarge, "the request body is larger than the server accepts")
         }
-        switch router.match(method: request.method, path: request.path) {
-        case .found(let handler, let captures, let pattern):
-            let response = handler(request, captures)
-            metrics.count(route: "\(request.method) \(pattern)", status: response.status)
+        switch match {
+        case .found(let route, let captures):
+            let response = route.handler(request, captures)
+            metrics.count(route: route.metricName(for: request.method), status: response.status)
             return response
         case .methodNotAllowed(let allowed):
-            var response = Self.error(405, .methodNotAllowed, "\(request.path) does not take \(request.method)")
-            response.header = ("Allow", allowed.joined(separator: ", "))
             metrics.count(route: "unmatched", status: 405)
-            return response
+            return Self.error(405, .methodNotAllowed, "\(request.path) does not take \(request.method)")
+                .with(header: ("Allow", allowed.joined(separator: ", ")))
         case .notFound:
             metrics.count(route: "unmatched", status: 404)
             return Self.error(404, .routeNotFound, "no route \(request.path)")
@@ -211,16 +199,22 @@ public final class APIServer: @unchecked Sendable {
             r.add("POST", alias.path) { [unowned self] request, _ in launch(name, request, flatBody: true) }
             r.add("GET", alias.path + "/{id}") { [unowned self] _, c in showRun(c["id"]!, of: name) }
         }
-        r.add("GET", "/healthz") { [unowned self] _, _ in health() }
+        // Viewers read and operators change (each method's default access), but for the health
+        // check (load balancers have no token) and the audit log (admins').
+        r.add("GET", "/healthz", access: .open) { [unowned self] _, _ in health() }
         r.add("GET", "/metrics") { [unowned self] _, _ in metricsText() }
         r.add("GET", "/api/v1/pipelines") { [unowned self] _, _ in listPipelines() }
         r.add("GET", "/api/v1/pipelines/{name}") { [unowned self] _, c in showPipeline(c["name"]!) }
-        r.add("POST", "/api/v1/pipelines/{name}/runs") { [unowned self] request, c in launch(c["name"]!, request, flatBody: false) }
+        r.add("POST", "/api/v1/pipelines/{name}/runs") { [unowned self] request, c in
+            launch(c["name"]!, request, flatBody: false)
+        }
         r.add("GET", "/api/v1/runs") { [unowned self] request, _ in listRuns(request) }
         r.add("GET", "/api/v1/runs/{id}") { [unowned self] _, c in showRun(c["id"]!, of: nil) }
         r.add("POST", "/api/v1/runs/{id}/cancel") { [unowned self] request, c in cancel(c["id"]!, request) }
-        r.add("GET", "/api/v1/audit") { [unowned self] request, _ in listAudit(request) }
-        r.add("GET", "/api/v1/runs/{id}/steps/{step}/log") { [unowned self] request, c in stepLog(c["id"]!, c["step"]!, request) }
+        r.add("GET", "/api/v1/audit", access: .role(.admin)) { [unowned self] request, _ in listAudit(request) }
+        r.add("GET", "/api/v1/runs/{id}/steps/{step}/log") { [unowned self] request, c in
+            stepLog(c["id"]!, c["step"]!, request)
+        }
         r.add("POST", "/api/v1/runs/{id}/retry") { [unowned self] request, c in retry(c["id"]!, request) }
         r.add("GET", "/api/v1/runs/{id}/events") { [unowned self] request, c in events(c["id"]!, request) }
         return r

@@ -24,7 +24,8 @@ public enum AccessTokens {
     public static func make(name: String, role: Role, at now: Date = Date()) -> (token: String, record: TokenRecord)? {
         guard let id = Crypto.randomBytes(8), let secret = Crypto.randomBytes(32) else { return nil }
         let token = "rnr_\(hex(id))_\(hex(secret))"
-        return (token, TokenRecord(id: hex(id), name: name, role: role, hash: Crypto.sha256Hex(Array(token.utf8)), createdAt: now))
+        let hash = Crypto.sha256Hex(Array(token.utf8))
+        return (token, TokenRecord(id: hex(id), name: name, role: role, hash: hash, createdAt: now))
     }
 
     static func hex(_ bytes: [UInt8]) -> String {
@@ -39,7 +40,9 @@ public enum AccessTokens {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return .failure(.malformed) }
         let token = String(parts[1]).trimmingSpaces()
         let fields = token.split(separator: "_")
-        guard token.utf8.count == 4 + 16 + 1 + 64, fields.count == 3, fields[0] == "rnr" else { return .failure(.malformed) }
+        guard token.utf8.count == 4 + 16 + 1 + 64, fields.count == 3, fields[0] == "rnr" else {
+            return .failure(.malformed)
+        }
         let found: TokenRecord?
         do { found = try store.token(id: String(fields[1])) } catch { return .failure(.storeUnavailable("\(error)")) }
         guard let record = found else { return .failure(.unknown) }
@@ -54,7 +57,9 @@ public enum AccessTokens {
     public static func traceID(traceparent: String?, requestID: String?) -> String? {
         if let traceparent {
             let parts = traceparent.split(separator: "-")
-            if parts.count == 4, parts[1].count == 32, parts[1].allSatisfy(\.isHexDigit) { return String(parts[1]).lowercased() }
+            if parts.count == 4, parts[1].count == 32, parts[1].allSatisfy(\.isHexDigit) {
+                return String(parts[1]).lowercased()
+            }
         }
         if let requestID, !requestID.isEmpty, requestID.count <= 128,
            requestID.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) {

@@ -71,7 +71,8 @@ struct EventFeed {
         }
         failures = 0
         guard let current else {
-            return .end(sse(nil, "error", ErrorData(code: DiagnosticCode.runNotFound.rawValue, message: "run \(run) no longer exists",
+            return .end(sse(nil, "error", ErrorData(code: DiagnosticCode.runNotFound.rawValue,
+                                                    message: "run \(run) no longer exists",
                                                     hint: DiagnosticCode.runNotFound.help)))
         }
         var text = ""
@@ -144,7 +145,8 @@ struct EventFeed {
     /// The lines of a chunk; a last line without its newline (a piece, or a finished log's
     /// end) is a line too.
     static func lines(_ chunk: ArraySlice<UInt8>) -> [String] {
-        var lines = String(decoding: chunk, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var lines = String(decoding: chunk, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+            .map(String.init)
         if chunk.last == UInt8(ascii: "\n") { lines.removeLast() }
         return lines
     }

@@ -75,7 +75,9 @@ public final class HTTPStream: @unchecked Sendable {
     public func write(_ text: String) -> Bool {
         lock.withLock {
             guard !closed else { return false }
-            return text.utf8CString.withUnsafeBufferPointer { runner_http_stream_write(handle, $0.baseAddress, $0.count - 1) } == 1
+            return text.utf8CString.withUnsafeBufferPointer {
+                runner_http_stream_write(handle, $0.baseAddress, $0.count - 1)
+            } == 1
         }
     }
 
@@ -98,18 +100,39 @@ public final class HTTPStream: @unchecked Sendable {
 }
 
 public struct HTTPResponse: Sendable {
+    public typealias Header = (name: String, value: String)
+
     public var status: Int
     public var body: [UInt8]
     public var contentType: String
-    public var header: (name: String, value: String)?
+    /// Header fields sent after Content-Type, in order (a name may come more than once).
+    public var headers: [Header]
     /// Set: the body is streamed from it, `body` is ignored.
     public var stream: HTTPStream?
 
-    public init(status: Int, body: [UInt8], contentType: String = "application/json", header: (name: String, value: String)? = nil) {
+    public init(status: Int, body: [UInt8], contentType: String = "application/json", headers: [Header] = []) {
         self.status = status
         self.body = body
         self.contentType = contentType
-        self.header = header
+        self.headers = headers
+    }
+
+    /// With one header field, or none.
+    public init(status: Int, body: [UInt8], contentType: String = "application/json", header: Header?) {
+        self.init(status: status, body: body, contentType: contentType, headers: header.map { [$0] } ?? [])
+    }
+
+    /// This response with one more header field.
+    public func with(header: Header) -> HTTPResponse {
+        var copy = self
+        copy.headers.append(header)
+        return copy
+    }
+
+    /// The first value of a header field (case-insensitive name); Content-Type included.
+    public func header(_ name: String) -> String? {
+        if name.lowercased() == "content-type" { return contentType }
+        return headers.first { $0.name.lowercased() == name.lowercased() }?.value
     }
 }
 
@@ -158,15 +181,18 @@ public final class HTTPServer: @unchecked Sendable {
                 body.withMemoryRebound(to: CChar.self) { body in
                     var c = runner_http_options(
                         address: address, port: port, threads: options.threads, max_body: options.maxBody,
-                        connection_timeout_seconds: options.connectionTimeout, connection_limit: options.connectionLimit,
-                        per_client_connection_limit: options.perClientConnectionLimit, header_timeout_ms: timeoutMilliseconds,
+                        connection_timeout_seconds: options.connectionTimeout,
+                        connection_limit: options.connectionLimit,
+                        per_client_connection_limit: options.perClientConnectionLimit,
+                        header_timeout_ms: timeoutMilliseconds,
                         header_timeout_body: body.baseAddress, header_timeout_body_length: body.count)
                     return runner_http_start(&c, HTTPServer.callback, context, &bound, &error, error.count)
                 }
             }
         }
         guard let daemon = started else {
-            throw StartError(description: String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            let message = error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+            throw StartError(description: String(decoding: message, as: UTF8.self))
         }
         self.daemon = daemon
         self.port = bound
@@ -190,12 +216,38 @@ public final class HTTPServer: @unchecked Sendable {
         response.pointee.status = UInt32(answer.status)
         response.pointee.body = copy(answer.body)
         response.pointee.body_length = answer.body.count
-        response.pointee.content_type = strdup(answer.contentType)
         if let stream = answer.stream { response.pointee.stream = stream.pointer }
-        if let header = answer.header {
-            response.pointee.header_name = strdup(header.name)
-            response.pointee.header_value = strdup(header.value)
+        response.pointee.headers = copyHeaders(of: answer)
+        response.pointee.header_count = response.pointee.headers == nil ? 0 : 1 + answer.headers.count
+    }
+
+    /// Content-Type and the response's header fields as the shim takes them: one malloc'd
+    /// block, the array of fields and then the NUL-terminated strings they point to (one
+    /// allocation, one `free`).
+    static func copyHeaders(of answer: HTTPResponse) -> UnsafeMutablePointer<runner_http_header>? {
+        let count = 1 + answer.headers.count
+        let table = MemoryLayout<runner_http_header>.stride * count
+        let size = { (name: String, value: String) in name.utf8.count + value.utf8.count + 2 }
+        let text = answer.headers.reduce(size("Content-Type", answer.contentType)) { $0 + size($1.name, $1.value) }
+        guard let block = malloc(table + text) else { return nil }
+        let fields = block.bindMemory(to: runner_http_header.self, capacity: count)
+        var offset = table
+        func place(_ string: String) -> UnsafePointer<CChar> {
+            let start = block + offset
+            var string = string
+            let length = string.withUTF8 { utf8 in
+                if let base = utf8.baseAddress { start.copyMemory(from: base, byteCount: utf8.count) }
+                return utf8.count
+            }
+            start.storeBytes(of: 0, toByteOffset: length, as: UInt8.self)
+            offset += length + 1
+            return UnsafePointer(start.assumingMemoryBound(to: CChar.self))
         }
+        fields[0] = runner_http_header(name: place("Content-Type"), value: place(answer.contentType))
+        for (index, header) in answer.headers.enumerated() {
+            fields[1 + index] = runner_http_header(name: place(header.name), value: place(header.value))
+        }
+        return fields
     }
 
     static func copy(_ bytes: [UInt8]) -> UnsafeMutablePointer<CChar>? {

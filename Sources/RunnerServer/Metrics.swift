@@ -22,28 +22,31 @@ extension APIServer {
     /// Prometheus text format 0.0.4: runs by status, queue depth, runs executing here, step
     /// durations (finished steps still recorded), HTTP requests by route and status.
     func metricsText() -> HTTPResponse {
-        var out = ""
+        func family(_ name: String, _ type: String, _ help: String) -> String {
+            "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+        }
         func label(_ text: String) -> String {
             text.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"").replacing("\n", with: "\\n")
         }
         let statuses = (try? service.store.runCounts()) ?? [:]
-        out += "# HELP runner_runs Runs recorded, by status.\n# TYPE runner_runs gauge\n"
+        var out = family("runner_runs", "gauge", "Runs recorded, by status.")
         for status in RunStatus.allCases {
             out += "runner_runs{status=\"\(status.rawValue)\"} \(statuses[status] ?? 0)\n"
         }
-        out += "# HELP runner_queue_depth Runs recorded and not started yet (queued).\n# TYPE runner_queue_depth gauge\n"
+        out += family("runner_queue_depth", "gauge", "Runs recorded and not started yet (queued).")
         out += "runner_queue_depth \(statuses[.queued] ?? 0)\n"
-        out += "# HELP runner_runs_executing Runs this server is executing now.\n# TYPE runner_runs_executing gauge\n"
+        out += family("runner_runs_executing", "gauge", "Runs this server is executing now.")
         out += "runner_runs_executing \(executing)\n"
         let durations = (try? service.store.stepDurations()) ?? []
-        out += "# HELP runner_step_duration_seconds Durations of finished steps.\n# TYPE runner_step_duration_seconds histogram\n"
+        out += family("runner_step_duration_seconds", "histogram", "Durations of finished steps.")
         for bound in Self.durationBuckets {
-            out += "runner_step_duration_seconds_bucket{le=\"\(Self.number(bound))\"} \(durations.filter { $0 <= bound }.count)\n"
+            let count = durations.filter { $0 <= bound }.count
+            out += "runner_step_duration_seconds_bucket{le=\"\(Self.number(bound))\"} \(count)\n"
         }
         out += "runner_step_duration_seconds_bucket{le=\"+Inf\"} \(durations.count)\n"
         out += "runner_step_duration_seconds_sum \(Self.number(durations.reduce(0, +)))\n"
         out += "runner_step_duration_seconds_count \(durations.count)\n"
-        out += "# HELP runner_http_requests_total HTTP requests answered, by route and status.\n# TYPE runner_http_requests_total counter\n"
+        out += family("runner_http_requests_total", "counter", "HTTP requests answered, by route and status.")
         for (route, byStatus) in metrics.snapshot.sorted(by: { $0.key < $1.key }) {
             for (status, n) in byStatus.sorted(by: { $0.key < $1.key }) {
                 out += "runner_http_requests_total{route=\"\(label(route))\",status=\"\(status)\"} \(n)\n"

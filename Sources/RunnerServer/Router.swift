@@ -1,40 +1,77 @@
 import FoundationEssentials
+import RunnerCore
 
 /// Routes by method and path pattern (`/api/v1/runs/{id}`), apart from the handlers: a path
-/// that exists with another method is 405, an unknown path 404.
+/// that exists with another method is 405, an unknown path 404. Each route says who may call
+/// it and the name its requests are counted under, so the server decides neither by the
+/// request's path: a route declared later (a pipeline's contract) is one `add`.
 public struct Router: Sendable {
     public typealias Handler = @Sendable (HTTPRequest, [String: String]) -> HTTPResponse
 
-    struct Route: Sendable {
-        var method: String
-        var pattern: String
-        var segments: [Substring]
-        var handler: Handler
+    /// Who may call a route.
+    public enum Access: Sendable, Equatable {
+        /// Anyone, without a token: the health check (load balancers have none).
+        case open
+        /// A token of this role or a higher one.
+        case role(Role)
+
+        /// Unless a route says otherwise: viewers read, operators change (launch, cancel).
+        /// Also what a request no route takes needs, so that without a token an unknown path
+        /// answers 401, as the API's contract says, and not which paths exist.
+        public static func `default`(for method: String) -> Access {
+            method == "GET" || method == "HEAD" ? .role(.viewer) : .role(.operator)
+        }
+    }
+
+    public struct Route: Sendable {
+        public let method: String
+        public let pattern: String
+        public let access: Access
+        /// What `/metrics` counts its requests under: `GET /api/v1/runs/{id}` unless named.
+        public let name: String
+        public let handler: Handler
+        let segments: [Substring]
+
+        /// The name a request is counted under: a HEAD answered by a GET route keeps its method.
+        func metricName(for method: String) -> String {
+            method == self.method ? name : "\(method) \(pattern)"
+        }
     }
 
     private var routes: [Route] = []
 
     public init() {}
 
-    public mutating func add(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
-        routes.append(Route(method: method, pattern: pattern, segments: pattern.split(separator: "/"), handler: handler))
+    /// Adds a route; `access` is the method's default (`Access.default(for:)`) unless given.
+    public mutating func add(_ method: String, _ pattern: String, access: Access? = nil, name: String? = nil,
+                             _ handler: @escaping Handler) {
+        routes.append(Route(method: method, pattern: pattern, access: access ?? .default(for: method),
+                            name: name ?? "\(method) \(pattern)", handler: handler,
+                            segments: pattern.split(separator: "/")))
     }
 
     public enum Match {
-        case found(Handler, [String: String], pattern: String)
+        case found(Route, [String: String])
         case methodNotAllowed(allowed: [String])
         case notFound
+
+        /// What the request needs to be answered: its route's access; for a request that no
+        /// route takes (404, 405), its method's default.
+        public func access(method: String) -> Access {
+            if case .found(let route, _) = self { return route.access }
+            return .default(for: method)
+        }
     }
 
     public func match(method: String, path: String) -> Match {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        let parts = Array(path.split(separator: "/", omittingEmptySubsequences: false).dropFirst())
         // A trailing slash or an empty segment names nothing.
         guard !parts.contains(where: \.isEmpty) || path == "/" else { return .notFound }
         var allowed: [String] = []
-        for route in routes {
-            guard let captures = Self.captures(route.segments, Array(parts)) else { continue }
+        for route in routes where route.segments.count == parts.count {
+            guard let captures = Self.captures(route.segments, parts) else { continue }
             if route.method == method || (method == "HEAD" && route.method == "GET") {
-                return .found(route.handler, captures, pattern: route.pattern)
+                return .found(route, captures)
             }
             allowed.append(route.method)
         }

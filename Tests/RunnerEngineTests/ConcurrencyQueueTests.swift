@@ -25,14 +25,16 @@ import Testing
         """
     }
 
-    func admit(_ f: ExecutorFixture, _ service: RunService, n: Int) async throws -> RunID {
+    func admit(_ f: ExecutorFixture, _ service: RunService, n: Int) throws -> RunID {
         let text = try String(contentsOf: f.pipelineFile, encoding: .utf8)
         let pipeline = try #require(PipelineLoader.load(bytes: Array(text.utf8), file: f.pipelineFile.path).pipeline)
-        guard case .created(let id) = try await service.admit(pipeline: pipeline, definition: text, file: f.pipelineFile.path,
-                                                              params: ["n": .int(n)], trigger: .cli, parallelism: 1) else {
+        let loaded = LoadedPipeline(pipeline: pipeline, definition: text, file: f.pipelineFile.path)
+        let request = LaunchRequest(pipeline: loaded, params: LaunchRequest.given(["n": .int(n)]), trigger: .cli,
+                                    parallelism: 1)
+        guard case .accepted(let run) = try service.launch(request) else {
             throw TestFailure("run \(n) was not created")
         }
-        return id
+        return run.id
     }
 
     func service(_ f: ExecutorFixture) throws -> RunService {
@@ -41,8 +43,8 @@ import Testing
 
     @Test func queuedRunsAreRecordedAtOnceAndRunOneAfterTheOther() async throws {
         let f = try ExecutorFixture(Self.pipeline("queue", sleep: "0.3"))
-        let first = try await admit(f, try service(f), n: 1)
-        let second = try await admit(f, try service(f), n: 2)
+        let first = try admit(f, try service(f), n: 1)
+        let second = try admit(f, try service(f), n: 2)
         #expect(try f.store.load(second)?.run.status == .queued, "recorded at once, with an id, while the first has not even started")
         // The second's executor starts first: it must still wait for the first.
         let waiting = Task { try await service(f).execute(second) }
@@ -57,10 +59,10 @@ import Testing
     @Test func cancelRunningCancelsTheEarlierRunThenStarts() async throws {
         // Only the first run is long.
         let f = try ExecutorFixture(Self.pipeline("cancel_running", sleep: "$(if [ \"$PARAM_N\" = 1 ]; then echo 30; else echo 0; fi)"))
-        let first = try await admit(f, try service(f), n: 1)
+        let first = try admit(f, try service(f), n: 1)
         let running = Task { try await service(f).execute(first) }
         #expect(await eventually { f.file("ledger") == "start-1\n" })
-        let second = try await admit(f, try service(f), n: 2)
+        let second = try admit(f, try service(f), n: 2)
         let b = try await service(f).execute(second)
         let a = try await running.value
         #expect(a.run.status == .cancelled)
@@ -71,10 +73,10 @@ import Testing
 
     @Test func aRunCancelledWhileItWaitsNeverStarts() async throws {
         let f = try ExecutorFixture(Self.pipeline("queue", sleep: "1"))
-        let first = try await admit(f, try service(f), n: 1)
+        let first = try admit(f, try service(f), n: 1)
         let running = Task { try await service(f).execute(first) }
         #expect(await eventually { f.file("ledger") == "start-1\n" })
-        let second = try await admit(f, try service(f), n: 2)
+        let second = try admit(f, try service(f), n: 2)
         let waiting = Task { try await service(f).execute(second) }
         try await Task.sleep(nanoseconds: 200_000_000)
         _ = try f.store.requestCancel(second, at: Date())
@@ -100,13 +102,14 @@ import Testing
             run: echo b >> ledger
         """
 
-    func admit(_ f: ExecutorFixture, _ service: RunService) async throws -> RunID {
+    func admit(_ f: ExecutorFixture, _ service: RunService) throws -> RunID {
         let pipeline = try #require(PipelineLoader.load(bytes: Array(Self.text.utf8), file: f.pipelineFile.path).pipeline)
-        guard case .created(let id) = try await service.admit(pipeline: pipeline, definition: Self.text, file: f.pipelineFile.path,
-                                                              params: [:], trigger: .cli, parallelism: 1) else {
+        let loaded = LoadedPipeline(pipeline: pipeline, definition: Self.text, file: f.pipelineFile.path)
+        let request = LaunchRequest(pipeline: loaded, params: .given([]), trigger: .cli, parallelism: 1)
+        guard case .accepted(let run) = try service.launch(request) else {
             throw TestFailure("the run was not created")
         }
-        return id
+        return run.id
     }
 
     func service(_ f: ExecutorFixture) throws -> RunService {
@@ -116,7 +119,7 @@ import Testing
     @Test func aRunExecutedByTheServiceThatCreatedItRunsEachStepOnce() async throws {
         let f = try ExecutorFixture(Self.text)
         let service = try service(f)
-        let id = try await admit(f, service)
+        let id = try admit(f, service)
         let final = try await service.execute(id)
         #expect(final.run.status == .succeeded)
         #expect(final.steps.map(\.status) == [.succeeded, .succeeded])
@@ -129,7 +132,7 @@ import Testing
     @Test func aCreatedRunStartedMeanwhileByAnotherRunnerIsResumedNotRestarted() async throws {
         let f = try ExecutorFixture(Self.text)
         let service = try service(f)
-        let id = try await admit(f, service)
+        let id = try admit(f, service)
         let then = Date()
         #expect(try f.store.claim(id, owner: "999999@elsewhere", until: then.addingTimeInterval(-1), now: then, isOwnerAlive: { _ in false }) != nil)
         var attempt = AttemptRecord(step: StepName("a"), serial: 1, attempt: 1, startedAt: then)

@@ -16,8 +16,8 @@ import Testing
     }()
 
     func body(_ match: Router.Match) -> String? {
-        guard case .found(let handler, let captures, _) = match else { return nil }
-        return String(decoding: handler(HTTPRequest(method: "GET", path: ""), captures).body, as: UTF8.self)
+        guard case .found(let route, let captures) = match else { return nil }
+        return String(decoding: route.handler(HTTPRequest(method: "GET", path: ""), captures).body, as: UTF8.self)
     }
 
     @Test func pathsAndCaptures() {
@@ -35,6 +35,28 @@ import Testing
         for path in ["/api/v1/runs", "/api/v1/runs/", "/api/v1/runs/abc/", "//healthz", "/healthz/x", "/nope"] {
             guard case .notFound = router.match(method: "GET", path: path) else { Issue.record("\(path) should be 404"); continue }
         }
+    }
+
+    /// Who may call a route and what it is counted under are the route's, declared with it.
+    @Test func routesCarryTheirAccessAndName() throws {
+        var r = Router()
+        r.add("GET", "/open", access: .open) { _, _ in HTTPResponse(status: 200, body: []) }
+        r.add("GET", "/audit", access: .role(.admin)) { _, _ in HTTPResponse(status: 200, body: []) }
+        r.add("POST", "/contracts/{id}", name: "contract publish") { _, _ in HTTPResponse(status: 202, body: []) }
+        r.add("GET", "/runs") { _, _ in HTTPResponse(status: 200, body: []) }
+        guard case .found(let open, _) = r.match(method: "GET", path: "/open"),
+              case .found(let audit, _) = r.match(method: "GET", path: "/audit"),
+              case .found(let contract, let captures) = r.match(method: "POST", path: "/contracts/7"),
+              case .found(let runs, _) = r.match(method: "HEAD", path: "/runs") else {
+            Issue.record("every route matches"); return
+        }
+        #expect(open.access == .open && audit.access == .role(.admin))
+        #expect(contract.access == .role(.operator) && runs.access == .role(.viewer), "each method's default")
+        #expect(contract.metricName(for: "POST") == "contract publish" && captures == ["id": "7"])
+        #expect(runs.metricName(for: "GET") == "GET /runs" && runs.metricName(for: "HEAD") == "HEAD /runs")
+        // A request no route takes needs its method's default: without a token, 401 before 404.
+        #expect(r.match(method: "GET", path: "/nope").access(method: "GET") == .role(.viewer))
+        #expect(r.match(method: "DELETE", path: "/runs").access(method: "DELETE") == .role(.operator))
     }
 }
 

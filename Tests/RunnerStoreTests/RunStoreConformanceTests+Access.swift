@@ -144,6 +144,44 @@ extension RunStoreConformanceTests {
     }
 
     @Test(arguments: StoreBackend.all)
+    func aScheduleMarkIsSetOnlyOverTheMarkRead(_ backend: StoreBackend) throws {
+        let store = try make(backend).store
+        let cron = "0 3 * * *"
+        let first = Date(timeIntervalSince1970: 86_400), second = Date(timeIntervalSince1970: 2 * 86_400)
+        func mark(_ expected: Date?, _ at: Date) throws -> Bool {
+            try store.compareAndSetScheduleLastFired(pipeline: "p", entry: 0, cron: cron, expected: expected, at: at)
+        }
+        #expect(try mark(nil, first))
+        #expect(try !mark(nil, second), "a first mark is set once")
+        let read = try #require(try store.scheduleLastFired(pipeline: "p", entry: 0, cron: cron))
+        #expect(try mark(read, second))
+        #expect(try !mark(read, second + 60), "the mark read is no longer the store's")
+        #expect(try store.scheduleLastFired(pipeline: "p", entry: 0, cron: cron) == second)
+        #expect(try !store.compareAndSetScheduleLastFired(pipeline: "p", entry: 0, cron: "0 4 * * *", expected: second,
+                                                          at: second + 60), "a mark of another cron text is no mark")
+        #expect(try store.compareAndSetScheduleLastFired(pipeline: "p", entry: 0, cron: "0 4 * * *", expected: nil,
+                                                         at: first), "a changed cron starts over")
+        #expect(try store.scheduleLastFired(pipeline: "p", entry: 0, cron: "0 4 * * *") == first)
+    }
+
+    /// Nodes that read the same mark and decided to fire: one of them fires.
+    @Test(arguments: StoreBackend.all)
+    func ofConcurrentCompareAndSetsOfOneMarkOneWins(_ backend: StoreBackend) async throws {
+        let made = try make(backend)
+        let cron = "*/5 * * * *", last = Date(timeIntervalSince1970: 86_400)
+        try made.store.setScheduleLastFired(pipeline: "p", entry: 0, cron: cron, at: last)
+        let read = try #require(try made.store.scheduleLastFired(pipeline: "p", entry: 0, cron: cron))
+        let wins = Collected<Bool>()
+        let failures = try await concurrently(6) { worker in
+            let store = try made.anotherConnection()
+            wins.add(try store.compareAndSetScheduleLastFired(pipeline: "p", entry: 0, cron: cron, expected: read,
+                                                              at: last + Double(300 * (worker + 1))))
+        }
+        #expect(failures.isEmpty, "\(failures)")
+        #expect(wins.values.filter { $0 }.count == 1 && wins.values.count == 6)
+    }
+
+    @Test(arguments: StoreBackend.all)
     func metricsCountRunsAndTimeSteps(_ backend: StoreBackend) throws {
         let store = try make(backend).store
         #expect(try store.runCounts().isEmpty && store.stepDurations().isEmpty)

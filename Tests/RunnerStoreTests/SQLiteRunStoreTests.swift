@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import RunnerCore
 @testable import RunnerStore
+import RunnerTestSupport
 
 /// What only the SQLite store has: its schema, migrations, triggers, connections and file. Its
 /// behaviour as a run store is in `RunStoreConformanceTests`, with every other backend's.

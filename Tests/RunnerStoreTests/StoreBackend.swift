@@ -90,11 +90,3 @@ func concurrently(_ count: Int, _ body: @escaping @Sendable (Int) throws -> Void
         return failures.values
     }
 }
-
-/// Values added from several threads.
-final class Collected<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var items: [T] = []
-    func add(_ value: T) { lock.lock(); items.append(value); lock.unlock() }
-    var values: [T] { lock.lock(); defer { lock.unlock() }; return items }
-}

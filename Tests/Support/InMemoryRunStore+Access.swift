@@ -129,6 +129,17 @@ extension InMemoryRunStore {
         try write { scheduleMarks[ScheduleEntry(pipeline: pipeline, entry: entry)] = (cron, at) }
     }
 
+    public func compareAndSetScheduleLastFired(pipeline: String, entry: Int, cron: String, expected: Date?,
+                                               at: Date) throws -> Bool {
+        try write {
+            let id = ScheduleEntry(pipeline: pipeline, entry: entry)
+            let current = scheduleMarks[id].flatMap { $0.cron == cron ? $0.at : nil }
+            guard current == expected else { return false }
+            scheduleMarks[id] = (cron, at)
+            return true
+        }
+    }
+
     public func runCounts() throws -> [RunStatus: Int] {
         read { Dictionary(grouping: entries.values, by: \.run.status).mapValues(\.count) }
     }

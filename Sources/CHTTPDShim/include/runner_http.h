@@ -23,14 +23,21 @@ struct runner_http_request {
     void *connection;         /* for runner_http_header and runner_http_query */
 };
 
-/* What the handler answers. Every pointer is malloc'd by the handler (or NULL) and freed here. */
+/* One header field of a response. */
+struct runner_http_header {
+    const char *name;
+    const char *value;
+};
+
+/* What the handler answers. `body` and `headers` are malloc'd by the handler (or NULL) and freed
+   here. `headers` is one block: the array of `header_count` fields (Content-Type among them),
+   followed by the strings they point to, so that one free releases it all. */
 struct runner_http_response {
     unsigned int status;
     char *body;
     size_t body_length;
-    char *content_type;
-    char *header_name;        /* one extra header (e.g. Retry-After), or NULL */
-    char *header_value;
+    struct runner_http_header *headers;
+    size_t header_count;
     void *stream;             /* a runner_http_stream: the body is streamed from it (body ignored) */
 };
 

@@ -52,59 +52,80 @@ enum ArgumentParser {
                 continue
             }
             if argument == "--" { onlyPositionals = true; continue }
-            let option: CommandSpec.Option?
-            var inlineValue: String?
-            if argument.hasPrefix("--") {
-                let body = argument.dropFirst(2)
-                let name = body.split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
-                if body.contains("=") { inlineValue = String(body.drop { $0 != "=" }.dropFirst()) }
-                option = options.first { $0.long == name }
-                if option == nil {
-                    return .failure(UsageError(message: "unknown option '--\(name)' for '\(spec.name)'",
-                                               hint: Suggestion.closest(to: name, in: options.map(\.long)).map { "did you mean '--\($0)'?" }
-                                                   ?? "see 'runner \(spec.name) --help'"))
+            switch option(argument, in: options, of: spec) {
+            case .failure(let error): return .failure(error)
+            case .success(let (option, inlineValue)):
+                if let error = take(option, argument, inlineValue, of: spec, from: arguments, at: &index, into: &parsed) {
+                    return .failure(error)
                 }
-            } else {
-                let short = argument.dropFirst().first!
-                option = options.first { $0.short == short }
-                if argument.count > 2 { inlineValue = String(argument.dropFirst(2)) }
-                if option == nil {
-                    return .failure(UsageError(message: "unknown option '-\(short)' for '\(spec.name)'",
-                                               hint: "see 'runner \(spec.name) --help'"))
-                }
-            }
-            guard let option else { continue }
-            if let valueName = option.valueName {
-                let value: String
-                if let inlineValue {
-                    value = inlineValue
-                } else if index < arguments.count {
-                    value = arguments[index]
-                    index += 1
-                } else {
-                    return .failure(UsageError(message: "option '--\(option.long)' needs a value (\(valueName))", hint: nil))
-                }
-                if !option.isRepeatable, parsed.options[option.long] != nil {
-                    return .failure(UsageError(message: "option '--\(option.long)' is given more than once", hint: nil))
-                }
-                parsed.options[option.long, default: []].append(value)
-            } else {
-                if inlineValue != nil, argument.hasPrefix("--") {
-                    return .failure(UsageError(message: "option '--\(option.long)' takes no value", hint: nil))
-                }
-                if inlineValue != nil {
-                    return .failure(UsageError(message: "unknown option '\(argument)' for '\(spec.name)'", hint: "see 'runner \(spec.name) --help'"))
-                }
-                parsed.flags.insert(option.long)
             }
         }
         if parsed.has("help") { return .success(parsed) }
+        return checkPositionals(parsed, of: spec)
+    }
+
+    /// The option an argument names, and the value written in it (`--name=value`, `-svalue`).
+    private static func option(_ argument: String, in options: [CommandSpec.Option],
+                               of spec: CommandSpec) -> Result<(CommandSpec.Option, String?), UsageError> {
+        if argument.hasPrefix("--") {
+            let body = argument.dropFirst(2)
+            let name = body.split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
+            let inlineValue = body.contains("=") ? String(body.drop { $0 != "=" }.dropFirst()) : nil
+            guard let option = options.first(where: { $0.long == name }) else {
+                return .failure(UsageError(message: "unknown option '--\(name)' for '\(spec.name)'",
+                                           hint: Suggestion.closest(to: name, in: options.map(\.long)).map { "did you mean '--\($0)'?" }
+                                               ?? "see 'runner \(spec.name) --help'"))
+            }
+            return .success((option, inlineValue))
+        }
+        let short = argument.dropFirst().first
+        guard let option = options.first(where: { $0.short != nil && $0.short == short }) else {
+            return .failure(UsageError(message: "unknown option '-\(short.map(String.init) ?? "")' for '\(spec.name)'",
+                                       hint: "see 'runner \(spec.name) --help'"))
+        }
+        return .success((option, argument.count > 2 ? String(argument.dropFirst(2)) : nil))
+    }
+
+    /// Records the option (its value from `inlineValue` or the next argument); an error when it
+    /// cannot be.
+    private static func take(_ option: CommandSpec.Option, _ argument: String, _ inlineValue: String?, of spec: CommandSpec,
+                             from arguments: [String],
+                             at index: inout Int, into parsed: inout ParsedArguments) -> UsageError? {
+        guard let valueName = option.valueName else {
+            if inlineValue != nil, argument.hasPrefix("--") {
+                return UsageError(message: "option '--\(option.long)' takes no value", hint: nil)
+            }
+            if inlineValue != nil {
+                return UsageError(message: "unknown option '\(argument)' for '\(spec.name)'", hint: "see 'runner \(spec.name) --help'")
+            }
+            parsed.flags.insert(option.long)
+            return nil
+        }
+        let value: String
+        if let inlineValue {
+            value = inlineValue
+        } else if index < arguments.count {
+            value = arguments[index]
+            index += 1
+        } else {
+            return UsageError(message: "option '--\(option.long)' needs a value (\(valueName))", hint: nil)
+        }
+        if !option.isRepeatable, parsed.options[option.long] != nil {
+            return UsageError(message: "option '--\(option.long)' is given more than once", hint: nil)
+        }
+        parsed.options[option.long, default: []].append(value)
+        return nil
+    }
+
+    private static func checkPositionals(_ parsed: ParsedArguments, of spec: CommandSpec) -> Result<ParsedArguments, UsageError> {
         let count = parsed.positionals.count
         if count < spec.positionals.lowerBound {
             return .failure(UsageError(message: "'\(spec.name)' needs \(spec.positionalName)", hint: "usage: \(spec.usage)"))
         }
         if count > spec.positionals.upperBound {
-            return .failure(UsageError(message: "'\(spec.name)' takes \(spec.positionals.upperBound == 1 ? "one" : "\(spec.positionals.upperBound)") \(spec.positionalName), got \(count): \(parsed.positionals.joined(separator: " "))",
+            let most = spec.positionals.upperBound == 1 ? "one" : "\(spec.positionals.upperBound)"
+            return .failure(UsageError(message: "'\(spec.name)' takes \(most) \(spec.positionalName), got \(count): "
+                                           + parsed.positionals.joined(separator: " "),
                                        hint: "usage: \(spec.usage)"))
         }
         return .success(parsed)

@@ -29,9 +29,9 @@ enum GCCommand {
         case .success(let s): service = s
         }
         let dryRun = arguments.has("dry-run")
-        let collected: [RunService.Collected]
+        let collected: [GarbageCollector.Collected]
         do {
-            collected = try service.collectGarbage(olderThan: olderThan, dryRun: dryRun)
+            collected = try service.garbageCollector.collect(now: Date(), olderThan: olderThan, dryRun: dryRun)
         } catch {
             return RunsCommand.fail(Diagnostic(.internalError, "gc: \(error)"), context, .internalError)
         }

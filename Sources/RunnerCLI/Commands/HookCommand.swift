@@ -124,7 +124,7 @@ enum HookCommand {
         return status
     }
 
-    /// Admits one run for a ref update (the pipeline's concurrency rule answers at once; a
+    /// Launches one run for a ref update (the pipeline's concurrency rule answers at once; a
     /// queued run waits in the detached runner) and hands it to a detached runner.
     static func launch(_ entry: HookEntry, pipeline: ValidatedPipeline, update: RefUpdate, event: String, repository: String,
                        pusher: String?, context: RunnerCLI.Context) -> ExitCode {
@@ -133,16 +133,25 @@ enum HookCommand {
         let short = String(update.new.prefix(12))
         switch admit(entry, pipeline: pipeline, update: update, event: event, repository: repository, pusher: pusher, context: context) {
         case .failure(let failed): return failed.code
-        case .success(.created(let id)):
-            return detach(["hook", "launch", "--run", id.rawValue], state: entry.state, context: context,
-                          note: "runner: \(name): run \(id) launched for \(update.ref) at \(short)")
+        case .success(.accepted(let run)):
+            return detach(["hook", "launch", "--run", run.id.rawValue], state: entry.state, context: context,
+                          note: "runner: \(name): run \(run.id) launched for \(update.ref) at \(short)")
         case .success(.rejected(let active, let code)):
             console.err("runner: \(name): not launched for \(update.ref) at \(short): run \(active.id) is \(active.status.rawValue) (\(code))\n")
             appendLog(entry.state, "rejected \(name) \(update.ref) \(update.new): run \(active.id) is \(active.status.rawValue) (\(code))")
             return .conflict
-        case .success(.skipped(let id, let active)):
-            console.err("runner: \(name): run \(id) skipped: run \(active.id) is \(active.status.rawValue) (on_conflict: skip)\n")
+        case .success(.skipped(let run, let active)):
+            console.err("runner: \(name): run \(run.id) skipped: run \(active.id) is \(active.status.rawValue) "
+                        + "(on_conflict: skip)\n")
             return .success
+        case .success(.invalid(let problems)):
+            let renderer = DiagnosticRenderer(colors: console.colorsError)
+            problems.forEach { console.err(renderer.render($0)) }
+            appendLog(entry.state, "not launched \(name) \(update.ref) \(update.new): "
+                      + problems.map(\.message).joined(separator: "; "))
+            return .invalid
+        case .success(.replayed), .success(.keyMismatch), .success(.keyInFlight):
+            return .internalError // no Idempotency-Key is sent from here
         }
     }
 
@@ -194,44 +203,30 @@ enum HookCommand {
 
     struct Failed: Error { var code: ExitCode }
 
+    /// The engine's launch of the commit `update` names, in the state directory the hook was
+    /// installed with (not audited: the hook runs as the account that pushes or commits).
     static func admit(_ entry: HookEntry, pipeline: ValidatedPipeline, update: RefUpdate, event: String, repository: String,
-                      pusher: String?, context: RunnerCLI.Context) -> Result<RunService.Admission, Failed> {
-        let name = pipeline.pipeline.name.value
-        let renderer = DiagnosticRenderer(colors: context.console.colorsError)
+                      pusher: String?, context: RunnerCLI.Context) -> Result<LaunchOutcome, Failed> {
         guard let param = entry.param ?? pipeline.pipeline.triggers.git?.param?.value else {
-            context.console.err("runner: \(name): no param takes the commit (set triggers.git.param or install with --param-for-ref)\n")
+            context.console.err("runner: \(pipeline.pipeline.name.value): no param takes the commit "
+                                + "(set triggers.git.param or install with --param-for-ref)\n")
             return .failure(Failed(code: .invalid))
         }
-        let checked: LaunchCheck.Checked
-        switch LaunchCheck.check([(name: param, input: .text(update.new))], for: pipeline, pipelineFile: entry.pipeline,
-                                 repositories: [param: repository]) {
-        case .success(let c): checked = c
-        case .failure(let failure):
-            let problems = failure.diagnostics
-            problems.forEach { context.console.err(renderer.render($0)) }
-            appendLog(entry.state, "not launched \(name) \(update.ref) \(update.new): " + problems.map(\.message).joined(separator: "; "))
-            return .failure(Failed(code: .invalid))
-        }
-        var detail = ["event": event, "ref": update.ref, "new": update.new, "repository": repository]
-        if !update.old.isEmpty { detail["old"] = update.old }
-        if let pusher { detail["pusher"] = pusher }
-        let environment = context.environment.merging(["RUNNER_HOME": entry.state]) { $1 }
         let definition = (try? String(contentsOfFile: entry.pipeline, encoding: .utf8)) ?? ""
-        let triggerDetail = detail
-        let outcome: Result<RunService.Admission, any Error> = blockingAwait {
-            do {
-                let service = try RunService(state: StateDirectory(root: URL(fileURLWithPath: entry.state)), environment: environment)
-                return .success(try await service.admit(pipeline: pipeline, definition: definition, file: entry.pipeline,
-                                                        params: checked.params, trigger: .hook,
-                                                        parallelism: ProcessInfo.processInfo.activeProcessorCount,
-                                                        refs: checked.refs, triggerDetail: triggerDetail))
-            } catch {
-                return .failure(error)
-            }
-        }
-        switch outcome {
-        case .success(let admission): return .success(admission)
-        case .failure(let error):
+        let loaded = LoadedPipeline(pipeline: pipeline, definition: definition, file: entry.pipeline)
+        var request = LaunchRequest(pipeline: loaded, params: .given([(name: param, input: .text(update.new))]),
+                                    trigger: .hook, parallelism: ProcessInfo.processInfo.activeProcessorCount)
+        request.repositories = [param: repository]
+        request.triggerDetail = ["event": event, "ref": update.ref, "new": update.new, "repository": repository]
+        if !update.old.isEmpty { request.triggerDetail["old"] = update.old }
+        if let pusher { request.triggerDetail["pusher"] = pusher }
+        let environment = context.environment.merging(["RUNNER_HOME": entry.state]) { $1 }
+        do {
+            let state = StateDirectory(root: URL(fileURLWithPath: entry.state))
+            let service = try RunService(state: state, environment: environment)
+            return .success(try service.launch(request))
+        } catch {
+            let renderer = DiagnosticRenderer(colors: context.console.colorsError)
             context.console.err(renderer.render(Diagnostic(.internalError, "\(error)")))
             return .failure(Failed(code: .internalError))
         }

@@ -21,6 +21,9 @@ enum LocalAudit {
         return "cli:uid-\(uid)"
     }
 
+    /// The local user, as the engine audits what it does for this command.
+    static var context: AuditContext { AuditContext(actor: actor) }
+
     /// Records the action (a failure to record does not undo it, as in the server).
     static func record(_ action: String, run: RunID? = nil, pipeline: String? = nil, params: [String: Value] = [:],
                        in service: RunService) {

@@ -47,10 +47,18 @@ enum RunsCommand {
     /// What a command says, and exits with, when the state cannot be opened: a store locked by
     /// another process or a full disk (try again: 75) is told from one that is broken (70).
     static func openFailure(_ error: any Error) -> (Diagnostic, ExitCode) {
-        if error.isTransientStoreFailure {
-            return (Diagnostic(.stateBusy, "cannot open the run state now: \(error)", hint: DiagnosticCode.stateBusy.help), .storeUnavailable)
+        storeFailure(error, "cannot open the run state")
+    }
+
+    /// The same for a store that failed while the command was `doing` something.
+    static func storeFailure(_ error: any Error, _ doing: String) -> (Diagnostic, ExitCode) {
+        let underlying = (error as? OperationFailure)?.error ?? error
+        if underlying.isTransientStoreFailure {
+            return (Diagnostic(.stateBusy, "\(doing) now: \(underlying)", hint: DiagnosticCode.stateBusy.help),
+                    .storeUnavailable)
         }
-        return (Diagnostic(.stateUnavailable, "cannot open the run state: \(error)", hint: DiagnosticCode.stateUnavailable.help), .internalError)
+        return (Diagnostic(.stateUnavailable, "\(doing): \(underlying)", hint: DiagnosticCode.stateUnavailable.help),
+                .internalError)
     }
 
     /// The exit code of a state that could not be opened (`openFailure`'s diagnostic).
@@ -65,7 +73,14 @@ enum RunsCommand {
         switch service(context) {
         case .failure(let d): return fail(d, context, exitCode(opening: d))
         case .success(let service):
-            guard let record = try? service.find(text), let stored = try? service.store.load(record.id) else {
+            let found: StoredRun?
+            do {
+                found = try service.find(text).flatMap { try service.show($0.id) }
+            } catch {
+                let (diagnostic, exit) = storeFailure(error, "cannot read the run state")
+                return fail(diagnostic, context, exit)
+            }
+            guard let stored = found else {
                 return fail(Diagnostic(.runNotFound, "no run '\(text)'", hint: DiagnosticCode.runNotFound.help), context)
             }
             return body(service, stored)
@@ -214,26 +229,34 @@ enum RunsCommand {
     static func cancel(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode {
         if let answered = remote("cancel", arguments, context) { return answered }
         return withRun(arguments.positionals[0], context) { service, stored in
-            guard !stored.run.status.isTerminal else {
-                return fail(Diagnostic(.runFinished, "run \(stored.run.id) has already finished (\(stored.run.status.rawValue))",
-                                       hint: "nothing to cancel"), context)
-            }
-            guard (try? service.store.requestCancel(stored.run.id, at: Date())) == true else {
+            let outcome: CancelOutcome
+            do {
+                outcome = try service.cancel(stored.run.id, audit: LocalAudit.context)
+            } catch where error.isTransientStoreFailure {
+                let (diagnostic, exit) = storeFailure(error, "cannot record the cancel request")
+                return fail(diagnostic, context, exit)
+            } catch {
                 return fail(Diagnostic(.stateUnavailable, "cannot record the cancel request"), context, .internalError)
             }
-            LocalAudit.record("cancel", run: stored.run.id, pipeline: stored.run.pipeline, in: service)
-            if RunService.isOrphan(stored.run) {
+            switch outcome {
+            case .notFound:
+                let d = Diagnostic(.runNotFound, "no run '\(stored.run.id)'", hint: DiagnosticCode.runNotFound.help)
+                return fail(d, context)
+            case .alreadyFinished(let run):
+                return fail(Diagnostic(.runFinished, "run \(run.id) has already finished (\(run.status.rawValue))",
+                                       hint: "nothing to cancel"), context)
+            case .requested(let run, hasExecutor: true):
+                context.console.out("cancel requested for run \(run.id); its runner is stopping it\n")
+                return .success
+            case .requested(let run, hasExecutor: false):
                 // Nobody would act on the request: the cancel is carried out here (finally
                 // steps run; a run whose definition no longer loads just ends).
-                context.console.out("cancel requested for run \(stored.run.id); nobody is executing it: cancelling it here\n")
+                context.console.out("cancel requested for run \(run.id); nobody is executing it: cancelling it here\n")
                 let exit = Execution(service: service, context: context, json: false)
-                    .run(stored.run.id, header: "\(stored.run.pipeline) · run \(stored.run.id) (cancelling)")
-                let final = try? service.store.load(stored.run.id)
+                    .run(run.id, header: "\(run.pipeline) · run \(run.id) (cancelling)")
+                let final = try? service.store.load(run.id)
                 return final?.run.status == .cancelled ? .success : exit
-            } else {
-                context.console.out("cancel requested for run \(stored.run.id); its runner is stopping it\n")
             }
-            return .success
         }
     }
 
@@ -244,15 +267,10 @@ enum RunsCommand {
         return withRun(arguments.positionals[0], context) { service, stored in
             var id = stored.run.id
             if let step = arguments.value("from") {
-                do {
-                    id = try service.retry(stored.run.id, from: step)
-                } catch let error as RunService.RetryError where error.conflict != nil {
-                    return fail(Diagnostic(.usage, error.description, hint: "follow it with 'runner runs show \(error.conflict!.active.id)'",
-                                           contractCode: error.conflict!.errorCode), context, .conflict)
-                } catch {
-                    return fail(Diagnostic(.usage, "\(error)"), context, .invalid)
+                switch retry(stored, from: step, service, context) {
+                case .success(let run): id = run
+                case .failure(let exit): return exit
                 }
-                LocalAudit.record("retry", run: id, pipeline: stored.run.pipeline, in: service)
                 context.console.err("re-running \(stored.run.pipeline) from \(step) as run \(id) (earlier successes of \(stored.run.id) reused)\n")
             } else if stored.run.status.isTerminal {
                 return fail(Diagnostic(.runFinished, "run \(stored.run.id) has already finished (\(stored.run.status.rawValue))",
@@ -264,6 +282,34 @@ enum RunsCommand {
             }
             return Execution(service: service, context: context, json: arguments.has("json"))
                 .run(id, header: "\(stored.run.pipeline) · run \(id)")
+        }
+    }
+
+    /// `runs resume --from`: the engine's retry, audited as the local user's; the new run.
+    static func retry(_ stored: StoredRun, from step: String, _ service: RunService,
+                      _ context: RunnerCLI.Context) -> Result<RunID, ExitCode> {
+        let outcome: LaunchOutcome
+        do {
+            outcome = try service.retry(stored.run.id, from: step, trigger: .cli, audit: LocalAudit.context)
+        } catch where error.isTransientStoreFailure {
+            let (diagnostic, exit) = storeFailure(error, "cannot record the run")
+            return .failure(fail(diagnostic, context, exit))
+        } catch {
+            return .failure(fail(Diagnostic(.usage, "\(error)"), context, .invalid))
+        }
+        switch outcome {
+        case .accepted(let run):
+            return .success(run.id)
+        case .rejected(let active, let code):
+            let d = Diagnostic(.usage, LaunchOutcome.conflictMessage(pipeline: stored.run.pipeline, active: active),
+                               hint: "follow it with 'runner runs show \(active.id)'", contractCode: code)
+            return .failure(fail(d, context, .conflict))
+        case .invalid(let problems):
+            let message = problems.first?.message ?? "run \(stored.run.id) cannot be retried"
+            return .failure(fail(Diagnostic(.usage, message), context, .invalid))
+        case .skipped, .replayed, .keyMismatch, .keyInFlight:
+            // A retry is never skipped and has no Idempotency-Key.
+            return .failure(.internalError)
         }
     }
 }

@@ -32,51 +32,83 @@ enum ServeCommand {
         next start (steps in flight run again: at least once).
         """)
 
+    /// What the options ask for.
+    struct Settings {
+        var host: String
+        var port: UInt16
+        var server = HTTPServer.Options()
+        var grace: Duration = .seconds(10)
+        var retention = GarbageCollector.defaultRetention
+        var gcEvery: Duration = .seconds(3600)
+        var directory: String
+    }
+
     static func run(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode {
         let console = context.console
         let renderer = DiagnosticRenderer(colors: console.colorsError)
-        let listen = arguments.value("listen") ?? "127.0.0.1:8080"
-        guard let colon = listen.lastIndex(of: ":"), let port = UInt16(listen[listen.index(after: colon)...]) else {
-            return RunnerCLI.usageError(UsageError(message: "--listen takes HOST:PORT, got '\(listen)'", hint: "e.g. --listen 127.0.0.1:8080"), context)
+        let settings: Settings
+        switch self.settings(arguments, context) {
+        case .success(let read): settings = read
+        case .failure(let usage): return RunnerCLI.usageError(usage, context)
         }
-        let host = String(listen[..<colon])
-        var options = HTTPServer.Options()
-        if let text = arguments.value("threads") {
-            guard let n = UInt32(text), (1...256).contains(n) else {
-                return RunnerCLI.usageError(UsageError(message: "--threads takes 1 to 256, got '\(text)'", hint: nil), context)
-            }
-            options.threads = n
-        }
-        if let failure = limits(arguments, &options) { return RunnerCLI.usageError(failure, context) }
-        var grace: Duration = .seconds(10)
-        if let text = arguments.value("shutdown-grace") {
-            guard case .success(let d) = DurationText.parse(text) else {
-                return RunnerCLI.usageError(UsageError(message: "--shutdown-grace takes a duration like 30s, got '\(text)'", hint: nil), context)
-            }
-            grace = d
-        }
-        var retention = RunService.defaultRetention, gcEvery: Duration = .seconds(3600)
-        for (option, target) in [("retention", 0), ("gc-every", 1)] {
-            guard let text = arguments.value(option) else { continue }
-            guard case .success(let d) = DurationText.parse(text), d > .zero else {
-                return RunnerCLI.usageError(UsageError(message: "--\(option) takes a duration like 3d or 1h, got '\(text)'", hint: nil), context)
-            }
-            if target == 0 { retention = d } else { gcEvery = d }
-        }
-        let directory = URL(fileURLWithPath: arguments.value("pipelines") ?? "pipelines",
-                            relativeTo: URL(fileURLWithPath: context.currentDirectory)).standardizedFileURL.path
         let service: RunService
         switch RunsCommand.service(context) {
         case .failure(let d): return RunsCommand.fail(d, context, RunsCommand.exitCode(opening: d))
         case .success(let s): service = s
         }
-        let api = APIServer(pipelinesDirectory: directory, service: service)
+        let api = APIServer(pipelinesDirectory: settings.directory, service: service)
         report(api.reload(), console: console, renderer: renderer)
         // Signals are handled before the server says it listens: a SIGHUP or SIGTERM sent as
         // soon as it is up is never lost (or fatal).
         let stop = DispatchSemaphore(value: 0)
-        var sources: [DispatchSourceSignal] = []
-        for signalNumber in [SIGTERM, SIGINT, SIGHUP] {
+        let sources = handleSignals(api, console: console, renderer: renderer, stop: stop)
+        raiseOpenFileLimit()
+        let server = HTTPServer { request in api.handle(request) }
+        // Tokens and payloads are hashed with libcrypto, loaded on first use: no server without it.
+        if let why = APIServer.cryptoUnavailable {
+            console.err(renderer.render(Diagnostic(.internalError, "runner serve: \(why)", hint: "install OpenSSL 3's libcrypto (Debian: libssl3)")))
+            return .internalError
+        }
+        do {
+            try server.start(address: settings.host, port: settings.port, options: settings.server)
+        } catch {
+            console.err(renderer.render(Diagnostic(.usage, "runner serve: \(error)", hint: "choose another --listen address or port")))
+            return .internalError
+        }
+        serve(api, server, settings, console: console, stop: stop)
+        _ = sources
+        return .success
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then lets the runs finish for the grace.
+    static func serve(_ api: APIServer, _ server: HTTPServer, _ settings: Settings, console: Console,
+                      stop: DispatchSemaphore) {
+        let resumed = api.resumeUnfinished()
+        let count = api.pipelineNames.count
+        console.out("runner serve: \(count) pipeline\(count == 1 ? "" : "s") from \(settings.directory)"
+                    + (resumed.isEmpty ? "" : "; finishing \(resumed.count) interrupted run\(resumed.count == 1 ? "" : "s")")
+                    + "; listening on http://\(settings.host):\(server.port)\n")
+        let stopping = StopFlag()
+        do {
+            try api.runSchedules(gcInterval: Double(settings.gcEvery.components.seconds),
+                                 defaultRetention: settings.retention,
+                                 log: { console.out("runner serve: \($0)\n") }, stop: { stopping.isSet })
+        } catch {
+            RunnerCLI.exitIfOutOfThreads(error)
+        }
+        stop.wait()
+        stopping.set()
+        server.stop()
+        let deadline = Date().addingTimeInterval(Double(settings.grace.components.seconds))
+        while api.executing > 0 && Date() < deadline { usleep(50_000) }
+        let left = api.executing
+        console.out("runner serve: stopped" + (left > 0 ? "; \(left) run\(left == 1 ? "" : "s") left for the next start to finish" : "") + "\n")
+    }
+
+    /// SIGHUP reloads the pipelines; SIGTERM and SIGINT signal `stop`.
+    static func handleSignals(_ api: APIServer, console: Console, renderer: DiagnosticRenderer,
+                              stop: DispatchSemaphore) -> [DispatchSourceSignal] {
+        [SIGTERM, SIGINT, SIGHUP].map { signalNumber in
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler {
@@ -88,41 +120,43 @@ enum ServeCommand {
                 }
             }
             source.resume()
-            sources.append(source)
+            return source
         }
-        raiseOpenFileLimit()
-        let server = HTTPServer { request in api.handle(request) }
-        // Tokens and payloads are hashed with libcrypto, loaded on first use: no server without it.
-        if let why = APIServer.cryptoUnavailable {
-            console.err(renderer.render(Diagnostic(.internalError, "runner serve: \(why)", hint: "install OpenSSL 3's libcrypto (Debian: libssl3)")))
-            return .internalError
+    }
+
+    /// The options read, or the usage error of the first that is wrong.
+    static func settings(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> Result<Settings, UsageError> {
+        let listen = arguments.value("listen") ?? "127.0.0.1:8080"
+        guard let colon = listen.lastIndex(of: ":"), let port = UInt16(listen[listen.index(after: colon)...]) else {
+            return .failure(UsageError(message: "--listen takes HOST:PORT, got '\(listen)'",
+                                       hint: "e.g. --listen 127.0.0.1:8080"))
         }
-        do {
-            try server.start(address: host, port: port, options: options)
-        } catch {
-            console.err(renderer.render(Diagnostic(.usage, "runner serve: \(error)", hint: "choose another --listen address or port")))
-            return .internalError
+        let directory = URL(fileURLWithPath: arguments.value("pipelines") ?? "pipelines",
+                            relativeTo: URL(fileURLWithPath: context.currentDirectory)).standardizedFileURL.path
+        var settings = Settings(host: String(listen[..<colon]), port: port, directory: directory)
+        if let text = arguments.value("threads") {
+            guard let n = UInt32(text), (1...256).contains(n) else {
+                return .failure(UsageError(message: "--threads takes 1 to 256, got '\(text)'", hint: nil))
+            }
+            settings.server.threads = n
         }
-        let resumed = api.resumeUnfinished()
-        console.out("runner serve: \(api.pipelineNames.count) pipeline\(api.pipelineNames.count == 1 ? "" : "s") from \(directory)"
-                    + (resumed.isEmpty ? "" : "; finishing \(resumed.count) interrupted run\(resumed.count == 1 ? "" : "s")")
-                    + "; listening on http://\(host):\(server.port)\n")
-        let stopping = StopFlag()
-        do {
-            try api.runSchedules(gcInterval: Double(gcEvery.components.seconds), defaultRetention: retention,
-                                 log: { console.out("runner serve: \($0)\n") }, stop: { stopping.isSet })
-        } catch {
-            RunnerCLI.exitIfOutOfThreads(error)
+        if let failure = limits(arguments, &settings.server) { return .failure(failure) }
+        if let text = arguments.value("shutdown-grace") {
+            guard case .success(let d) = DurationText.parse(text) else {
+                return .failure(UsageError(message: "--shutdown-grace takes a duration like 30s, got '\(text)'",
+                                           hint: nil))
+            }
+            settings.grace = d
         }
-        stop.wait()
-        stopping.set()
-        server.stop()
-        let deadline = Date().addingTimeInterval(Double(grace.components.seconds))
-        while api.executing > 0 && Date() < deadline { usleep(50_000) }
-        let left = api.executing
-        console.out("runner serve: stopped" + (left > 0 ? "; \(left) run\(left == 1 ? "" : "s") left for the next start to finish" : "") + "\n")
-        _ = sources
-        return .success
+        for option in ["retention", "gc-every"] {
+            guard let text = arguments.value(option) else { continue }
+            guard case .success(let d) = DurationText.parse(text), d > .zero else {
+                return .failure(UsageError(message: "--\(option) takes a duration like 3d or 1h, got '\(text)'",
+                                           hint: nil))
+            }
+            if option == "retention" { settings.retention = d } else { settings.gcEvery = d }
+        }
+        return .success(settings)
     }
 
     /// `--max-client-connections` and `--header-timeout` into the server's options.

@@ -42,10 +42,10 @@ public struct SteadyClock: Sendable {
         self.init(wall: clock.now(), start: clock.monotonic(), clock: clock)
     }
 
-    /// Read `wall` when `clock`'s monotonic reading was `start`.
-    public init(wall: Date, start: Monotonic, clock: any Clock = SystemClock()) {
+    /// Read `wall` when `clock`'s monotonic reading was `start` (now, when not given).
+    public init(wall: Date, start: Monotonic? = nil, clock: any Clock = SystemClock()) {
         self.wall = wall
-        self.start = start
+        self.start = start ?? clock.monotonic()
         self.clock = clock
     }
 

@@ -95,6 +95,7 @@ public enum DiagnosticCode: String, CaseIterable, Hashable, Sendable, Codable {
     case unsupportedTransferCoding = "RUN6012"
     case nulInURL = "RUN6013"
     case headersTimeout = "RUN6014"
+    case tooManyEventStreams = "RUN6015"
 
     // MARK: 7xxx CLI
     case usage = "RUN7001"

@@ -15,69 +15,26 @@ public enum Timestamp {
     }
 
     public static func parse(_ text: String) -> Result<Instant, ParseError> {
-        let b = Array(text.utf8)
-        var i = 0
-        func digits(_ n: Int) -> Int? {
-            guard i + n <= b.count else { return nil }
-            var v = 0
-            for k in i..<(i + n) {
-                guard b[k] >= .zero, b[k] <= .nine else { return nil }
-                v = v * 10 + Int(b[k] - .zero)
-            }
-            i += n
-            return v
-        }
-        func take(_ c: UInt8) -> Bool {
-            if i < b.count, b[i] == c { i += 1; return true }
-            return false
-        }
+        var scan = TimestampScanner(Array(text.utf8))
         let bad = ParseError(message: "'\(text)' is not an ISO 8601 timestamp",
                              hint: "write e.g. 2026-02-01 or 2026-02-01T09:00:00+09:00")
-        guard let year = digits(4), take(UInt8(ascii: "-")), let month = digits(2), take(UInt8(ascii: "-")),
-              let day = digits(2) else { return .failure(bad) }
+        guard let year = scan.digits(4), scan.take("-"), let month = scan.digits(2), scan.take("-"),
+              let day = scan.digits(2) else { return .failure(bad) }
         guard (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year) else {
             return .failure(ParseError(message: "'\(text)' is not a real date", hint: nil))
         }
-        var seconds = daysFromCivil(year: year, month: month, day: day) * 86_400
-        var millis = 0
-        if i == b.count { return .success(Instant(epochSeconds: seconds, milliseconds: 0)) }
-        guard take(UInt8(ascii: "T")) || take(UInt8(ascii: "t")) || take(UInt8(ascii: " ")) else { return .failure(bad) }
-        guard let hour = digits(2), take(UInt8(ascii: ":")), let minute = digits(2) else { return .failure(bad) }
-        var second = 0
-        if take(UInt8(ascii: ":")) {
-            guard let s = digits(2) else { return .failure(bad) }
-            second = s
-            if take(UInt8(ascii: ".")) || take(UInt8(ascii: ",")) {
-                var scale = 100, any = false
-                while i < b.count, b[i] >= .zero, b[i] <= .nine {
-                    millis += Int(b[i] - .zero) * scale
-                    scale /= 10
-                    any = true
-                    i += 1
-                }
-                guard any else { return .failure(bad) }
-            }
-        }
-        guard hour <= 23, minute <= 59, second <= 59 else {
+        let midnight = daysFromCivil(year: year, month: month, day: day) * 86_400
+        if scan.isAtEnd { return .success(Instant(epochSeconds: midnight, milliseconds: 0)) }
+        guard scan.take("T") || scan.take("t") || scan.take(" ") else { return .failure(bad) }
+        guard let (secondOfDay, millis) = scan.timeOfDay() else { return .failure(bad) }
+        guard secondOfDay >= 0 else {
             return .failure(ParseError(message: "'\(text)' has an invalid time of day", hint: nil))
         }
-        seconds += Int64(hour * 3600 + minute * 60 + second)
-        guard i < b.count else {
+        guard !scan.isAtEnd else {
             return .failure(ParseError(message: "'\(text)' has no time zone", hint: "add 'Z' for UTC or an offset like '+09:00'"))
         }
-        if take(UInt8(ascii: "Z")) || take(UInt8(ascii: "z")) {
-        } else if b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") {
-            let sign: Int64 = b[i] == UInt8(ascii: "+") ? 1 : -1
-            i += 1
-            guard let oh = digits(2) else { return .failure(bad) }
-            _ = take(UInt8(ascii: ":"))
-            guard let om = digits(2), oh <= 23, om <= 59 else { return .failure(bad) }
-            seconds -= sign * Int64(oh * 3600 + om * 60)
-        } else {
-            return .failure(bad)
-        }
-        guard i == b.count else { return .failure(bad) }
-        return .success(Instant(epochSeconds: seconds, milliseconds: millis))
+        guard let offset = scan.zoneOffset(), scan.isAtEnd else { return .failure(bad) }
+        return .success(Instant(epochSeconds: midnight + Int64(secondOfDay) - offset, milliseconds: millis))
     }
 
     /// `2026-02-01T00:00:00Z`, with `.250` when there are milliseconds.
@@ -164,5 +121,72 @@ public enum Timestamp {
         let m = mp < 10 ? mp + 3 : mp - 9
         let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
         return (Int(y), Int(m), Int(d))
+    }
+}
+
+/// Reads a timestamp's bytes from the start: fixed-width numbers, single characters.
+struct TimestampScanner {
+    private let b: [UInt8]
+    private var i = 0
+
+    init(_ bytes: [UInt8]) { b = bytes }
+
+    var isAtEnd: Bool { i == b.count }
+
+    /// `n` ASCII digits as a number.
+    mutating func digits(_ n: Int) -> Int? {
+        guard i + n <= b.count else { return nil }
+        var v = 0
+        for k in i..<(i + n) {
+            guard b[k] >= .zero, b[k] <= .nine else { return nil }
+            v = v * 10 + Int(b[k] - .zero)
+        }
+        i += n
+        return v
+    }
+
+    mutating func take(_ c: Unicode.Scalar) -> Bool {
+        if i < b.count, b[i] == UInt8(ascii: c) { i += 1; return true }
+        return false
+    }
+
+    /// `hh:mm[:ss[.fff]]`: the second of the day (-1 when a field is out of range) and the
+    /// milliseconds; nil when it is not written so.
+    mutating func timeOfDay() -> (Int, Int)? {
+        guard let hour = digits(2), take(":"), let minute = digits(2) else { return nil }
+        var second = 0, millis = 0
+        if take(":") {
+            guard let s = digits(2) else { return nil }
+            second = s
+            if take(".") || take(",") {
+                guard let fraction = milliseconds() else { return nil }
+                millis = fraction
+            }
+        }
+        guard hour <= 23, minute <= 59, second <= 59 else { return (-1, 0) }
+        return (hour * 3600 + minute * 60 + second, millis)
+    }
+
+    /// The digits of a fraction of a second, as milliseconds (at least one digit).
+    private mutating func milliseconds() -> Int? {
+        var millis = 0, scale = 100, any = false
+        while i < b.count, b[i] >= .zero, b[i] <= .nine {
+            millis += Int(b[i] - .zero) * scale
+            scale /= 10
+            any = true
+            i += 1
+        }
+        return any ? millis : nil
+    }
+
+    /// `Z`, `+hh:mm`, `-hhmm`: seconds east of UTC.
+    mutating func zoneOffset() -> Int64? {
+        if take("Z") || take("z") { return 0 }
+        let sign: Int64
+        if take("+") { sign = 1 } else if take("-") { sign = -1 } else { return nil }
+        guard let hours = digits(2) else { return nil }
+        _ = take(":")
+        guard let minutes = digits(2), hours <= 23, minutes <= 59 else { return nil }
+        return sign * Int64(hours * 3600 + minutes * 60)
     }
 }

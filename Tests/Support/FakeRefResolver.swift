@@ -3,11 +3,16 @@ import RunnerCore
 
 /// Git as a dictionary: repository path → ref → SHA, and the files each commit holds. The
 /// messages are shaped as libgit2's adapter words them (the ref and the repository named).
-struct FakeRefResolver: RefResolver {
-    var refs: [String: [String: String]]
-    var trees: [String: [String: String]] = [:]
+public struct FakeRefResolver: RefResolver {
+    public var refs: [String: [String: String]]
+    public var trees: [String: [String: String]] = [:]
 
-    func resolve(ref: String, in repository: String) throws(GitError) -> RecordedRef {
+    public init(refs: [String: [String: String]], trees: [String: [String: String]] = [:]) {
+        self.refs = refs
+        self.trees = trees
+    }
+
+    public func resolve(ref: String, in repository: String) throws(GitError) -> RecordedRef {
         guard let known = refs[repository] else {
             throw GitError(kind: .noRepository, message: "'\(repository)' is not a git repository")
         }
@@ -17,7 +22,7 @@ struct FakeRefResolver: RefResolver {
         return RecordedRef(sha: sha, repository: repository)
     }
 
-    func checkout(_ commit: RecordedRef, into directory: String) throws {
+    public func checkout(_ commit: RecordedRef, into directory: String) throws {
         guard let files = trees[commit.sha] else {
             throw GitError(kind: .notFound, message: "commit \(commit.sha) is not in \(commit.repository)")
         }
