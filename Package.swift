@@ -114,8 +114,9 @@ let package = Package(
         // MARK: - Tests
 
         /// Helpers shared by the test targets (blocking work off the cooperative pool, the
-        /// JSONEncoder reference a run's JSON is checked against) and the in-memory run store
-        /// every store role is checked against.
+        /// JSONEncoder reference a run's JSON is checked against), the in-memory run store
+        /// every store role is checked against, and the engine's fakes (a launcher, its loop,
+        /// a clock moved by hand, a store that fails on demand).
         .target(name: "RunnerTestSupport", dependencies: ["RunnerCore", "RunnerJSON"], path: "Tests/Support"),
         .testTarget(name: "RunnerCoreTests", dependencies: ["RunnerTestSupport", "RunnerCore"]),
         .testTarget(name: "RunnerGitTests", dependencies: ["RunnerTestSupport", "RunnerGit", "RunnerCore"]),

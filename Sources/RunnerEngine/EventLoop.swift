@@ -3,17 +3,12 @@ import FoundationEssentials
 import Glibc
 import RunnerCore
 
-/// Something an event loop hands over on its own thread (see `EventInbox`).
-protocol LoopDelivery: AnyObject, Sendable {
-    func deliver()
-}
-
 /// One thread that reads every running step's stdout and stderr, watches every step's exit
 /// (poll on the pipes and on a pidfd per child), and runs the jobs of the run executors that
 /// use it as their actor executor. A step's exit is therefore handled, and the next step
 /// started, on the thread that saw the exit: no hand-off to another thread between the two
 /// (each hand-off was a wake-up on another core, the largest cost per step on a VM).
-final class EventLoop: SerialExecutor, @unchecked Sendable {
+final class EventLoop: ExecutionLoop, @unchecked Sendable {
     private let lock = Lock()
     private var streams: [Int32: Stream] = [:]
     /// pidfds of running children: readable once the child exited.
@@ -29,9 +24,6 @@ final class EventLoop: SerialExecutor, @unchecked Sendable {
     /// Timers, soonest first, on the monotonic clock: what they run runs on the loop's thread.
     private var timers: [(id: Int, at: Monotonic, action: @Sendable () -> Void)] = []
     private var lastTimerID = 0
-
-    /// Shared by every run executor whose launcher has no loop of its own (test launchers).
-    static let fallback = EventLoop()
 
     init() {
         _ = runner_pipe(&wake, 1)
@@ -119,20 +111,27 @@ final class EventLoop: SerialExecutor, @unchecked Sendable {
     }
 
     /// Called with the lock held, after something was added: starts the thread if needed and
-    /// wakes it from poll when it sleeps there (not needed on the loop's own thread).
+    /// wakes it from poll when it sleeps there (not needed on the loop's own thread). A thread
+    /// that cannot be made here is tried again at the next addition; `start` says why.
     private func wakeAndUnlock() {
-        startIfNeeded()
+        try? startIfNeeded()
         let mustWake = sleeping && !isLoopThread
         if mustWake { sleeping = false }
         lock.unlock()
         if mustWake { poke() }
     }
 
+    func start() throws {
+        lock.lock()
+        defer { lock.unlock() }
+        try startIfNeeded()
+    }
+
     /// Called with the lock held.
-    private func startIfNeeded() {
+    private func startIfNeeded() throws {
         guard !started else { return }
+        try Threads.start(stackSize: 1 << 20) { [unowned self] in self.loop() }
         started = true
-        Threads.start(stackSize: 1 << 20) { [unowned self] in self.loop() }
     }
 
     private func poke() {
@@ -155,27 +154,8 @@ final class EventLoop: SerialExecutor, @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: 64 << 10)
         var fds: [pollfd] = []
         while true {
-            lock.lock()
-            let delivering = deliveries
-            deliveries.removeAll(keepingCapacity: true)
-            let ready = jobs
-            jobs.removeAll(keepingCapacity: true)
-            let due = takeDueTimers()
-            lock.unlock()
-            for action in due { action() }
-            for delivery in delivering { delivery.deliver() }
-            for job in ready { job.runSynchronously(on: asUnownedSerialExecutor()) }
-            lock.lock()
-            // Nothing queued meanwhile: poll until a descriptor or the wake pipe is ready, or
-            // the next timer is due.
-            let idle = jobs.isEmpty && deliveries.isEmpty
-            let timeout = idle ? timerWait : 0
-            sleeping = idle
-            fds.removeAll(keepingCapacity: true)
-            fds.append(pollfd(fd: wake[0], events: Int16(POLLIN), revents: 0))
-            for fd in streams.keys { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
-            for fd in exits.keys { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
-            lock.unlock()
+            runQueued()
+            let timeout = prepare(&fds)
             let count = poll(&fds, nfds_t(fds.count), timeout)
             lock.lock()
             sleeping = false
@@ -185,32 +165,64 @@ final class EventLoop: SerialExecutor, @unchecked Sendable {
             if fds[0].revents != 0 {
                 while read(wake[0], &buffer, buffer.count) > 0 {}
             }
-            for p in fds.dropFirst() where p.revents != 0 {
-                lock.lock()
-                let stream = streams[p.fd]
-                let exited = exits.removeValue(forKey: p.fd)
-                lock.unlock()
-                if let exited {
-                    close(p.fd)  // already forgotten (above), so a reuse of the number is safe
-                    exited.waitForExit()
-                    continue
-                }
-                guard let stream else { continue }
-                let n = buffer.withUnsafeMutableBytes { read(p.fd, $0.baseAddress, $0.count) }
-                if n > 0 {
-                    buffer.withUnsafeBytes { stream.consume(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-                } else if n == 0 || (errno != EINTR && errno != EAGAIN) {
-                    // Forget the descriptor before closing it: once closed, a launch on another
-                    // thread may get the same number for a new pipe and register it.
-                    lock.lock()
-                    streams[p.fd] = nil
-                    lock.unlock()
-                    close(p.fd)
-                    stream.finish()
-                    stream.log.streamClosed()
-                    stream.process.streamClosed()
-                }
-            }
+            for p in fds.dropFirst() where p.revents != 0 { serve(p.fd, &buffer) }
+        }
+    }
+
+    /// The timers that are due, the deliveries and the jobs, in that order.
+    private func runQueued() {
+        lock.lock()
+        let delivering = deliveries
+        deliveries.removeAll(keepingCapacity: true)
+        let ready = jobs
+        jobs.removeAll(keepingCapacity: true)
+        let due = takeDueTimers()
+        lock.unlock()
+        for action in due { action() }
+        for delivery in delivering { delivery.deliver() }
+        for job in ready { job.runSynchronously(on: asUnownedSerialExecutor()) }
+    }
+
+    /// The descriptors to poll (the wake pipe first) and how long poll may wait: until a
+    /// descriptor or the wake pipe is ready or the next timer is due, or not at all when
+    /// something was queued meanwhile.
+    private func prepare(_ fds: inout [pollfd]) -> Int32 {
+        lock.lock()
+        defer { lock.unlock() }
+        let idle = jobs.isEmpty && deliveries.isEmpty
+        sleeping = idle
+        fds.removeAll(keepingCapacity: true)
+        fds.append(pollfd(fd: wake[0], events: Int16(POLLIN), revents: 0))
+        for fd in streams.keys { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
+        for fd in exits.keys { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
+        return idle ? timerWait : 0
+    }
+
+    /// A ready descriptor: a child's pidfd (it exited) or one of its output pipes.
+    private func serve(_ fd: Int32, _ buffer: inout [UInt8]) {
+        lock.lock()
+        let stream = streams[fd]
+        let exited = exits.removeValue(forKey: fd)
+        lock.unlock()
+        if let exited {
+            close(fd)  // already forgotten (above), so a reuse of the number is safe
+            exited.waitForExit()
+            return
+        }
+        guard let stream else { return }
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n > 0 {
+            buffer.withUnsafeBytes { stream.consume(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        } else if n == 0 || (errno != EINTR && errno != EAGAIN) {
+            // Forget the descriptor before closing it: once closed, a launch on another
+            // thread may get the same number for a new pipe and register it.
+            lock.lock()
+            streams[fd] = nil
+            lock.unlock()
+            close(fd)
+            stream.finish()
+            stream.log.streamClosed()
+            stream.process.streamClosed()
         }
     }
 }

@@ -1,6 +1,5 @@
 import FoundationEssentials
 import RunnerCore
-import RunnerYAML
 
 /// Removes finished runs past their retention, with their logs and workspaces, and what else
 /// the run state keeps past its time (expired Idempotency-Keys): `runner gc`, and the server
@@ -60,8 +59,7 @@ public struct GarbageCollector: Sendable {
     private static func retention(of run: RunRecord, default fallback: Duration,
                                   cache: inout [String: Duration]) -> Duration {
         if let cached = cache[run.definition] { return cached }
-        let loaded = PipelineLoader.load(bytes: Array(run.definition.utf8), file: run.pipelineFile)
-        let retention = loaded.pipeline?.pipeline.retention?.value ?? fallback
+        let retention = (try? StoredDefinition.load(run).get())?.pipeline.retention?.value ?? fallback
         cache[run.definition] = retention
         return retention
     }

@@ -8,8 +8,8 @@ import RunnerCore
 /// launch, off the step's critical path; if the runner dies in between, `resume` finds the
 /// attempt here, kills what is left of it and records it as interrupted, so no attempt that
 /// ran is ever unrecorded. Line: `<serial> <attempt> <unix time> <escaped instance name>`.
-struct LaunchJournal {
-    struct Entry: Equatable {
+struct LaunchJournal: Sendable {
+    struct Entry: Equatable, Sendable {
         var name: StepName
         var serial: Int
         var attempt: Int
@@ -54,14 +54,16 @@ struct LaunchJournal {
     /// The name whole, escaped, never the (possibly cut) file name: the journal must name the
     /// instance. Runners before file names were cut wrote the same escaped form.
     static func line(_ entry: Entry) -> String {
-        "\(entry.serial) \(entry.attempt) \(Int64(entry.at.timeIntervalSince1970 * 1000)) \(InstanceFileName.escaped(entry.name))\n"
+        let millis = Int64(entry.at.timeIntervalSince1970 * 1000)
+        return "\(entry.serial) \(entry.attempt) \(millis) \(InstanceFileName.escaped(entry.name))\n"
     }
 
     /// Every complete line of the journal (a line cut short by the crash is ignored).
     static func read(_ path: String) -> [Entry] {
         guard let data = FileManager.default.contents(atPath: path) else { return [] }
         var entries: [Entry] = []
-        for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) where line.endIndex < data.endIndex {
+        let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true)
+        for line in lines where line.endIndex < data.endIndex {
             let fields = line.split(separator: UInt8(ascii: " "), maxSplits: 3, omittingEmptySubsequences: false)
             guard fields.count == 4,
                   let serial = Int(String(decoding: fields[0], as: UTF8.self)),
@@ -83,7 +85,8 @@ struct LaunchJournal {
             if byte == UInt8(ascii: "%") {
                 let h = bytes.index(after: i)
                 guard h != bytes.endIndex, bytes.index(after: h) != bytes.endIndex,
-                      let value = UInt8(String(decoding: [bytes[h], bytes[bytes.index(after: h)]], as: UTF8.self), radix: 16) else { return nil }
+                      let value = UInt8(String(decoding: [bytes[h], bytes[bytes.index(after: h)]], as: UTF8.self),
+                                        radix: 16) else { return nil }
                 out.append(value)
                 i = bytes.index(h, offsetBy: 2)
             } else {

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Glibc
+import RunnerCore
 
 /// Who holds a run's lease: host, pid and the process's start time, so a pid reused after a
 /// crash is not mistaken for the owner.
@@ -56,10 +57,10 @@ public enum ProcessIdentity {
     @discardableResult
     public static func killAttempt(marker: String, timeout: TimeInterval = 10) -> Int {
         var killed = Set<Int32>()
-        let deadline = Date().addingTimeInterval(timeout)
+        let deadline = Monotonic.now() + timeout
         while true {
             let found = processes(withMarker: marker)
-            if found.isEmpty || Date() > deadline { return killed.count }
+            if found.isEmpty || Monotonic.now() > deadline { return killed.count }
             for pid in found {
                 kill(pid, SIGKILL)
                 killed.insert(pid)

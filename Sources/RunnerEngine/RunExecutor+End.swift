@@ -2,20 +2,33 @@ import FoundationEssentials
 import RunnerCore
 
 extension RunExecutor {
+    /// Records why the run ends before (more of) it executes.
+    func end(_ loaded: StoredRun, _ early: EarlyEnd) async throws -> StoredRun {
+        switch early {
+        case .ends(let status, let code, let message):
+            try await endWithoutExecuting(loaded, status: status, code: code, message: message)
+        case .unloadable(let diagnostics):
+            try await endUnloadable(loaded, diagnostics)
+        }
+    }
+
     /// Ends a run without executing (more of) it: its workspace cannot be made, it was
     /// cancelled while queued, or its definition no longer loads. What a runner left in flight
     /// is killed (its process group, found by its marker) and recorded as interrupted; running
     /// steps end `failed` with `code` (`cancelled` for a cancelled run), the others are skipped,
     /// and the run ends `status`. No definition is needed for any of it.
-    func endWithoutExecuting(_ loaded: StoredRun, status: RunStatus, code: String?, message: String) async throws -> StoredRun {
+    func endWithoutExecuting(_ loaded: StoredRun, status: RunStatus, code: String?,
+                             message: String) async throws -> StoredRun {
         var loaded = loaded
-        if loaded.steps.isEmpty, let full = try await offLoop({ [store, runID] in try store.load(runID) }) { loaded = full }
-        let now = Date()
+        if loaded.steps.isEmpty, let full = try await offLoop({ [store, runID] in try store.load(runID) }) {
+            loaded = full
+        }
+        let now = clock.now()
         let journaled = LaunchJournal.read(LaunchJournal.path(state, runID))
-        for entry in journaled { ProcessIdentity.killAttempt(marker: Self.marker(runID, entry.name, entry.serial)) }
+        for entry in journaled { launcher.killAbandoned(marker: Self.marker(runID, entry.name, entry.serial)) }
         var changes: [StoreChange] = []
         for attempt in loaded.attempts where attempt.isInFlight {
-            ProcessIdentity.killAttempt(marker: Self.marker(runID, attempt.step, attempt.serial))
+            launcher.killAbandoned(marker: Self.marker(runID, attempt.step, attempt.serial))
             changes.append(.attemptFinished(attempt.step, serial: attempt.serial, end: AttemptEnd(.interrupted),
                                             errorCode: "RUNNER_INTERRUPTED", message: message, counted: false, at: now))
         }
@@ -26,18 +39,8 @@ extension RunExecutor {
                                        message: ended == .skipped ? "not started: \(message)" : message, at: now))
         }
         changes.append(.runStatus(status, errorCode: code, message: message, wakeAt: nil, at: now))
-        let store = self.store, runID = self.runID, writer = self.writer, finalChanges = changes
-        let final = try await offLoop { () throws -> StoredRun? in
-            do {
-                try writer.submit(finalChanges, of: runID)
-                try writer.drain(runID)
-            } catch {
-                throw Self.executorError(error, runID)
-            }
-            return try store.load(runID)
-        }
+        let final = try await storeAndReload(changes)
         options.observer?(.runStatus(runID, status, errorCode: code, message: message, wakeAt: nil))
-        guard let final else { throw ExecutorError.notFound(runID) }
         return final
     }
 
@@ -48,8 +51,10 @@ extension RunExecutor {
         let store = self.store, runID = self.runID
         let cancelled = (try? await offLoop { try store.isCancelRequested(runID) }) ?? false
         let first = diagnostics.first(where: \.isError) ?? diagnostics.first
-        let why = first.map { d in (d.location.map { "\($0): " } ?? "") + "error[\(d.code.rawValue)]: \(d.message)" } ?? "no diagnostic"
-        let message = "the run's stored pipeline definition no longer loads (\(why)); nothing more of the run can be executed"
+        let why = first.map { d in (d.location.map { "\($0): " } ?? "") + "error[\(d.code.rawValue)]: \(d.message)" }
+            ?? "no diagnostic"
+        let message = "the run's stored pipeline definition no longer loads (\(why)); "
+            + "nothing more of the run can be executed"
         return try await endWithoutExecuting(loaded, status: cancelled ? .cancelled : .failed,
                                              code: cancelled ? nil : Self.unloadableCode, message: message)
     }

@@ -1,17 +1,11 @@
-import FoundationEssentials
 import RunnerCore
-import RunnerYAML
 
 extension RunRecord {
-    /// The params whose values are shown as `***`: the secret names stored with the run. For a
-    /// run recorded before the names were stored, those its definition declares, and every
-    /// param when the definition no longer loads: masking fails closed.
+    /// The params whose values are shown as `***`: the secret names stored with the run. A run
+    /// recorded before the names were stored has every param masked: masking fails closed,
+    /// and never depends on parsing the run's definition again.
     public var maskedParams: Set<String> {
-        if let secretParams { return secretParams }
-        guard !definition.isEmpty, let pipeline = PipelineLoader.load(bytes: Array(definition.utf8), file: pipelineFile).pipeline else {
-            return Set(params.keys)
-        }
-        return Set(pipeline.pipeline.params.filter(\.isSecret).map(\.name.value))
+        secretParams ?? Set(params.keys)
     }
 
     /// The run's params as they may be shown: secret ones as `***`.

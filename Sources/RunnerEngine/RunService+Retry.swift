@@ -1,6 +1,5 @@
 import FoundationEssentials
 import RunnerCore
-import RunnerYAML
 
 /// Retrying a run: a new run of the same definition, params and commits that re-runs a step
 /// and everything after it. A finished run never changes: this is how it is re-run.
@@ -15,8 +14,7 @@ extension RunService {
         let found: StoredRun?
         do { found = try store.load(original) } catch { throw OperationFailure(.readingRun, error) }
         guard let stored = found else { return .invalid([Diagnostic(.runNotFound, "no run \(original)")]) }
-        let loaded = PipelineLoader.load(bytes: Array(stored.run.definition.utf8), file: stored.run.pipelineFile)
-        guard let pipeline = loaded.pipeline else {
+        guard let pipeline = try? StoredDefinition.load(stored.run).get() else {
             let problem = Diagnostic(.definitionUnloadable, "the stored pipeline of run \(original) no longer loads")
             return .invalid([problem])
         }

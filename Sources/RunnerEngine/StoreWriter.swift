@@ -19,7 +19,7 @@ import RunnerCore
 /// for twenty (the same few pages are written to the WAL).
 ///
 /// A store that fails with a transient error (another process holds the database, the disk
-/// is full) is tried again with backoff, the changes kept in order, for at most `patience`;
+/// is full) is tried again every `retryInterval`, the changes kept in order, for at most `patience`;
 /// then the runs whose changes are waiting fail with `StoreUnavailable`. Any other failure,
 /// `LeaseLost` among them, fails the run at once. Every transaction of a run executed under a
 /// lease checks and extends that lease first (fencing). Meanwhile `canLaunch` tells the
@@ -30,8 +30,9 @@ final class StoreWriter: @unchecked Sendable {
     /// How long launches may run ahead of what is recorded: a run's oldest change not yet
     /// stored older than this holds its launches.
     static let maxLag: Double = 1
-    /// Backoff between tries of a store that failed transiently.
-    static let backoff = (initial: 0.05, max: 2.0)
+    /// The wait between tries of a store that failed transiently: short, so that a store that
+    /// is back is seen at once (its health, `/healthz`, is set by the writer's transactions).
+    static let retryInterval = 0.05
 
     enum Item {
         case change(StoreChange)
@@ -54,6 +55,11 @@ final class StoreWriter: @unchecked Sendable {
         case failed(any Error)
     }
 
+    /// A queued item: whose, what, and when it was submitted (on the writer's clock).
+    typealias Queued = (run: RunID, item: Item, at: Monotonic)
+    /// What to tell an executor, told once the lock is released.
+    private typealias Notice = (notify: @Sendable (Signal) -> Void, signal: Signal)
+
     struct RunState {
         var lease: Lease?
         var leaseDuration: Double = 15
@@ -72,11 +78,15 @@ final class StoreWriter: @unchecked Sendable {
         var toldWaiting = false
     }
 
-    private let store: RunStore
+    let store: RunStore
     /// How long a transiently failing store is tried again before its runs are failed.
     let patience: Double
+    /// What the writer decides by (how long a change has waited, since when the store fails,
+    /// when the lease was confirmed, until when it is extended). Its thread's own pacing, the
+    /// group commit's interval and the wait between tries, is real time.
+    let clock: any Clock
     private let condition = Condition()
-    private var queue: [(run: RunID, item: Item, at: Monotonic)] = []
+    private var queue: [Queued] = []
     private var runs: [RunID: RunState] = [:]
     private var running = false
     private var waiting = 0
@@ -96,25 +106,27 @@ final class StoreWriter: @unchecked Sendable {
 
     /// The writer of `store` (made on first use; gone once no executor holds it and its thread,
     /// idle for a second, ended).
-    static func shared(for store: RunStore, patience: Double) -> StoreWriter {
+    static func shared(for store: RunStore, patience: Double, clock: any Clock) -> StoreWriter {
         let key = ObjectIdentifier(store as AnyObject)
         registryLock.lock()
         defer { registryLock.unlock() }
         if let writer = writers[key]?.writer { return writer }
-        let writer = StoreWriter(store: store, patience: patience)
+        let writer = StoreWriter(store: store, patience: patience, clock: clock)
         writers = writers.filter { $0.value.writer != nil }
         writers[key] = Weak(writer)
         return writer
     }
 
-    init(store: RunStore, patience: Double = 60) {
+    init(store: RunStore, patience: Double = 60, clock: any Clock = SystemClock()) {
         self.store = store
         self.patience = patience
+        self.clock = clock
     }
 
     /// From now on the run's transactions are fenced by `lease` (checked, and extended by
     /// `leaseDuration` from the transaction's start), and `notify` hears about it.
-    func register(_ lease: Lease, leaseDuration: Double, confirmedAt: Monotonic, notify: @escaping @Sendable (Signal) -> Void) {
+    func register(_ lease: Lease, leaseDuration: Double, confirmedAt: Monotonic,
+                  notify: @escaping @Sendable (Signal) -> Void) {
         condition.lock()
         defer { condition.unlock() }
         runs[lease.run, default: RunState()].lease = lease
@@ -130,10 +142,11 @@ final class StoreWriter: @unchecked Sendable {
         defer { condition.unlock() }
         if let failure = runs[run]?.failure { throw failure }
         guard !changes.isEmpty else { return }
-        let now = Monotonic.now()
+        let now = clock.monotonic()
         for change in changes { queue.append((run, .change(change), now)) }
         added(changes.count, of: run, at: now)
         startAndSignal()
+        if let failure = runs[run]?.failure { throw failure }
     }
 
     /// Queues a run's changes made later, on the writer's thread, in their turn.
@@ -141,7 +154,7 @@ final class StoreWriter: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         guard runs[run]?.failure == nil else { return }
-        let now = Monotonic.now()
+        let now = clock.monotonic()
         queue.append((run, .deferred(make), now))
         added(1, of: run, at: now)
         startAndSignal()
@@ -157,7 +170,7 @@ final class StoreWriter: @unchecked Sendable {
     /// Called with the lock held.
     private func queueRenewal(_ run: RunID) {
         guard let state = runs[run], state.lease != nil, state.failure == nil, !state.renewalQueued else { return }
-        let now = Monotonic.now()
+        let now = clock.monotonic()
         queue.append((run, .renewal, now))
         runs[run]?.renewalQueued = true
         added(1, of: run, at: now)
@@ -181,13 +194,14 @@ final class StoreWriter: @unchecked Sendable {
         defer { condition.unlock() }
         guard let state = runs[run] else { return true }
         if state.failure != nil { return false }
-        let now = Monotonic.now()
+        let now = clock.monotonic()
         let ok = isReady(state, now: now)
         if !ok {
             runs[run]?.wantsReady = true
-            if let confirmed = state.confirmedAt, now - confirmed < state.leaseDuration * 2 / 3 {} else { queueRenewal(run) }
+            let isConfirmed = state.confirmedAt.map { now - $0 < state.leaseDuration * 2 / 3 } ?? false
+            if !isConfirmed { queueRenewal(run) }
         }
-        return ok
+        return ok && runs[run]?.failure == nil
     }
 
     private func isReady(_ state: RunState, now: Monotonic) -> Bool {
@@ -198,11 +212,21 @@ final class StoreWriter: @unchecked Sendable {
         return now - confirmed < state.leaseDuration * 2 / 3
     }
 
-    /// Called with the lock held.
+    /// Called with the lock held: the writer's thread started if it is not running (the
+    /// writer lives while its thread does), or woken if it waits for work. Without a thread
+    /// nothing can be stored: the runs with changes queued fail with why.
     private func startAndSignal() {
         if !running {
-            running = true
-            Threads.start(stackSize: 256 << 10) { self.loop() }  // the writer lives while its thread does
+            do {
+                try Threads.start(stackSize: 256 << 10) { self.loop() }
+                running = true
+            } catch {
+                var notices: [Notice] = []
+                for run in Set(queue.map(\.run)) { fail(run, error, &notices) }
+                // An executor's inbox only queues what it is told: safe under this lock.
+                for notice in notices { notice.notify(notice.signal) }
+                return
+            }
         }
         if idle { condition.signal() }
     }
@@ -230,160 +254,112 @@ final class StoreWriter: @unchecked Sendable {
     private func loop() {
         runner_name_thread("runner-store")
         condition.lock()
-        while true {
-            idle = true
-            while queue.isEmpty {
-                // Idle for a second: the thread ends (the next submission starts another).
-                if !condition.wait(seconds: 1) && queue.isEmpty && waiting == 0 {
-                    idle = false
-                    running = false
-                    condition.unlock()
-                    return
-                }
-            }
-            idle = false
-            // What comes in before the interval is over joins this batch.
-            let due = lastCommit + Self.interval
-            while waiting == 0 && Monotonic.now() < due { _ = condition.wait(until: due) }
+        while waitForWork() {
             let batch = queue
             queue.removeAll(keepingCapacity: true)
             let states = runs
             condition.unlock()
             let outcome = write(batch, states)
             condition.lock()
-            let signals = settle(outcome, batch)
+            let notices = settle(outcome, batch)
             condition.broadcast()
-            if !signals.isEmpty {
+            if !notices.isEmpty {
                 condition.unlock()
-                for (notify, signal) in signals { notify(signal) }
+                for notice in notices { notice.notify(notice.signal) }
                 condition.lock()
             }
-            if outcome.transient != nil {
-                // Back off before trying again (new submissions do not cut it short).
-                let failures = min(20, outcome.failedTries)
-                let delay = min(Self.backoff.max, Self.backoff.initial * Double(1 << failures))
-                _ = condition.wait(until: Monotonic.now() + delay)
+            // Wait before trying again (new submissions do not cut it short).
+            if outcome.transient != nil { _ = condition.wait(until: Monotonic.now() + Self.retryInterval) }
+        }
+        condition.unlock()
+    }
+
+    /// Called with the lock held: waits for work, then until the group commit's interval is
+    /// over (what comes in meanwhile joins the batch). False when the writer was idle for a
+    /// second: its thread ends (the next submission starts another).
+    private func waitForWork() -> Bool {
+        idle = true
+        while queue.isEmpty {
+            if !condition.wait(seconds: 1) && queue.isEmpty && waiting == 0 {
+                idle = false
+                running = false
+                return false
             }
         }
-    }
-
-    struct Outcome {
-        /// Items of the batch stored (from its start).
-        var written = 0
-        /// Runs whose transaction failed for good, and why.
-        var failed: [RunID: any Error] = [:]
-        /// The transient error that stopped the batch at `written`.
-        var transient: (any Error)?
-        var failedTries = 0
-        /// Runs whose lease a transaction of this batch confirmed, and when it began.
-        var confirmed: [RunID: Monotonic] = [:]
-    }
-
-    private var transientTries = 0
-
-    /// Each run's items in order, a transaction per run; a run that failed stores nothing more.
-    /// Stops at the first transient failure (what follows is tried again, in order).
-    private func write(_ batch: [(run: RunID, item: Item, at: Monotonic)], _ states: [RunID: RunState]) -> Outcome {
-        var outcome = Outcome()
-        var start = 0
-        while start < batch.count {
-            let run = batch[start].run
-            var end = start
-            var changes: [StoreChange] = []
-            while end < batch.count && batch[end].run == run {
-                switch batch[end].item {
-                case .change(let change): changes.append(change)
-                case .deferred(let make): changes.append(contentsOf: make())
-                case .renewal: break
-                }
-                end += 1
-            }
-            let state = states[run]
-            if state?.failure == nil && outcome.failed[run] == nil {
-                let began = Monotonic.now()
-                do {
-                    if let lease = state?.lease {
-                        // Extended when a third of it has passed (or asked to); checked always.
-                        let duration = state?.leaseDuration ?? 15
-                        let due = hasRenewal(batch[start..<end]) || state?.confirmedAt.map { began - $0 > duration / 3 } ?? true
-                        try store.apply(changes, under: lease, leaseUntil: due ? Date().addingTimeInterval(duration) : nil)
-                        if due { outcome.confirmed[run] = began }
-                    } else {
-                        try store.apply(changes, to: run)
-                    }
-                } catch where error.isTransientStoreFailure {
-                    outcome.transient = error
-                    return outcome
-                } catch {
-                    outcome.failed[run] = error
-                }
-            }
-            start = end
-            outcome.written = end
-        }
-        return outcome
-    }
-
-    private func hasRenewal(_ items: ArraySlice<(run: RunID, item: Item, at: Monotonic)>) -> Bool {
-        items.contains { if case .renewal = $0.item { true } else { false } }
+        idle = false
+        let due = lastCommit + Self.interval
+        while waiting == 0 && Monotonic.now() < due { _ = condition.wait(until: due) }
+        return true
     }
 
     /// Called with the lock held, after a batch was written (as far as it could be): counts
     /// what was stored, puts back what a transient failure left, gives up on a store that has
     /// failed for longer than `patience`. Returns what to tell whom.
-    private func settle(_ outcome: Outcome, _ batch: [(run: RunID, item: Item, at: Monotonic)]) -> [(@Sendable (Signal) -> Void, Signal)] {
-        let now = Monotonic.now()
-        lastCommit = now
-        var signals: [(@Sendable (Signal) -> Void, Signal)] = []
+    private func settle(_ outcome: Outcome, _ batch: [Queued]) -> [Notice] {
+        let now = clock.monotonic()
+        lastCommit = Monotonic.now()
+        var notices: [Notice] = []
         for entry in batch[..<outcome.written] {
             runs[entry.run]?.pending -= 1
             if case .renewal = entry.item { runs[entry.run]?.renewalQueued = false }
         }
         for (run, began) in outcome.confirmed { runs[run]?.confirmedAt = began }
-        for (run, error) in outcome.failed { fail(run, error, &signals) }
+        for (run, error) in outcome.failed { fail(run, error, &notices) }
         if let error = outcome.transient {
             queue.insert(contentsOf: batch[outcome.written...], at: 0)
-            let since = failingSince ?? now
-            failingSince = since
-            transientTries += 1
-            for run in Set(queue.map(\.run)) where runs[run]?.toldWaiting == false {
-                runs[run]?.toldWaiting = true
-                if let notify = runs[run]?.notify { signals.append((notify, .waiting("\(error)"))) }
-            }
-            if now - since > patience {
-                let gaveUp = StoreUnavailable(message: "\(error)", waited: now - since)
-                for run in Set(queue.map(\.run)) { fail(run, gaveUp, &signals) }
-                failingSince = nil
-                transientTries = 0
-            }
+            failedTransiently(error, now: now, &notices)
         } else {
-            failingSince = nil
-            transientTries = 0
-            for (run, state) in runs where state.toldWaiting {
-                runs[run]?.toldWaiting = false
-                if let notify = state.notify { signals.append((notify, .recovered)) }
-            }
+            recovered(&notices)
         }
-        // Runs waiting to launch that now may; the oldest unstored item of each run.
+        readyRuns(now: now, &notices)
+        return notices
+    }
+
+    /// Called with the lock held: the runs whose changes wait are told why; once the store
+    /// has failed for longer than `patience`, they fail.
+    private func failedTransiently(_ error: any Error, now: Monotonic, _ notices: inout [Notice]) {
+        let since = failingSince ?? now
+        failingSince = since
+        for run in Set(queue.map(\.run)) where runs[run]?.toldWaiting == false {
+            runs[run]?.toldWaiting = true
+            if let notify = runs[run]?.notify { notices.append((notify, .waiting("\(error)"))) }
+        }
+        guard now - since > patience else { return }
+        let gaveUp = StoreUnavailable(message: "\(error)", waited: now - since)
+        for run in Set(queue.map(\.run)) { fail(run, gaveUp, &notices) }
+        failingSince = nil
+    }
+
+    /// Called with the lock held: the store recorded; the runs told it was failing hear so.
+    private func recovered(_ notices: inout [Notice]) {
+        failingSince = nil
+        for (run, state) in runs where state.toldWaiting {
+            runs[run]?.toldWaiting = false
+            if let notify = state.notify { notices.append((notify, .recovered)) }
+        }
+    }
+
+    /// Called with the lock held: each run's oldest item not yet stored, and the runs waiting
+    /// to launch that now may.
+    private func readyRuns(now: Monotonic, _ notices: inout [Notice]) {
         var oldest: [RunID: Monotonic] = [:]
         for entry in queue where oldest[entry.run] == nil { oldest[entry.run] = entry.at }
         for (run, state) in runs {
             runs[run]?.oldestUnstored = state.pending > 0 ? (oldest[run] ?? state.oldestUnstored) : nil
-            if state.wantsReady, state.failure == nil, let updated = runs[run], isReady(updated, now: now), let notify = state.notify {
-                runs[run]?.wantsReady = false
-                signals.append((notify, .ready))
-            }
+            guard state.wantsReady, state.failure == nil, let updated = runs[run], isReady(updated, now: now),
+                  let notify = state.notify else { continue }
+            runs[run]?.wantsReady = false
+            notices.append((notify, .ready))
         }
-        return signals
     }
 
     /// Called with the lock held: nothing more of the run is stored.
-    private func fail(_ run: RunID, _ error: any Error, _ signals: inout [(@Sendable (Signal) -> Void, Signal)]) {
+    private func fail(_ run: RunID, _ error: any Error, _ notices: inout [Notice]) {
         guard runs[run]?.failure == nil else { return }
         runs[run, default: RunState()].failure = error
         let dropped = queue.filter { $0.run == run }.count
         queue.removeAll { $0.run == run }
         runs[run]?.pending -= dropped
-        if let notify = runs[run]?.notify { signals.append((notify, .failed(error))) }
+        if let notify = runs[run]?.notify { notices.append((notify, .failed(error))) }
     }
 }

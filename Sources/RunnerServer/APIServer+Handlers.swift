@@ -2,7 +2,6 @@ import FoundationEssentials
 import RunnerCore
 import RunnerEngine
 import RunnerJSON
-import RunnerYAML
 
 extension APIServer {
     // MARK: - Pipelines
@@ -87,7 +86,7 @@ extension APIServer {
         if let loaded = pipeline(stored.run.pipeline), loaded.definition == stored.run.definition {
             model = loaded.pipeline.pipeline
         } else {
-            model = PipelineLoader.load(bytes: Array(stored.run.definition.utf8), file: stored.run.pipelineFile).pipeline?.pipeline
+            model = try? StoredDefinition.load(stored.run).get().pipeline
         }
         guard let model else { return (nil, [:]) }
         let byName = Dictionary(model.allSteps.map { ($0.name.value, $0) }, uniquingKeysWith: { a, _ in a })

@@ -59,11 +59,11 @@ extension APIServer {
     }
 
     /// Fires due schedules every second, and collects garbage every `gcInterval`, until `stop`
-    /// returns true.
+    /// returns true. Throws when the thread that does it cannot be made.
     public func runSchedules(gcInterval: TimeInterval = 3600,
                              defaultRetention: Duration = GarbageCollector.defaultRetention,
-                             log: @escaping @Sendable (String) -> Void, stop: @escaping @Sendable () -> Bool) {
-        Threads.start { [weak self] in
+                             log: @escaping @Sendable (String) -> Void, stop: @escaping @Sendable () -> Bool) throws {
+        try Threads.start { [weak self] in
             var lastGC: Monotonic?
             var lastAdoption = Monotonic.now()
             while !stop() {

@@ -98,10 +98,10 @@ import Testing
 @Suite struct ConcurrencyPrimitivesTests {
     final class Box: @unchecked Sendable { var count = 0; var done = 0 }
 
-    @Test func aLockSerialisesThreads() {
+    @Test func aLockSerialisesThreads() throws {
         let lock = Lock(), condition = Condition(), box = Box()
         for _ in 0..<4 {
-            Threads.start(stackSize: 64 << 10) {
+            try Threads.start(stackSize: 64 << 10) {
                 for _ in 0..<10_000 { lock.withLock { box.count += 1 } }
                 condition.lock()
                 box.done += 1
@@ -140,10 +140,10 @@ import Testing
         #expect(clock.delay(until: wall.addingTimeInterval(10)) <= 8)
     }
 
-    @Test func aThreadKnowsItIsCurrent() {
+    @Test func aThreadKnowsItIsCurrent() throws {
         let condition = Condition(), box = Box()
         condition.lock()
-        let thread = Threads.start {
+        let thread = try Threads.start {
             Threads.sleep(seconds: 0.01)
             condition.lock()
             box.done = 1
@@ -154,6 +154,14 @@ import Testing
         condition.unlock()
         #expect(!Threads.isCurrent(thread))
         #expect(Threads.isCurrent(pthread_self()))
+    }
+
+    /// A thread the system cannot make (here a 64 TB stack) is an error from `start`, which the
+    /// caller handles (the core neither prints nor exits); its body never runs.
+    @Test func startThrowsWhenNoThreadCanBeMade() {
+        let box = Box()
+        #expect(throws: ThreadStartError.self) { try Threads.start(stackSize: 1 << 46) { box.done = 2 } }
+        #expect(box.done == 0)
     }
 
     /// A thread the system cannot make (here a 64 TB stack) is nil from `tryStart`, its body

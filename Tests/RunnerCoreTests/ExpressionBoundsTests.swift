@@ -104,7 +104,7 @@ import Testing
     /// The recursion left is bounded by the nesting bound: the deepest expressions accepted, and
     /// the longest chains, go through every walk on a 512 KiB stack (the engine's event loop has
     /// 1 MiB; this is a debug build).
-    @Test func theDeepestAndLongestExpressionsFitASmallStack() {
+    @Test func theDeepestAndLongestExpressionsFitASmallStack() throws {
         let shapes = [
             String(repeating: "(true && ", count: 64) + "true" + String(repeating: ")", count: 64),
             String(repeating: "params.a == (true || false && ", count: 64) + "true" + String(repeating: ")", count: 64),
@@ -114,7 +114,7 @@ import Testing
         ]
         let done = DispatchSemaphore(value: 0)
         let results = Box()
-        Threads.start(stackSize: 512 << 10) {
+        try Threads.start(stackSize: 512 << 10) {
             let scope = Self.makeScope()
             for text in shapes {
                 guard case .success(let e) = ExpressionParser.parse(SourceText(text, at: Self.start)) else {

@@ -144,6 +144,7 @@ func take(_ text: inout String) -> String {
 extension Execution {
     /// What `apply` and `runs resume` say, and exit with, when a run could not be executed.
     static func failure(_ error: any Error) -> (Diagnostic, ExitCode) {
+        RunnerCLI.exitIfOutOfThreads(error)
         guard let failure = error as? RunExecutor.ExecutorError else {
             return (Diagnostic(.internalError, "\(error)"), .internalError)
         }

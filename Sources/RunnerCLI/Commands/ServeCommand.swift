@@ -89,8 +89,13 @@ enum ServeCommand {
                     + (resumed.isEmpty ? "" : "; finishing \(resumed.count) interrupted run\(resumed.count == 1 ? "" : "s")")
                     + "; listening on http://\(settings.host):\(server.port)\n")
         let stopping = StopFlag()
-        api.runSchedules(gcInterval: Double(settings.gcEvery.components.seconds), defaultRetention: settings.retention,
-                         log: { console.out("runner serve: \($0)\n") }, stop: { stopping.isSet })
+        do {
+            try api.runSchedules(gcInterval: Double(settings.gcEvery.components.seconds),
+                                 defaultRetention: settings.retention,
+                                 log: { console.out("runner serve: \($0)\n") }, stop: { stopping.isSet })
+        } catch {
+            RunnerCLI.exitIfOutOfThreads(error)
+        }
         stop.wait()
         stopping.set()
         server.stop()

@@ -31,17 +31,25 @@ public struct Monotonic: Comparable, Sendable, Hashable {
 
 /// The time an executor's scheduler runs on: the wall clock at the executor's start, moved
 /// on by the monotonic clock since. A step of the wall clock mid-run moves none of the run's
-/// deadlines, backoff delays or timers; timestamps that are recorded still read `Date()`.
+/// deadlines, backoff delays or timers; timestamps that are recorded still read the wall clock.
 public struct SteadyClock: Sendable {
     private let wall: Date
     private let start: Monotonic
+    private let clock: any Clock
 
-    public init(wall: Date = Date(), start: Monotonic = .now()) {
-        self.wall = wall
-        self.start = start
+    /// Starts now on `clock`.
+    public init(_ clock: any Clock = SystemClock()) {
+        self.init(wall: clock.now(), start: clock.monotonic(), clock: clock)
     }
 
-    public func now() -> Date { wall.addingTimeInterval(start.elapsed) }
+    /// Read `wall` when `clock`'s monotonic reading was `start` (now, when not given).
+    public init(wall: Date, start: Monotonic? = nil, clock: any Clock = SystemClock()) {
+        self.wall = wall
+        self.start = start ?? clock.monotonic()
+        self.clock = clock
+    }
+
+    public func now() -> Date { wall.addingTimeInterval(clock.monotonic() - start) }
 
     /// Seconds from now until `date` on this clock (never negative).
     public func delay(until date: Date) -> Double { max(0, date.timeIntervalSince(now())) }

@@ -14,20 +14,14 @@ public enum Threads {
     }
 
     /// Starts `body` on a new thread; `stackSize` in bytes (the system's default when nil).
-    /// Answers the thread's id. When the system cannot make a thread (its limit on processes
-    /// or threads reached), says so and exits with 70, the internal-error status: the
-    /// threads started this way (an event loop, the store's writer) are ones the runner
-    /// cannot go on without, and a run left unfinished is resumed later like any other.
+    /// Answers the thread's id, or throws when the system cannot make a thread (its limit on
+    /// processes or threads reached): the caller decides what its work does without it (the
+    /// CLI says so and exits 70, the internal-error status; a run left unfinished is resumed
+    /// later like any other).
     @discardableResult
-    public static func start(stackSize: Int? = nil, _ body: @escaping @Sendable () -> Void) -> pthread_t {
-        switch make(stackSize: stackSize, body) {
-        case .success(let thread): return thread
-        case .failure(let error):
-            let message = "runner: cannot start a thread: \(String(cString: strerror(error.status))) "
-                + "(the limit on processes or threads, 'ulimit -u', may be reached)\n"
-            _ = message.withCString { write(2, $0, strlen($0)) }
-            exit(70)
-        }
+    public static func start(stackSize: Int? = nil,
+                             _ body: @escaping @Sendable () -> Void) throws(ThreadStartError) -> pthread_t {
+        try make(stackSize: stackSize, body).get()
     }
 
     /// Starts `body` on a new thread, or answers nil when the system cannot make one: for work
@@ -36,12 +30,8 @@ public enum Threads {
         try? make(stackSize: stackSize, body).get()
     }
 
-    /// pthread_create's error number.
-    struct CreateError: Error {
-        var status: Int32
-    }
-
-    private static func make(stackSize: Int?, _ body: @escaping @Sendable () -> Void) -> Result<pthread_t, CreateError> {
+    private static func make(stackSize: Int?,
+                             _ body: @escaping @Sendable () -> Void) -> Result<pthread_t, ThreadStartError> {
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
         defer { pthread_attr_destroy(&attributes) }
@@ -56,7 +46,7 @@ public enum Threads {
         }, context)
         guard status == 0 else {
             Unmanaged<Start>.fromOpaque(context).release()
-            return .failure(CreateError(status: status))
+            return .failure(ThreadStartError(status: status))
         }
         return .success(thread)
     }
@@ -71,5 +61,17 @@ public enum Threads {
         var time = timespec(tv_sec: Int(whole), tv_nsec: Int((seconds - whole) * 1e9))
         var left = timespec()
         while nanosleep(&time, &left) == -1 && errno == EINTR { time = left }
+    }
+}
+
+/// The system could not make a thread: pthread_create's error number.
+public struct ThreadStartError: Error, CustomStringConvertible, Sendable {
+    public var status: Int32
+
+    public init(status: Int32) { self.status = status }
+
+    public var description: String {
+        "cannot start a thread: \(String(cString: strerror(status))) "
+            + "(the limit on processes or threads, 'ulimit -u', may be reached)"
     }
 }

@@ -59,9 +59,11 @@ public struct ProcessExit: Sendable {
     }
 }
 
-/// Starts and stops step processes. The engine sees processes only through this port, so
-/// tests can substitute a fake.
+/// Starts and stops step processes. The engine sees processes only through this port (it
+/// sends no signal itself), so tests can substitute a fake.
 public protocol ProcessLauncher: Sendable {
+    /// The thread the executors of this launcher's processes run on (see `ExecutionLoop`).
+    var executionLoop: any ExecutionLoop { get }
     /// Starts the process in its own process group; `onExit` is called once, after the
     /// process exited and its output was fully read. A program that cannot be started is
     /// thrown, or (when the launcher did not wait for the exec) its exit has the reason
@@ -69,4 +71,10 @@ public protocol ProcessLauncher: Sendable {
     func launch(_ spec: ProcessSpec, onExit: @escaping @Sendable (ProcessExit) -> Void) throws -> Int32
     /// SIGTERM to the process group, SIGKILL after `grace` if it still runs.
     func terminate(_ pid: Int32, grace: Duration)
+    /// SIGKILL to the process group at once (the run stops: its store or its lease is gone).
+    func kill(processGroup pid: Int32)
+    /// Kills every process an attempt left behind, found by the `RUNNER_ATTEMPT_ID` its
+    /// environment carries (`marker`), and waits until none is left: what a runner that died
+    /// had started, before the attempt runs again or is recorded as interrupted.
+    func killAbandoned(marker: String)
 }

@@ -6,9 +6,9 @@ extension RunScheduler {
         running -= 1
         let termination = instances[i].termination
         instances[i].termination = nil
-        let policy = policies[instances[i].node]
         if termination == .cancel || (isCancelRequested && isStopped(for: instances[i].node)) {
-            actions.append(.attemptEnded(instance: i, serial: serial, end: end, errorCode: nil, message: "cancelled", counted: true))
+            actions.append(.attemptEnded(instance: i, serial: serial, end: end, errorCode: nil, message: "cancelled",
+                                         counted: true))
             setStatus(i, .cancelled, message: "cancelled")
             instanceTerminal(i)
             return
@@ -16,7 +16,8 @@ extension RunScheduler {
         if end.isSuccess {
             instances[i].outputs = outputs
             if !outputs.isEmpty { actions.append(.outputs(instance: i, outputs)) }
-            actions.append(.attemptEnded(instance: i, serial: serial, end: end, errorCode: nil, message: nil, counted: true))
+            actions.append(.attemptEnded(instance: i, serial: serial, end: end, errorCode: nil, message: nil,
+                                         counted: true))
             setStatus(i, .succeeded)
             instanceTerminal(i)
             return
@@ -30,11 +31,18 @@ extension RunScheduler {
             makeReady(i)
             return
         }
+        attemptFailed(i, serial: serial, end: end, timedOut: termination == .timeout, now: now)
+    }
+
+    /// A failed attempt, classified by the step's policy: tried again (after its backoff, or
+    /// at its deferral's time) while attempts are left and nothing stops the step; else the
+    /// step fails.
+    private mutating func attemptFailed(_ i: Int, serial: Int, end: AttemptEnd, timedOut: Bool, now: Date) {
         var effective = end
-        if termination == .timeout { effective.reason = .timedOut }
-        let verdict = ErrorClassifier.classify(effective, policy: policy)
-        actions.append(.attemptEnded(instance: i, serial: serial, end: effective, errorCode: verdict.code, message: verdict.message,
-                                     counted: true))
+        if timedOut { effective.reason = .timedOut }
+        let verdict = ErrorClassifier.classify(effective, policy: policies[instances[i].node])
+        actions.append(.attemptEnded(instance: i, serial: serial, end: effective, errorCode: verdict.code,
+                                     message: verdict.message, counted: true))
         guard instances[i].attempts < verdict.retry.attempts, !isStopped(for: instances[i].node) else {
             setStatus(i, .failed, code: verdict.code, message: verdict.message)
             instanceTerminal(i)
@@ -55,8 +63,8 @@ extension RunScheduler {
             retryAt = now.addingTimeInterval(Self.seconds(delay))
         }
         instances[i].retryAt = retryAt
-        setStatus(i, .queued, code: verdict.code,
-                  message: "\(verdict.message); attempt \(instances[i].attempts + 1) of \(verdict.retry.attempts) at \(Self.timestamp(retryAt))")
+        let next = "attempt \(instances[i].attempts + 1) of \(verdict.retry.attempts) at \(Self.timestamp(retryAt))"
+        setStatus(i, .queued, code: verdict.code, message: "\(verdict.message); \(next)")
         actions.append(.setTimer(.retry(instance: i), at: retryAt))
     }
 

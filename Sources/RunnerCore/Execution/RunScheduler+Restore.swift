@@ -34,11 +34,23 @@ extension RunScheduler {
     /// kills what is left of them and reports them `.interrupted`, which re-runs them without
     /// spending an attempt.
     public mutating func restore(runStatus stored: RunStatus, errorCode: String?, errorMessage: String?,
-                                 steps: [StoredInstance], now: Date) throws -> (actions: [Action], inFlight: [(instance: Int, serial: Int)]) {
-        let byName = Dictionary(instances.map { ($0.name, $0.index) }, uniquingKeysWith: { a, _ in a })
+                                 steps: [StoredInstance],
+                                 now: Date) throws -> (actions: [Action], inFlight: [(instance: Int, serial: Int)]) {
         runStatus = stored
         runErrorCode = errorCode
         runErrorMessage = errorMessage
+        let inFlight = try restoreSteps(steps, runStatus: stored)
+        replayFinished(runStatus: stored, now: now)
+        // Steps that never started although nothing held them back (the runner died between
+        // its first launches and their commit, so the store has nothing of them) start now.
+        startPhase(.main)
+        if runStatus == .queued { transitionRun(to: .running) }
+        return (takeActions(), inFlight)
+    }
+
+    /// Each stored step's state; returns the attempts that were in flight.
+    private mutating func restoreSteps(_ steps: [StoredInstance], runStatus stored: RunStatus) throws -> [(Int, Int)] {
+        let byName = Dictionary(instances.map { ($0.name, $0.index) }, uniquingKeysWith: { a, _ in a })
         var inFlight: [(Int, Int)] = []
         for record in steps {
             guard let i = byName[record.name] else {
@@ -60,13 +72,19 @@ extension RunScheduler {
                 if stored == .waiting { deferred.insert(i) }
             }
         }
-        // Replay what had finished, in execution order, so every counter and rule (commit
-        // point, failures, rollback, stage barriers) is where it was.
+        return inFlight
+    }
+
+    /// Replays what had finished, in execution order, so every counter and rule (commit point,
+    /// failures, rollback, stage barriers) is where it was; a queued step whose turn had come
+    /// is ready again, or waits for its retry's time.
+    private mutating func replayFinished(runStatus stored: RunStatus, now: Date) {
         startedPhases = [.main]
         phase = .main
         let graph = pipeline.graph
         let order = [PipelineGraph.SectionKind.main, .rollback, .finally].flatMap { graph.executionOrder(of: $0) }
-        for node in order where nodeInstances[node].contains(where: { instances[$0].status != .queued || instances[$0].attempts > 0 }) {
+        for node in order
+        where nodeInstances[node].contains(where: { instances[$0].status != .queued || instances[$0].attempts > 0 }) {
             nodeDecided[node] = true
         }
         for node in order {
@@ -82,11 +100,6 @@ extension RunScheduler {
                 makeReady(i)
             }
         }
-        // Steps that never started although nothing held them back (the runner died between
-        // its first launches and their commit, so the store has nothing of them) start now.
-        startPhase(.main)
-        if runStatus == .queued { transitionRun(to: .running) }
-        return (takeActions(), inFlight)
     }
 
     /// Continues after `restore` once the in-flight attempts were dealt with.
