@@ -96,18 +96,19 @@ let package = Package(
         /// SQLite wrapper, migrations, and the durable run store.
         .target(name: "RunnerStore", dependencies: ["CSQLite", "RunnerCore"]),
 
-        /// The executor: runs a pipeline's processes as the scheduler decides, records it all;
-        /// resolves gitref params and checks out run workspaces through the `RefResolver` port
-        /// (RunnerGit's libgit2 adapter is the default, named in `GitRefs+LibGit2.swift` only).
-        .target(name: "RunnerEngine", dependencies: ["CProcess", "RunnerCore", "RunnerStore", "RunnerYAML", "RunnerGit", "RunnerCrypto"]),
+        /// The engine: launches, executes and resumes runs as the scheduler decides, records it
+        /// all; reaches the store and git only through the core's ports (`RunStateStore`,
+        /// `RefResolver`), whose adapters the front doors' composition root chooses.
+        .target(name: "RunnerEngine", dependencies: ["CProcess", "RunnerCore", "RunnerYAML", "RunnerCrypto"]),
 
         /// HTTP on libmicrohttpd: the server wrapper, the router, the handlers.
         .target(name: "RunnerServer", dependencies: ["CHTTPDShim", "RunnerCore", "RunnerJSON", "RunnerYAML", "RunnerEngine", "RunnerCrypto"]),
 
         // MARK: - Front doors
 
-        /// Subcommands, argument parsing and rendering.
-        .target(name: "RunnerCLI", dependencies: ["CProcess", "CCurlShim", "RunnerCore", "RunnerJSON", "RunnerYAML", "RunnerEngine", "RunnerGit", "RunnerServer"]),
+        /// Subcommands, argument parsing and rendering; the composition root (`Composition`:
+        /// SQLite for the store's ports, libgit2 for the git port).
+        .target(name: "RunnerCLI", dependencies: ["CProcess", "CCurlShim", "RunnerCore", "RunnerJSON", "RunnerYAML", "RunnerStore", "RunnerEngine", "RunnerGit", "RunnerServer"]),
         /// The `runner` executable: `main.swift` only.
         .executableTarget(name: "runner", dependencies: ["RunnerCLI"]),
 

@@ -17,7 +17,7 @@ public enum GitRefs {
     /// INVALID_TARGET_REF), naming the ref and the repository. `repositories` overrides a
     /// param's `repo` (a git hook resolves in the repository it fired in).
     public static func resolve(_ pipeline: ValidatedPipeline, params: [String: Value], pipelineFile: String,
-                               repositories: [String: String] = [:], git: any RefResolver = libgit2)
+                               repositories: [String: String] = [:], git: any RefResolver)
         -> (refs: [String: RecordedRef], diagnostics: [Diagnostic]) {
         var refs: [String: RecordedRef] = [:]
         var diagnostics: [Diagnostic] = []

@@ -73,7 +73,7 @@ public enum LaunchCheck {
     /// `repositories` overrides a gitref param's `repo` (a hook resolves in its repository).
     public static func check(_ inputs: [(name: String, input: ParamInput)], for pipeline: ValidatedPipeline, pipelineFile: String,
                              repositories: [String: String] = [:],
-                             git: any RefResolver = GitRefs.libgit2) -> Result<Checked, Problems> {
+                             git: any RefResolver) -> Result<Checked, Problems> {
         let resolution = ParamResolver.resolve(inputs, against: pipeline.pipeline.params)
         let errors = resolution.diagnostics.filter(\.isError)
         guard errors.isEmpty else { return .failure(Problems(diagnostics: errors)) }

@@ -23,13 +23,14 @@ extension RunExecutor {
         /// and `runner runs resume` continues it (RUNNER_STORE_WAIT, seconds).
         public var storePatience: Double = 60
         /// Where the run's workspace is checked out from (tests give a fake).
-        public var git: any RefResolver = GitRefs.libgit2
+        public var git: any RefResolver
         /// The time the run is recorded and measured by (tests give a clock moved by hand).
         public var clock: any Clock = SystemClock()
 
-        public init(environment: [String: String], parallelism: Int? = nil,
+        public init(environment: [String: String], git: any RefResolver, parallelism: Int? = nil,
                     observer: (@Sendable (ExecutionEvent) -> Void)? = nil) {
             self.environment = environment
+            self.git = git
             self.parallelism = parallelism
             self.observer = observer
         }

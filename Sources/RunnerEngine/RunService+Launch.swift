@@ -10,14 +10,16 @@ extension RunService {
     /// before the params and the concurrency rule — and a request racing the first one with
     /// its key waits for that one's answer (`IdempotencyRequest.patience`).
     /// Throws `OperationFailure` when the store fails (the key or the run is not recorded).
-    public func launch(_ request: LaunchRequest, at now: Date = Date()) throws -> LaunchOutcome {
+    public func launch(_ request: LaunchRequest, at now: Date? = nil) throws -> LaunchOutcome {
+        let now = now ?? clock.now()
         guard let key = request.idempotency else { return try admit(request, at: now) }
         return try launch(request, keyedBy: key, at: now)
     }
 
     /// Audits a launch the front door refused before asking the engine (the API's missing or
     /// malformed Idempotency-Key): `launch_invalid` with the answer's code.
-    public func auditRefusal(_ request: LaunchRequest, code: String, at now: Date = Date()) {
+    public func auditRefusal(_ request: LaunchRequest, code: String, at now: Date? = nil) {
+        let now = now ?? clock.now()
         audit(request, action: "launch_invalid", code: code, params: request.auditedInputs, at: now)
     }
 

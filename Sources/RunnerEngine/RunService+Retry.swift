@@ -10,7 +10,8 @@ extension RunService {
     /// `retry` when `audit` is given. Throws `OperationFailure` when the store fails (and the
     /// secret box's error when the original's secret params cannot be opened).
     public func retry(_ original: RunID, from step: String, trigger: Trigger, audit context: AuditContext?,
-                      at now: Date = Date()) throws -> LaunchOutcome {
+                      at now: Date? = nil) throws -> LaunchOutcome {
+        let now = now ?? clock.now()
         let found: StoredRun?
         do { found = try store.load(original) } catch { throw OperationFailure(.readingRun, error) }
         guard let stored = found else { return .invalid([Diagnostic(.runNotFound, "no run \(original)")]) }

@@ -15,7 +15,8 @@ extension RunService {
 
     /// Asks the run's executor, wherever it runs, to cancel it, and audits the request.
     /// Throws `OperationFailure` when the store fails.
-    public func cancel(_ id: RunID, audit context: AuditContext, at now: Date = Date()) throws -> CancelOutcome {
+    public func cancel(_ id: RunID, audit context: AuditContext, at now: Date? = nil) throws -> CancelOutcome {
+        let now = now ?? clock.now()
         guard let run = try read(id) else { return .notFound }
         guard !run.status.isTerminal else { return .alreadyFinished(run) }
         let requested: Bool

@@ -1,6 +1,5 @@
 import FoundationEssentials
 import RunnerCore
-import RunnerStore
 
 /// What every front door does with runs: launch one (`+Launch`), show, find, cancel and retry
 /// (`+Runs`, `+Retry`), execute or resume it, find runs whose runner died. The CLI, hooks and
@@ -10,34 +9,21 @@ public final class RunService: @unchecked Sendable {
     public let store: any RunStateStore
     public let environment: [String: String]
     let launcher: ProcessLauncher
-    /// Where gitref params are resolved when a run is launched.
+    /// Where gitref params are resolved when a run is launched, and workspaces checked out.
     let git: any RefResolver
+    /// What the service's runs are recorded and measured by.
+    public let clock: any Clock
 
-    public init(state: StateDirectory, environment: [String: String],
-                launcher: ProcessLauncher = PosixProcessLauncher(), git: any RefResolver = GitRefs.libgit2) throws {
-        self.state = state
-        self.environment = environment
-        self.launcher = launcher
-        self.git = git
-        store = try Self.openStore(state)
-    }
-
-    /// The run state of `state` (made there, with its directory, when there is none): the one
-    /// place above the store that chooses its backend.
-    public static func openStore(_ state: StateDirectory) throws -> any RunStateStore {
-        try state.ensure()
-        return try SQLiteRunStore(path: state.database.path)
-    }
-
-    /// With a store already opened (`openStore`), as `runner apply` opens it while it reads
-    /// the pipeline, or a test's.
-    public init(state: StateDirectory, environment: [String: String], store: any RunStateStore,
-                launcher: ProcessLauncher = PosixProcessLauncher(), git: any RefResolver = GitRefs.libgit2) {
+    /// Over the adapters the composition root chose (the CLI's `Composition`: SQLite and
+    /// libgit2; tests: in-memory fakes).
+    public init(state: StateDirectory, environment: [String: String], store: any RunStateStore, git: any RefResolver,
+                launcher: ProcessLauncher = PosixProcessLauncher(), clock: any Clock = SystemClock()) {
         self.state = state
         self.environment = environment
         self.launcher = launcher
         self.git = git
         self.store = store
+        self.clock = clock
     }
 
     /// Executes (or resumes) a run to its end.
@@ -45,7 +31,8 @@ public final class RunService: @unchecked Sendable {
     /// returned then comes without the definition's text (the caller has the pipeline).
     public func execute(_ id: RunID, parallelism: Int? = nil, echoOutput: Bool = false, pipeline: ValidatedPipeline? = nil,
                         observer: (@Sendable (ExecutionEvent) -> Void)? = nil) async throws -> StoredRun {
-        var options = RunExecutor.Options(environment: environment, parallelism: parallelism, observer: observer)
+        var options = RunExecutor.Options(environment: environment, git: git, parallelism: parallelism, observer: observer)
+        options.clock = clock
         if let text = environment["RUNNER_STORE_WAIT"], let seconds = Double(text), seconds > 0 { options.storePatience = seconds }
         if let text = environment["RUNNER_LEASE"], let seconds = Double(text), seconds >= 1 { options.leaseDuration = seconds }
         options.echoOutput = echoOutput
@@ -100,8 +87,9 @@ public final class RunService: @unchecked Sendable {
     }
 
     /// Unfinished runs nobody is executing: their owner died or their lease ran out.
-    public func orphans(pipeline: String? = nil, now: Date = Date()) throws -> [RunRecord] {
-        try store.runs(RunQuery(pipeline: pipeline, statuses: [.running, .waiting, .rollbackPending, .queued], limit: 1000))
+    public func orphans(pipeline: String? = nil, now: Date? = nil) throws -> [RunRecord] {
+        let now = now ?? clock.now()
+        return try store.runs(RunQuery(pipeline: pipeline, statuses: [.running, .waiting, .rollbackPending, .queued], limit: 1000))
             .filter { Self.isOrphan($0, now: now) }
     }
 

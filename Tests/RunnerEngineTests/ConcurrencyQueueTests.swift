@@ -38,7 +38,7 @@ import Testing
     }
 
     func service(_ f: ExecutorFixture) throws -> RunService {
-        try RunService(state: f.state, environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"])
+        try RunService.onSQLite(state: f.state, environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"])
     }
 
     @Test func queuedRunsAreRecordedAtOnceAndRunOneAfterTheOther() async throws {
@@ -113,7 +113,7 @@ import Testing
     }
 
     func service(_ f: ExecutorFixture) throws -> RunService {
-        try RunService(state: f.state, environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"])
+        try RunService.onSQLite(state: f.state, environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"])
     }
 
     @Test func aRunExecutedByTheServiceThatCreatedItRunsEachStepOnce() async throws {

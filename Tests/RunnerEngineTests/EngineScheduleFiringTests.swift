@@ -64,7 +64,7 @@ import Testing
         let pipelines = [try nightly(h)]
         _ = ScheduleFiring(service: h.service).fireDue(pipelines, now: date("2026-11-23T10:00:00Z"))
         let firers = (0..<8).map { _ in
-            ScheduleFiring(service: RunService(state: h.service.state, environment: [:], store: h.store))
+            ScheduleFiring(service: RunService(state: h.service.state, environment: [:], store: h.store, git: FakeRefResolver(refs: [:])))
         }
         let results = Collected<ScheduleFiring.Firing>()
         DispatchQueue.concurrentPerform(iterations: firers.count) { n in

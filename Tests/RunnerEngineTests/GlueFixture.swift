@@ -44,7 +44,7 @@ final class GlueFixture: @unchecked Sendable {
 
     func executor(_ id: RunID, launcher: FakeLauncher? = nil) -> RunExecutor {
         let events = self.events
-        var options = RunExecutor.Options(environment: ["PATH": "/usr/bin:/bin"], observer: { event in
+        var options = RunExecutor.Options(environment: ["PATH": "/usr/bin:/bin"], git: FakeRefResolver(refs: [:]), observer: { event in
             events.update { $0.append(event) }
         })
         options.clock = clock

@@ -2,6 +2,7 @@ import Foundation
 import RunnerTestSupport
 import Testing
 import RunnerCore
+import RunnerGit
 import RunnerStore
 import RunnerYAML
 @testable import RunnerEngine
@@ -38,7 +39,7 @@ struct ExecutorFixture {
 
     func executor(_ id: RunID, pipeline: ValidatedPipeline? = nil, observer: (@Sendable (ExecutionEvent) -> Void)? = nil) -> RunExecutor {
         var options = RunExecutor.Options(environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"],
-                                          observer: observer)
+                                          git: LibGit2Refs(), observer: observer)
         options.pipeline = pipeline
         options.killGrace = .milliseconds(500)
         options.pollInterval = .milliseconds(50)

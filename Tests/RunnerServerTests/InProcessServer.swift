@@ -29,7 +29,7 @@ struct InProcessServer {
         }
         store = InMemoryRunStore()
         let service = RunService(state: StateDirectory(root: directory.appendingPathComponent("home")),
-                                 environment: ["PATH": "/usr/bin:/bin"], store: store)
+                                 environment: ["PATH": "/usr/bin:/bin"], store: store, git: FakeRefResolver(refs: [:]))
         api = APIServer(pipelinesDirectory: pipelinesDirectory.path, service: service)
         api.reload()
         var tokens: [Role: String] = [:]

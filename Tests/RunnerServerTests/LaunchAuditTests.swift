@@ -27,7 +27,7 @@ import Testing
             steps:
               - {name: work, run: "sleep 5"}
             """.write(to: dir.appendingPathComponent("pipelines/guarded.yaml"), atomically: false, encoding: .utf8)
-            let service = try RunService(state: StateDirectory(root: dir.appendingPathComponent("home")), environment: ["PATH": "/usr/bin:/bin"])
+            let service = try RunService.onSQLite(state: StateDirectory(root: dir.appendingPathComponent("home")), environment: ["PATH": "/usr/bin:/bin"])
             api = APIServer(pipelinesDirectory: dir.appendingPathComponent("pipelines").path, service: service)
             let made = try #require(AccessTokens.make(name: "ci", role: .operator))
             try service.store.createToken(made.record)

@@ -14,7 +14,7 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("list-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let store = try SQLiteRunStore(path: dir.appendingPathComponent("state.db").path)
-        let service = RunService(state: StateDirectory(root: dir), environment: [:], store: store)
+        let service = RunService(state: StateDirectory(root: dir), environment: [:], store: store, git: FakeRefResolver(refs: [:]))
         let api = APIServer(pipelinesDirectory: dir.path, service: service)
         let token = try #require(AccessTokens.make(name: "reader", role: .viewer))
         try store.createToken(token.record)

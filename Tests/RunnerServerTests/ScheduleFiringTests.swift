@@ -23,7 +23,7 @@ import Testing
         steps:
           - {name: work, run: "sleep 5"}
         """.write(to: dir.appendingPathComponent("pipelines/nightly.yaml"), atomically: false, encoding: .utf8)
-        let service = try RunService(state: StateDirectory(root: dir.appendingPathComponent("home")), environment: ["PATH": "/usr/bin:/bin"])
+        let service = try RunService.onSQLite(state: StateDirectory(root: dir.appendingPathComponent("home")), environment: ["PATH": "/usr/bin:/bin"])
         let api = APIServer(pipelinesDirectory: dir.appendingPathComponent("pipelines").path, service: service)
         #expect(api.reload().isEmpty)
         return (api, dir)

@@ -124,7 +124,7 @@ enum ApplyCommand {
 
     private static func resolveRefs(_ validated: ValidatedPipeline, params: [String: Value], file: String,
                                     _ context: RunnerCLI.Context) throws(ExitCode) -> [String: RecordedRef] {
-        let git = GitRefs.resolve(validated, params: params, pipelineFile: file)
+        let git = GitRefs.resolve(validated, params: params, pipelineFile: file, git: Composition.git)
         guard git.diagnostics.isEmpty else {
             let renderer = DiagnosticRenderer(colors: context.console.colorsError)
             git.diagnostics.forEach { context.console.err(renderer.render($0)) }
@@ -138,9 +138,9 @@ enum ApplyCommand {
                                     _ context: RunnerCLI.Context) throws(ExitCode) -> RunService {
         do {
             if let opening {
-                return RunService(state: state, environment: context.environment, store: try opening.wait())
+                return try Composition.service(state: state, environment: context.environment, store: try opening.wait())
             }
-            return try RunService(state: state, environment: context.environment)
+            return try Composition.service(state: state, environment: context.environment)
         } catch {
             let (diagnostic, exit) = RunsCommand.openFailure(error)
             context.console.err(DiagnosticRenderer(colors: context.console.colorsError).render(diagnostic))

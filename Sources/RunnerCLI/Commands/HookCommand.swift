@@ -223,7 +223,7 @@ enum HookCommand {
         let environment = context.environment.merging(["RUNNER_HOME": entry.state]) { $1 }
         do {
             let state = StateDirectory(root: URL(fileURLWithPath: entry.state))
-            let service = try RunService(state: state, environment: environment)
+            let service = try Composition.service(state: state, environment: environment)
             return .success(try service.launch(request))
         } catch {
             let renderer = DiagnosticRenderer(colors: context.console.colorsError)
@@ -277,7 +277,7 @@ enum HookCommand {
         let state = StateDirectory.resolve(environment: context.environment, currentDirectory: context.currentDirectory)
         let service: RunService
         do {
-            service = try RunService(state: state, environment: context.environment)
+            service = try Composition.service(state: state, environment: context.environment)
         } catch {
             let (diagnostic, exit) = RunsCommand.openFailure(error)
             return fail(diagnostic, context, exit)

@@ -48,7 +48,7 @@ enum PlanCommand {
         }
         // Refs → SHAs, as `apply` would resolve them when creating the run.
         let absolute = URL(fileURLWithPath: file, relativeTo: URL(fileURLWithPath: context.currentDirectory)).standardizedFileURL.path
-        let git = GitRefs.resolve(validated, params: resolution.values, pipelineFile: absolute)
+        let git = GitRefs.resolve(validated, params: resolution.values, pipelineFile: absolute, git: Composition.git)
         if !git.diagnostics.isEmpty {
             if arguments.has("json") {
                 context.console.out(JSONOutput.encode(["diagnostics": git.diagnostics.map(DiagnosticJSON.init)]))

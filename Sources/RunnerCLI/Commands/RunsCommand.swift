@@ -37,7 +37,7 @@ enum RunsCommand {
 
     static func service(_ context: RunnerCLI.Context) -> Result<RunService, Diagnostic> {
         do {
-            return .success(try RunService(state: StateDirectory.resolve(environment: context.environment, currentDirectory: context.currentDirectory),
+            return .success(try Composition.service(state: StateDirectory.resolve(environment: context.environment, currentDirectory: context.currentDirectory),
                                            environment: context.environment))
         } catch {
             return .failure(openFailure(error).0)

@@ -29,7 +29,7 @@ final class StateOpening: @unchecked Sendable {
         let opening = StateOpening(state: state)
         DispatchQueue.global().async {
             do {
-                opening.store = try RunService.openStore(state)
+                opening.store = try Composition.openStore(state)
             } catch {
                 opening.failure = error
             }
