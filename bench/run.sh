@@ -10,6 +10,8 @@
 #   RUNS=N         hyperfine runs for W1-W3 (default 10; W4 always gets 30)
 #   ROUNDS=N       split each workload's runs into N rounds, every tool in each (default 5)
 #   TASK_W3_RUNS=N go-task on W3 (default 1, no warmup: 30-75 s and about 4.4 GB a run)
+#   BASELINE=PATH  another runner binary (e.g. main's before a change), timed beside RUNNER in
+#                  every round as "runner (before)", with its own ratio and peak RSS
 set -euo pipefail
 RUNNER=${1:-}
 case "$RUNNER" in "" | /*) ;; *) RUNNER=$PWD/$RUNNER ;; esac
@@ -18,8 +20,11 @@ RUNNER=${RUNNER:-$PWD/.build/release/runner}
 RUNS=${RUNS:-10}
 ROUNDS=${ROUNDS:-5}
 TASK_W3_RUNS=${TASK_W3_RUNS:-1}
+BASELINE=${BASELINE:-}
+case "$BASELINE" in "" | /*) ;; *) BASELINE=$PWD/$BASELINE ;; esac
 command_line="bench/run.sh${1:+ $1}"
 [ -x "$RUNNER" ] || { echo "bench: no runner binary at $RUNNER (make release builds it)" >&2; exit 64; }
+[ -z "$BASELINE" ] || [ -x "$BASELINE" ] || { echo "bench: no baseline binary at $BASELINE" >&2; exit 64; }
 binary_id() { echo "$(sha256sum "$RUNNER" | cut -c1-12), $(( $(stat -c %s "$RUNNER") / 1000000 )) MB, built $(date -u -r "$RUNNER" '+%Y-%m-%d %H:%M') UTC"; }
 binary_before=$(binary_id)  # the binary is someone's build output: note which one was measured
 load_before=$(cut -d' ' -f1 /proc/loadavg)   # other work on the machine makes every number noisy
@@ -157,6 +162,7 @@ bench_round() {  # bench_round W RUNS WARMUP JSON TOOL...: one hyperfine invocat
   for tool in "$@"; do
     case $tool in
       runner) args+=(-n runner "$RUNNER apply $gen/$w/pipeline.yaml -j 2 --json") ;;
+      baseline) args+=(-n "runner (before)" "$BASELINE apply $gen/$w/pipeline.yaml -j 2 --json") ;;
       ninja) args+=(-n ninja "ninja -C $gen/$w -j 2") ;;
       make) args+=(-n make "make -s -j2 -C $gen/$w") ;;
       go-task) args+=(-n go-task "$TASK -d $gen/$w --concurrency 2 -s") ;;
@@ -185,11 +191,12 @@ bench_round() {  # bench_round W RUNS WARMUP JSON TOOL...: one hyperfine invocat
   [ "$rc" = 0 ] || { echo "bench: hyperfine failed on $w (exit $rc)" >&2; exit 1; }
 }
 started=$(date +%s)
-bench w1 "$RUNS" 1 runner ninja make go-task floor
-bench w2 "$RUNS" 1 runner ninja make go-task floor
-bench w3 "$RUNS" 1 runner ninja make floor
+B=${BASELINE:+baseline}
+bench w1 "$RUNS" 1 runner $B ninja make go-task floor
+bench w2 "$RUNS" 1 runner $B ninja make go-task floor
+bench w3 "$RUNS" 1 runner $B ninja make floor
 bench_round w3 "$TASK_W3_RUNS" 0 "$out/dag-w3-go-task.json" go-task-rss
-bench w4 30 1 runner ninja make go-task floor
+bench w4 30 1 runner $B ninja make go-task floor
 
 # --- peak RSS (KB, median of 3) --------------------------------------------------------------
 rss_kb() {  # rss_kb W TOOL
@@ -198,6 +205,7 @@ rss_kb() {  # rss_kb W TOOL
     "$out/dag-prepare.sh" "$1"
     case $2 in
       runner) /usr/bin/time -o "$file" -f '%x %M' "$RUNNER" apply "$gen/$1/pipeline.yaml" -j 2 --json ;;
+      baseline) /usr/bin/time -o "$file" -f '%x %M' "$BASELINE" apply "$gen/$1/pipeline.yaml" -j 2 --json ;;
       ninja) /usr/bin/time -o "$file" -f '%x %M' ninja -C "$gen/$1" -j 2 ;;
       make) /usr/bin/time -o "$file" -f '%x %M' make -s -j2 -C "$gen/$1" ;;
     esac >/dev/null || { echo "bench: $2 failed on $1" >&2; exit 1; }
@@ -207,7 +215,7 @@ rss_kb() {  # rss_kb W TOOL
 echo "bench: peak RSS"
 rss=$out/dag-rss.tsv
 : > "$rss"
-for wt in w1/runner w3/runner w3/ninja w3/make w5/runner w5/ninja; do
+for wt in w1/runner w3/runner w3/ninja w3/make w5/runner w5/ninja ${BASELINE:+w3/baseline w5/baseline}; do
   kb=$(rss_kb "${wt%/*}" "${wt#*/}")
   printf '%s\t%s\t%s\n' "${wt%/*}" "${wt#*/}" "$kb" >> "$rss"
 done
@@ -222,13 +230,17 @@ section=$out/dag-section.md
 commit="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Package.swift || echo ' with uncommitted changes in Sources/')"
 export BINARY="\`${RUNNER#$PWD/}\` (sha256 $binary_before; working tree at $commit)"
 [ "$binary_after" = "$binary_before" ] || BINARY="$BINARY — CHANGED during the benchmark, to sha256 $binary_after: numbers mix two binaries"
+command_line="${BASELINE:+BASELINE=${BASELINE#$PWD/} }$command_line"
+export BASELINE_ID=""
+[ -z "$BASELINE" ] || BASELINE_ID="\`${BASELINE#$PWD/}\` (sha256 $(sha256sum "$BASELINE" | cut -c1-12))"
 export COMMAND_LINE=$command_line RUNS ROUNDS TASK_W3_RUNS LOAD="$load_before at the start, $load_after at the end"
 export MACHINE="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), Linux $(uname -r)"
 export VERSIONS="$("$RUNNER" --version | cut -d' ' -f1-2), ninja $(ninja --version), $(make --version | head -1), go-task $("$TASK" --version), $(hyperfine --version), $(readlink -f /bin/sh) as /bin/sh"
 python3 - "$out" > "$section" <<'PY'
 import datetime, glob, json, os, statistics, sys
 out = sys.argv[1]
-tools = ["runner", "ninja", "make", "go-task", "spawn floor"]
+baseline = bool(os.environ.get("BASELINE_ID"))
+tools = ["runner"] + (["runner (before)"] if baseline else []) + ["ninja", "make", "go-task", "spawn floor"]
 res = {}
 rounds = {}
 for w in ["w1", "w2", "w3", "w4"]:
@@ -263,7 +275,7 @@ print("<!-- dag:begin -->")
 print("## Running a DAG of `true` steps\n")
 print(f"Produced by `{E['COMMAND_LINE']}` on {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC — {E['MACHINE']};")
 print(f"{E['VERSIONS']}. 1-minute load average: {E['LOAD']} (the benchmark itself keeps 2 cores busy).")
-print(f"Binary measured: {E['BINARY']}.\n")
+print(f"Binary measured: {E['BINARY']}" + (f"; beside it, as *runner (before)*, {E['BASELINE_ID']}." if baseline else ".") + "\n")
 print("`bench/gen_dag.py` writes each workload as a runner pipeline, a `build.ninja` (edges whose")
 print("outputs are never created, so all run every time), a `Makefile` (`.PHONY` targets) and a")
 print("`Taskfile.yml` (`deps:`, `run: once`, no `sources:`). Every step's command is `true`; every")
@@ -283,15 +295,20 @@ print(f"`bench/out/dag-*.json`). Each workload's runs are made in {E['ROUNDS']} 
 print("(a hyperfine invocation per round), and pooled: the machine's speed drifts by a few percent")
 print("over minutes, and rounds make a drift touch every tool alike instead of falling between two.")
 print("The ratio's range is that of the rounds' own ratios.\n")
-print("| workload | " + " | ".join(tools) + " | runner / ninja |")
-print("| --- |" + " --- |" * (len(tools) + 1))
+print("| workload | " + " | ".join(tools) + " | runner / ninja |" + (" runner / before |" if baseline else ""))
+print("| --- |" + " --- |" * (len(tools) + 1 + baseline))
 names = {"w1": "W1 chain of 1,000", "w2": "W2 1,000 independent", "w3": "W3 10 × 100, all-to-all between layers", "w4": "W4 diamond of 6"}
 ratio = {}
 for w in ["w1", "w2", "w3", "w4"]:
     ratio[w] = res[(w, "runner")]["mean"] / res[(w, "ninja")]["mean"]
     per_round = [a / b for a, b in zip(res[(w, "runner")]["rounds"], res[(w, "ninja")]["rounds"])]
     spread = f" ({min(per_round):.2f}–{max(per_round):.2f})" if len(per_round) > 1 else ""
-    print(f"| {names[w]} | " + " | ".join(cell(w, t) for t in tools) + f" | {ratio[w]:.2f}×{spread} |")
+    versus = ""
+    if baseline:
+        per = [a / b for a, b in zip(res[(w, "runner")]["rounds"], res[(w, "runner (before)")]["rounds"])]
+        before = res[(w, "runner")]["mean"] / res[(w, "runner (before)")]["mean"]
+        versus = f" {before:.2f}×" + (f" ({min(per):.2f}–{max(per):.2f})" if len(per) > 1 else "") + " |"
+    print(f"| {names[w]} | " + " | ".join(cell(w, t) for t in tools) + f" | {ratio[w]:.2f}×{spread} |" + versus)
 print()
 task3 = res.get(("w3", "go-task"))
 if task3:
@@ -301,7 +318,9 @@ if task3:
     print(f"{task3['mean']:.0f} s and {rss[('w3', 'go-task')] / 1024:.1f} GB a run.\n")
 print("Peak RSS, MB (GNU time `%M`; median of 3 runs, go-task: its timed run):\n")
 print("| workload | tool | peak RSS (MB) |\n| --- | --- | --- |")
-for (w, tool), mb in sorted(rss.items(), key=lambda kv: (kv[0][0], tools.index(kv[0][1]))):
+rss_name = {"baseline": "runner (before)"}
+for (w, tool), mb in sorted(rss.items(), key=lambda kv: (kv[0][0], tools.index(rss_name.get(kv[0][1], kv[0][1])))):
+    tool = rss_name.get(tool, tool)
     label = {"w1": "W1", "w3": "W3", "w5": "W5 10,000 independent"}[w]
     print(f"| {label} | {tool} | {mb:.1f} |")
 print()

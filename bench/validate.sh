@@ -2,7 +2,8 @@
 # Benchmark: `runner validate` on generated pipelines of 1,000 and 10,000 steps, side by side
 # in one run with the physical floor (libyaml's event scan, bench/yaml_scan.c) and a
 # reference (PyYAML's CSafeLoader). Wall time by hyperfine, peak RSS by GNU time (median of 5).
-# Writes bench/RESULTS.md. Usage: bench/validate.sh   (RUNNER=path to use a given binary)
+# Writes bench/RESULTS.md. Usage: bench/validate.sh   (RUNNER=path to use a given binary;
+# BASELINE=path times another runner binary beside it, as "runner validate (before)")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
@@ -30,7 +31,7 @@ rss_mb() {  # median peak RSS in MB of 5 runs of "$@"
 # This script's section of RESULTS.md, between <!-- validate:begin --> and <!-- validate:end -->;
 # the other sections (bench/run.sh's) are kept.
 results=bench/out/validate-section.md
-command_line="bench/validate.sh"
+command_line="${BASELINE:+BASELINE=$BASELINE }bench/validate.sh"
 {
   echo "<!-- validate:begin -->"
   echo "Produced by \`$command_line\` on $(date -u +%Y-%m-%d) — $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'),"
@@ -52,24 +53,28 @@ for n in 1000 10000 10000-rich; do
   "$RUNNER" validate "$file" >/dev/null
   size=$(stat -c %s "$file")
   runs=20; [ "$n" != 1000 ] && runs=10
+  before=()
+  [ -z "${BASELINE:-}" ] || before=(-n "runner validate (before)" "$BASELINE validate $file")
   hyperfine -N --warmup 2 --runs "$runs" --export-json "bench/out/validate-$n.json" \
     -n yaml_scan "bench/out/yaml_scan $file" \
     -n "runner validate" "$RUNNER validate $file" \
+    "${before[@]}" \
     -n "PyYAML CSafeLoader" "python3 bench/pyyaml_load.py $file" >/dev/null
   scan_rss=$(rss_mb bench/out/yaml_scan "$file")
   runner_rss=$(rss_mb "$RUNNER" validate "$file")
   py_rss=$(rss_mb python3 bench/pyyaml_load.py "$file")
-  python3 - "$n" "$size" "bench/out/validate-$n.json" "$scan_rss" "$runner_rss" "$py_rss" >> "$results" <<'PY'
+  before_rss=$([ -z "${BASELINE:-}" ] || rss_mb "$BASELINE" validate "$file")
+  python3 - "$n" "$size" "bench/out/validate-$n.json" "$scan_rss" "$runner_rss" "$py_rss" "$before_rss" >> "$results" <<'PY'
 import json, sys
-n, size, path, scan_rss, runner_rss, py_rss = sys.argv[1:]
+n, size, path, scan_rss, runner_rss, py_rss, before_rss = sys.argv[1:]
 results = {r["command"]: r for r in json.load(open(path))["results"]}
 scan = results["yaml_scan"]["mean"]
-rss = {"yaml_scan": scan_rss, "runner validate": runner_rss, "PyYAML CSafeLoader": py_rss}
+rss = {"yaml_scan": scan_rss, "runner validate": runner_rss, "PyYAML CSafeLoader": py_rss, "runner validate (before)": before_rss}
 label = f"{int(n.split('-')[0]):,} steps" + (", rich step blocks" if n.endswith("rich") else "")
 print(f"### {label} ({int(size) / 1e6:.2f} MB)\n")
 print("| tool | mean ± σ (ms) | min (ms) | peak RSS (MB) | × yaml_scan |")
 print("| --- | --- | --- | --- | --- |")
-for name in ("yaml_scan", "runner validate", "PyYAML CSafeLoader"):
+for name in [t for t in ("yaml_scan", "runner validate", "runner validate (before)", "PyYAML CSafeLoader") if t in results]:
     r = results[name]
     print(f"| {name} | {r['mean'] * 1000:.1f} ± {r['stddev'] * 1000:.1f} | {r['min'] * 1000:.1f} | {rss[name]} | {r['mean'] / scan:.1f} |")
 print()
