@@ -42,6 +42,7 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	SWIFT=$(SWIFT) Tests/Scripts/goldens-unchanged.sh
+	Tests/Scripts/code-shape.py Sources
 	Tests/Schema/check-schema.sh $(RUNNER_DEBUG)
 	Tests/Scripts/seed-scripts.sh
 	Tests/E2E/seed-runs.sh $(RUNNER_DEBUG)
