@@ -83,16 +83,7 @@ import Testing
 /// A service executes the runs it created from the records it made (not read back), unless
 /// another runner took the run meanwhile.
 @Suite struct CreatedRunTests {
-    static let text = """
-        version: 1
-        name: two
-        steps:
-          - name: a
-            run: echo a >> ledger
-          - name: b
-            needs: [a]
-            run: echo b >> ledger
-        """
+    static let text = ExecutorFixture.ledgerChain("a", "b")
 
     @Test func aRunExecutedByTheServiceThatCreatedItRunsEachStepOnce() async throws {
         let f = try ExecutorFixture(Self.text)

@@ -37,6 +37,16 @@ struct ExecutorFixture {
         return runID
     }
 
+    /// A pipeline whose steps run one after the other, each appending its name to the file
+    /// `ledger`.
+    static func ledgerChain(_ names: String...) -> String {
+        var yaml = "version: 1\nname: chain\nsteps:\n"
+        for (i, name) in names.enumerated() {
+            yaml += "  - {name: \(name), run: \"echo \(name) >> ledger\"\(i > 0 ? ", needs: [\(names[i - 1])]" : "")}\n"
+        }
+        return yaml
+    }
+
     /// What the steps are given: this process's PATH.
     static let environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
 

@@ -165,14 +165,7 @@ import RunnerYAML
     }
 
     @Test func resumeRerunsWhatWasInFlightKillsItsOrphanAndNeverRerunsWhatSucceeded() async throws {
-        let f = try ExecutorFixture("""
-        version: 1
-        name: resume
-        steps:
-          - {name: first, run: "echo first >> ledger"}
-          - {name: second, run: "echo second >> ledger", needs: [first]}
-          - {name: third, run: "echo third >> ledger", needs: [second]}
-        """)
+        let f = try ExecutorFixture(ExecutorFixture.ledgerChain("first", "second", "third"))
         let id = try f.create()
         // A runner that died: `first` succeeded, `second` was in flight (its process still runs).
         let now = Date()
@@ -184,21 +177,11 @@ import RunnerYAML
         #expect(f.wasKilled(orphan), "the orphan of the interrupted attempt was killed before the step ran again")
         #expect(result.run.status == .succeeded)
         #expect(f.file("ledger") == "first\nsecond\nthird\n")
-        let second = result.attempts.filter { $0.step.rawValue == "second" }
-        #expect(second.map(\.serial) == [1, 2])
-        #expect(second.first?.errorCode == "RUNNER_INTERRUPTED")
-        #expect(second.first?.counted == false)
-        #expect(result.step("second")?.attempts == 1)
+        Self.expectRunAgainAfterInterruption("second", in: result)
     }
 
     @Test func aLaunchTheRunnerDiedBeforeCommittingIsKilledRecordedAndRunAgain() async throws {
-        let f = try ExecutorFixture("""
-        version: 1
-        name: lost
-        steps:
-          - {name: first, run: "echo first >> ledger"}
-          - {name: second, run: "echo second >> ledger", needs: [first]}
-        """)
+        let f = try ExecutorFixture(ExecutorFixture.ledgerChain("first", "second"))
         let id = try f.create()
         // A runner that died between journaling and starting `first` and committing it: the
         // store still has the run queued; the journal has the launch; its process still runs.
@@ -212,16 +195,24 @@ import RunnerYAML
         #expect(f.wasKilled(orphan), "the unrecorded launch's process was killed before the step ran again")
         #expect(result.run.status == .succeeded)
         #expect(f.file("ledger") == "first\nsecond\n")
-        let first = result.attempts.filter { $0.step.rawValue == "first" }
-        #expect(first.map(\.serial) == [1, 2], "the lost attempt is recorded and the next one gets a new serial (and log)")
-        #expect(first.first?.errorCode == "RUNNER_INTERRUPTED")
-        #expect(first.first?.counted == false)
-        #expect(first.first.map { abs($0.startedAt.timeIntervalSince(started)) < 0.01 } == true)
-        #expect(result.step("first")?.attempts == 1)
+        let lost = Self.expectRunAgainAfterInterruption("first", in: result)
+        #expect(lost.map { abs($0.startedAt.timeIntervalSince(started)) < 0.01 } == true)
         // Every launch, the re-runs included, is in the journal; every journal entry has its record.
         let journaled = LaunchJournal.read(LaunchJournal.path(f.state, id)).map { "\($0.name)#\($0.serial)" }
         #expect(journaled == ["first#1", "first#2", "second#1"])
         #expect(Set(result.attempts.map { "\($0.step)#\($0.serial)" }) == Set(journaled))
+    }
+
+    /// `step`'s attempt a dead runner left is recorded as interrupted and not counted, and the
+    /// step ran again under the next serial (and log); returns the interrupted attempt.
+    @discardableResult
+    static func expectRunAgainAfterInterruption(_ step: String, in result: StoredRun) -> AttemptRecord? {
+        let attempts = result.attempts.filter { $0.step.rawValue == step }
+        #expect(attempts.map(\.serial) == [1, 2], "the interrupted attempt is recorded and the next one gets a new serial")
+        #expect(attempts.first?.errorCode == "RUNNER_INTERRUPTED")
+        #expect(attempts.first?.counted == false)
+        #expect(result.step(step)?.attempts == 1)
+        return attempts.first
     }
 
     @Test func launchJournalLinesRoundTripOddNamesAndIgnoreATornLastLine() throws {
