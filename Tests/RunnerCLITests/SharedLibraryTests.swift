@@ -33,19 +33,23 @@ import Testing
     @Test func theFirstSONAMEThatOpensIsUsedAndFailuresSayWhy() {
         var error = [CChar](repeating: 0, count: 256)
         let message = { String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) }
-        let missing = withCStrings(["libnothing.so.9"]) { runner_dlopen_first($0, 1, "libnothing", "nothing9", &error, 256) }
+        let missing = withCStrings(["libnothing.so.9"]) {
+            runner_dlopen_first($0, 1, "libnothing", "nothing9", &error, 256)
+        }
         #expect(missing == nil)
         #expect(message().hasPrefix("cannot load libnothing (install nothing9): libnothing.so.9"), "\(message())")
 
         error = [CChar](repeating: 0, count: 256)
-        let libc = withCStrings(["libnothing.so.9", "libc.so.6"]) { runner_dlopen_first($0, 2, "libc", "libc6", &error, 256) }
+        let libc = withCStrings(["libnothing.so.9", "libc.so.6"]) {
+            runner_dlopen_first($0, 2, "libc", "libc6", &error, 256)
+        }
         #expect(libc != nil, "\(message())")
         let slots = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: 2)
         slots.initialize(repeating: nil, count: 2)
         defer { slots.deallocate() }
         let found = withCStrings(["strlen", "no_such_function"]) { names in
-            runner_dlsym_all(libc, [runner_symbol(name: names[0], slot: slots), runner_symbol(name: names[1], slot: slots + 1)],
-                             2, "libc", &error, 256)
+            let symbols = [runner_symbol(name: names[0], slot: slots), runner_symbol(name: names[1], slot: slots + 1)]
+            return runner_dlsym_all(libc, symbols, 2, "libc", &error, 256)
         }
         #expect(found == 0 && slots[0] != nil)
         #expect(message() == "libc has no no_such_function")

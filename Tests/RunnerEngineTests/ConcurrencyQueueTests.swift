@@ -104,7 +104,8 @@ import Testing
         let id = try f.launch(service)
         let then = Date()
         #expect(try f.store.claim(id, owner: "999999@elsewhere", until: then.addingTimeInterval(-1), now: then, isOwnerAlive: { _ in false }) != nil)
-        try f.store.apply([.run(.running, at: then)] + StoreChange.firstAttempt("a", at: then, pid: 1, succeeded: true), to: id)
+        try f.store.apply([.run(.running, at: then)] + StoreChange.firstAttempt("a", at: then, pid: 1, succeeded: true),
+                          to: id)
         let final = try await service.execute(id)
         #expect(final.run.status == .succeeded)
         #expect(f.file("ledger") == "b\n", "a, recorded succeeded, never runs again")

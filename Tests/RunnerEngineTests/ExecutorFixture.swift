@@ -69,7 +69,8 @@ struct ExecutorFixture {
         let text = try String(contentsOf: pipelineFile, encoding: .utf8)
         let pipeline = try #require(PipelineLoader.load(bytes: Array(text.utf8), file: pipelineFile.path).pipeline)
         let loaded = LoadedPipeline(pipeline: pipeline, definition: text, file: pipelineFile.path)
-        let request = LaunchRequest(pipeline: loaded, params: LaunchRequest.given(params), trigger: .cli, parallelism: 1)
+        let request = LaunchRequest(pipeline: loaded, params: LaunchRequest.given(params), trigger: .cli,
+                                    parallelism: 1)
         guard case .accepted(let run) = try service.launch(request) else {
             throw TestFailure("the run with params \(params) was not accepted")
         }

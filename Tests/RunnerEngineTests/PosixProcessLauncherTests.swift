@@ -30,8 +30,9 @@ import RunnerCore
 
     /// `body`, given the launcher, run off the pool while another process of the launcher runs:
     /// each launch in it is started as a step's is when others run.
-    func besideACompanion<T: Sendable>(in dir: URL,
-                                       _ body: @escaping @Sendable (PosixProcessLauncher) throws -> T) async throws -> T {
+    func besideACompanion<T: Sendable>(
+        in dir: URL, _ body: @escaping @Sendable (PosixProcessLauncher) throws -> T
+    ) async throws -> T {
         let launcher = self.launcher
         return try await offPool {
             let companion = try Self.startCompanion(launcher, in: dir)

@@ -208,7 +208,7 @@ import RunnerYAML
     @discardableResult
     static func expectRunAgainAfterInterruption(_ step: String, in result: StoredRun) -> AttemptRecord? {
         let attempts = result.attempts.filter { $0.step.rawValue == step }
-        #expect(attempts.map(\.serial) == [1, 2], "the interrupted attempt is recorded and the next one gets a new serial")
+        #expect(attempts.map(\.serial) == [1, 2], "the interrupted attempt is recorded, the next one has a new serial")
         #expect(attempts.first?.errorCode == "RUNNER_INTERRUPTED")
         #expect(attempts.first?.counted == false)
         #expect(result.step(step)?.attempts == 1)

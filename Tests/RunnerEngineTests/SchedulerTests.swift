@@ -259,7 +259,8 @@ import Testing
         (.exit(1, stderr: "read: connection reset by peer"), 2, "UPSTREAM_RESET"),  // a pattern of stderr
         (.exit(3), nil, "INTERNAL_ERROR"),  // any other failure: the catch-all
     ] as [(SchedulerHarness.Behaviour, Int?, String)])
-    func aFailureClassDecidesTheRetriesAndTheCode(_ failure: SchedulerHarness.Behaviour, launches: Int?, code: String) throws {
+    func aFailureClassDecidesTheRetriesAndTheCode(_ failure: SchedulerHarness.Behaviour, launches: Int?,
+                                                  code: String) throws {
         var h = try SchedulerHarness(Self.upstream)
         h.script["fetch"] = [failure]
         #expect(h.run() == .failed)

@@ -26,7 +26,9 @@ import Testing
     static let post = "POST /runs HTTP/1.1\r\nHost: x\r\n"
 
     /// `body`, off the pool, given `exchange` on a server of its own (stopped after).
-    static func withServer(_ body: @escaping @Sendable (_ exchange: (String) throws -> Answer) throws -> Void) async throws {
+    static func withServer(
+        _ body: @escaping @Sendable (_ exchange: (String) throws -> Answer) throws -> Void
+    ) async throws {
         try await offPool {
             let server = try HTTPServerTests.server()
             defer { server.stop() }
@@ -74,7 +76,8 @@ import Testing
                 #expect(answer.code == "RUN6012")
                 #expect(answer.closed)
             }
-            let twice = try exchange(Self.post + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+            let chunkedTwice = "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+            let twice = try exchange(Self.post + chunkedTwice)
             #expect(twice.status == 501)
         }
     }

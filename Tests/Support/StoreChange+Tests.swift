@@ -16,13 +16,15 @@ extension StoreChange {
 
     /// What a runner records of `step`'s first attempt as it starts it (its process `pid`,
     /// when given) and, when it `succeeded`, as it ends with exit 0.
-    public static func firstAttempt(_ step: StepName, at: Date, pid: Int32? = nil, succeeded: Bool = false) -> [StoreChange] {
+    public static func firstAttempt(_ step: StepName, at: Date, pid: Int32? = nil,
+                                    succeeded: Bool = false) -> [StoreChange] {
         var attempt = AttemptRecord(step: step, serial: 1, attempt: 1, startedAt: at)
         attempt.pid = pid
         let started: [StoreChange] = [.step(step, .running, at: at), .attemptStarted(attempt)]
         guard succeeded else { return started }
         return started + [
-            .attemptFinished(step, serial: 1, end: AttemptEnd(.exited(code: 0)), errorCode: nil, message: nil, counted: true, at: at),
+            .attemptFinished(step, serial: 1, end: AttemptEnd(.exited(code: 0)), errorCode: nil, message: nil,
+                             counted: true, at: at),
             .step(step, .succeeded, at: at),
         ]
     }

@@ -70,16 +70,7 @@ final class ProgressRenderer: @unchecked Sendable {
             default: break
             }
         case .stepStatus(let name, let status, let attempt, let code, let message, let at):
-            var line = lines[slot(name.rawValue)]
-            line.status = status
-            line.attempt = max(line.attempt, attempt)
-            if status == .running && line.startedAt == nil { line.startedAt = at }
-            if status.isTerminal { line.finishedAt = at }
-            line.note = noteFor(status, code: code, message: message)
-            lines[slot(name.rawValue)] = line
-            if !isTTY, status != .running {
-                emit("\(style.symbol(status)) \(name.rawValue)\(elapsedText(line).map { "  \($0)" } ?? "")\(line.note.map { "  \($0)" } ?? "")")
-            }
+            stepChanged(name, status, attempt: attempt, code: code, message: message, at: at)
         case .attemptStarted(let name, let attempt, _, _, let at):
             var line = lines[slot(name.rawValue)]
             line.status = .running
@@ -87,7 +78,9 @@ final class ProgressRenderer: @unchecked Sendable {
             line.startedAt = line.startedAt ?? at
             line.progress = nil
             lines[slot(name.rawValue)] = line
-            if !isTTY { emit("\(style.symbol(.running)) \(name.rawValue)\(attempt > 1 ? " (attempt \(attempt))" : "")") }
+            if !isTTY {
+                emit("\(style.symbol(.running)) \(name.rawValue)\(attempt > 1 ? " (attempt \(attempt))" : "")")
+            }
         case .attemptEnded:
             break
         case .progress(let name, let percent, let message):
@@ -113,6 +106,22 @@ final class ProgressRenderer: @unchecked Sendable {
             for part in parts { emit(style.dim("[\(name.rawValue)]") + " " + part) }
         }
         if isTTY { draw() }
+    }
+
+    /// Must be called with the lock held.
+    private func stepChanged(_ name: StepName, _ status: StepStatus, attempt: Int, code: String?, message: String?,
+                             at: Date) {
+        var line = lines[slot(name.rawValue)]
+        line.status = status
+        line.attempt = max(line.attempt, attempt)
+        if status == .running && line.startedAt == nil { line.startedAt = at }
+        if status.isTerminal { line.finishedAt = at }
+        line.note = noteFor(status, code: code, message: message)
+        lines[slot(name.rawValue)] = line
+        if !isTTY, status != .running {
+            let elapsed = elapsedText(line).map { "  \($0)" } ?? ""
+            emit("\(style.symbol(status)) \(name.rawValue)\(elapsed)\(line.note.map { "  \($0)" } ?? "")")
+        }
     }
 
     private func slot(_ name: String) -> Int {
