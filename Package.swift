@@ -25,6 +25,10 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]
         ),
 
+        /// What the shims below share: a library opened by the first of its SONAMEs that loads, and
+        /// the functions a shim calls found in it, each failure said in the same words.
+        .target(name: "CShimSupport"),
+
         /// libgit2 (Debian libgit2-dev): resolving refs, checkouts. Its header only: CGit2Shim
         /// loads the library the first time git is needed (linked, it and its dependencies
         /// slowed the start of every command: docs/DECISIONS.md, Binary).
@@ -33,7 +37,7 @@ let package = Package(
             providers: [.apt(["libgit2-dev"])]
         ),
         /// The libgit2 functions RunnerGit calls, found with dlsym on first use.
-        .target(name: "CGit2Shim", dependencies: ["CGit2"]),
+        .target(name: "CGit2Shim", dependencies: ["CGit2", "CShimSupport"]),
 
         /// libmicrohttpd (Debian libmicrohttpd-dev): the HTTP server. Its header only: the
         /// library is loaded by CHTTPDShim when a server starts (linked, it and GnuTLS slowed
@@ -44,7 +48,7 @@ let package = Package(
         ),
         /// MHD_start_daemon is variadic (Swift cannot call it): a non-variadic start, and the
         /// request body collected across libmicrohttpd's callbacks, in C; loads the library.
-        .target(name: "CHTTPDShim", dependencies: ["CHTTPD"]),
+        .target(name: "CHTTPDShim", dependencies: ["CHTTPD", "CShimSupport"]),
 
         /// libcrypto (Debian libssl-dev): SHA-256 of API tokens and request
         /// payloads, constant-time comparison, random tokens. Its headers only: CCryptoShim loads
@@ -55,7 +59,7 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         /// The libcrypto functions RunnerCrypto calls, found with dlsym on first use.
-        .target(name: "CCryptoShim", dependencies: ["CCrypto"]),
+        .target(name: "CCryptoShim", dependencies: ["CCrypto", "CShimSupport"]),
 
         /// libcurl (Debian libcurl4-openssl-dev): the CLI's API client (`--server`). Its header
         /// only: CCurlShim loads the library at the first request (linked, it and its
@@ -65,7 +69,7 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         /// One request with libcurl (whose setopt is variadic): method, URL, headers, body.
-        .target(name: "CCurlShim", dependencies: ["CCurl"]),
+        .target(name: "CCurlShim", dependencies: ["CCurl", "CShimSupport"]),
 
         /// posix_spawn with a process group, a working directory and no inherited descriptors
         /// (GNU extensions Swift cannot see).
@@ -129,7 +133,7 @@ let package = Package(
         .testTarget(
             name: "RunnerCLITests",
             dependencies: ["RunnerTestSupport", "RunnerCLI", "RunnerCore", "RunnerJSON", "RunnerYAML",
-                           "CGit2Shim", "CHTTPDShim", "CCryptoShim", "CCurlShim"],
+                           "CShimSupport", "CGit2Shim", "CHTTPDShim", "CCryptoShim", "CCurlShim"],
             resources: []
         ),
     ]

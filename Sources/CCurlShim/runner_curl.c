@@ -1,50 +1,36 @@
 #include "runner_curl.h"
 
+#include "runner_shim.h"
 #include <curl/curl.h>
-#include <dlfcn.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* libcurl's own functions, found with dlsym when the first request is made. */
+/* libcurl's own functions, found with dlsym when the first request is made: the table's field
+   for each, and its name in the library. */
+#define RUNNER_CURL_FUNCTIONS(X)           \
+    X(global_init, curl_global_init)       \
+    X(easy_init, curl_easy_init)           \
+    X(easy_setopt, curl_easy_setopt)       \
+    X(easy_perform, curl_easy_perform)     \
+    X(easy_getinfo, curl_easy_getinfo)     \
+    X(easy_cleanup, curl_easy_cleanup)     \
+    X(easy_strerror, curl_easy_strerror)   \
+    X(slist_append, curl_slist_append)     \
+    X(slist_free_all, curl_slist_free_all)
 static struct {
-    __typeof__(curl_global_init) *global_init;
-    __typeof__(curl_easy_init) *easy_init;
-    __typeof__(curl_easy_setopt) *easy_setopt;
-    __typeof__(curl_easy_perform) *easy_perform;
-    __typeof__(curl_easy_getinfo) *easy_getinfo;
-    __typeof__(curl_easy_cleanup) *easy_cleanup;
-    __typeof__(curl_easy_strerror) *easy_strerror;
-    __typeof__(curl_slist_append) *slist_append;
-    __typeof__(curl_slist_free_all) *slist_free_all;
+    RUNNER_CURL_FUNCTIONS(RUNNER_SHIM_FIELD)
 } curl;
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static char curl_error[256];
+#define RUNNER_CURL_SYMBOL(field, symbol) {#symbol, (void **)&curl.field},
+static const struct runner_symbol symbols[] = {RUNNER_CURL_FUNCTIONS(RUNNER_CURL_SYMBOL)};
+#undef RUNNER_CURL_SYMBOL
+static const char *const sonames[] = {"libcurl.so.4"};
 
-static void curl_load(void) {
-    void *library = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-    if (library == NULL) {
-        snprintf(curl_error, sizeof curl_error, "cannot load libcurl (install libcurl4): %s", dlerror());
-        return;
-    }
-#define RUNNER_CURL_LOAD(field, symbol)                                                                  \
-    if ((*(void **)&curl.field = dlsym(library, symbol)) == NULL) {                                       \
-        snprintf(curl_error, sizeof curl_error, "libcurl has no %s", symbol);                            \
-        return;                                                                                          \
-    }
-    RUNNER_CURL_LOAD(global_init, "curl_global_init")
-    RUNNER_CURL_LOAD(easy_init, "curl_easy_init")
-    RUNNER_CURL_LOAD(easy_setopt, "curl_easy_setopt")
-    RUNNER_CURL_LOAD(easy_perform, "curl_easy_perform")
-    RUNNER_CURL_LOAD(easy_getinfo, "curl_easy_getinfo")
-    RUNNER_CURL_LOAD(easy_cleanup, "curl_easy_cleanup")
-    RUNNER_CURL_LOAD(easy_strerror, "curl_easy_strerror")
-    RUNNER_CURL_LOAD(slist_append, "curl_slist_append")
-    RUNNER_CURL_LOAD(slist_free_all, "curl_slist_free_all")
-#undef RUNNER_CURL_LOAD
-    if (curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) snprintf(curl_error, sizeof curl_error, "libcurl did not initialise");
+static const char *curl_start(void) {
+    return curl.global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? NULL : "libcurl did not initialise";
 }
+
+static struct runner_library libcurl = RUNNER_LIBRARY("libcurl", "libcurl4", sonames, symbols, curl_start);
 
 struct buffer {
     char *data;
@@ -68,8 +54,7 @@ static size_t collect(char *data, size_t size, size_t count, void *context) {
 }
 
 const char *runner_curl_load(void) {
-    pthread_once(&curl_once, curl_load);
-    return curl_error[0] == 0 ? NULL : curl_error;
+    return runner_library_open(&libcurl);
 }
 
 int runner_curl_request(const char *method, const char *url, const char *const *headers, size_t header_count,

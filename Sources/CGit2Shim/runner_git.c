@@ -1,40 +1,24 @@
 #include "runner_git.h"
 
-#include <dlfcn.h>
-#include <pthread.h>
-#include <stdio.h>
+#include "runner_shim.h"
 
 static struct runner_git_table table;
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-static char error[256];
-static int loaded;
+#define RUNNER_GIT_SYMBOL(name) {#name, (void **)&table.name},
+static const struct runner_symbol symbols[] = {RUNNER_GIT_FUNCTIONS(RUNNER_GIT_SYMBOL)};
+#undef RUNNER_GIT_SYMBOL
+static const char *const sonames[] = {"libgit2.so.1.5"};
 
-static void load(void) {
-    void *library = dlopen("libgit2.so.1.5", RTLD_NOW | RTLD_LOCAL);
-    if (library == NULL) {
-        snprintf(error, sizeof error, "cannot load libgit2 (install libgit2-1.5): %s", dlerror());
-        return;
-    }
-#define RUNNER_GIT_LOAD(name)                                                                            \
-    if ((*(void **)&table.name = dlsym(library, #name)) == NULL) {                                        \
-        snprintf(error, sizeof error, "libgit2 has no %s", #name);                                       \
-        return;                                                                                          \
-    }
-    RUNNER_GIT_FUNCTIONS(RUNNER_GIT_LOAD)
-#undef RUNNER_GIT_LOAD
-    if (table.git_libgit2_init() < 0) {
-        snprintf(error, sizeof error, "libgit2 did not initialise");
-        return;
-    }
-    loaded = 1;
+static const char *git_start(void) {
+    return table.git_libgit2_init() < 0 ? "libgit2 did not initialise" : NULL;
 }
 
+static struct runner_library libgit2 = RUNNER_LIBRARY("libgit2", "libgit2-1.5", sonames, symbols, git_start);
+
 const struct runner_git_table *runner_git(void) {
-    pthread_once(&once, load);
-    return loaded ? &table : NULL;
+    return runner_library_open(&libgit2) == NULL ? &table : NULL;
 }
 
 const char *runner_git_error(void) {
-    pthread_once(&once, load);
-    return error;
+    const char *error = runner_library_open(&libgit2);
+    return error != NULL ? error : "";
 }

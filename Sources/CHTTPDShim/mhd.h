@@ -7,21 +7,26 @@
 #include <stdint.h>
 
 #include "runner_http.h"
+#include "runner_shim.h"
 
+/* The libmicrohttpd functions the shim calls: the table's field for each, and its name in the
+   library. */
+#define RUNNER_MHD_FUNCTIONS(X)                                         \
+    X(start_daemon, MHD_start_daemon)                                   \
+    X(stop_daemon, MHD_stop_daemon)                                     \
+    X(get_daemon_info, MHD_get_daemon_info)                             \
+    X(get_connection_info, MHD_get_connection_info)                     \
+    X(get_connection_values, MHD_get_connection_values)                 \
+    X(lookup_connection_value, MHD_lookup_connection_value)             \
+    X(suspend_connection, MHD_suspend_connection)                       \
+    X(resume_connection, MHD_resume_connection)                         \
+    X(create_response_from_callback, MHD_create_response_from_callback) \
+    X(create_response_from_buffer, MHD_create_response_from_buffer)     \
+    X(add_response_header, MHD_add_response_header)                     \
+    X(queue_response, MHD_queue_response)                               \
+    X(destroy_response, MHD_destroy_response)
 struct runner_mhd {
-    __typeof__(MHD_start_daemon) *start_daemon;
-    __typeof__(MHD_stop_daemon) *stop_daemon;
-    __typeof__(MHD_get_daemon_info) *get_daemon_info;
-    __typeof__(MHD_get_connection_info) *get_connection_info;
-    __typeof__(MHD_get_connection_values) *get_connection_values;
-    __typeof__(MHD_lookup_connection_value) *lookup_connection_value;
-    __typeof__(MHD_suspend_connection) *suspend_connection;
-    __typeof__(MHD_resume_connection) *resume_connection;
-    __typeof__(MHD_create_response_from_callback) *create_response_from_callback;
-    __typeof__(MHD_create_response_from_buffer) *create_response_from_buffer;
-    __typeof__(MHD_add_response_header) *add_response_header;
-    __typeof__(MHD_queue_response) *queue_response;
-    __typeof__(MHD_destroy_response) *destroy_response;
+    RUNNER_MHD_FUNCTIONS(RUNNER_SHIM_FIELD)
 };
 extern struct runner_mhd runner_mhd;
 

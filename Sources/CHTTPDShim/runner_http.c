@@ -1,7 +1,6 @@
 #include "mhd.h"
 
 #include <arpa/inet.h>
-#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,35 +11,11 @@
    (docs/DECISIONS.md), and only `runner serve` uses it. The functions the shim calls are the
    library's own, found with dlsym (mhd.h). */
 struct runner_mhd runner_mhd;
-static pthread_once_t mhd_once = PTHREAD_ONCE_INIT;
-static char mhd_error[256];
-
-static void mhd_load(void) {
-    void *library = dlopen("libmicrohttpd.so.12", RTLD_NOW | RTLD_LOCAL);
-    if (library == NULL) {
-        snprintf(mhd_error, sizeof mhd_error, "cannot load libmicrohttpd (install libmicrohttpd12): %s", dlerror());
-        return;
-    }
-#define RUNNER_MHD_LOAD(field, symbol)                                                                   \
-    if ((*(void **)&runner_mhd.field = dlsym(library, symbol)) == NULL) {                                 \
-        snprintf(mhd_error, sizeof mhd_error, "libmicrohttpd has no %s", symbol);                        \
-        return;                                                                                          \
-    }
-    RUNNER_MHD_LOAD(start_daemon, "MHD_start_daemon")
-    RUNNER_MHD_LOAD(stop_daemon, "MHD_stop_daemon")
-    RUNNER_MHD_LOAD(get_daemon_info, "MHD_get_daemon_info")
-    RUNNER_MHD_LOAD(get_connection_info, "MHD_get_connection_info")
-    RUNNER_MHD_LOAD(get_connection_values, "MHD_get_connection_values")
-    RUNNER_MHD_LOAD(lookup_connection_value, "MHD_lookup_connection_value")
-    RUNNER_MHD_LOAD(suspend_connection, "MHD_suspend_connection")
-    RUNNER_MHD_LOAD(resume_connection, "MHD_resume_connection")
-    RUNNER_MHD_LOAD(create_response_from_callback, "MHD_create_response_from_callback")
-    RUNNER_MHD_LOAD(create_response_from_buffer, "MHD_create_response_from_buffer")
-    RUNNER_MHD_LOAD(add_response_header, "MHD_add_response_header")
-    RUNNER_MHD_LOAD(queue_response, "MHD_queue_response")
-    RUNNER_MHD_LOAD(destroy_response, "MHD_destroy_response")
-#undef RUNNER_MHD_LOAD
-}
+#define RUNNER_MHD_SYMBOL(field, symbol) {#symbol, (void **)&runner_mhd.field},
+static const struct runner_symbol symbols[] = {RUNNER_MHD_FUNCTIONS(RUNNER_MHD_SYMBOL)};
+#undef RUNNER_MHD_SYMBOL
+static const char *const sonames[] = {"libmicrohttpd.so.12"};
+static struct runner_library libmicrohttpd = RUNNER_LIBRARY("libmicrohttpd", "libmicrohttpd12", sonames, symbols, NULL);
 
 struct server {
     runner_http_handler handler;
@@ -280,8 +255,7 @@ static struct MHD_Daemon *start_daemon(struct server *s, const struct runner_htt
 }
 
 const char *runner_http_load(void) {
-    pthread_once(&mhd_once, mhd_load);
-    return mhd_error[0] == 0 ? NULL : mhd_error;
+    return runner_library_open(&libmicrohttpd);
 }
 
 void *runner_http_start(const struct runner_http_options *o, runner_http_handler handler, void *context,

@@ -17,15 +17,10 @@ extension APIServer {
     /// every 15 s keeps proxies from closing the stream and notices clients that left. Written
     /// by the server's `EventHub`; past its cap on streams, 503 with a `Retry-After`.
     func events(_ id: String, _ request: HTTPRequest) -> HTTPResponse {
-        let found: StoredRun?
-        do {
-            found = try service.store.load(RunID(id), definition: false)
-        } catch {
-            return Self.storeFailure(error, "cannot read run '\(id)'")
-        }
-        guard let stored = found else {
-            return Self.error(404, .runNotFound, "no run '\(id)'", contractCode: APITrigger.defaultNotFoundErrorCode)
-        }
+        withRun(id) { events(of: $0, request) }
+    }
+
+    private func events(of stored: StoredRun, _ request: HTTPRequest) -> HTTPResponse {
         let after = max(0, Int64(request.header("Last-Event-ID") ?? request.query("after") ?? "0") ?? 0)
         var stream: HTTPStream?
         do {

@@ -51,6 +51,21 @@ extension APIServer {
 
     // MARK: - Runs
 
+    /// The run `id` given to `answer`; 404 when there is none, the store's failure when it
+    /// cannot say. Without its definition unless `definition`.
+    func withRun(_ id: String, definition: Bool = false, _ answer: (StoredRun) -> HTTPResponse) -> HTTPResponse {
+        let found: StoredRun?
+        do {
+            found = try service.store.load(RunID(id), definition: definition)
+        } catch {
+            return Self.storeFailure(error, "cannot read run '\(id)'")
+        }
+        guard let stored = found else {
+            return Self.error(404, .runNotFound, "no run '\(id)'", contractCode: APITrigger.defaultNotFoundErrorCode)
+        }
+        return answer(stored)
+    }
+
     /// The params of the run to show masked: the secret names stored with it.
     func secrets(of run: RunRecord) -> Set<String> { run.maskedParams }
 
@@ -170,11 +185,11 @@ extension APIServer {
     /// A new run of the same pipeline, params and commits from a step on (default: the first
     /// main step that did not succeed); earlier successes are reused.
     func retry(_ id: String, _ request: HTTPRequest) -> HTTPResponse {
-        let found: StoredRun?
-        do { found = try service.show(RunID(id)) } catch { return Self.storeFailure(error, "cannot read run '\(id)'") }
-        guard let stored = found else {
-            return Self.error(404, .runNotFound, "no run '\(id)'", contractCode: APITrigger.defaultNotFoundErrorCode)
-        }
+        withRun(id, definition: true) { retry(stored: $0, request) }
+    }
+
+    private func retry(stored: StoredRun, _ request: HTTPRequest) -> HTTPResponse {
+        let id = stored.run.id.rawValue
         guard stored.run.status.isTerminal else {
             let message = "run \(id) has not finished (\(stored.run.status.rawValue)); cancel it first"
             return Self.error(409, .runBusy, message, run: stored.run)

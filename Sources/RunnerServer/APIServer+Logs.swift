@@ -8,15 +8,11 @@ extension APIServer {
 
     /// A step's log: its last attempt, or `?attempt=N`.
     func stepLog(_ id: String, _ step: String, _ request: HTTPRequest) -> HTTPResponse {
-        let found: StoredRun?
-        do {
-            found = try service.store.load(RunID(id), definition: false)
-        } catch {
-            return Self.storeFailure(error, "cannot read run '\(id)'")
-        }
-        guard let stored = found else {
-            return Self.error(404, .runNotFound, "no run '\(id)'", contractCode: APITrigger.defaultNotFoundErrorCode)
-        }
+        withRun(id) { stepLog(of: $0, step, request) }
+    }
+
+    private func stepLog(of stored: StoredRun, _ step: String, _ request: HTTPRequest) -> HTTPResponse {
+        let id = stored.run.id.rawValue
         var attempts = stored.attempts.filter { $0.step.rawValue == step }
         if let text = request.query("attempt") {
             guard let n = Int(text) else {

@@ -9,22 +9,14 @@ Usage: Tests/Faults/test-inputs-audit.py RUNNER
 import json
 import os
 import pwd
+from pathlib import Path
 
 from faults import Work, check, checks
 
 CLI_ACTOR = "cli:" + pwd.getpwuid(os.geteuid()).pw_name
 
-PIPELINE = """\
-version: 1
-name: guarded
-params:
-  target: {type: enum, values: [staging, production], required: true, error: INVALID_TARGET}
-  password: {type: string, secret: true}
-concurrency: {on_conflict: reject, error: GUARDED_BUSY}
-steps:
-  - name: work
-    run: 'while [ ! -e "$RUNNER_PIPELINE_DIR/release" ]; do sleep 0.1; done'
-"""
+# Shared with Tests/RunnerServerTests/LaunchAuditTests.swift.
+PIPELINE = (Path(__file__).resolve().parents[1] / "Fixtures" / "audit" / "guarded.yaml").read_text()
 
 
 def request(server, method, path, body=None, token=None):

@@ -1,4 +1,5 @@
 import Foundation
+import RunnerTestSupport
 
 /// Runs the built `runner` binary, as a user would, with a time limit.
 enum BinaryRunner {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import RunnerCore
+import RunnerTestSupport
 
 /// `docs/DIAGNOSTICS.md` lists every code with its meaning and fix, generated from
 /// `DiagnosticCode`. Regenerate with `RECORD_GOLDENS=1 swift test`.

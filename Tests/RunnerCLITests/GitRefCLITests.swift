@@ -25,6 +25,20 @@ final class RefRepository {
     /// Commits `content` as `file`; returns the commit's SHA.
     func commit(_ content: String) throws -> String { try repository.commit(["file": content], message: content) }
 
+    /// `p.yaml`: `steps` (YAML list items) run in a workspace checked out at the gitref param
+    /// `targetRef`, a ref of `repo`.
+    func workspacePipeline(steps: String) throws -> String {
+        try write("p.yaml", """
+        version: 1
+        name: ws
+        params:
+          targetRef: {type: gitref, required: true, repo: repo}
+        workspace: {from: params.targetRef}
+        steps:
+        \(steps)
+        """)
+    }
+
     func write(_ name: String, _ text: String) throws -> String {
         let path = dir.appendingPathComponent(name).path
         try text.write(toFile: path, atomically: false, encoding: .utf8)
@@ -70,13 +84,7 @@ final class RefRepository {
         let r = try RefRepository()
         let first = try r.commit("one\n")
         // The first step moves main on; the second must still see the commit the run started from.
-        let file = try r.write("p.yaml", """
-        version: 1
-        name: ws
-        params:
-          targetRef: {type: gitref, required: true, repo: repo}
-        workspace: {from: params.targetRef}
-        steps:
+        let file = try r.workspacePipeline(steps: """
           - name: move
             run: |
               echo two > "$RUNNER_PIPELINE_DIR/repo/file"
@@ -141,13 +149,7 @@ final class RefRepository {
     @Test func aWorkspaceThatCannotBeMadeFailsTheRunBeforeAnyStep() throws {
         let r = try RefRepository()
         _ = try r.commit("one\n")
-        let file = try r.write("p.yaml", """
-        version: 1
-        name: ws
-        params:
-          targetRef: {type: gitref, required: true, repo: repo}
-        workspace: {from: params.targetRef}
-        steps:
+        let file = try r.workspacePipeline(steps: """
           - {name: a, run: "echo ran > \\"$RUNNER_PIPELINE_DIR/ran\\""}
         """)
         let home = r.dir.appendingPathComponent("home").path

@@ -72,13 +72,6 @@ import RunnerYAML
     }
 }
 
-enum Paths {
-    /// The package root, found from this file's path.
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let fixtures = packageRoot.appendingPathComponent("Tests/Fixtures")
-    static let pipelines = packageRoot.appendingPathComponent("pipelines")
-}
-
 /// The example pipelines load without a single diagnostic, and plan with the params a user
 /// would give.
 @Suite struct SeedPipelineTests {

@@ -25,32 +25,30 @@ import Testing
         """
     }
 
-    func admit(_ f: ExecutorFixture, _ service: RunService, n: Int) throws -> RunID {
-        let text = try String(contentsOf: f.pipelineFile, encoding: .utf8)
-        let pipeline = try #require(PipelineLoader.load(bytes: Array(text.utf8), file: f.pipelineFile.path).pipeline)
-        let loaded = LoadedPipeline(pipeline: pipeline, definition: text, file: f.pipelineFile.path)
-        let request = LaunchRequest(pipeline: loaded, params: LaunchRequest.given(["n": .int(n)]), trigger: .cli,
-                                    parallelism: 1)
-        guard case .accepted(let run) = try service.launch(request) else {
-            throw TestFailure("run \(n) was not created")
-        }
-        return run.id
+    /// Run `n` of the group, launched by a service of its own (as each front door has).
+    func launch(_ f: ExecutorFixture, n: Int) throws -> RunID {
+        try f.launch(try f.service(), params: ["n": .int(n)])
     }
 
-    func service(_ f: ExecutorFixture) throws -> RunService {
-        try RunService.onSQLite(state: f.state, environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"])
+    /// Run 1 executing (its step has started), then run 2 launched: the moment the group's rule
+    /// decides about.
+    func secondWhileFirstRuns(_ f: ExecutorFixture) async throws -> (first: Task<StoredRun, any Error>, second: RunID) {
+        let first = try launch(f, n: 1)
+        let running = Task { try await f.service().execute(first) }
+        #expect(await eventually { f.file("ledger") == "start-1\n" })
+        return (running, try launch(f, n: 2))
     }
 
     @Test func queuedRunsAreRecordedAtOnceAndRunOneAfterTheOther() async throws {
         let f = try ExecutorFixture(Self.pipeline("queue", sleep: "0.3"))
-        let first = try admit(f, try service(f), n: 1)
-        let second = try admit(f, try service(f), n: 2)
+        let first = try launch(f, n: 1)
+        let second = try launch(f, n: 2)
         #expect(try f.store.load(second)?.run.status == .queued, "recorded at once, with an id, while the first has not even started")
         // The second's executor starts first: it must still wait for the first.
-        let waiting = Task { try await service(f).execute(second) }
+        let waiting = Task { try await f.service().execute(second) }
         try await Task.sleep(nanoseconds: 300_000_000)
         #expect(f.file("ledger") == "", "the later run waits for the earlier one")
-        let a = try await service(f).execute(first)
+        let a = try await f.service().execute(first)
         let b = try await waiting.value
         #expect(a.run.status == .succeeded && b.run.status == .succeeded)
         #expect(f.file("ledger") == "start-1\nend-1\nstart-2\nend-2\n")
@@ -59,11 +57,8 @@ import Testing
     @Test func cancelRunningCancelsTheEarlierRunThenStarts() async throws {
         // Only the first run is long.
         let f = try ExecutorFixture(Self.pipeline("cancel_running", sleep: "$(if [ \"$PARAM_N\" = 1 ]; then echo 30; else echo 0; fi)"))
-        let first = try admit(f, try service(f), n: 1)
-        let running = Task { try await service(f).execute(first) }
-        #expect(await eventually { f.file("ledger") == "start-1\n" })
-        let second = try admit(f, try service(f), n: 2)
-        let b = try await service(f).execute(second)
+        let (running, second) = try await secondWhileFirstRuns(f)
+        let b = try await f.service().execute(second)
         let a = try await running.value
         #expect(a.run.status == .cancelled)
         #expect(!f.file("ledger").contains("end-1"), "the first run was stopped, not waited for")
@@ -73,11 +68,8 @@ import Testing
 
     @Test func aRunCancelledWhileItWaitsNeverStarts() async throws {
         let f = try ExecutorFixture(Self.pipeline("queue", sleep: "1"))
-        let first = try admit(f, try service(f), n: 1)
-        let running = Task { try await service(f).execute(first) }
-        #expect(await eventually { f.file("ledger") == "start-1\n" })
-        let second = try admit(f, try service(f), n: 2)
-        let waiting = Task { try await service(f).execute(second) }
+        let (running, second) = try await secondWhileFirstRuns(f)
+        let waiting = Task { try await f.service().execute(second) }
         try await Task.sleep(nanoseconds: 200_000_000)
         _ = try f.store.requestCancel(second, at: Date())
         let b = try await waiting.value
@@ -91,35 +83,12 @@ import Testing
 /// A service executes the runs it created from the records it made (not read back), unless
 /// another runner took the run meanwhile.
 @Suite struct CreatedRunTests {
-    static let text = """
-        version: 1
-        name: two
-        steps:
-          - name: a
-            run: echo a >> ledger
-          - name: b
-            needs: [a]
-            run: echo b >> ledger
-        """
-
-    func admit(_ f: ExecutorFixture, _ service: RunService) throws -> RunID {
-        let pipeline = try #require(PipelineLoader.load(bytes: Array(Self.text.utf8), file: f.pipelineFile.path).pipeline)
-        let loaded = LoadedPipeline(pipeline: pipeline, definition: Self.text, file: f.pipelineFile.path)
-        let request = LaunchRequest(pipeline: loaded, params: .given([]), trigger: .cli, parallelism: 1)
-        guard case .accepted(let run) = try service.launch(request) else {
-            throw TestFailure("the run was not created")
-        }
-        return run.id
-    }
-
-    func service(_ f: ExecutorFixture) throws -> RunService {
-        try RunService.onSQLite(state: f.state, environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"])
-    }
+    static let text = ExecutorFixture.ledgerChain("a", "b")
 
     @Test func aRunExecutedByTheServiceThatCreatedItRunsEachStepOnce() async throws {
         let f = try ExecutorFixture(Self.text)
-        let service = try service(f)
-        let id = try admit(f, service)
+        let service = try f.service()
+        let id = try f.launch(service)
         let final = try await service.execute(id)
         #expect(final.run.status == .succeeded)
         #expect(final.steps.map(\.status) == [.succeeded, .succeeded])
@@ -131,19 +100,12 @@ import Testing
     /// with `a` done: the creator must resume it from the store, not start it afresh.
     @Test func aCreatedRunStartedMeanwhileByAnotherRunnerIsResumedNotRestarted() async throws {
         let f = try ExecutorFixture(Self.text)
-        let service = try service(f)
-        let id = try admit(f, service)
+        let service = try f.service()
+        let id = try f.launch(service)
         let then = Date()
         #expect(try f.store.claim(id, owner: "999999@elsewhere", until: then.addingTimeInterval(-1), now: then, isOwnerAlive: { _ in false }) != nil)
-        var attempt = AttemptRecord(step: StepName("a"), serial: 1, attempt: 1, startedAt: then)
-        attempt.pid = 1
-        try f.store.apply([
-            .runStatus(.running, errorCode: nil, message: nil, wakeAt: nil, at: then),
-            .stepStatus(StepName("a"), .running, attempts: 1, serial: 1, retryAt: nil, errorCode: nil, message: nil, at: then),
-            .attemptStarted(attempt),
-            .attemptFinished(StepName("a"), serial: 1, end: AttemptEnd(.exited(code: 0)), errorCode: nil, message: nil, counted: true, at: then),
-            .stepStatus(StepName("a"), .succeeded, attempts: 1, serial: 1, retryAt: nil, errorCode: nil, message: nil, at: then),
-        ], to: id)
+        try f.store.apply([.run(.running, at: then)] + StoreChange.firstAttempt("a", at: then, pid: 1, succeeded: true),
+                          to: id)
         let final = try await service.execute(id)
         #expect(final.run.status == .succeeded)
         #expect(f.file("ledger") == "b\n", "a, recorded succeeded, never runs again")

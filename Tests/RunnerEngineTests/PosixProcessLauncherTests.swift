@@ -28,6 +28,19 @@ import RunnerCore
         }
     }
 
+    /// `body`, given the launcher, run off the pool while another process of the launcher runs:
+    /// each launch in it is started as a step's is when others run.
+    func besideACompanion<T: Sendable>(
+        in dir: URL, _ body: @escaping @Sendable (PosixProcessLauncher) throws -> T
+    ) async throws -> T {
+        let launcher = self.launcher
+        return try await offPool {
+            let companion = try Self.startCompanion(launcher, in: dir)
+            defer { launcher.terminate(companion, grace: .seconds(1)) }
+            return try body(launcher)
+        }
+    }
+
     /// A process that runs until it is terminated.
     static func startCompanion(_ launcher: PosixProcessLauncher, in dir: URL) throws -> Int32 {
         let pid = try launcher.launch(ProcessSpec(argv: ["/bin/sh", "-c", "exec sleep 60"], environment: [:], workingDirectory: dir.path,
@@ -169,10 +182,7 @@ import RunnerCore
     /// start is not thrown: its exit says why, in the words a thrown launch error has.
     @Test func besideAnotherProcessAMissingProgramEndsAsALaunchFailure() async throws {
         let dir = try scratch()
-        let launcher = self.launcher
-        let exits = try await offPool { () -> [ProcessExit?] in
-            let companion = try Self.startCompanion(launcher, in: dir)
-            defer { launcher.terminate(companion, grace: .seconds(1)) }
+        let exits = try await besideACompanion(in: dir) { launcher in
             var exits: [ProcessExit?] = []
             for (argv, workdir) in [(["/nonexistent/program"], dir.path), (["/bin/sh", "-c", "echo ran > ran"], "/nonexistent/dir")] {
                 let box = ExitBox()
@@ -191,10 +201,7 @@ import RunnerCore
     /// (its group exists before the launch returns).
     @Test func besideAnotherProcessATerminateAtOnceStopsTheNewProcess() async throws {
         let dir = try scratch()
-        let launcher = self.launcher
-        let exits = try await offPool { () -> [ProcessExit?] in
-            let companion = try Self.startCompanion(launcher, in: dir)
-            defer { launcher.terminate(companion, grace: .seconds(1)) }
+        let exits = try await besideACompanion(in: dir) { launcher in
             var exits: [ProcessExit?] = []
             for _ in 0..<20 {
                 let box = ExitBox()

@@ -7,81 +7,6 @@ import RunnerStore
 import RunnerYAML
 @testable import RunnerEngine
 
-/// The executor with real processes, a real store and real files, in a temp directory.
-struct ExecutorFixture {
-    let dir: URL
-    let state: StateDirectory
-    let store: SQLiteRunStore
-    let pipelineFile: URL
-
-    init(_ yaml: String) throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("exec-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        state = StateDirectory(root: dir.appendingPathComponent(".runner"))
-        try state.ensure()
-        store = try SQLiteRunStore(path: state.database.path)
-        pipelineFile = dir.appendingPathComponent("pipeline.yaml")
-        try yaml.write(to: pipelineFile, atomically: false, encoding: .utf8)
-    }
-
-    func create(params: [(String, ParamInput)] = [], parallelism: Int = 4, id: String? = nil) throws -> RunID {
-        let text = try String(contentsOf: pipelineFile, encoding: .utf8)
-        let loaded = PipelineLoader.load(bytes: Array(text.utf8), file: pipelineFile.path)
-        guard let pipeline = loaded.pipeline else { throw TestFailure("\(loaded.diagnostics.map(\.message))") }
-        let resolved = ParamResolver.resolve(params.map { (name: $0.0, input: $0.1) }, against: pipeline.pipeline.params)
-        var random = SystemRandomNumberGenerator()
-        let runID = id.map(RunID.init) ?? RunID.generate(at: Date(), using: &random)
-        let (run, steps) = RunCreation.records(id: runID, pipeline: pipeline, definition: text, file: pipelineFile.path,
-                                               params: resolved.values, trigger: .cli, parallelism: parallelism, at: Date())
-        try store.createRun(run, steps: steps)
-        return runID
-    }
-
-    func executor(_ id: RunID, pipeline: ValidatedPipeline? = nil, observer: (@Sendable (ExecutionEvent) -> Void)? = nil) -> RunExecutor {
-        var options = RunExecutor.Options(environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"],
-                                          git: LibGit2Refs(), observer: observer)
-        options.pipeline = pipeline
-        options.killGrace = .milliseconds(500)
-        options.pollInterval = .milliseconds(50)
-        return RunExecutor(run: id, store: store, launcher: PosixProcessLauncher(), state: state, options: options)
-    }
-
-    func run(params: [(String, ParamInput)] = []) async throws -> StoredRun {
-        let id = try create(params: params)
-        return try await executor(id).execute()
-    }
-
-    /// A process left by a dead runner: it carries the attempt's marker, as a step would.
-    func orphan(marker: String) throws -> Process {
-        let orphan = Process()
-        orphan.executableURL = URL(fileURLWithPath: "/bin/sleep")
-        orphan.arguments = ["60"]
-        orphan.environment = ["RUNNER_ATTEMPT_ID": marker]
-        try orphan.run()
-        return orphan
-    }
-
-    /// Whether `process` (a 60 s sleep) is dead: gone or a zombie, seen in /proc, not through
-    /// Foundation, which reaps its children on its own queue (late, on a loaded machine).
-    func wasKilled(_ process: Process, within seconds: TimeInterval = 10) -> Bool {
-        let pid = process.processIdentifier
-        let deadline = Date().addingTimeInterval(seconds)
-        repeat {
-            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return true }
-            if stat[stat.index(after: close)...].split(separator: " ").first == "Z" { return true }
-            usleep(10_000)
-        } while Date() < deadline
-        return false
-    }
-
-    func file(_ name: String) -> String { (try? String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8)) ?? "" }
-}
-
-extension StoredRun {
-    func step(_ name: String) -> StepRecord? { steps.first { $0.name.rawValue == name } }
-}
-
 @Suite struct RunExecutorTests {
     @Test func aPipelineRunsWithItsEnvironmentOutputsAndLogs() async throws {
         let f = try ExecutorFixture("""
@@ -240,47 +165,23 @@ extension StoredRun {
     }
 
     @Test func resumeRerunsWhatWasInFlightKillsItsOrphanAndNeverRerunsWhatSucceeded() async throws {
-        let f = try ExecutorFixture("""
-        version: 1
-        name: resume
-        steps:
-          - {name: first, run: "echo first >> ledger"}
-          - {name: second, run: "echo second >> ledger", needs: [first]}
-          - {name: third, run: "echo third >> ledger", needs: [second]}
-        """)
+        let f = try ExecutorFixture(ExecutorFixture.ledgerChain("first", "second", "third"))
         let id = try f.create()
         // A runner that died: `first` succeeded, `second` was in flight (its process still runs).
         let now = Date()
-        try f.store.apply([
-            .runStatus(.running, errorCode: nil, message: nil, wakeAt: nil, at: now),
-            .stepStatus("first", .running, attempts: 1, serial: 1, retryAt: nil, errorCode: nil, message: nil, at: now),
-            .attemptStarted(AttemptRecord(step: "first", serial: 1, attempt: 1, startedAt: now)),
-            .attemptFinished("first", serial: 1, end: AttemptEnd(.exited(code: 0)), errorCode: nil, message: nil, counted: true, at: now),
-            .stepStatus("first", .succeeded, attempts: 1, serial: 1, retryAt: nil, errorCode: nil, message: nil, at: now),
-            .stepStatus("second", .running, attempts: 1, serial: 1, retryAt: nil, errorCode: nil, message: nil, at: now),
-            .attemptStarted(AttemptRecord(step: "second", serial: 1, attempt: 1, startedAt: now)),
-        ], to: id)
+        try f.store.apply([.run(.running, at: now)] + StoreChange.firstAttempt("first", at: now, succeeded: true)
+                          + StoreChange.firstAttempt("second", at: now), to: id)
         try "first\n".write(to: f.dir.appendingPathComponent("ledger"), atomically: false, encoding: .utf8)
         let orphan = try f.orphan(marker: "\(id.rawValue)/second/1")
         let result = try await f.executor(id).execute()
         #expect(f.wasKilled(orphan), "the orphan of the interrupted attempt was killed before the step ran again")
         #expect(result.run.status == .succeeded)
         #expect(f.file("ledger") == "first\nsecond\nthird\n")
-        let second = result.attempts.filter { $0.step.rawValue == "second" }
-        #expect(second.map(\.serial) == [1, 2])
-        #expect(second.first?.errorCode == "RUNNER_INTERRUPTED")
-        #expect(second.first?.counted == false)
-        #expect(result.step("second")?.attempts == 1)
+        Self.expectRunAgainAfterInterruption("second", in: result)
     }
 
     @Test func aLaunchTheRunnerDiedBeforeCommittingIsKilledRecordedAndRunAgain() async throws {
-        let f = try ExecutorFixture("""
-        version: 1
-        name: lost
-        steps:
-          - {name: first, run: "echo first >> ledger"}
-          - {name: second, run: "echo second >> ledger", needs: [first]}
-        """)
+        let f = try ExecutorFixture(ExecutorFixture.ledgerChain("first", "second"))
         let id = try f.create()
         // A runner that died between journaling and starting `first` and committing it: the
         // store still has the run queued; the journal has the launch; its process still runs.
@@ -294,16 +195,24 @@ extension StoredRun {
         #expect(f.wasKilled(orphan), "the unrecorded launch's process was killed before the step ran again")
         #expect(result.run.status == .succeeded)
         #expect(f.file("ledger") == "first\nsecond\n")
-        let first = result.attempts.filter { $0.step.rawValue == "first" }
-        #expect(first.map(\.serial) == [1, 2], "the lost attempt is recorded and the next one gets a new serial (and log)")
-        #expect(first.first?.errorCode == "RUNNER_INTERRUPTED")
-        #expect(first.first?.counted == false)
-        #expect(first.first.map { abs($0.startedAt.timeIntervalSince(started)) < 0.01 } == true)
-        #expect(result.step("first")?.attempts == 1)
+        let lost = Self.expectRunAgainAfterInterruption("first", in: result)
+        #expect(lost.map { abs($0.startedAt.timeIntervalSince(started)) < 0.01 } == true)
         // Every launch, the re-runs included, is in the journal; every journal entry has its record.
         let journaled = LaunchJournal.read(LaunchJournal.path(f.state, id)).map { "\($0.name)#\($0.serial)" }
         #expect(journaled == ["first#1", "first#2", "second#1"])
         #expect(Set(result.attempts.map { "\($0.step)#\($0.serial)" }) == Set(journaled))
+    }
+
+    /// `step`'s attempt a dead runner left is recorded as interrupted and not counted, and the
+    /// step ran again under the next serial (and log); returns the interrupted attempt.
+    @discardableResult
+    static func expectRunAgainAfterInterruption(_ step: String, in result: StoredRun) -> AttemptRecord? {
+        let attempts = result.attempts.filter { $0.step.rawValue == step }
+        #expect(attempts.map(\.serial) == [1, 2], "the interrupted attempt is recorded, the next one has a new serial")
+        #expect(attempts.first?.errorCode == "RUNNER_INTERRUPTED")
+        #expect(attempts.first?.counted == false)
+        #expect(result.step(step)?.attempts == 1)
+        return attempts.first
     }
 
     @Test func launchJournalLinesRoundTripOddNamesAndIgnoreATornLastLine() throws {

@@ -251,20 +251,21 @@ import Testing
         #expect(h.launches.map(\.at) == [0, 1, 3])
     }
 
-    @Test func invalidResponseIsNotRetried() throws {
+    /// Each failure class of `upstream` ends the run with its code after the attempts its
+    /// retry rule allows.
+    @Test(arguments: [
+        (SchedulerHarness.Behaviour.exit(78, stderr: "contract violated"), 1, "UPSTREAM_INVALID_RESPONSE"),
+        (.exit(77, after: 0), 4, "UPSTREAM_TIMEOUT"),  // an exit code: retried three times
+        (.exit(1, stderr: "read: connection reset by peer"), 2, "UPSTREAM_RESET"),  // a pattern of stderr
+        (.exit(3), nil, "INTERNAL_ERROR"),  // any other failure: the catch-all
+    ] as [(SchedulerHarness.Behaviour, Int?, String)])
+    func aFailureClassDecidesTheRetriesAndTheCode(_ failure: SchedulerHarness.Behaviour, launches: Int?,
+                                                  code: String) throws {
         var h = try SchedulerHarness(Self.upstream)
-        h.script["fetch"] = [.exit(78, stderr: "contract violated")]
+        h.script["fetch"] = [failure]
         #expect(h.run() == .failed)
-        #expect(h.launches.count == 1)
-        #expect(h.scheduler.runErrorCode == "UPSTREAM_INVALID_RESPONSE")
-    }
-
-    @Test func upstreamTimeoutExitIsRetriedThreeTimes() throws {
-        var h = try SchedulerHarness(Self.upstream)
-        h.script["fetch"] = [.exit(77, after: 0)]
-        #expect(h.run() == .failed)
-        #expect(h.launches.count == 4)
-        #expect(h.scheduler.runErrorCode == "UPSTREAM_TIMEOUT")
+        if let launches { #expect(h.launches.count == launches) }
+        #expect(h.scheduler.runErrorCode == code)
     }
 
     @Test func stepTimeoutTerminatesAndClassifies() throws {
@@ -273,21 +274,6 @@ import Testing
         #expect(h.run() == .succeeded)
         #expect(h.terminations.map(\.reason) == [.timeout])
         #expect(h.launches.map(\.at) == [0, 31], "terminated at 30 s, retried after the 1 s default backoff")
-    }
-
-    @Test func stderrPatternChoosesTheClass() throws {
-        var h = try SchedulerHarness(Self.upstream)
-        h.script["fetch"] = [.exit(1, stderr: "read: connection reset by peer")]
-        #expect(h.run() == .failed)
-        #expect(h.launches.count == 2)
-        #expect(h.scheduler.runErrorCode == "UPSTREAM_RESET")
-    }
-
-    @Test func anyOtherFailureIsTheCatchAll() throws {
-        var h = try SchedulerHarness(Self.upstream)
-        h.script["fetch"] = [.exit(3)]
-        #expect(h.run() == .failed)
-        #expect(h.scheduler.runErrorCode == "INTERNAL_ERROR")
     }
 
     @Test func quotaMakesTheRunWaitUntilTheNextUTCDay() throws {

@@ -15,13 +15,7 @@ import RunnerStore
     func interruptedRun(_ f: ExecutorFixture) throws -> (RunID, Process) {
         let id = try f.create()
         let then = Date()
-        var attempt = AttemptRecord(step: StepName("a"), serial: 1, attempt: 1, startedAt: then)
-        attempt.pid = 1
-        try f.store.apply([
-            .runStatus(.running, errorCode: nil, message: nil, wakeAt: nil, at: then),
-            .stepStatus(StepName("a"), .running, attempts: 1, serial: 1, retryAt: nil, errorCode: nil, message: nil, at: then),
-            .attemptStarted(attempt),
-        ], to: id)
+        try f.store.apply([.run(.running, at: then)] + StoreChange.firstAttempt("a", at: then, pid: 1), to: id)
         try f.store.database.run("UPDATE definitions SET text = ? WHERE run_id = ?", [.text("version: 1\nname: [\n"), .text(id.rawValue)])
         let orphan = try f.orphan(marker: RunExecutor.marker(id, StepName("a"), 1))
         return (id, orphan)

@@ -16,17 +16,8 @@ import Testing
         init() throws {
             dir = FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: dir.appendingPathComponent("pipelines"), withIntermediateDirectories: true)
-            try """
-            version: 1
-            name: guarded
-            params:
-              target: {type: enum, values: [staging, production], required: true, error: INVALID_TARGET}
-              password: {type: string, secret: true}
-            concurrency: {on_conflict: reject, error: GUARDED_BUSY}
-            idempotency: {required: false}
-            steps:
-              - {name: work, run: "sleep 5"}
-            """.write(to: dir.appendingPathComponent("pipelines/guarded.yaml"), atomically: false, encoding: .utf8)
+            try FileManager.default.copyItem(at: Paths.fixtures.appendingPathComponent("audit/guarded.yaml"),
+                                             to: dir.appendingPathComponent("pipelines/guarded.yaml"))
             let service = try RunService.onSQLite(state: StateDirectory(root: dir.appendingPathComponent("home")), environment: ["PATH": "/usr/bin:/bin"])
             api = APIServer(pipelinesDirectory: dir.appendingPathComponent("pipelines").path, service: service)
             let made = try #require(AccessTokens.make(name: "ci", role: .operator))

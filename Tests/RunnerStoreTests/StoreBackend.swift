@@ -66,19 +66,6 @@ let sampleSteps = [
     StepRecord(name: "promote[a]", step: "promote", item: "a", section: "main", position: 1),
 ]
 
-extension StoreChange {
-    /// A run status change with nothing else to say.
-    static func run(_ status: RunStatus, at: Date = Date(timeIntervalSince1970: 2_000)) -> StoreChange {
-        .runStatus(status, errorCode: nil, message: nil, wakeAt: nil, at: at)
-    }
-
-    /// A step status change at attempt and serial `serial`.
-    static func step(_ name: StepName, _ status: StepStatus, serial: Int = 1,
-                     at: Date = Date(timeIntervalSince1970: 2_000)) -> StoreChange {
-        .stepStatus(name, status, attempts: serial, serial: serial, retryAt: nil, errorCode: nil, message: nil, at: at)
-    }
-}
-
 /// Runs `body` on `count` threads at once, off the cooperative pool (a store waiting for another
 /// connection's lock blocks its thread); returns what they threw, as text.
 func concurrently(_ count: Int, _ body: @escaping @Sendable (Int) throws -> Void) async throws -> [String] {

@@ -13,8 +13,7 @@ enum ApplyCommand {
         summary: "Run a pipeline now, in the foreground, with live progress",
         usage: "runner apply FILE [-p NAME=VALUE]... [--params FILE.json] [--parallelism N] [--dry-run] [--json]",
         options: [
-            .init(long: "param", short: "p", valueName: "NAME=VALUE", help: "a param value; lists as a,b or [\"a\",\"b\"]", isRepeatable: true),
-            .init(long: "params", short: nil, valueName: "FILE.json", help: "params as one JSON object, like an API body; -p wins"),
+            ParamInputs.param, ParamInputs.params,
             .init(long: "parallelism", short: "j", valueName: "N", help: "steps running at once (default: the number of cores)"),
             .init(long: "dry-run", short: nil, valueName: nil, help: "check and show the plan; run nothing, record nothing"),
             .init(long: "json", short: nil, valueName: nil, help: "print the finished run as JSON instead of progress"),
@@ -43,7 +42,7 @@ enum ApplyCommand {
         // The bytes validated here are the definition recorded with the run: an edit of the
         // file while this starts cannot make the two differ.
         var (bytes, validated) = try load(file, context)
-        let inputs = try inputs(arguments, context)
+        let inputs = try ParamInputs.collect(arguments, context)
         let params = try resolve(inputs, for: validated, context)
         let parallelism = try parallelism(arguments, context)
         // gitref params name commits from here on: the run records both the ref and its SHA.
@@ -84,19 +83,6 @@ enum ApplyCommand {
         loaded.diagnostics.forEach { context.console.err(renderer.render($0)) }
         guard let validated = loaded.pipeline else { throw .invalid }
         return (bytes, validated)
-    }
-
-    private static func inputs(_ arguments: ParsedArguments,
-                               _ context: RunnerCLI.Context) throws(ExitCode) -> [(name: String, input: ParamInput)] {
-        switch ParamInputs.collect(arguments) {
-        case .failure(.usage(let error)):
-            throw RunnerCLI.usageError(error, context)
-        case .failure(.invalid(let d)):
-            context.console.err(DiagnosticRenderer(colors: context.console.colorsError).render(d))
-            throw .invalid
-        case .success(let collected):
-            return collected
-        }
     }
 
     /// The params checked against their declarations; on an error, every diagnostic and the

@@ -10,8 +10,7 @@ enum PlanCommand {
         summary: "Check params and show the DAG in execution order with each step's effective policies",
         usage: "runner plan FILE [-p NAME=VALUE]... [--params FILE.json] [--json]",
         options: [
-            .init(long: "param", short: "p", valueName: "NAME=VALUE", help: "a param value; lists as a,b or [\"a\",\"b\"]", isRepeatable: true),
-            .init(long: "params", short: nil, valueName: "FILE.json", help: "params as one JSON object, like an API body; -p wins"),
+            ParamInputs.param, ParamInputs.params,
             .init(long: "json", short: nil, valueName: nil, help: "print the plan as JSON"),
         ],
         positionalName: "a FILE",
@@ -28,13 +27,7 @@ enum PlanCommand {
             return .invalid
         }
         let inputs: [(name: String, input: ParamInput)]
-        switch ParamInputs.collect(arguments) {
-        case .failure(.usage(let error)): return RunnerCLI.usageError(error, context)
-        case .failure(.invalid(let d)):
-            context.console.err(renderer.render(d))
-            return .invalid
-        case .success(let collected): inputs = collected
-        }
+        do { inputs = try ParamInputs.collect(arguments, context) } catch { return error }
         let resolution = ParamResolver.resolve(inputs, against: validated.pipeline.params)
         if resolution.diagnostics.hasErrors {
             resolution.diagnostics.forEach { context.console.err(renderer.render($0)) }
@@ -66,40 +59,6 @@ enum PlanCommand {
             context.console.out(PlanTextRenderer(style: Style(enabled: context.console.colorsOutput)).render(plan))
         }
         return .success
-    }
-}
-
-/// `-p NAME=VALUE` and `--params FILE.json`, merged: `-p` wins over the file.
-enum ParamInputs {
-    enum Failure: Error {
-        case usage(UsageError)
-        case invalid(Diagnostic)
-    }
-
-    static func collect(_ arguments: ParsedArguments) -> Result<[(name: String, input: ParamInput)], Failure> {
-        var inputs: [(name: String, input: ParamInput)] = []
-        if let path = arguments.value("params") {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                return .failure(.invalid(Diagnostic(.invalidParamsFile, "cannot read params file \(path)", subject: path)))
-            }
-            do {
-                let object = try JSONDecoder().decode([String: Value].self, from: data)
-                inputs = object.keys.sorted().map { (name: $0, input: ParamInput.value(object[$0]!)) }
-            } catch {
-                return .failure(.invalid(Diagnostic(.invalidParamsFile, "params file \(path) is not a JSON object of param values",
-                                                    hint: DiagnosticCode.invalidParamsFile.help, subject: path)))
-            }
-        }
-        for raw in arguments.values("param") {
-            guard let equals = raw.firstIndex(of: "="), equals != raw.startIndex else {
-                return .failure(.usage(UsageError(message: "-p takes NAME=VALUE, got '\(raw)'", hint: "e.g. -p targetRef=main")))
-            }
-            let name = String(raw[..<equals])
-            let value = String(raw[raw.index(after: equals)...])
-            inputs.removeAll { $0.name == name && { if case .value = $0.input { true } else { false } }($0) }
-            inputs.append((name, .text(value)))
-        }
-        return .success(inputs)
     }
 }
 

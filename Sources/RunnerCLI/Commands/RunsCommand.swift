@@ -163,7 +163,7 @@ enum RunsCommand {
             let renderer = ProgressRenderer.self
             for step in stored.steps {
                 let elapsed = step.startedAt.map { renderer.duration((step.finishedAt ?? Date()).timeIntervalSince($0)) }
-                var line = "  \(symbol(step.status, style)) \(step.name)"
+                var line = "  \(style.symbol(step.status)) \(step.name)"
                 if step.attempts > 1 { line += style.dim(" #\(step.attempts)") }
                 if let elapsed { line += "  " + style.dim(elapsed) }
                 if let p = step.progress, step.status == .running { line += "  \(p)%" }
@@ -176,17 +176,6 @@ enum RunsCommand {
             }
             context.console.out(out)
             return .success
-        }
-    }
-
-    static func symbol(_ status: StepStatus, _ style: Style) -> String {
-        switch status {
-        case .queued: style.dim("…")
-        case .running: style.cyan("▶")
-        case .succeeded: style.green("✓")
-        case .failed: style.red("✗")
-        case .skipped: style.dim("⊘")
-        case .cancelled: style.yellow("■")
         }
     }
 

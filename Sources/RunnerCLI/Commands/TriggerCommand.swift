@@ -9,7 +9,7 @@ enum TriggerCommand {
     static let spec = CommandSpec(
         name: "trigger", summary: "Launch a named pipeline on a runner server (the API), optionally waiting for it",
         usage: "runner trigger NAME [-p NAME=VALUE]... [--params FILE.json] --server URL --token-file F [--idempotency-key KEY] [--wait] [--json]",
-        options: [.init(long: "param", short: "p", valueName: "NAME=VALUE", help: "a param value; lists as a,b or [\"a\",\"b\"]", isRepeatable: true),
+        options: [ParamInputs.param,
                   .init(long: "params", short: nil, valueName: "FILE.json", help: "params as one JSON object; -p wins"),
                   .init(long: "idempotency-key", short: nil, valueName: "KEY", help: "send Idempotency-Key: resending with it never launches twice"),
                   .init(long: "wait", short: nil, valueName: nil, help: "wait for the run to finish; exit as `apply` would"),
@@ -28,13 +28,7 @@ enum TriggerCommand {
         }
         let name = arguments.positionals[0]
         let inputs: [(name: String, input: ParamInput)]
-        switch ParamInputs.collect(arguments) {
-        case .failure(.usage(let error)): return RunnerCLI.usageError(error, context)
-        case .failure(.invalid(let d)):
-            context.console.err(DiagnosticRenderer(colors: context.console.colorsError).render(d))
-            return .invalid
-        case .success(let collected): inputs = collected
-        }
+        do { inputs = try ParamInputs.collect(arguments, context) } catch { return error }
         let escaped = URLText.escaped(name)
         // The declaration types the text values (-p count=3 is the number 3 for an int param).
         var types: [String: String] = [:]

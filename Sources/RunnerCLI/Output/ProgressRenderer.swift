@@ -70,16 +70,7 @@ final class ProgressRenderer: @unchecked Sendable {
             default: break
             }
         case .stepStatus(let name, let status, let attempt, let code, let message, let at):
-            var line = lines[slot(name.rawValue)]
-            line.status = status
-            line.attempt = max(line.attempt, attempt)
-            if status == .running && line.startedAt == nil { line.startedAt = at }
-            if status.isTerminal { line.finishedAt = at }
-            line.note = noteFor(status, code: code, message: message)
-            lines[slot(name.rawValue)] = line
-            if !isTTY, status != .running {
-                emit("\(symbol(status)) \(name.rawValue)\(elapsedText(line).map { "  \($0)" } ?? "")\(line.note.map { "  \($0)" } ?? "")")
-            }
+            stepChanged(name, status, attempt: attempt, code: code, message: message, at: at)
         case .attemptStarted(let name, let attempt, _, _, let at):
             var line = lines[slot(name.rawValue)]
             line.status = .running
@@ -87,7 +78,9 @@ final class ProgressRenderer: @unchecked Sendable {
             line.startedAt = line.startedAt ?? at
             line.progress = nil
             lines[slot(name.rawValue)] = line
-            if !isTTY { emit("\(symbol(.running)) \(name.rawValue)\(attempt > 1 ? " (attempt \(attempt))" : "")") }
+            if !isTTY {
+                emit("\(style.symbol(.running)) \(name.rawValue)\(attempt > 1 ? " (attempt \(attempt))" : "")")
+            }
         case .attemptEnded:
             break
         case .progress(let name, let percent, let message):
@@ -115,6 +108,22 @@ final class ProgressRenderer: @unchecked Sendable {
         if isTTY { draw() }
     }
 
+    /// Must be called with the lock held.
+    private func stepChanged(_ name: StepName, _ status: StepStatus, attempt: Int, code: String?, message: String?,
+                             at: Date) {
+        var line = lines[slot(name.rawValue)]
+        line.status = status
+        line.attempt = max(line.attempt, attempt)
+        if status == .running && line.startedAt == nil { line.startedAt = at }
+        if status.isTerminal { line.finishedAt = at }
+        line.note = noteFor(status, code: code, message: message)
+        lines[slot(name.rawValue)] = line
+        if !isTTY, status != .running {
+            let elapsed = elapsedText(line).map { "  \($0)" } ?? ""
+            emit("\(style.symbol(status)) \(name.rawValue)\(elapsed)\(line.note.map { "  \($0)" } ?? "")")
+        }
+    }
+
     private func slot(_ name: String) -> Int {
         if let i = index[name] { return i }
         lines.append(Line(name: name, status: .queued, attempt: 0))
@@ -128,17 +137,6 @@ final class ProgressRenderer: @unchecked Sendable {
         case .queued where message != nil: return style.yellow("retry: " + (message ?? ""))
         case .skipped, .cancelled: return message.map { style.dim($0) }
         default: return nil
-        }
-    }
-
-    func symbol(_ status: StepStatus) -> String {
-        switch status {
-        case .queued: style.dim("…")
-        case .running: style.cyan("▶")
-        case .succeeded: style.green("✓")
-        case .failed: style.red("✗")
-        case .skipped: style.dim("⊘")
-        case .cancelled: style.yellow("■")
         }
     }
 
@@ -187,7 +185,7 @@ final class ProgressRenderer: @unchecked Sendable {
         var out = "\(style.bold(header)) · \(runStatus.rawValue) · \(Self.duration(Date().timeIntervalSince(self.started)))\n"
         if started.count > shown.count { out += style.dim("  … \(started.count - shown.count) earlier steps") + "\n" }
         for line in shown {
-            var text = "  \(symbol(line.status)) \(line.name)"
+            var text = "  \(style.symbol(line.status)) \(line.name)"
             if line.attempt > 1 { text += style.dim(" #\(line.attempt)") }
             if let elapsed = elapsedText(line) { text += "  " + style.dim(elapsed) }
             if let p = line.progress, line.status == .running { text += "  \(p)%" }

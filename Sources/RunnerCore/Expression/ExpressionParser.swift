@@ -98,27 +98,29 @@ public enum ExpressionParser {
             return depth + 1
         }
 
-        /// `and ('||' and)*` as one node: a loop, not recursion, however long the chain.
         mutating func parseOr(depth: Int) throws -> ExpressionNode {
-            let first = try parseAnd(depth: depth)
-            guard isSymbol("||") else { return first }
-            var operands = [first]
-            while isSymbol("||") {
-                _ = advance()
-                operands.append(try parseAnd(depth: depth))
-            }
-            return logical(.or, operands, first)
+            try parseChain(.or, depth: depth)
         }
 
-        mutating func parseAnd(depth: Int) throws -> ExpressionNode {
-            let first = try parseUnary(depth: depth)
-            guard isSymbol("&&") else { return first }
+        /// `operand ('||' operand)*` (or `&&`) as one node: a loop, not recursion, however long
+        /// the chain.
+        mutating func parseChain(_ op: LogicalOperator, depth: Int) throws -> ExpressionNode {
+            let first = try parseOperand(of: op, depth: depth)
+            guard isSymbol(op.rawValue) else { return first }
             var operands = [first]
-            while isSymbol("&&") {
+            while isSymbol(op.rawValue) {
                 _ = advance()
-                operands.append(try parseUnary(depth: depth))
+                operands.append(try parseOperand(of: op, depth: depth))
             }
-            return logical(.and, operands, first)
+            return logical(op, operands, first)
+        }
+
+        /// `||` binds looser than `&&`, which binds looser than `!` and comparisons.
+        mutating func parseOperand(of op: LogicalOperator, depth: Int) throws -> ExpressionNode {
+            switch op {
+            case .or: try parseChain(.and, depth: depth)
+            case .and: try parseUnary(depth: depth)
+            }
         }
 
         func logical(_ op: LogicalOperator, _ operands: [ExpressionNode], _ first: ExpressionNode) -> ExpressionNode {
