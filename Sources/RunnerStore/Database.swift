@@ -38,8 +38,8 @@ public final class Database: @unchecked Sendable {
     public init(path: String) throws {
         self.path = path
         // A new file: made without a sync per step of its making (switching a new database to
-        // WAL alone cost four fsyncs, the WAL's creation two more: about 8 ms of every first
-        // command). `settle()` makes it durable once it is complete.
+        // WAL alone costs four fsyncs, the WAL's creation two more; docs/DECISIONS.md, Store).
+        // `settle()` makes it durable once it is complete.
         let isNew = !FileManager.default.fileExists(atPath: path)
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX

@@ -4,8 +4,8 @@ import RunnerCore
 /// what the migrations leave (a test compares the two schemas, table by table).
 enum Migrations {
     /// The schema a new database gets at once: what every migration in turn leaves, without
-    /// the tables, copies and renames of the way there (replayed, the migrations were 2.5 ms of
-    /// every command on a new state: SQLite re-reads the schema after most DDL).
+    /// the tables, copies and renames of the way there (SQLite re-reads the schema after most
+    /// DDL: replaying them slowed every first command; docs/DECISIONS.md, Store).
     static let bookkeeping = "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)"
 
     static let fresh = """
@@ -306,7 +306,7 @@ enum Migrations {
         """),
         // A run's pipeline definition in a table of its own (`runs.definition` stays empty):
         // SQLite rewrites a whole row at every update, and the run's row is updated at every
-        // status change and lease renewal (at 1,000 steps with 90,000 needs, 670 KB each time).
+        // status change and lease renewal (a large pipeline's text each time).
         (7, """
         CREATE TABLE definitions (
           run_id TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,

@@ -99,7 +99,7 @@ import RunnerYAML
         let (run, steps) = try records("r1", fixture)
         try fixture.store.createRun(run, steps: steps)
         let id = run.id
-        var options = RunExecutor.Options(environment: ["PATH": "/usr/bin:/bin"], git: git)
+        let options = RunExecutor.Options(environment: ["PATH": "/usr/bin:/bin"], git: git)
         let executor = RunExecutor(run: id, store: fixture.store, launcher: PosixProcessLauncher(),
                                    state: fixture.state, options: options)
         let finished = try await executor.execute()
