@@ -50,6 +50,8 @@ test: deps
 	Tests/E2E/serve-api.py $(RUNNER_DEBUG)
 	Tests/E2E/openapi-check.py $(RUNNER_DEBUG)
 	Tests/Faults/run-all.sh $(RUNNER_DEBUG)
+	$(SWIFT) build -c release --product runner --static-swift-stdlib
+	Tests/E2E/release-smoke.sh $(RUNNER_RELEASE)
 	Tests/Crash/crash-test.py $(RUNNER_DEBUG) --runs 30
 
 # The docs pipeline for real (state in .runner/state.db, the published site under .demo/),

@@ -86,16 +86,19 @@ struct Execution {
         }
         let observer = self.observer(progress)
         let echo = progress != nil
-        let result: Result<StoredRun, any Error> = blockingAwait { [service, observer] in
-            do {
-                return .success(try await service.execute(id, parallelism: parallelism, echoOutput: echo,
-                                                          pipeline: pipeline, observer: observer))
-            } catch {
-                return .failure(error)
+        // Ctrl-C is handled until the run has ended (an optimized build may otherwise release
+        // the handler after its last use, its creation).
+        let result: Result<StoredRun, any Error> = withExtendedLifetime(interrupts) {
+            blockingAwait { [service, observer] in
+                do {
+                    return .success(try await service.execute(id, parallelism: parallelism, echoOutput: echo,
+                                                              pipeline: pipeline, observer: observer))
+                } catch {
+                    return .failure(error)
+                }
             }
         }
         progress?.stop()
-        _ = interrupts
         return report(result, pipeline: pipeline)
     }
 

@@ -75,8 +75,9 @@ enum ServeCommand {
             console.err(renderer.render(Diagnostic(.usage, "runner serve: \(error)", hint: "choose another --listen address or port")))
             return .internalError
         }
-        serve(api, server, settings, console: console, stop: stop)
-        _ = sources
+        // The signal sources must live until the server stops: `_ = sources` after the call did
+        // not keep them (an optimized build released them at once, and SIGTERM was ignored).
+        withExtendedLifetime(sources) { serve(api, server, settings, console: console, stop: stop) }
         return .success
     }
 
