@@ -112,11 +112,21 @@ import Testing
             "params.n in " + String(repeating: "[\"x\", ", count: 63) + "[\"y\"]" + String(repeating: "]", count: 63),
             Self.chain("&&", terms: 10_000), Self.chain("||", terms: 10_000, filler: "null"),
         ]
+        let results = try Self.walkOnSmallStack(shapes, in: Self.makeScope)
+        #expect(results.count == shapes.count)
+        #expect(!results.contains { $0.contains("does not parse") }, "\(results)")
+    }
+
+    /// Each text through every walk (parse, check, evaluate, partial evaluation, hash, `==`,
+    /// `references`) on a thread with a 512 KiB stack: for each, the problems the checker
+    /// found and the type of its value, or that it does not parse.
+    static func walkOnSmallStack(_ texts: [String],
+                                 in makeScope: @escaping @Sendable () -> ExpressionScope) throws -> [String] {
         let done = DispatchSemaphore(value: 0)
         let results = Box()
         try Threads.start(stackSize: 512 << 10) {
-            let scope = Self.makeScope()
-            for text in shapes {
+            let scope = makeScope()
+            for text in texts {
                 guard case .success(let e) = ExpressionParser.parse(SourceText(text, at: Self.start)) else {
                     results.append("\(text.prefix(40)): does not parse")
                     continue
@@ -126,13 +136,12 @@ import Testing
                 _ = ExpressionEvaluator.partiallyEvaluate(e.root, params: [:])
                 var hasher = Hasher()
                 e.hash(into: &hasher)
-                results.append("\(found.count) \(value) \(e.root.references.count) \(e == e)")
+                results.append("\(found.map(\.message)) \(value.typeName) \(e.root.references.count) \(e == e)")
             }
             done.signal()
         }
         done.wait()
-        #expect(results.items.count == shapes.count)
-        #expect(!results.items.contains { $0.contains("does not parse") }, "\(results.items)")
+        return results.items
     }
 
     /// Whatever values reach it (a stored run's params may predate a change of type), the

@@ -22,7 +22,6 @@ import Testing
         ("params.a and params.b", 9, "after the end"),
         ("params.", 7, "expected a param name"),
         ("steps.x", 7, "needs '.status'"),
-        ("steps.x.result", 8, "no field 'result'"),
         ("\"open", 0, "unterminated string"),
         ("params.a ==", 11, "ends too early"),
         ("foo == 1", 0, "unknown name 'foo'"),

@@ -1,40 +1,8 @@
-/// What an expression may read, where it is written.
-public struct ExpressionScope {
-    public struct StepInfo {
-        public var outputs: [String]
-        public var isForEach: Bool
-        public init(outputs: [String], isForEach: Bool) {
-            self.outputs = outputs
-            self.isForEach = isForEach
-        }
-    }
-
-    public var params: [String: ParamSpec]
-    /// Nil where `steps.X` may not be read at all (`for_each`, `concurrency.key`).
-    public var steps: ((String) -> StepInfo?)?
-    public var stepNames: [String]
-    /// Whether the step that owns the expression may read `steps.X` (depends on X).
-    public var canRead: (String) -> Bool
-    public var allowsEnv: Bool
-    /// "the `if` of step 'deploy'": used in messages.
-    public var owner: String
-
-    public init(params: [String: ParamSpec], steps: ((String) -> StepInfo?)?, stepNames: [String] = [],
-                canRead: @escaping (String) -> Bool = { _ in true }, allowsEnv: Bool, owner: String) {
-        self.params = params
-        self.steps = steps
-        self.stepNames = stepNames
-        self.canRead = canRead
-        self.allowsEnv = allowsEnv
-        self.owner = owner
-    }
-}
-
 /// Checks names, dependencies and types of an expression. Collects every problem.
 public struct ExpressionChecker {
     public let expression: ParsedExpression
     public let scope: ExpressionScope
-    public private(set) var diagnostics: [Diagnostic] = []
+    public internal(set) var diagnostics: [Diagnostic] = []
 
     public static func check(_ expression: ParsedExpression, in scope: ExpressionScope, expecting expected: ExpressionType?) -> [Diagnostic] {
         var checker = ExpressionChecker(expression: expression, scope: scope)
@@ -49,13 +17,15 @@ public struct ExpressionChecker {
         return checker.diagnostics
     }
 
-    private mutating func report(_ code: DiagnosticCode, _ message: String, _ node: ExpressionNode, hint: String? = nil) {
+    mutating func report(_ code: DiagnosticCode, _ message: String, _ node: ExpressionNode, hint: String? = nil) {
         diagnostics.append(Diagnostic(code, message, at: expression.location(of: node), length: node.length,
                                       hint: hint ?? code.help))
     }
 
     /// The static type, or nil when it is unknown because of an error already reported.
-    private mutating func type(of node: ExpressionNode) -> ExpressionType? {
+    /// Recursive once per level of nesting: cases that need more than a line are functions of
+    /// their own, so their locals are not in every level's frame.
+    mutating func type(of node: ExpressionNode) -> ExpressionType? {
         switch node.kind {
         case .literal(let v):
             switch v {
@@ -71,22 +41,35 @@ public struct ExpressionChecker {
         case .reference(let r):
             return type(of: r, node)
         case .not(let operand):
-            let t = type(of: operand)
-            if let t, t != .bool, t != .null {
-                report(.expressionType, "'!' needs a boolean, but this is \(t.article)", operand)
-            }
-            return .bool
+            return notType(operand)
         case .logical(let op, let operands):
-            for operand in operands {
-                if let t = type(of: operand), t != .bool, t != .null {
-                    report(.expressionType, "'\(op.rawValue)' needs booleans, but this is \(t.article)", operand,
-                           hint: t == .string ? "compare the string, e.g. `== \"true\"`" : nil)
-                }
-            }
-            return .bool
+            return logicalType(op, operands)
         case .binary(let op, let l, let r):
             return binaryType(op, l, r, node)
+        case .chain(.plus, let operands):
+            return sumType(operands)
+        case .chain(.coalesce, let operands):
+            return coalesceType(operands)
+        case .conditional(let branches, let otherwise):
+            return conditionalType(branches, otherwise)
         }
+    }
+
+    private mutating func notType(_ operand: ExpressionNode) -> ExpressionType {
+        if let t = type(of: operand), t != .bool, t != .null {
+            report(.expressionType, "'!' needs a boolean, but this is \(t.article)", operand)
+        }
+        return .bool
+    }
+
+    private mutating func logicalType(_ op: LogicalOperator, _ operands: [ExpressionNode]) -> ExpressionType {
+        for operand in operands {
+            if let t = type(of: operand), t != .bool, t != .null {
+                report(.expressionType, "'\(op.rawValue)' needs booleans, but this is \(t.article)", operand,
+                       hint: t == .string ? "compare the string, e.g. `== \"true\"`" : nil)
+            }
+        }
+        return .bool
     }
 
     private mutating func binaryType(_ op: BinaryOperator, _ l: ExpressionNode, _ r: ExpressionNode, _ node: ExpressionNode) -> ExpressionType? {
@@ -157,6 +140,8 @@ public struct ExpressionChecker {
                        hint: "add '\(step)' to `needs`, so it has finished when this is evaluated")
             }
             return .string
+        case .field(let path):
+            return fieldType(path, node)
         }
     }
 

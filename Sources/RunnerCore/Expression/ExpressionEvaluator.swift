@@ -4,19 +4,25 @@ public struct EvaluationContext: Sendable {
     public var stepStatuses: [String: StepStatus]
     public var stepOutputs: [String: [String: String]]
     public var env: [String: String]
+    /// Field values by dotted path (`"run.id"`); a path not here is `null`.
+    public var fields: [String: Value] = [:]
 
     public init(params: [String: Value] = [:], stepStatuses: [String: StepStatus] = [:],
-                stepOutputs: [String: [String: String]] = [:], env: [String: String] = [:]) {
+                stepOutputs: [String: [String: String]] = [:], env: [String: String] = [:],
+                fields: [String: Value] = [:]) {
         self.params = params
         self.stepStatuses = stepStatuses
         self.stepOutputs = stepOutputs
         self.env = env
+        self.fields = fields
     }
 }
 
 /// Evaluates a checked expression. Unset values are `null`; `null` is false where a boolean is
 /// needed. Never traps: a type the checker should have refused gives `false`.
 public enum ExpressionEvaluator {
+    // Recursive once per level of nesting: each case that needs more than a line is in a
+    // function of its own, so its locals are not in every level's frame.
     public static func evaluate(_ node: ExpressionNode, in context: EvaluationContext) -> Value {
         switch node.kind {
         case .literal(let v):
@@ -24,12 +30,7 @@ public enum ExpressionEvaluator {
         case .list(let items):
             return .list(items.map { evaluate($0, in: context) })
         case .reference(let r):
-            switch r {
-            case .param(let name): return context.params[name] ?? .null
-            case .env(let name): return .string(context.env[name] ?? "")
-            case .stepStatus(let step): return context.stepStatuses[step].map { .string($0.rawValue) } ?? .null
-            case .stepOutput(let step, let output): return context.stepOutputs[step]?[output].map(Value.string) ?? .null
-            }
+            return value(of: r, in: context)
         case .not(let operand):
             return .bool(!isTrue(evaluate(operand, in: context)))
         case .logical(.and, let operands):
@@ -37,54 +38,48 @@ public enum ExpressionEvaluator {
         case .logical(.or, let operands):
             return .bool(operands.contains { isTrue(evaluate($0, in: context)) })
         case .binary(let op, let l, let r):
-            switch op {
-            case .equal:
-                return .bool(areEqual(evaluate(l, in: context), evaluate(r, in: context)))
-            case .notEqual:
-                return .bool(!areEqual(evaluate(l, in: context), evaluate(r, in: context)))
-            case .contains:
-                guard case .list(let items) = evaluate(r, in: context) else { return .bool(false) }
-                let needle = evaluate(l, in: context)
-                return .bool(items.contains { areEqual($0, needle) })
-            }
+            return compare(op, l, r, in: context)
+        case .chain(.plus, let operands):
+            return sum(operands.lazy.map { evaluate($0, in: context) })
+        case .chain(.coalesce, let operands):
+            return coalesce(operands, in: context)
+        case .conditional(let branches, let otherwise):
+            let taken = branches.first { isTrue(evaluate($0.condition, in: context)) }
+            return evaluate(taken?.value ?? otherwise, in: context)
         }
     }
 
-    /// Evaluates what can be known before a run: params only. Reads of steps and env are
-    /// unknown (nil), and `&&`/`||` still decide when one side settles it (`true || ?`).
-    public static func partiallyEvaluate(_ node: ExpressionNode, params: [String: Value]) -> Value? {
-        switch node.kind {
-        case .literal(let v):
-            return v
-        case .list(let items):
-            var values: [Value] = []
-            for item in items {
-                guard let v = partiallyEvaluate(item, params: params) else { return nil }
-                values.append(v)
-            }
-            return .list(values)
-        case .reference(.param(let name)):
-            return params[name] ?? .null
-        case .reference:
-            return nil
-        case .not(let operand):
-            return partiallyEvaluate(operand, params: params).map { .bool(!isTrue($0)) }
-        case .logical(let op, let operands):
-            // One operand that settles it (false for &&, true for ||) decides, known or not the rest.
-            let settling = op == .or
-            var isKnown = true
-            for operand in operands {
-                guard let value = partiallyEvaluate(operand, params: params) else {
-                    isKnown = false
-                    continue
-                }
-                if isTrue(value) == settling { return .bool(settling) }
-            }
-            return isKnown ? .bool(!settling) : nil
-        case .binary(_, let l, let r):
-            guard partiallyEvaluate(l, params: params) != nil, partiallyEvaluate(r, params: params) != nil else { return nil }
-            return evaluate(node, in: EvaluationContext(params: params))
+    static func value(of reference: Reference, in context: EvaluationContext) -> Value {
+        switch reference {
+        case .param(let name): context.params[name] ?? .null
+        case .env(let name): .string(context.env[name] ?? "")
+        case .stepStatus(let step): context.stepStatuses[step].map { .string($0.rawValue) } ?? .null
+        case .stepOutput(let step, let output): context.stepOutputs[step]?[output].map(Value.string) ?? .null
+        case .field(let path): context.fields[path.joined(separator: ".")] ?? .null
         }
+    }
+
+    static func compare(_ op: BinaryOperator, _ l: ExpressionNode, _ r: ExpressionNode,
+                        in context: EvaluationContext) -> Value {
+        switch op {
+        case .equal:
+            return .bool(areEqual(evaluate(l, in: context), evaluate(r, in: context)))
+        case .notEqual:
+            return .bool(!areEqual(evaluate(l, in: context), evaluate(r, in: context)))
+        case .contains:
+            guard case .list(let items) = evaluate(r, in: context) else { return .bool(false) }
+            let needle = evaluate(l, in: context)
+            return .bool(items.contains { areEqual($0, needle) })
+        }
+    }
+
+    /// The first operand that is not `null`; the ones after it are not evaluated.
+    static func coalesce(_ operands: [ExpressionNode], in context: EvaluationContext) -> Value {
+        for operand in operands {
+            let value = evaluate(operand, in: context)
+            if value != .null { return value }
+        }
+        return .null
     }
 
     public static func isTrue(_ value: Value) -> Bool {

@@ -4,7 +4,7 @@ struct ExpressionToken: Hashable {
         case identifier(String)
         case string(String)
         case number(Value)
-        case symbol(String)   // . == != && || ! ( ) [ ] ,
+        case symbol(String)   // . == != && || ! ( ) [ ] , + ?? ? :
         case end
     }
 
@@ -87,7 +87,7 @@ enum ExpressionLexer {
                 }
                 if let next = peek(1) {
                     let pair = String(decoding: [c, next], as: UTF8.self)
-                    if ["==", "!=", "&&", "||"].contains(pair) {
+                    if ["==", "!=", "&&", "||", "??"].contains(pair) {
                         step(); step()
                         tokens.append(.init(kind: .symbol(pair), offset: startOffset, length: 2))
                         continue
@@ -98,7 +98,7 @@ enum ExpressionLexer {
                     }
                 }
                 switch c {
-                case 0x2E, 0x21, 0x28, 0x29, 0x5B, 0x5D, 0x2C:
+                case 0x2E, 0x21, 0x28, 0x29, 0x5B, 0x5D, 0x2C, 0x2B, 0x3F, 0x3A:
                     step()
                     tokens.append(.init(kind: .symbol(String(decoding: [c], as: UTF8.self)), offset: startOffset, length: 1))
                 case 0x3D:

@@ -1,8 +1,9 @@
 /// The syntax tree of an expression. Offsets are in Unicode scalars from the start of the source.
 ///
-/// The tree is as deep as the expression's nesting (parentheses, lists, `!`), which the parser
-/// bounds, never as deep as it is long: a chain `a && b && ...` is one `logical` node. Walks
-/// of the tree may therefore recurse (so does the synthesized `==`, `hash` and deinit).
+/// The tree is as deep as the expression's nesting (parentheses, lists, `!`, the middle of
+/// `c ? a : b`), which the parser bounds, never as deep as it is long: a chain `a && b && ...`
+/// is one `logical` node, `a + b + ...` one `chain`, `c1 ? a : c2 ? b : d` one `conditional`.
+/// Walks of the tree may therefore recurse (so does the synthesized `==`, `hash` and deinit).
 public struct ExpressionNode: Hashable, Sendable {
     public indirect enum Kind: Hashable, Sendable {
         case literal(Value)
@@ -12,6 +13,21 @@ public struct ExpressionNode: Hashable, Sendable {
         /// A whole chain of one operator: two or more operands, in source order.
         case logical(LogicalOperator, [ExpressionNode])
         case binary(BinaryOperator, ExpressionNode, ExpressionNode)
+        /// A whole chain of `+` or `??`: two or more operands, in source order, taken left to right.
+        case chain(ChainOperator, [ExpressionNode])
+        /// `c1 ? a1 : c2 ? a2 : otherwise`: the value of the first branch whose condition is true.
+        case conditional([Branch], otherwise: ExpressionNode)
+    }
+
+    /// One `condition ? value` of a conditional.
+    public struct Branch: Hashable, Sendable {
+        public var condition: ExpressionNode
+        public var value: ExpressionNode
+
+        public init(condition: ExpressionNode, value: ExpressionNode) {
+            self.condition = condition
+            self.value = value
+        }
     }
 
     public var kind: Kind
@@ -41,6 +57,13 @@ public struct ExpressionNode: Hashable, Sendable {
         case .not(let operand): operand.visit(body)
         case .logical(_, let operands): operands.forEach { $0.visit(body) }
         case .binary(_, let l, let r): l.visit(body); r.visit(body)
+        case .chain(_, let operands): operands.forEach { $0.visit(body) }
+        case .conditional(let branches, let otherwise):
+            for branch in branches {
+                branch.condition.visit(body)
+                branch.value.visit(body)
+            }
+            otherwise.visit(body)
         }
     }
 }
@@ -50,6 +73,10 @@ public enum Reference: Hashable, Sendable, CustomStringConvertible {
     case stepStatus(String)
     case stepOutput(step: String, output: String)
     case env(String)
+    /// Any other dotted path (`run.id`, `request.path.jobId`, `steps.X.progress`): what it
+    /// names is up to the scope that offers fields (`ExpressionScope.fields`); elsewhere it is
+    /// refused as an unknown name.
+    case field([String])
 
     public var description: String {
         switch self {
@@ -57,13 +84,16 @@ public enum Reference: Hashable, Sendable, CustomStringConvertible {
         case .stepStatus(let s): "steps.\(s).status"
         case .stepOutput(let s, let o): "steps.\(s).outputs.\(o)"
         case .env(let e): "env.\(e)"
+        case .field(let path): path.joined(separator: ".")
         }
     }
 
+    /// The step a reference reads, `steps.X.<field>` included.
     public var stepName: String? {
         switch self {
         case .stepStatus(let s), .stepOutput(let s, _): s
-        case .param, .env: nil
+        case .field(let path) where path.count > 1 && path[0] == "steps": path[1]
+        case .param, .env, .field: nil
         }
     }
 }
@@ -78,6 +108,13 @@ public enum BinaryOperator: String, Hashable, Sendable {
 public enum LogicalOperator: String, Hashable, Sendable {
     case and = "&&"
     case or = "||"
+}
+
+public enum ChainOperator: String, Hashable, Sendable {
+    /// Joins strings when either side is one, adds numbers otherwise.
+    case plus = "+"
+    /// The left side unless it is `null`.
+    case coalesce = "??"
 }
 
 /// An expression together with its source, so every later check can point into it.
