@@ -18,7 +18,8 @@ public enum PathParams {
                              actor: String?, environment: [String: String], makesRoots: Bool = true) -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
         for spec in pipeline.pipeline.params {
-            guard let value = params[spec.name.value], let (rules, paths) = paths(of: spec.kind, value) else { continue }
+            guard let value = params[spec.name.value],
+                  let (rules, paths) = paths(of: spec.kind, value) else { continue }
             let problem: ParamResolver.Problem?
             switch root(of: rules, pipelineFile: pipelineFile, actor: actor, environment: environment,
                         makes: makesRoots) {
@@ -28,8 +29,8 @@ public enum PathParams {
             guard let problem else { continue }
             var message = "param '\(spec.name.value)': \(problem.message)"
             if spec.isSecret { message = SecretMasker(paths.map(\.path)).mask(message) }
-            diagnostics.append(Diagnostic(.invalidParam, message, hint: problem.hint, contractCode: spec.errorCode?.value,
-                                          subject: "params.\(spec.name.value)"))
+            diagnostics.append(Diagnostic(.invalidParam, message, hint: problem.hint,
+                                          contractCode: spec.errorCode?.value, subject: "params.\(spec.name.value)"))
         }
         return diagnostics
     }
@@ -86,9 +87,10 @@ public enum PathParams {
         return nil
     }
 
-    private static func check(_ path: String, below root: String?, _ rules: ParamKind.PathRules) -> ParamResolver.Problem? {
+    private static func check(_ path: String, below root: String?,
+                              _ rules: ParamKind.PathRules) -> ParamResolver.Problem? {
         let missing = ParamResolver.Problem("path '\(path)' does not exist",
-                                            hint: "give the path of an existing \(noun(rules.kind)) below the param's root")
+                                            hint: "give the path of an existing \(noun(rules.kind)) below the root")
         guard let root else { return rules.mustExist ? missing : nil }
         let (deepest, exists) = deepestEntry(path, below: root)
         // A symlink that leads nowhere: what a step writes there would land where it points.

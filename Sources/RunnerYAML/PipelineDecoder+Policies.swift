@@ -34,7 +34,8 @@ extension DecodingContext {
             return nil
         }
         let entries = pairs.compactMap { pair -> (step: Located<String>, weight: Located<Int>)? in
-            guard let weight = int(pair.value, "the weight of step '\(pair.name)' in 'progress.weights'") else { return nil }
+            let what = "the weight of step '\(pair.name)' in 'progress.weights'"
+            guard let weight = int(pair.value, what) else { return nil }
             return (Located(pair.name, at: pair.key.location), Located(weight, at: pair.value.location))
         }
         return ProgressSpec(weights: entries, location: weights.location)

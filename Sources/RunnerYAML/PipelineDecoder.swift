@@ -10,8 +10,9 @@ public enum PipelineDecoder {
         public var diagnostics: [Diagnostic]
     }
 
-    static let topLevelKeys = ["version", "name", "description", "params", "concurrency", "idempotency", "triggers", "env",
-                               "defaults", "retention", "workspace", "progress", "errors", "stages", "steps", "rollback", "finally"]
+    static let topLevelKeys = ["version", "name", "description", "params", "concurrency", "idempotency", "triggers",
+                               "env", "defaults", "retention", "workspace", "progress", "errors", "stages", "steps",
+                               "rollback", "finally"]
 
     public static func decode(_ root: YAMLNode, file: String) -> Output {
         var context = DecodingContext(file: file)

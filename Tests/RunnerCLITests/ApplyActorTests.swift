@@ -71,7 +71,8 @@ import Testing
                 "nothing recorded: \(listed)")
         let dry = BinaryRunner.run(["apply", file, "-p", "dir=new", "--dry-run"], environment: env)
         #expect(dry.status == 0, "\(dry.stderr)")
-        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("data/out").path), "a dry run makes nothing")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("data/out").path),
+                "a dry run makes nothing")
         let made = BinaryRunner.run(["apply", file, "-p", "dir=new"], environment: env)
         #expect(made.status == 0, "\(made.stderr)")
         #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("data/out").path), "the root is made")

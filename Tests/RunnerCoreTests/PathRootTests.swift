@@ -12,10 +12,12 @@ import Testing
 
     @Test func partsAreParsed() throws {
         let root = try #require(parsed("${STORAGE:-../data}/users/{actor}/$HOME"))
-        #expect(root.parts == [.variable(name: "STORAGE", fallback: "../data"), .text("/users/"), .actor, .text("/$HOME")])
+        #expect(root.parts == [.variable(name: "STORAGE", fallback: "../data"), .text("/users/"), .actor,
+                               .text("/$HOME")])
         #expect(root.namesActor && root.source == "${STORAGE:-../data}/users/{actor}/$HOME")
         #expect(parsed("/srv/data")?.parts == [.text("/srv/data")])
-        #expect(parsed("${A}${B:-}")?.parts == [.variable(name: "A", fallback: nil), .variable(name: "B", fallback: "")])
+        #expect(parsed("${A}${B:-}")?.parts
+                == [.variable(name: "A", fallback: nil), .variable(name: "B", fallback: "")])
         #expect(parsed("a{b")?.parts == [.text("a{b")], "a brace that closes nothing is text")
     }
 

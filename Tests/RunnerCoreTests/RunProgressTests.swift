@@ -80,7 +80,8 @@ import Testing
         let all = ["a": 1, "b": 1, "c": 1, "d": 1]
         #expect(RunProgress.compute(steps: [done, running, quiet, failed], weights: all).message == "b at 10")
         #expect(RunProgress.compute(steps: [failed, done, quiet], weights: all).message == "d broke", "by position")
-        #expect(RunProgress.compute(steps: [done, running], weights: ["a": 1]).message == "a done", "counted steps only")
+        #expect(RunProgress.compute(steps: [done, running], weights: ["a": 1]).message == "a done",
+                "counted steps only")
         #expect(RunProgress.compute(steps: [quiet], weights: all).message == nil)
     }
 

@@ -52,7 +52,8 @@ final class PathParamsTests: @unchecked Sendable {
     /// `environment`; [] when it passes.
     func problems(_ params: [String: String], actor: String? = "alice", environment: [String: String] = [:],
                   makesRoots: Bool = true) -> [String] {
-        problems(values: params.mapValues { .string($0) }, actor: actor, environment: environment, makesRoots: makesRoots)
+        problems(values: params.mapValues { .string($0) }, actor: actor, environment: environment,
+                 makesRoots: makesRoots)
     }
 
     func problems(values: [String: Value], actor: String? = "alice", environment: [String: String] = [:],
@@ -79,7 +80,8 @@ final class PathParamsTests: @unchecked Sendable {
         #expect(problems(["dirPath": "out"]) == ["param 'dirPath': path 'out' leaves its root"])
         #expect(problems(["dirPath": "out/new/deeper"]) == ["param 'dirPath': path 'out/new/deeper' leaves its root"])
         #expect(problems(["dirPath": "up/bob"]) == ["param 'dirPath': path 'up/bob' leaves its root"])
-        #expect(problems(["dirPath": "broken/x"]) == ["param 'dirPath': path 'broken/x' leads through a broken symbolic link"])
+        #expect(problems(["dirPath": "broken/x"])
+                == ["param 'dirPath': path 'broken/x' leads through a broken symbolic link"])
         #expect(problems(["dirPath": "inside/new"]).isEmpty, "a symlink that stays inside")
         #expect(problems(["dirPath": "new/folder"]).isEmpty, "a path that does not exist yet")
     }
@@ -89,7 +91,8 @@ final class PathParamsTests: @unchecked Sendable {
         #expect(problems(["zipFilePath": "inside/backup.zip"]).isEmpty, "through a symlink inside")
         #expect(problems(["zipFilePath": "x.zip"]) == ["param 'zipFilePath': path 'x.zip' does not exist"])
         #expect(problems(["zipFilePath": "dump1"]) == ["param 'zipFilePath': path 'dump1' is not a file"])
-        #expect(problems(["folder": "dump1/backup.zip"]) == ["param 'folder': path 'dump1/backup.zip' is not a directory"])
+        #expect(problems(["folder": "dump1/backup.zip"])
+                == ["param 'folder': path 'dump1/backup.zip' is not a directory"])
         #expect(problems(values: ["files": .list([.string("dump1/backup.zip"), .string("gone.zip")])])
                 == ["param 'files': item 2: path 'gone.zip' does not exist"])
     }
@@ -113,7 +116,8 @@ final class PathParamsTests: @unchecked Sendable {
                     == ["param 'dirPath': its root names {actor}, and the actor '\(hostile)' cannot name a folder"],
                     "\(hostile.debugDescription)")
         }
-        #expect(problems(["dirPath": "x"], actor: nil) == ["param 'dirPath': its root names {actor}, and this launch has no actor"])
+        #expect(problems(["dirPath": "x"], actor: nil)
+                == ["param 'dirPath': its root names {actor}, and this launch has no actor"])
         #expect(problems(["dirPath": "x"], actor: "bob.smith@example-1_a").isEmpty)
     }
 
@@ -123,7 +127,8 @@ final class PathParamsTests: @unchecked Sendable {
         let other = dir.appendingPathComponent("elsewhere")
         #expect(problems(["dirPath": "x"], actor: "carol", environment: ["STORAGE_ROOT": other.path], makesRoots: false)
                 .isEmpty)
-        #expect(!FileManager.default.fileExists(atPath: other.appendingPathComponent("carol").path), "a plan makes nothing")
+        #expect(!FileManager.default.fileExists(atPath: other.appendingPathComponent("carol").path),
+                "a plan makes nothing")
         #expect(problems(["zipFilePath": "a.zip"], actor: "carol", environment: ["STORAGE_ROOT": other.path])
                 == ["param 'zipFilePath': path 'a.zip' does not exist"])
         #expect(!FileManager.default.fileExists(atPath: other.path), "not made when the path must exist")
@@ -142,7 +147,8 @@ final class PathParamsTests: @unchecked Sendable {
         let service = RunService(state: StateDirectory(root: dir.appendingPathComponent(".runner")), environment: [:],
                                  store: store, git: FakeRefResolver(refs: [:]))
         var request = LaunchRequest(pipeline: LoadedPipeline(pipeline: pipeline, definition: Self.yaml, file: file),
-                                    params: LaunchRequest.given(["dirPath": .string("up/bob")]), trigger: .api, parallelism: 1)
+                                    params: LaunchRequest.given(["dirPath": .string("up/bob")]), trigger: .api,
+                                    parallelism: 1)
         request.audit = AuditContext(actor: "alice")
         guard case .invalid(let found) = try service.launch(request) else {
             Issue.record("not refused")

@@ -42,7 +42,8 @@ import Testing
         }
         try s.store.createRun(run, steps: steps)
         func step(_ name: String, _ status: StepStatus) -> StoreChange {
-            .stepStatus(StepName(name), status, attempts: 1, serial: 1, retryAt: nil, errorCode: nil, message: nil, at: at)
+            .stepStatus(StepName(name), status, attempts: 1, serial: 1, retryAt: nil, errorCode: nil, message: nil,
+                        at: at)
         }
         try s.store.apply([.runStatus(.running, errorCode: nil, message: nil, wakeAt: nil, at: at),
                            step("build", .running), step("build", .succeeded), step("deploy", .running),

@@ -74,7 +74,8 @@ public enum RunProgress {
     /// The weights `pipeline` declares (`progress.weights`), else every main step once.
     public static func weights(of pipeline: Pipeline) -> [String: Int] {
         guard let spec = pipeline.progress else {
-            return Dictionary(pipeline.stages.flatMap(\.steps).map { ($0.name.value, 1) }, uniquingKeysWith: { a, _ in a })
+            return Dictionary(pipeline.stages.flatMap(\.steps).map { ($0.name.value, 1) },
+                              uniquingKeysWith: { a, _ in a })
         }
         return Dictionary(spec.weights.map { ($0.step.value, $0.weight.value) }, uniquingKeysWith: { a, _ in a })
     }

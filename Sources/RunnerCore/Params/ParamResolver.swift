@@ -161,8 +161,8 @@ public enum ParamResolver {
 
     private static func coerce(value: Value, to kind: ParamKind) -> Result<Value, Problem> {
         switch (kind, value) {
-        case (.string, .string), (.enumeration, .string), (.gitref, .string), (.path, .string), (.bool, .bool), (.int, .int),
-             (.number, .number):
+        case (.string, .string), (.enumeration, .string), (.gitref, .string), (.path, .string), (.bool, .bool),
+             (.int, .int), (.number, .number):
             return .success(value)
         case (.number, .int(let i)):
             return .success(.number(Double(i)))

@@ -112,9 +112,9 @@ public struct PathRoot: Hashable, Sendable {
                 } else if let fallback {
                     out += fallback
                 } else {
-                    return .failure(Problem(message: "its root reads ${\(name)}, which is not set where the runner runs",
-                                            hint: "set \(name) in the runner's environment, or give a default: "
-                                                + "${\(name):-DIR}"))
+                    let message = "its root reads ${\(name)}, which is not set where the runner runs"
+                    return .failure(Problem(message: message, hint: "set \(name) in the runner's environment, "
+                                                + "or give a default: ${\(name):-DIR}"))
                 }
             case .actor:
                 guard let actor else {
@@ -122,7 +122,8 @@ public struct PathRoot: Hashable, Sendable {
                                             hint: "launch it with an API token: its name is the actor"))
                 }
                 guard Self.isSafeSegment(actor) else {
-                    return .failure(Problem(message: "its root names {actor}, and the actor '\(actor)' cannot name a folder",
+                    let message = "its root names {actor}, and the actor '\(actor)' cannot name a folder"
+                    return .failure(Problem(message: message,
                                             hint: "an actor in a root is one name of [A-Za-z0-9._@-], not '.' or '..'"))
                 }
                 out += actor
@@ -135,7 +136,8 @@ public struct PathRoot: Hashable, Sendable {
     public static func isSafeSegment(_ text: String) -> Bool {
         guard !text.isEmpty, text != ".", text != ".." else { return false }
         return text.unicodeScalars.allSatisfy { scalar in
-            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "._@-".unicodeScalars.contains(scalar))
+            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
+                               || "._@-".unicodeScalars.contains(scalar))
         }
     }
 }

@@ -128,15 +128,16 @@ extension PipelineValidator {
         let mainSteps = steps.filter(\.section.isMain).map(\.name.value)
         for (step, weight) in spec.weights {
             if let section = sections[step.value], !section.isMain {
-                report(.invalidProgress, "'progress.weights' names '\(step.value)', a \(section) step", at: step.location,
-                       length: step.value.count, hint: "only main steps count toward a run's progress")
+                report(.invalidProgress, "'progress.weights' names '\(step.value)', a \(section) step",
+                       at: step.location, length: step.value.count,
+                       hint: "only main steps count toward a run's progress")
             } else if sections[step.value] == nil {
                 report(.invalidProgress, "'progress.weights' names unknown step '\(step.value)'", at: step.location,
                        length: step.value.count, hint: Suggestion.hint(for: step.value, in: mainSteps))
             }
             if !(1...1_000_000).contains(weight.value) {
-                report(.invalidProgress, "the weight of step '\(step.value)' must be from 1 to 1000000, not \(weight.value)",
-                       at: weight.location)
+                let message = "the weight of step '\(step.value)' must be from 1 to 1000000, not \(weight.value)"
+                report(.invalidProgress, message, at: weight.location)
             }
         }
     }
