@@ -84,7 +84,7 @@ struct AttemptEnvironment: Sendable {
         if let workspace { environment["RUNNER_WORKSPACE"] = workspace }
         for (name, value) in parts.params { environment[name] = value }
         let own = ["RUNNER_RUN_ID": run.id.rawValue, "RUNNER_PIPELINE": run.pipeline,
-                   "RUNNER_TRIGGER": run.trigger.rawValue]
+                   "RUNNER_TRIGGER": run.trigger.rawValue, "RUNNER_ACTOR": run.actor ?? ""]
         environment.merge(own) { $1 }
         self.runner = runner
         base = environment

@@ -23,6 +23,9 @@ public struct LaunchRequest: Sendable {
     /// Who launches, for the audit log; nil: not audited (`runner apply` and local hooks run
     /// the pipeline as the account that could run its scripts anyway).
     public var audit: AuditContext?
+    /// Who launches, recorded as the run's actor when it is not audited (`runner apply`:
+    /// `cli:<user>`); nil: the audit context's actor.
+    public var actor: String?
     /// A gitref param's repository instead of its `repo` (a hook resolves in its repository).
     public var repositories: [String: String] = [:]
     public var parallelism: Int
@@ -37,6 +40,9 @@ public struct LaunchRequest: Sendable {
         self.trigger = trigger
         self.parallelism = parallelism
     }
+
+    /// The run's actor: `actor`, else the audit context's (the API token's name, `schedule`).
+    public var runActor: String? { actor ?? audit?.actor }
 
     /// Params given as values, by name (the API's and a schedule's).
     public static func given(_ values: [String: Value]) -> Params {

@@ -58,7 +58,8 @@ extension RunService {
             return .success(checked)
         case .given(let inputs):
             return LaunchCheck.check(inputs, for: request.pipeline.pipeline, pipelineFile: request.pipeline.file,
-                                     repositories: request.repositories, git: git)
+                                     repositories: request.repositories, actor: request.runActor,
+                                     environment: environment, git: git)
         }
     }
 
@@ -74,6 +75,7 @@ extension RunService {
                                                trigger: request.trigger, parallelism: request.parallelism, at: now)
         run.refs = checked.refs
         run.triggerDetail = request.triggerDetail
+        run.actor = request.runActor
         if let key = request.idempotency {
             // The run remembers its key: a key left in flight by a crash is settled from it.
             run.triggerDetail[RunRecord.idempotencyKeyDetail] = key.key

@@ -25,6 +25,7 @@ extension RunService {
         case .failure(let problem): return .invalid([problem])
         }
         var (run, steps) = try records(retrying: stored, with: pipeline, trigger: trigger, at: now)
+        run.actor = context?.actor ?? stored.run.actor
         Self.reuse(stored, before: start, in: pipeline, steps: &steps)
         let active: RunRecord?
         do {

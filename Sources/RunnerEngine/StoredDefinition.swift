@@ -31,6 +31,16 @@ public enum StoredDefinition {
         load(run.definition, file: run.pipelineFile)
     }
 
+    /// The weights of the run's progress (`RunProgress`): its stored definition's `progress`
+    /// (every main step once without one); every main step once when the definition is not at
+    /// hand (the record was read without it, or it no longer loads).
+    public static func progressWeights(of stored: StoredRun) -> [String: Int] {
+        guard !stored.run.definition.isEmpty, case .success(let pipeline) = load(stored.run) else {
+            return RunProgress.defaultWeights(of: stored.steps)
+        }
+        return RunProgress.weights(of: pipeline.pipeline)
+    }
+
     static func load(_ text: String, file: String) -> Result<ValidatedPipeline, Unloadable> {
         guard text.utf8.count <= cachedLength else { return parse(text, file: file) }
         let key = Key(text: text, file: file)

@@ -11,6 +11,7 @@ extension RunJSON: JSONWritable {
     /// records and their JSON shapes) at the process's memory peak.
     public func write<S: Sequence<Step>, A: Sequence<Attempt>>(to json: inout JSONWriter, steps: S?, attempts: A?) {
         json.object { json in
+            json.field("actor", actor)
             if let attempts {
                 json.key("attempts")
                 json.array(attempts)
@@ -22,6 +23,8 @@ extension RunJSON: JSONWritable {
             json.field("id", id)
             json.field("params", params)
             json.field("pipeline", pipeline)
+            json.field("progress", progress)
+            json.field("progress_message", progressMessage)
             json.field("refs", refs)
             json.field("retryable", retryable)
             json.field("started_at", startedAt)

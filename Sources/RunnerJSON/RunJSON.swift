@@ -48,6 +48,8 @@ public struct RunJSON: Sendable {
     public var pipeline: String
     public var status: String
     public var trigger: String
+    /// Who launched the run (the API token's name, `cli:<user>`, `schedule`), when recorded.
+    public var actor: String?
     /// What launched the run beyond `trigger` (a hook: event, ref, old, new, pusher).
     public var triggerDetail: [String: String]?
     public var params: [String: Value]
@@ -63,6 +65,10 @@ public struct RunJSON: Sendable {
     public var retryable: Bool?
     public var steps: [Step]?
     public var attempts: [Attempt]?
+    /// The run's overall progress (0..100) and last progress message, from its steps
+    /// (`RunProgress`); set by the caller, which knows the weights (`setProgress`).
+    public var progress: Int?
+    public var progressMessage: String?
 
     public static func time(_ date: Date?) -> String? {
         date.map(Timestamp.format)
@@ -75,6 +81,7 @@ public struct RunJSON: Sendable {
         pipeline = run.pipeline
         status = run.status.rawValue
         trigger = run.trigger.rawValue
+        actor = run.actor
         params = run.params.reduce(into: [:]) { $0[$1.key] = masked.contains($1.key) ? .string("***") : $1.value }
         triggerDetail = run.triggerDetail.isEmpty ? nil : run.triggerDetail
         refs = run.refs.isEmpty ? nil : run.refs.reduce(into: [:]) { out, entry in
@@ -89,6 +96,12 @@ public struct RunJSON: Sendable {
         errorMessage = run.errorMessage
         self.steps = steps?.map(Self.step)
         self.attempts = attempts?.map(Self.attempt)
+    }
+
+    /// Sets `progress` and `progressMessage` from the run's step records and its pipeline's
+    /// weights (`RunProgress.weights(of:)`).
+    public mutating func setProgress(of steps: [StepRecord], weights: [String: Int]) {
+        (progress, progressMessage) = RunProgress.compute(steps: steps, weights: weights)
     }
 
     public init(_ stored: StoredRun, masked: Set<String>) {

@@ -79,9 +79,13 @@ extension APIServer {
             return Self.error(404, .runNotFound, "no run '\(id)'" + (pipelineName.map { " of pipeline '\($0)'" } ?? ""),
                               contractCode: notFound)
         }
-        let retryable = retryability(of: stored)
+        let model = model(of: stored)
+        let retryable = retryability(of: stored, model: model)
         var header = RunJSON(stored.run, masked: secrets(of: stored.run))
         header.retryable = retryable.run
+        // The weights the run's own definition declares; every main step once without it.
+        header.setProgress(of: stored.steps,
+                           weights: model.map(RunProgress.weights(of:)) ?? RunProgress.defaultWeights(of: stored.steps))
         let steps = stored.steps.lazy.map { record in
             var step = RunJSON.step(record)
             step.retryable = retryable.steps[record.name]
@@ -92,17 +96,20 @@ extension APIServer {
         })
     }
 
+    /// The run's pipeline: the one loaded when the run recorded its text, else its stored
+    /// definition (parsed once for many requests); nil when that no longer loads.
+    func model(of stored: StoredRun) -> Pipeline? {
+        if let loaded = pipeline(stored.run.pipeline), loaded.definition == stored.run.definition {
+            return loaded.pipeline.pipeline
+        }
+        return try? StoredDefinition.load(stored.run).get().pipeline
+    }
+
     /// Whether each failed step's error, and the run's, is one its pipeline retries (an error
     /// class with attempts left to give, or a deferred retry): a transient failure.
-    func retryability(of stored: StoredRun) -> (run: Bool?, steps: [StepName: Bool]) {
+    func retryability(of stored: StoredRun, model: Pipeline?) -> (run: Bool?, steps: [StepName: Bool]) {
         let failed = stored.steps.filter { $0.status == .failed }
         guard !failed.isEmpty || stored.run.status == .failed else { return (nil, [:]) }
-        let model: Pipeline?
-        if let loaded = pipeline(stored.run.pipeline), loaded.definition == stored.run.definition {
-            model = loaded.pipeline.pipeline
-        } else {
-            model = try? StoredDefinition.load(stored.run).get().pipeline
-        }
         guard let model else { return (nil, [:]) }
         let byName = Dictionary(model.allSteps.map { ($0.name.value, $0) }, uniquingKeysWith: { a, _ in a })
         var steps: [StepName: Bool] = [:]

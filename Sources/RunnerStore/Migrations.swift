@@ -34,7 +34,8 @@ enum Migrations {
           epoch INTEGER NOT NULL DEFAULT 0,
           secret_params TEXT,
           idempotency_scope TEXT,
-          idempotency_key TEXT
+          idempotency_key TEXT,
+          actor TEXT
         );
         CREATE INDEX runs_by_pipeline ON runs(pipeline, id);
         CREATE INDEX runs_by_status ON runs(status);
@@ -354,6 +355,10 @@ enum Migrations {
         UPDATE audit SET code = substr(action, instr(action, ' ') + 1),
           action = substr(action, 1, instr(action, ' ') - 1)
         WHERE instr(action, ' ') > 0;
+        """),
+        // Who launched each run (the launch's audit actor); earlier runs have none.
+        (12, """
+        ALTER TABLE runs ADD COLUMN actor TEXT;
         """),
     ]
 }

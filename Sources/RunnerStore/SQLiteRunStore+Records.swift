@@ -27,14 +27,14 @@ extension SQLiteRunStore {
         try database.run("""
             INSERT INTO runs (id, pipeline, pipeline_file, definition, status, trigger, params, parallelism,
                               concurrency_group, created_at, updated_at, owner, lease_until, refs, trigger_detail,
-                              secret_params, idempotency_scope, idempotency_key)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                              secret_params, idempotency_scope, idempotency_key, actor)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [.text(run.id.rawValue), .text(run.pipeline), .text(run.pipelineFile), .text(""),
                   .text(run.status.rawValue), .text(run.trigger.rawValue), .text(Self.encode(run.params)),
                   .int(run.parallelism), .string(run.concurrencyGroup), .date(run.createdAt), .date(run.updatedAt),
                   .string(run.owner), .date(run.leaseUntil), .string(Self.encodeMap(run.refs)),
                   .string(Self.encodeMap(run.triggerDetail)), .string(Self.encodeNames(run.secretParams)),
-                  .string(idempotency?.scope), .string(idempotency?.key)])
+                  .string(idempotency?.scope), .string(idempotency?.key), .string(run.actor)])
         try database.run("INSERT INTO definitions (run_id, text) VALUES (?, ?)",
                          [.text(run.id.rawValue), .text(run.definition)])
         try insert(steps, of: run.id)
@@ -82,7 +82,7 @@ extension SQLiteRunStore {
     static let runColumns = """
         id, pipeline, pipeline_file, \(definitionColumn), status, trigger, params, parallelism,
         concurrency_group, created_at, started_at, finished_at, updated_at, wake_at, error_code, error_message, owner,
-        lease_until, refs, trigger_detail, epoch, secret_params
+        lease_until, refs, trigger_detail, epoch, secret_params, actor
         """
 
     /// The run's columns with an empty definition in place of its text.
@@ -112,6 +112,7 @@ extension SQLiteRunStore {
         record.triggerDetail = Self.decodeMap(row.string(19))
         record.epoch = Int64(row.int(20) ?? 0)
         record.secretParams = Self.decodeNames(row.string(21))
+        record.actor = row.string(22)
         return record
     }
 
@@ -215,6 +216,10 @@ extension SQLiteRunStore {
         if let pipeline = query.pipeline {
             sql += " AND pipeline = ?"
             values.append(.text(pipeline))
+        }
+        if let actor = query.actor {
+            sql += " AND actor = ?"
+            values.append(.text(actor))
         }
         if !query.statuses.isEmpty {
             sql += " AND status IN (" + query.statuses.map { _ in "?" }.joined(separator: ", ") + ")"

@@ -9,6 +9,7 @@ extension DecodingContext {
         case .int, .number: ["min", "max"]
         case .enumeration: ["values"]
         case .gitref: ["repo"]
+        case .path: ["root", "must_exist", "kind"]
         case .list: ["items", "min_items", "max_items", "unique"]
         case .bool, .timestamp: []
         }
@@ -92,6 +93,8 @@ extension DecodingContext {
             return .enumeration(values: stringList(node, "'values' of \(owner)").map(\.value))
         case .gitref:
             return .gitref(repo: string(f, "repo", owner)?.value ?? ".")
+        case .path:
+            return .path(decodePathRules(f, owner: owner))
         case .list:
             let items: ParamKind
             if let node = require(f, "items", owner) {
@@ -114,6 +117,10 @@ extension DecodingContext {
                        hint: "write `items: {type: enum, values: [a, b]}`")
                 return .enumeration(values: [])
             }
+            if type == .path {
+                report(.missingField, "\(what): a path needs a root", at: node.location,
+                       hint: "write `items: {type: path, root: DIR}`")
+            }
             return emptyKind(type)
         }
         let typeNode: YAMLNode? = { if case .mapping(let p) = node.content { return p.first { $0.name == "type" }?.value } else { return nil } }()
@@ -135,7 +142,29 @@ extension DecodingContext {
         case .enumeration: .enumeration(values: [])
         case .timestamp: .timestamp
         case .gitref: .gitref(repo: ".")
+        case .path: .path(.init(root: PathRoot.pipelineFolder))
         case .list: .list(.init(items: .string(.init())))
         }
+    }
+}
+
+extension DecodingContext {
+    /// `root` (required, its `${...}` and `{actor}` parsed here), `must_exist`, `kind`.
+    mutating func decodePathRules(_ f: Fields, owner: String) -> ParamKind.PathRules {
+        var root = PathRoot.pipelineFolder
+        if let node = f["root"] {
+            if let text = string(node, "'root' of \(owner)") {
+                switch PathRoot.parse(text.value) {
+                case .success(let parsed): root = parsed
+                case .failure(let problem):
+                    report(.invalidPathRoot, "\(owner): \(problem.message)", at: node.location, hint: problem.hint)
+                }
+            }
+        } else {
+            report(.missingField, "\(owner) is missing required key 'root'", at: f.node.location,
+                   hint: "a path param is relative to a root folder: `root: \"${STORAGE_DIR:-data}/{actor}\"`")
+        }
+        let kind = f["kind"].flatMap { choice($0, "'kind' of \(owner)", as: ParamKind.PathRules.Kind.self) }
+        return ParamKind.PathRules(root: root, mustExist: bool(f, "must_exist", owner) ?? false, kind: kind ?? .any)
     }
 }

@@ -25,6 +25,22 @@ extension DecodingContext {
         return WorkspaceSpec(param: Located(String(text.dropFirst("params.".count)), at: from.location), location: node.location)
     }
 
+    /// `progress: {weights: {STEP: N}}`; the steps and weights are checked by the validator.
+    mutating func decodeProgress(_ node: YAMLNode) -> ProgressSpec? {
+        guard let f = fields(node, "'progress'", allowed: ["weights"]),
+              let weights = require(f, "weights", "'progress'") else { return nil }
+        guard case .mapping(let pairs) = weights.content else {
+            wrongType(weights, "'progress.weights'", expected: "a mapping of step names to weights")
+            return nil
+        }
+        let entries = pairs.compactMap { pair -> (step: Located<String>, weight: Located<Int>)? in
+            let what = "the weight of step '\(pair.name)' in 'progress.weights'"
+            guard let weight = int(pair.value, what) else { return nil }
+            return (Located(pair.name, at: pair.key.location), Located(weight, at: pair.value.location))
+        }
+        return ProgressSpec(weights: entries, location: weights.location)
+    }
+
     mutating func decodeIdempotency(_ node: YAMLNode) -> IdempotencyPolicy? {
         guard let f = fields(node, "'idempotency'", allowed: ["required", "ttl", "error"]) else { return nil }
         var policy = IdempotencyPolicy(location: node.location)

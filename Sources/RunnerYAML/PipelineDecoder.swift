@@ -10,8 +10,9 @@ public enum PipelineDecoder {
         public var diagnostics: [Diagnostic]
     }
 
-    static let topLevelKeys = ["version", "name", "description", "params", "concurrency", "idempotency", "triggers", "env",
-                               "defaults", "retention", "workspace", "errors", "stages", "steps", "rollback", "finally"]
+    static let topLevelKeys = ["version", "name", "description", "params", "concurrency", "idempotency", "triggers",
+                               "env", "defaults", "retention", "workspace", "progress", "errors", "stages", "steps",
+                               "rollback", "finally"]
 
     public static func decode(_ root: YAMLNode, file: String) -> Output {
         var context = DecodingContext(file: file)
@@ -43,6 +44,7 @@ extension DecodingContext {
         if let node = fields["defaults"] { pipeline.defaults = decodeDefaults(node) }
         pipeline.retention = duration(fields, "retention", "the pipeline")
         if let node = fields["workspace"] { pipeline.workspace = decodeWorkspace(node) }
+        if let node = fields["progress"] { pipeline.progress = decodeProgress(node) }
         if let node = fields["errors"] { pipeline.errors = decodeErrorClasses(node, "the pipeline's errors") }
         decodeStages(fields, into: &pipeline)
         if let node = fields["rollback"] { pipeline.rollback = decodeSection(node, "rollback", section: .rollback) }

@@ -15,6 +15,7 @@ import Testing
         run.errorCode = "DOCS_BUILD_FAILED"
         run.errorMessage = "line one\nline \"two\""
         run.startedAt = run.createdAt.addingTimeInterval(0.25)
+        run.actor = "ops-bot"
         var stepRecords: [StepRecord] = []
         var attemptRecords: [AttemptRecord] = []
         for i in 0..<steps {
@@ -34,13 +35,20 @@ import Testing
         return StoredRun(run: run, steps: stepRecords, attempts: attemptRecords)
     }
 
+    /// The run in one piece, with the progress of `weights`.
+    func withProgress(_ stored: StoredRun, weights: [String: Int]) -> RunJSON {
+        var json = RunJSON(stored, masked: ["token"])
+        json.setProgress(of: stored.steps, weights: weights)
+        return json
+    }
+
     /// What `apply --json` and `runs show --json` print: records converted one at a time.
     @Test(arguments: [(0, false), (1, true), (3, false), (7, true)])
     func writtenFromTheRecordsIsTheOnePieceEncoding(steps: Int, attempts: Bool) {
         let stored = sampleRun(steps: steps, attempts: attempts)
         let captured = Captured()
-        RunJSON.writeJSON(stored, secrets: ["token"], to: captured.console(colors: false))
-        #expect(captured.out == JSONOutput.encode(RunJSON(stored, masked: ["token"])))
+        RunJSON.writeJSON(stored, secrets: ["token"], weights: ["s0": 1, "s1": 3], to: captured.console(colors: false))
+        #expect(captured.out == JSONOutput.encode(withProgress(stored, weights: ["s0": 1, "s1": 3])))
     }
 
     /// The writer escapes and orders as JSONEncoder does (RunnerJSONTests: for random runs).
@@ -59,8 +67,8 @@ import Testing
         stored.attempts[2].exitCode = nil
         stored.attempts[2].logPath = nil
         let captured = Captured()
-        RunJSON.writeJSON(stored, secrets: ["token"], to: captured.console(colors: false))
-        #expect(captured.out == JSONOutput.encode(RunJSON(stored, masked: ["token"])))
+        RunJSON.writeJSON(stored, secrets: ["token"], weights: ["s0": 1, "s1": 3], to: captured.console(colors: false))
+        #expect(captured.out == JSONOutput.encode(withProgress(stored, weights: ["s0": 1, "s1": 3])))
     }
 
     /// What `runs list --json` prints: the runs without their steps, as an array.

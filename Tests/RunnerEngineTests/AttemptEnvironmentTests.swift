@@ -81,6 +81,20 @@ import Testing
         #expect(environment.reserved.isSuperset(of: ["PARAM_TARGET", "RUNNER_RUN_ID", "RUNNER_PIPELINE"]))
     }
 
+    /// `RUNNER_ACTOR`: who launched the run, empty when nobody was recorded; no step's `env`
+    /// can set it.
+    @Test func stepsGetTheRunsActor() throws {
+        let pipeline = try pipeline()
+        var run = run(pipeline)
+        let parts = try AttemptEnvironment.parts(of: pipeline.pipeline, params: run.params, refs: [:], secretParams: [],
+                                                 runner: ["RUNNER_KEY": "k"], pipelineDirectory: "/srv/p").get()
+        run.actor = "ops-bot"
+        let named = AttemptEnvironment(parts, run: run, workspace: nil, runner: [:])
+        #expect(named.base["RUNNER_ACTOR"] == "ops-bot" && named.reserved.contains("RUNNER_ACTOR"))
+        run.actor = nil
+        #expect(AttemptEnvironment(parts, run: run, workspace: nil, runner: [:]).base["RUNNER_ACTOR"] == "")
+    }
+
     @Test func aMissingRequiredFromEnvVariableIsNamed() throws {
         let pipeline = try pipeline()
         let parts = AttemptEnvironment.parts(of: pipeline.pipeline, params: [:], refs: [:], secretParams: [],

@@ -65,12 +65,13 @@ struct ExecutorFixture {
 
     /// A run of the pipeline file launched through `service`'s one launch path, which must
     /// accept it.
-    func launch(_ service: RunService, params: [String: Value] = [:]) throws -> RunID {
+    func launch(_ service: RunService, params: [String: Value] = [:], actor: String? = nil) throws -> RunID {
         let text = try String(contentsOf: pipelineFile, encoding: .utf8)
         let pipeline = try #require(PipelineLoader.load(bytes: Array(text.utf8), file: pipelineFile.path).pipeline)
         let loaded = LoadedPipeline(pipeline: pipeline, definition: text, file: pipelineFile.path)
-        let request = LaunchRequest(pipeline: loaded, params: LaunchRequest.given(params), trigger: .cli,
+        var request = LaunchRequest(pipeline: loaded, params: LaunchRequest.given(params), trigger: .cli,
                                     parallelism: 1)
+        request.actor = actor
         guard case .accepted(let run) = try service.launch(request) else {
             throw TestFailure("the run with params \(params) was not accepted")
         }

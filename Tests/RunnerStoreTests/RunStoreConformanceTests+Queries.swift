@@ -25,6 +25,26 @@ extension RunStoreConformanceTests {
         #expect(try store.runs(RunQuery()).allSatisfy { $0.definition.isEmpty }, "lists come without definitions")
     }
 
+    /// `RunQuery.actor`: only the runs that actor launched, with the other filters and paging.
+    @Test(arguments: StoreBackend.all)
+    func listingFiltersByActor(_ backend: StoreBackend) throws {
+        let store = try make(backend).store
+        for (n, actor) in [(1, "alice"), (2, "bob"), (3, "alice"), (4, nil), (5, "alice")] as [(Int, String?)] {
+            var run = sampleRun("20261123-00000\(n)-000000", pipeline: n == 5 ? "other" : "docs")
+            run.actor = actor
+            try store.createRun(run, steps: [])
+        }
+        func ids(_ query: RunQuery) throws -> [String] {
+            try store.runs(query).map { String($0.id.rawValue.prefix(15).suffix(1)) }
+        }
+        #expect(try ids(RunQuery(actor: "alice")) == ["5", "3", "1"])
+        #expect(try ids(RunQuery(pipeline: "docs", actor: "alice")) == ["3", "1"])
+        #expect(try ids(RunQuery(limit: 1, before: RunID("20261123-000005-000000"), actor: "alice")) == ["3"])
+        #expect(try ids(RunQuery(actor: "carol")).isEmpty)
+        #expect(try ids(RunQuery(actor: "ALICE")).isEmpty, "compared exactly")
+        #expect(try ids(RunQuery()).count == 5, "no actor: every run")
+    }
+
     /// Runs created in the same second list by creation time first, then by id.
     @Test(arguments: StoreBackend.all)
     func listsOrderByCreationThenId(_ backend: StoreBackend) throws {

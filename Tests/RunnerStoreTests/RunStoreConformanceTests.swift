@@ -74,6 +74,20 @@ import RunnerTestSupport
         #expect(try store.runs(RunQuery()).map(\.secretParams) == [nil, ["token", "apiKey"]], "nil: not known")
     }
 
+    /// The actor who launched a run is stored with it; a run without one reads as nil.
+    @Test(arguments: StoreBackend.all)
+    func actorRoundTrips(_ backend: StoreBackend) throws {
+        let store = try make(backend).store
+        var run = sampleRun()
+        run.actor = "ops-bot"
+        try store.createRun(run, steps: [])
+        try store.createRun(sampleRun("20261123-000000-000002"), steps: [])
+        #expect(try store.load(run.id)?.run.actor == "ops-bot")
+        #expect(try store.load(RunID("20261123-000000-000002"))?.run.actor == nil, "nil stays nil")
+        #expect(try store.runs(RunQuery()).map(\.actor) == [nil, "ops-bot"])
+        #expect(try store.findRun(idOrPrefix: run.id.rawValue)?.actor == "ops-bot")
+    }
+
     /// Steps reused by a retry keep their message, finish time and outputs.
     @Test(arguments: StoreBackend.all)
     func reusedStepsKeepTheirOutputs(_ backend: StoreBackend) throws {

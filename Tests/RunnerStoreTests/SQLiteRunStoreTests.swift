@@ -252,6 +252,21 @@ extension SQLiteRunStoreTests {
         #expect(try store.database.query("SELECT count(*) FROM audit WHERE action LIKE '% %'").first?.int(0) == 0)
     }
 
+    /// Migration 12: who launched each run; the runs recorded before it have nobody, and a new
+    /// run after it keeps its actor.
+    @Test func migrationTwelveAddsTheActor() throws {
+        let dir = try temporaryDirectory("migrate")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try store(migratedFrom: 11, in: dir) { old in
+            try insertRun("20261123-000000-000001", status: "succeeded", into: old)
+        }
+        #expect(try store.load(RunID("20261123-000000-000001"))?.run.actor == nil)
+        var run = sampleRun("20261123-000000-000002")
+        run.actor = "ci"
+        try store.createRun(run, steps: [])
+        #expect(try store.runs(RunQuery(actor: "ci")).map(\.id) == [run.id])
+    }
+
     /// Commands racing to make a new state database all open it, at the current schema (one
     /// migrates; the others wait for its write lock and find the migrations recorded).
     @Test(arguments: 0..<10)

@@ -93,6 +93,7 @@ extension InMemoryRunStore {
         run.owner = given.owner
         run.leaseUntil = given.leaseUntil
         run.secretParams = given.secretParams
+        run.actor = given.actor
         var entry = Entry(run: run, steps: [])
         for step in givenSteps {
             var kept = StepRecord(name: step.name, step: step.step, item: step.item, section: step.section,
@@ -133,6 +134,7 @@ extension InMemoryRunStore {
         read {
             var selected = entries.values.map(\.run).filter { run in
                 (query.pipeline.map { run.pipeline == $0 } ?? true)
+                    && (query.actor.map { run.actor == $0 } ?? true)
                     && (query.statuses.isEmpty || query.statuses.contains(run.status))
             }
             if let before = query.before {

@@ -28,6 +28,7 @@ extension RunJSON: Encodable {
         try c.put(createdAt, "created_at"); try c.put(startedAt, "started_at"); try c.put(finishedAt, "finished_at")
         try c.put(wakeAt, "wake_at"); try c.put(errorCode, "error_code"); try c.put(errorMessage, "error_message")
         try c.put(retryable, "retryable"); try c.put(steps, "steps"); try c.put(attempts, "attempts")
+        try c.put(actor, "actor"); try c.put(progress, "progress"); try c.put(progressMessage, "progress_message")
     }
 }
 

@@ -48,7 +48,8 @@ enum ApplyCommand {
         // gitref params name commits from here on: the run records both the ref and its SHA.
         let absolute = URL(fileURLWithPath: file, relativeTo: URL(fileURLWithPath: context.currentDirectory))
             .standardizedFileURL.path
-        let refs = try resolveRefs(validated, params: params, file: absolute, context)
+        let refs = try resolveRefs(validated, params: params, file: absolute, makesRoots: !arguments.has("dry-run"),
+                                   context)
         if arguments.has("dry-run") {
             let plan = PlanModel(validated, params: params, given: Set(inputs.map(\.name)),
                                  environment: context.environment, refs: refs)
@@ -108,12 +109,18 @@ enum ApplyCommand {
         return n
     }
 
+    /// The gitref params resolved, and the path params checked on disk, as the engine checks
+    /// the launches of the other front doors (a root's `{actor}` is `cli:<user>`).
     private static func resolveRefs(_ validated: ValidatedPipeline, params: [String: Value], file: String,
+                                    makesRoots: Bool,
                                     _ context: RunnerCLI.Context) throws(ExitCode) -> [String: RecordedRef] {
         let git = GitRefs.resolve(validated, params: params, pipelineFile: file, git: Composition.git)
-        guard git.diagnostics.isEmpty else {
+        let problems = git.diagnostics + PathParams.check(validated, params: params, pipelineFile: file,
+                                                          actor: LocalAudit.actor, environment: context.environment,
+                                                          makesRoots: makesRoots)
+        guard problems.isEmpty else {
             let renderer = DiagnosticRenderer(colors: context.console.colorsError)
-            git.diagnostics.forEach { context.console.err(renderer.render($0)) }
+            problems.forEach { context.console.err(renderer.render($0)) }
             throw .invalid
         }
         return git.refs

@@ -16,13 +16,15 @@ struct Execution {
 
     /// Launches the run (after finishing the pipeline's runs whose runner stopped) and runs it
     /// in the foreground. Not audited: it runs the pipeline as the account that could run its
-    /// scripts anyway.
+    /// scripts anyway; the run's actor is that account, `cli:<user>`.
     func admitAndRun(_ loaded: LoadedPipeline, checked: LaunchCheck.Checked, parallelism: Int) -> ExitCode {
         let name = loaded.name, pipeline = loaded.pipeline
         let outcome: Result<LaunchOutcome, any Error> = Result {
             try finishOrphans(of: name)
-            return try service.launch(LaunchRequest(pipeline: loaded, params: .checked(checked), trigger: .cli,
-                                                    parallelism: parallelism))
+            var request = LaunchRequest(pipeline: loaded, params: .checked(checked), trigger: .cli,
+                                        parallelism: parallelism)
+            request.actor = LocalAudit.actor
+            return try service.launch(request)
         }
         let console = context.console, renderer = DiagnosticRenderer(colors: console.colorsError)
         switch outcome {
@@ -126,9 +128,11 @@ struct Execution {
                 // The pipeline in hand says which params are secret (no second parse of the definition).
                 let secrets = pipeline.map { Set($0.pipeline.params.filter(\.isSecret).map(\.name.value)) }
                     ?? RunsCommand.secrets(of: stored)
+                let weights = pipeline.map { RunProgress.weights(of: $0.pipeline) }
+                    ?? StoredDefinition.progressWeights(of: stored)
                 // Not part of the JSON: not kept while it is written (megabytes at 10,000 steps).
                 stored.run.definition = ""
-                RunJSON.writeJSON(stored, secrets: secrets, to: console)
+                RunJSON.writeJSON(stored, secrets: secrets, weights: weights, to: console)
             } else {
                 console.out(RunSummary.render(stored, style: Style(enabled: console.colorsOutput)))
             }

@@ -42,11 +42,15 @@ enum PlanCommand {
         // Refs → SHAs, as `apply` would resolve them when creating the run.
         let absolute = URL(fileURLWithPath: file, relativeTo: URL(fileURLWithPath: context.currentDirectory)).standardizedFileURL.path
         let git = GitRefs.resolve(validated, params: resolution.values, pipelineFile: absolute, git: Composition.git)
-        if !git.diagnostics.isEmpty {
+        // Path params as `apply` checks them, without making their roots.
+        let problems = git.diagnostics + PathParams.check(validated, params: resolution.values, pipelineFile: absolute,
+                                                          actor: LocalAudit.actor, environment: context.environment,
+                                                          makesRoots: false)
+        if !problems.isEmpty {
             if arguments.has("json") {
-                context.console.out(JSONOutput.encode(["diagnostics": git.diagnostics.map(DiagnosticJSON.init)]))
+                context.console.out(JSONOutput.encode(["diagnostics": problems.map(DiagnosticJSON.init)]))
             } else {
-                git.diagnostics.forEach { context.console.err(renderer.render($0)) }
+                problems.forEach { context.console.err(renderer.render($0)) }
             }
             return .invalid
         }
@@ -87,6 +91,7 @@ enum ParamTable {
             if let max = rules.maxItems { text += ", at most \(max)" }
             return text
         case .timestamp: return "timestamp (ISO 8601)"
+        case .path(let rules): return "path under \(rules.root.source)"
         default: return kind.displayName
         }
     }

@@ -139,7 +139,8 @@ enum RunsCommand {
         if let answered = remote("show", arguments, context) { return answered }
         return withRun(arguments.positionals[0], context) { _, stored in
             if arguments.has("json") {
-                RunJSON.writeJSON(stored, secrets: secrets(of: stored), to: context.console)
+                RunJSON.writeJSON(stored, secrets: secrets(of: stored),
+                                  weights: StoredDefinition.progressWeights(of: stored), to: context.console)
                 return .success
             }
             let style = Style(enabled: context.console.colorsOutput)

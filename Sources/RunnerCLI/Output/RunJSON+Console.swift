@@ -7,8 +7,10 @@ extension RunJSON {
     /// A stored run as JSON, its secret params (those stored with it, and `secrets`) as `***`,
     /// written to the console in pieces of about 64 KB, its steps and attempts converted one
     /// by one as they are written.
-    static func writeJSON(_ stored: StoredRun, secrets: Set<String>, to console: Console) {
-        let header = RunJSON(stored.run, masked: stored.run.maskedParams.union(secrets))
+    /// `weights`: those of the run's progress (`RunProgress`).
+    static func writeJSON(_ stored: StoredRun, secrets: Set<String>, weights: [String: Int], to console: Console) {
+        var header = RunJSON(stored.run, masked: stored.run.maskedParams.union(secrets))
+        header.setProgress(of: stored.steps, weights: weights)
         JSONWriter.stream(to: { console.out(String(decoding: $0, as: UTF8.self)) }) { json in
             header.write(to: &json, steps: stored.steps.lazy.map(step), attempts: stored.attempts.lazy.map(attempt))
         }

@@ -62,6 +62,8 @@ public enum DiagnosticCode: String, CaseIterable, Hashable, Sendable, Codable {
     case execStringTooLong = "RUN2040"
     case execStringHasNUL = "RUN2041"
     case workdirOutsidePipeline = "RUN2042"
+    case invalidPathRoot = "RUN2043"
+    case invalidProgress = "RUN2044"
 
     // MARK: 21xx param values given to a run
     case missingParam = "RUN2101"

@@ -30,6 +30,8 @@ public indirect enum ParamKind: Hashable, Sendable {
     case enumeration(values: [String])
     case timestamp
     case gitref(repo: String)
+    /// A path relative to a root folder, confined to it (checked on disk at each launch).
+    case path(PathRules)
     case list(ListRules)
 
     public struct StringRules: Hashable, Sendable {
@@ -42,6 +44,23 @@ public indirect enum ParamKind: Hashable, Sendable {
             self.minLength = minLength
             self.maxLength = maxLength
             self.pattern = pattern
+        }
+    }
+
+    public struct PathRules: Hashable, Sendable {
+        /// What `must_exist` asks the path to name.
+        public enum Kind: String, CaseIterable, Hashable, Sendable {
+            case file, directory, any
+        }
+
+        public var root: PathRoot
+        public var mustExist: Bool
+        public var kind: Kind
+
+        public init(root: PathRoot, mustExist: Bool = false, kind: Kind = .any) {
+            self.root = root
+            self.mustExist = mustExist
+            self.kind = kind
         }
     }
 
@@ -62,7 +81,7 @@ public indirect enum ParamKind: Hashable, Sendable {
     public enum TypeName: String, CaseIterable, Sendable {
         case string, int, number, bool
         case enumeration = "enum"
-        case timestamp, gitref, list
+        case timestamp, gitref, path, list
     }
 
     public var typeName: TypeName {
@@ -74,6 +93,7 @@ public indirect enum ParamKind: Hashable, Sendable {
         case .enumeration: .enumeration
         case .timestamp: .timestamp
         case .gitref: .gitref
+        case .path: .path
         case .list: .list
         }
     }
@@ -89,7 +109,7 @@ public indirect enum ParamKind: Hashable, Sendable {
         switch self {
         case .bool: .bool
         case .int, .number: .number
-        case .string, .enumeration, .timestamp, .gitref: .string
+        case .string, .enumeration, .timestamp, .gitref, .path: .string
         case .list: .list
         }
     }

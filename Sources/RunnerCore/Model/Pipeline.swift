@@ -15,6 +15,8 @@ public struct Pipeline: Sendable {
     public var retention: Located<Duration>?
     /// A clean checkout of a gitref param's commit, the steps' working directory.
     public var workspace: WorkspaceSpec?
+    /// Which main steps count toward the run's progress, and how much (`RunProgress`).
+    public var progress: ProgressSpec?
     public var errors: [ErrorClass]
     public var stages: [Stage]
     /// True when the file used the top-level `steps` shorthand (one stage named `main`).
@@ -183,6 +185,18 @@ public struct WorkspaceSpec: Hashable, Sendable {
 
     public init(param: Located<String>, location: SourceLocation) {
         self.param = param
+        self.location = location
+    }
+}
+
+/// `progress: {weights: {STEP: N}}`: the main steps that count toward the run's progress,
+/// each with its weight (an integer above 0). Without it, every main step counts once.
+public struct ProgressSpec: Sendable {
+    public var weights: [(step: Located<String>, weight: Located<Int>)]
+    public var location: SourceLocation
+
+    public init(weights: [(step: Located<String>, weight: Located<Int>)], location: SourceLocation) {
+        self.weights = weights
         self.location = location
     }
 }

@@ -118,7 +118,7 @@ public enum ParamResolver {
 
     private static func coerce(text: String, to kind: ParamKind) -> Result<Value, Problem> {
         switch kind {
-        case .string, .enumeration, .gitref:
+        case .string, .enumeration, .gitref, .path:
             return coerce(value: .string(text), to: kind)
         case .int:
             guard let i = Int(text.trimmingSpaces()) else {
@@ -161,7 +161,8 @@ public enum ParamResolver {
 
     private static func coerce(value: Value, to kind: ParamKind) -> Result<Value, Problem> {
         switch (kind, value) {
-        case (.string, .string), (.enumeration, .string), (.gitref, .string), (.bool, .bool), (.int, .int), (.number, .number):
+        case (.string, .string), (.enumeration, .string), (.gitref, .string), (.path, .string), (.bool, .bool),
+             (.int, .int), (.number, .number):
             return .success(value)
         case (.number, .int(let i)):
             return .success(.number(Double(i)))
@@ -216,6 +217,8 @@ public enum ParamResolver {
             if s.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }) {
                 return Problem("'\(s.debugDescription)' is not a git ref: it contains whitespace or control characters")
             }
+        case (.path, .string(let s)):
+            return relativePathProblem(s)
         case (.list(let rules), .list(let items)):
             if let min = rules.minItems, items.count < min {
                 return Problem(items.isEmpty ? "must not be empty (at least \(min) item\(min == 1 ? "" : "s"))" : "must have at least \(min) items, got \(items.count)")

@@ -44,6 +44,9 @@ public struct RunRecord: Sendable {
     /// What launched the run, beyond `trigger`: for a git hook its event, ref, old and new
     /// SHA and pusher.
     public var triggerDetail: [String: String] = [:]
+    /// Who launched the run: the API token's name, `cli:<user>`, `schedule` (the launch's
+    /// audit actor; a retry's own, else the original's). Steps see it as `RUNNER_ACTOR`.
+    public var actor: String?
     public var parallelism: Int
     public var concurrencyGroup: String?
     public var createdAt: Date
@@ -183,12 +186,16 @@ public struct RunQuery: Sendable {
     public var limit = 50
     /// Runs created before this id (cursor paging, newest first).
     public var before: RunID?
+    /// Only the runs this actor launched.
+    public var actor: String?
 
-    public init(pipeline: String? = nil, statuses: [RunStatus] = [], limit: Int = 50, before: RunID? = nil) {
+    public init(pipeline: String? = nil, statuses: [RunStatus] = [], limit: Int = 50, before: RunID? = nil,
+                actor: String? = nil) {
         self.pipeline = pipeline
         self.statuses = statuses
         self.limit = limit
         self.before = before
+        self.actor = actor
     }
 }
 

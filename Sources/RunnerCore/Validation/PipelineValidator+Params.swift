@@ -76,7 +76,7 @@ extension PipelineValidator {
             }
         case .gitref(let repo):
             if repo.isEmpty { report(.invalidPath, "\(owner): repo is empty", at: at) }
-        case .bool, .timestamp:
+        case .bool, .timestamp, .path:
             break
         }
     }
@@ -113,6 +113,32 @@ extension PipelineValidator {
         if let i = pipeline.idempotency {
             if let ttl = i.ttl, ttl.value <= .zero { report(.invalidDuration, "idempotency ttl must be longer than 0s", at: ttl.location) }
             if let code = i.errorCode { checkErrorCode(code) }
+        }
+    }
+
+    /// `progress.weights`: main steps, each once, weighed 1 to 1,000,000 (a sum of weights
+    /// never overflows).
+    mutating func checkProgress() {
+        guard let spec = pipeline.progress else { return }
+        if spec.weights.isEmpty {
+            report(.invalidProgress, "'progress.weights' is empty: no step would count", at: spec.location,
+                   hint: "name the main steps that count, or remove 'progress' to count every main step once")
+        }
+        let sections = Dictionary(steps.map { ($0.name.value, $0.section) }, uniquingKeysWith: { a, _ in a })
+        let mainSteps = steps.filter(\.section.isMain).map(\.name.value)
+        for (step, weight) in spec.weights {
+            if let section = sections[step.value], !section.isMain {
+                report(.invalidProgress, "'progress.weights' names '\(step.value)', a \(section) step",
+                       at: step.location, length: step.value.count,
+                       hint: "only main steps count toward a run's progress")
+            } else if sections[step.value] == nil {
+                report(.invalidProgress, "'progress.weights' names unknown step '\(step.value)'", at: step.location,
+                       length: step.value.count, hint: Suggestion.hint(for: step.value, in: mainSteps))
+            }
+            if !(1...1_000_000).contains(weight.value) {
+                let message = "the weight of step '\(step.value)' must be from 1 to 1000000, not \(weight.value)"
+                report(.invalidProgress, message, at: weight.location)
+            }
         }
     }
 

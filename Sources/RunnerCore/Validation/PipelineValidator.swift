@@ -51,6 +51,7 @@ public struct PipelineValidator: Sendable {
         checkErrorClasses(pipeline.errors, owner: "the pipeline's errors")
         checkRollback()
         checkPolicies()
+        checkProgress()
         checkTriggers()
     }
 
