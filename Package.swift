@@ -85,6 +85,10 @@ let package = Package(
         /// The JSON shapes the CLI prints and the API answers; one streaming writer for a run.
         .target(name: "RunnerJSON", dependencies: ["RunnerCore"]),
 
+        /// API contracts declared in pipelines: a request mapped to params, a template rendered
+        /// over a run (pure: the server gathers the facts).
+        .target(name: "RunnerContract", dependencies: ["RunnerCore", "RunnerJSON"]),
+
         // MARK: - Adapters
 
         /// libyaml events -> located node tree -> typed `Pipeline` + diagnostics.
@@ -106,7 +110,7 @@ let package = Package(
         .target(name: "RunnerEngine", dependencies: ["CProcess", "RunnerCore", "RunnerYAML", "RunnerCrypto"]),
 
         /// HTTP on libmicrohttpd: the server wrapper, the router, the handlers.
-        .target(name: "RunnerServer", dependencies: ["CHTTPDShim", "RunnerCore", "RunnerJSON", "RunnerYAML", "RunnerEngine", "RunnerCrypto"]),
+        .target(name: "RunnerServer", dependencies: ["CHTTPDShim", "RunnerCore", "RunnerJSON", "RunnerContract", "RunnerYAML", "RunnerEngine", "RunnerCrypto"]),
 
         // MARK: - Front doors
 
@@ -128,6 +132,7 @@ let package = Package(
         .testTarget(name: "RunnerYAMLTests", dependencies: ["RunnerTestSupport", "RunnerYAML", "RunnerCore"]),
         .testTarget(name: "RunnerEngineTests", dependencies: ["RunnerTestSupport", "RunnerEngine", "RunnerCore", "RunnerYAML", "RunnerStore", "RunnerGit"]),
         .testTarget(name: "RunnerJSONTests", dependencies: ["RunnerTestSupport", "RunnerJSON", "RunnerCore"]),
+        .testTarget(name: "RunnerContractTests", dependencies: ["RunnerTestSupport", "RunnerContract", "RunnerYAML", "RunnerCore"]),
         .testTarget(name: "RunnerStoreTests", dependencies: ["RunnerTestSupport", "RunnerStore", "RunnerCore"]),
         .testTarget(name: "RunnerServerTests", dependencies: ["RunnerTestSupport", "RunnerServer", "RunnerCrypto", "RunnerStore"]),
         .testTarget(

@@ -2,20 +2,37 @@ import FoundationEssentials
 import RunnerCore
 
 extension APIServer {
+    /// Why a request may not go on: 401, 403, or 503 while the store cannot be read. A
+    /// contract route writes it in its own error shape.
+    struct AccessRefusal {
+        var status: Int
+        var code: DiagnosticCode
+        var message: String
+        var headers: [HTTPResponse.Header] = []
+
+        var response: HTTPResponse {
+            var response = APIServer.error(status, code, message)
+            response.headers += headers
+            return response
+        }
+    }
+
     /// Checks the request's API token against the role its route needs: nil when the request
-    /// may go on (its `actor` set to the token's name), else the answer (401, 403, or 503
-    /// while the store cannot be read).
-    func authorize(_ request: inout HTTPRequest, needing needed: Role) -> HTTPResponse? {
-        switch AccessTokens.authenticate(request.header("Authorization"), store: service.store) {
+    /// may go on (its `actor` set to the token's name). `basic`: the route also takes the token
+    /// as the password of HTTP Basic (a contract declaring `auth: [basic]`).
+    func authorize(_ request: inout HTTPRequest, needing needed: Role, basic: Bool = false) -> AccessRefusal? {
+        switch AccessTokens.authenticate(request.header("Authorization"), store: service.store, basic: basic) {
         case .failure(.storeUnavailable(let why)):
-            return Self.error(503, .stateBusy, "cannot check the API token: the state store is unavailable (\(why))")
-                .with(header: ("Retry-After", "1"))
+            return AccessRefusal(status: 503, code: .stateBusy,
+                                 message: "cannot check the API token: the state store is unavailable (\(why))",
+                                 headers: [("Retry-After", "1")])
         case .failure(let failure):
-            return Self.error(401, .unauthorized, failure.message).with(header: ("WWW-Authenticate", "Bearer"))
+            return AccessRefusal(status: 401, code: .unauthorized, message: failure.message,
+                                 headers: [("WWW-Authenticate", basic ? "Basic realm=\"runner\"" : "Bearer")])
         case .success(let token):
             guard token.role >= needed else {
-                return Self.error(403, .forbidden, "token '\(token.name)' is \(token.role.rawValue); "
-                                  + "\(request.method) \(request.path) needs \(needed.rawValue)")
+                return AccessRefusal(status: 403, code: .forbidden, message: "token '\(token.name)' is "
+                                     + "\(token.role.rawValue); \(request.method) \(request.path) needs \(needed.rawValue)")
             }
             request.actor = token.name
             return nil

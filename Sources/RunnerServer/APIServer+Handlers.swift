@@ -126,8 +126,11 @@ extension APIServer {
         return (run, steps)
     }
 
-    func listRuns(_ request: HTTPRequest) -> HTTPResponse {
-        var query = RunQuery(pipeline: request.query("pipeline"), limit: 50)
+    /// The runs newest first; `pipeline` and `actor` (a contract's list without a response)
+    /// narrow them down beyond the request's query.
+    func listRuns(_ request: HTTPRequest, pipeline: String? = nil, actor: String? = nil) -> HTTPResponse {
+        var query = RunQuery(pipeline: pipeline ?? request.query("pipeline"), limit: 50)
+        query.actor = actor
         if let text = request.query("status") {
             var statuses: [RunStatus] = []
             for part in text.split(separator: ",") {

@@ -89,22 +89,49 @@ extension APIServer {
         }
     }
 
+    /// How a launch route answers: the runner's own shapes, or a contract's.
+    struct LaunchAnswers {
+        /// The answer to an outcome; for an accepted launch also what its key replays.
+        var outcome: @Sendable (LaunchOutcome, _ key: String?) -> HTTPResponse
+        /// No Idempotency-Key where the pipeline requires one (its code, the message).
+        var missingKey: (String, String) -> HTTPResponse
+        /// A malformed Idempotency-Key (the message).
+        var invalidKey: (String) -> HTTPResponse
+
+        static func generic(pipeline name: String, isUnreadable: Bool) -> LaunchAnswers {
+            LaunchAnswers(
+                outcome: { outcome, key in
+                    APIServer.response(to: outcome, pipeline: name, key: key, isUnreadable: isUnreadable)
+                },
+                missingKey: { code, message in
+                    APIServer.error(400, .missingParam, message, contractCode: code,
+                                    hint: "send Idempotency-Key: <a UUID>; resending the same request with it is safe")
+                },
+                invalidKey: { message in APIServer.error(400, .invalidIdempotencyKey, message) })
+        }
+    }
+
     /// Launches a run. With an `Idempotency-Key` (required where the pipeline says so), the key
     /// is checked first — before params and before the concurrency rule — and the first
     /// response is what every later request with that key and payload gets.
     func launch(_ name: String, _ request: HTTPRequest, flatBody: Bool) -> HTTPResponse {
         guard let loaded = pipeline(name) else { return Self.error(404, .pipelineNotFound, "no pipeline '\(name)'") }
-        var launch = launchRequest(loaded, request, flatBody: flatBody)
-        if let refusal = takeIdempotencyKey(request, into: &launch) { return refusal }
+        let made = launchRequest(loaded, request, flatBody: flatBody)
+        return launch(made, request, answers: .generic(pipeline: name, isUnreadable: made.unreadable != nil))
+    }
+
+    /// Takes the request's Idempotency-Key, launches, starts an accepted run here, answers.
+    func launch(_ launch: LaunchRequest, _ request: HTTPRequest, answers: LaunchAnswers) -> HTTPResponse {
+        var launch = launch
+        if let refusal = takeIdempotencyKey(request, into: &launch, answers: answers) { return refusal }
         let outcome: LaunchOutcome
         do {
             outcome = try service.launch(launch)
         } catch {
             return Self.failure(error)
         }
-        if case .accepted(let run) = outcome { execute(run.id, pipeline: loaded.pipeline) }
-        return Self.response(to: outcome, pipeline: name, key: launch.idempotency?.key,
-                             isUnreadable: launch.unreadable != nil)
+        if case .accepted(let run) = outcome { execute(run.id, pipeline: launch.pipeline.pipeline) }
+        return answers.outcome(outcome, launch.idempotency?.key)
     }
 
     /// The request as the engine takes it: the body's params, trigger and detail (or why the
@@ -126,29 +153,30 @@ extension APIServer {
 
     /// Sets the launch's Idempotency-Key from the request's header; the answer refusing the
     /// request when the pipeline requires a key and none is sent, or the key is malformed.
-    func takeIdempotencyKey(_ request: HTTPRequest, into launch: inout LaunchRequest) -> HTTPResponse? {
+    /// Its scope is the caller and the route; `idempotency.scope: payload` adds the body's
+    /// hash, so the same key with another body is another request (seed 002), not a 422.
+    func takeIdempotencyKey(_ request: HTTPRequest, into launch: inout LaunchRequest,
+                            answers: LaunchAnswers) -> HTTPResponse? {
         let name = launch.pipeline.name
         let policy = launch.pipeline.pipeline.pipeline.idempotency
         guard let key = request.header("Idempotency-Key") else {
             guard policy?.isRequired == true else { return nil }
             let code = policy?.errorCode?.value ?? IdempotencyPolicy.defaultErrorCode
             service.auditRefusal(launch, code: code)
-            return Self.error(400, .missingParam, "pipeline '\(name)' requires an Idempotency-Key header",
-                              contractCode: code,
-                              hint: "send Idempotency-Key: <a UUID>; resending the same request with it is safe")
+            return answers.missingKey(code, "pipeline '\(name)' requires an Idempotency-Key header")
         }
         guard (1...255).contains(key.utf8.count), key.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F })
         else {
             service.auditRefusal(launch, code: DiagnosticCode.invalidIdempotencyKey.rawValue)
-            return Self.error(400, .invalidIdempotencyKey,
-                              "the Idempotency-Key header must be 1 to 255 printable ASCII characters")
+            return answers.invalidKey("the Idempotency-Key header must be 1 to 255 printable ASCII characters")
         }
         let ttl = Double((policy?.ttl?.value ?? IdempotencyPolicy.defaultTTL).components.seconds)
-        let isUnreadable = launch.unreadable != nil
-        let scope = "\(request.actor ?? "anonymous") \(request.method) \(request.path)"
-        launch.idempotency = IdempotencyRequest(scope: scope, key: key, payloadHash: Crypto.sha256Hex(request.body),
-                                                ttl: ttl) { outcome in
-            let first = Self.response(to: outcome, pipeline: name, key: key, isUnreadable: isUnreadable)
+        let hash = Crypto.sha256Hex(request.body)
+        var scope = "\(request.actor ?? "anonymous") \(request.method) \(request.path)"
+        if policy?.scope == .payload { scope += " \(hash)" }
+        let answer = answers.outcome
+        launch.idempotency = IdempotencyRequest(scope: scope, key: key, payloadHash: hash, ttl: ttl) { outcome in
+            let first = answer(outcome, key)
             return (first.status, first.body)
         }
         return nil

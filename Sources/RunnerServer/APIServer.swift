@@ -27,7 +27,7 @@ public final class APIServer: @unchecked Sendable {
     public init(pipelinesDirectory: String, service: RunService) {
         self.directory = pipelinesDirectory
         self.service = service
-        currentRouter = routes(aliases: [])
+        currentRouter = routes(aliases: [], contracts: [])
     }
 
     // MARK: - Pipelines
@@ -63,7 +63,9 @@ public final class APIServer: @unchecked Sendable {
             let definition = String(decoding: bytes, as: UTF8.self)
             loaded[pipelineName] = LoadedPipeline(pipeline: pipeline, definition: definition, file: file)
         }
-        let router = routes(aliases: Self.aliases(of: loaded, problems: &problems))
+        let aliases = Self.aliases(of: loaded, problems: &problems)
+        let contracts = ContractEndpoint.endpoints(of: loaded, aliases: aliases, problems: &problems)
+        let router = routes(aliases: aliases, contracts: contracts)
         lock.withLock {
             pipelines = loaded
             currentRouter = router
@@ -168,9 +170,12 @@ public final class APIServer: @unchecked Sendable {
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
         let match = router.match(method: request.method, path: request.path)
         var request = request
-        if case .role(let needed) = match.access(method: request.method),
-           let refusal = authorize(&request, needing: needed) {
-            return refusal
+        if case .role(let needed) = match.access(method: request.method) {
+            let route: Router.Route? = if case .found(let route, _) = match { route } else { nil }
+            if let refusal = authorize(&request, needing: needed, basic: route?.acceptsBasic ?? false) {
+                guard let route, let shape = route.refusalShape else { return refusal.response }
+                return shape(refusal, request)
+            }
         }
         if request.isBodyTooLarge {
             return Self.error(413, .bodyTooLarge, "the request body is larger than the server accepts")
@@ -190,8 +195,10 @@ public final class APIServer: @unchecked Sendable {
         }
     }
 
-    func routes(aliases: [(path: String, pipeline: String)]) -> Router {
+    func routes(aliases: [(path: String, pipeline: String)], contracts: [ContractEndpoint]) -> Router {
         var r = Router()
+        // The pipelines' contracts: each route as the pipeline declares it (`api.routes`).
+        addContractRoutes(contracts, to: &r)
         // The seeds' own routes: a flat JSON object of params launches, `/{id}` shows a run of
         // that pipeline, unknown ids answer the pipeline's not-found code.
         for alias in aliases {

@@ -33,12 +33,22 @@ public enum AccessTokens {
         return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0xF)]] }, as: UTF8.self)
     }
 
-    /// The token record an `Authorization` header proves, or why it proves none.
-    public static func authenticate(_ header: String?, store: any AccessTokenStore) -> Result<TokenRecord, Failure> {
+    /// The token record an `Authorization` header proves, or why it proves none. `basic`: HTTP
+    /// Basic is taken too, its password being the token (a netrc's `password`).
+    public static func authenticate(_ header: String?, store: any AccessTokenStore,
+                                    basic: Bool = false) -> Result<TokenRecord, Failure> {
         guard let header, !header.isEmpty else { return .failure(.missing) }
         let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return .failure(.malformed) }
-        let token = String(parts[1]).trimmingSpaces()
+        guard parts.count == 2 else { return .failure(.malformed) }
+        let token: String
+        switch parts[0].lowercased() {
+        case "bearer": token = String(parts[1]).trimmingSpaces()
+        case "basic" where basic:
+            guard let decoded = Data(base64Encoded: String(parts[1]).trimmingSpaces()),
+                  let colon = decoded.firstIndex(of: UInt8(ascii: ":")) else { return .failure(.malformed) }
+            token = String(decoding: decoded[decoded.index(after: colon)...], as: UTF8.self)
+        default: return .failure(.malformed)
+        }
         let fields = token.split(separator: "_")
         guard token.utf8.count == 4 + 16 + 1 + 64, fields.count == 3, fields[0] == "rnr" else {
             return .failure(.malformed)

@@ -31,6 +31,10 @@ public struct Router: Sendable {
         public let name: String
         public let handler: Handler
         let segments: [Substring]
+        /// The token is also taken as HTTP Basic's password (a contract's `auth: [basic]`).
+        var acceptsBasic = false
+        /// How a refused request is answered on this route (a contract's error shape).
+        var refusalShape: (@Sendable (APIServer.AccessRefusal, HTTPRequest) -> HTTPResponse)?
 
         /// The name a request is counted under: a HEAD answered by a GET route keeps its method.
         func metricName(for method: String) -> String {
@@ -48,6 +52,17 @@ public struct Router: Sendable {
         routes.append(Route(method: method, pattern: pattern, access: access ?? .default(for: method),
                             name: name ?? "\(method) \(pattern)", handler: handler,
                             segments: pattern.split(separator: "/")))
+    }
+
+    /// Adds a contract's route: its own token transports and refusal shape.
+    mutating func add(_ method: String, _ pattern: String, access: Access, basic: Bool,
+                      refusal: @escaping @Sendable (APIServer.AccessRefusal, HTTPRequest) -> HTTPResponse,
+                      _ handler: @escaping Handler) {
+        var route = Route(method: method, pattern: pattern, access: access, name: "\(method) \(pattern)",
+                          handler: handler, segments: pattern.split(separator: "/"))
+        route.acceptsBasic = basic
+        route.refusalShape = refusal
+        routes.append(route)
     }
 
     public enum Match {

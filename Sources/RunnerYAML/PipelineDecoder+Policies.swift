@@ -42,8 +42,9 @@ extension DecodingContext {
     }
 
     mutating func decodeIdempotency(_ node: YAMLNode) -> IdempotencyPolicy? {
-        guard let f = fields(node, "'idempotency'", allowed: ["required", "ttl", "error"]) else { return nil }
+        guard let f = fields(node, "'idempotency'", allowed: ["required", "ttl", "error", "scope"]) else { return nil }
         var policy = IdempotencyPolicy(location: node.location)
+        if let scope = f["scope"] { policy.scope = choice(scope, "'idempotency.scope'", as: IdempotencyPolicy.Scope.self) ?? .key }
         policy.isRequired = bool(f, "required", "'idempotency'") ?? false
         policy.ttl = duration(f, "ttl", "'idempotency'")
         policy.errorCode = string(f, "error", "'idempotency'")

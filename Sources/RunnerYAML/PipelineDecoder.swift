@@ -12,7 +12,7 @@ public enum PipelineDecoder {
 
     static let topLevelKeys = ["version", "name", "description", "params", "concurrency", "idempotency", "triggers",
                                "env", "defaults", "retention", "workspace", "progress", "errors", "stages", "steps",
-                               "rollback", "finally"]
+                               "rollback", "finally", "api"]
 
     public static func decode(_ root: YAMLNode, file: String) -> Output {
         var context = DecodingContext(file: file)
@@ -49,6 +49,7 @@ extension DecodingContext {
         decodeStages(fields, into: &pipeline)
         if let node = fields["rollback"] { pipeline.rollback = decodeSection(node, "rollback", section: .rollback) }
         if let node = fields["finally"] { pipeline.finally = decodeSection(node, "finally", section: .finally) }
+        if let node = fields["api"] { pipeline.contract = decodeContract(node) }
         return pipeline
     }
 

@@ -65,6 +65,13 @@ public enum DiagnosticCode: String, CaseIterable, Hashable, Sendable, Codable {
     case invalidPathRoot = "RUN2043"
     case invalidProgress = "RUN2044"
 
+    // MARK: 206x API contracts
+    case invalidContract = "RUN2060"
+    case duplicateRoute = "RUN2061"
+    case unusedPathParameter = "RUN2062"
+    case incompleteStatusMap = "RUN2063"
+    case unmappedParam = "RUN2064"
+
     // MARK: 21xx param values given to a run
     case missingParam = "RUN2101"
     case invalidParam = "RUN2102"

@@ -23,6 +23,8 @@ public struct Pipeline: Sendable {
     public var usesStepsShorthand: Bool
     public var rollback: [Step]
     public var finally: [Step]
+    /// The API contract the pipeline is served under (`api:`), if any.
+    public var contract: APIContract?
 
     public init(file: String, location: SourceLocation, version: Located<Int>, name: Located<String>) {
         self.file = file
@@ -112,9 +114,18 @@ public struct IdempotencyPolicy: Hashable, Sendable {
     public var isRequired: Bool = false
     public var ttl: Located<Duration>?
     public var errorCode: Located<String>?
+    public var scope: Scope = .key
     public var location: SourceLocation
 
     public init(location: SourceLocation) { self.location = location }
+
+    /// What one key names. `key`: the caller and route's key, bound to its payload (the same
+    /// key with another payload is refused, 422: the IETF draft). `payload`: the caller,
+    /// route, key and payload together (seed 002's operator + endpoint + payload hash): the
+    /// same key with another payload is another request.
+    public enum Scope: String, CaseIterable, Hashable, Sendable {
+        case key, payload
+    }
 
     public static let defaultTTL: Duration = .seconds(86_400)
     public static let defaultErrorCode = "MISSING_IDEMPOTENCY_KEY"

@@ -124,7 +124,7 @@ public struct PathRoot: Hashable, Sendable {
                 guard Self.isSafeSegment(actor) else {
                     let message = "its root names {actor}, and the actor '\(actor)' cannot name a folder"
                     return .failure(Problem(message: message,
-                                            hint: "an actor in a root is one name of [A-Za-z0-9._@-], not '.' or '..'"))
+                                            hint: "an actor in a root is one name of [A-Za-z0-9._@:-], not '.' or '..'"))
                 }
                 out += actor
             }
@@ -132,12 +132,13 @@ public struct PathRoot: Hashable, Sendable {
         return .success(out)
     }
 
-    /// One folder name that cannot climb or split a path: `[A-Za-z0-9._@-]+`, not `.` or `..`.
+    /// One folder name that cannot climb or split a path: `[A-Za-z0-9._@:-]+`, not `.` or `..`
+    /// (`:` for the CLI's `cli:<user>`).
     public static func isSafeSegment(_ text: String) -> Bool {
         guard !text.isEmpty, text != ".", text != ".." else { return false }
         return text.unicodeScalars.allSatisfy { scalar in
             scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
-                               || "._@-".unicodeScalars.contains(scalar))
+                               || "._@:-".unicodeScalars.contains(scalar))
         }
     }
 }

@@ -53,6 +53,7 @@ public struct PipelineValidator: Sendable {
         checkPolicies()
         checkProgress()
         checkTriggers()
+        checkContract()
     }
 
     private mutating func checkHeader() {

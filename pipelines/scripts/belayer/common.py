@@ -12,7 +12,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from lib import DEMO_ROOT, die, progress  # noqa: E402
 
 DATABASE = os.environ.get("BELAYER_DATABASE", os.path.join(DEMO_ROOT, "belayer", "app.db"))
-STORAGE_ROOT = os.environ.get("BELAYER_STORAGE_ROOT", os.path.join(DEMO_ROOT, "belayer", "storage"))
+# seed 003: STORAGE_DIR/[uid]/...: the caller's own folder (the pipelines' path params are
+# confined to the same root, "${DEMO_ROOT}/belayer/storage/{actor}", before a job starts)
+STORAGE_ROOT = os.path.join(DEMO_ROOT, "belayer", "storage", os.environ.get("RUNNER_ACTOR", ""))
 SAFE = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
 EXIT_INVALID_PATH = 4
 

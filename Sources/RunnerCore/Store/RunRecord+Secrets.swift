@@ -1,5 +1,3 @@
-import RunnerCore
-
 extension RunRecord {
     /// The params whose values are shown as `***`: the secret names stored with the run. A run
     /// recorded before the names were stored has every param masked: masking fails closed,

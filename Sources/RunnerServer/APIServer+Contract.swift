@@ -1,0 +1,114 @@
+import FoundationEssentials
+import RunnerContract
+import RunnerCore
+import RunnerEngine
+import RunnerJSON
+
+/// The pipelines' contract routes: the request read as the route maps it, the engine's one
+/// operation (launch, show, list, cancel, retry), the outcome written in the contract's shape.
+extension APIServer {
+    func addContractRoutes(_ endpoints: [ContractEndpoint], to router: inout Router) {
+        for endpoint in endpoints {
+            let basic = endpoint.entries.contains { $0.contract.auth.contains(.basic) }
+            router.add(endpoint.method, endpoint.pattern, access: endpoint.access, basic: basic,
+                       refusal: { [unowned self] refusal, request in
+                           let condition: ContractCondition = switch refusal.status {
+                           case 401: .unauthorized
+                           case 403: .forbidden
+                           default: .unavailable
+                           }
+                           var answer = contractError(endpoint.entries[0], condition, code: refusal.code.rawValue,
+                                                      message: refusal.message, facts: requestFacts(request, [:]))
+                           answer.headers += refusal.headers
+                           return answer
+                       },
+                       { [unowned self] request, captures in contractAnswer(endpoint, request, captures) })
+        }
+    }
+
+    func contractAnswer(_ endpoint: ContractEndpoint, _ request: HTTPRequest, _ captures: [String: String]) -> HTTPResponse {
+        guard let entry = endpoint.entry(captures) else {
+            let name = endpoint.selector ?? ""
+            let values = endpoint.entries.compactMap { $0.route.selector?.value }.joined(separator: ", ")
+            return contractError(endpoint.entries[0], .badRequest, code: DiagnosticCode.routeNotFound.rawValue,
+                                 message: "unknown \(name) '\(captures[name] ?? "")': one of \(values)",
+                                 facts: requestFacts(request, captures))
+        }
+        switch entry.route.operation.value {
+        case .launch: return contractLaunch(entry, request, captures)
+        case .show: return contractShow(entry, request, captures)
+        case .list: return contractList(entry, request, captures)
+        case .cancel: return contractCancel(entry, request, captures)
+        case .retry: return contractRetry(entry, request, captures)
+        }
+    }
+
+    // MARK: - Facts
+
+    func requestFacts(_ request: HTTPRequest, _ captures: [String: String]) -> RequestFacts {
+        RequestFacts(actor: request.actor, method: request.method, path: captures)
+    }
+
+    /// A run as templates read it: retryable and progress derived from its pipeline.
+    func runFacts(_ stored: StoredRun) -> RunFacts {
+        let model = model(of: stored)
+        let progress = RunProgress.compute(steps: stored.steps, weights: model.map(RunProgress.weights(of:))
+                                               ?? RunProgress.defaultWeights(of: stored.steps))
+        return RunFacts(stored: stored, retryable: retryability(of: stored, model: model).run ?? false,
+                        progress: progress.percent, progressMessage: progress.message)
+    }
+
+    /// The run of the request's path, if it is one this route may show: of its pipeline, and
+    /// under `visibility: own` the caller's. Else the contract's not-found answer.
+    enum RunLookup {
+        case found(StoredRun)
+        case refused(HTTPResponse)
+    }
+
+    func contractRun(_ entry: ContractEndpoint.Entry, _ request: HTTPRequest,
+                     _ captures: [String: String]) -> RunLookup {
+        let id = entry.route.runParameter.flatMap { captures[$0] } ?? ""
+        let found: StoredRun?
+        do { found = try service.show(RunID(id)) } catch {
+            return .refused(contractError(entry, .unavailable, code: DiagnosticCode.stateBusy.rawValue,
+                                          message: "cannot read run '\(id)': \(error)", facts: requestFacts(request, captures)))
+        }
+        guard let stored = found, stored.run.pipeline == entry.pipeline,
+              entry.contract.visibility == .all || stored.run.actor == request.actor else {
+            let code = pipeline(entry.pipeline)?.pipeline.pipeline.triggers.api?.notFoundErrorCode?.value
+                ?? APITrigger.defaultNotFoundErrorCode
+            return .refused(contractError(entry, .notFound, code: code, message: "no run '\(id)'",
+                                          facts: requestFacts(request, captures)))
+        }
+        return .found(stored)
+    }
+
+    // MARK: - Errors
+
+    /// An error in the contract's shape: the answer its `errors` give the code or condition,
+    /// else its `error_body` with the condition's status, else the runner's `{code, message, hint}`.
+    func contractError(_ entry: ContractEndpoint.Entry, _ condition: ContractCondition, code: String, message: String,
+                       param: String? = nil, run: StoredRun? = nil, facts: RequestFacts) -> HTTPResponse {
+        let answer = entry.contract.answer(for: condition, code: code)
+        let status = answer?.status?.value ?? condition.defaultStatus
+        guard let body = answer?.body ?? entry.contract.errorBody else {
+            return Self.json(status, ErrorBody(code: code, message: message, runID: run?.run.id.rawValue,
+                                               status: run?.run.status.rawValue))
+        }
+        let bytes = entry.renderer.render(body, request: facts, run: run.map(runFacts),
+                                          error: ErrorFacts(status: status, code: code, message: message, param: param))
+        return HTTPResponse(status: status, body: bytes)
+    }
+
+    /// A store failure during a contract operation: 503 (or 500) in the contract's shape.
+    func contractFailure(_ entry: ContractEndpoint.Entry, _ error: any Error, _ request: HTTPRequest,
+                         _ captures: [String: String]) -> HTTPResponse {
+        let generic = Self.failure(error)
+        let code = JSONValue.parse(generic.body)?["code"]?.string ?? DiagnosticCode.stateUnavailable.rawValue
+        let message = JSONValue.parse(generic.body)?["message"]?.string ?? "\(error)"
+        var answer = contractError(entry, .unavailable, code: code, message: message, facts: requestFacts(request, captures))
+        answer.status = generic.status
+        answer.headers = generic.headers
+        return answer
+    }
+}

@@ -1,0 +1,129 @@
+import FoundationEssentials
+import RunnerContract
+import RunnerCore
+import RunnerYAML
+import Testing
+
+/// Templates rendered over runs made by hand: field names, the status vocabulary, the time
+/// format, conditionals and null, loops over steps and instances, error bodies.
+@Suite struct ContractRendererTests {
+    static let yaml = """
+        version: 1
+        name: jobs
+        params:
+          dirPath: {type: string, required: true}
+        api:
+          time_format: "yyyy-MM-dd'T'HH:mm:ss.SSSxxx"
+          statuses:
+            run: {queued: RUNNING, running: RUNNING, waiting: RUNNING, rollback_pending: RUNNING, succeeded: COMPLETED,
+                  failed: FAILED, partial: FAILED, cancelled: CANCELED, rolled_back: FAILED, skipped: FAILED}
+          error_body: {errorMessage: error.message}
+          errors:
+            not_found: {status: 404, body: {errorMessage: "'Specified job is not found. jobId:' + request.path.jobId"}}
+          routes:
+            - method: GET
+              path: /api/jobs/{jobId}
+              operation: show
+              response:
+                jobId: run.id
+                uid: run.actor
+                type: "'backup'"
+                status: run.status
+                progress: "run.status == 'RUNNING' ? run.progress : 100"
+                startTime: run.created_at
+                endTime: run.finished_at
+                zipFilePath: "run.status == 'COMPLETED' ? steps.archive.outputs.zip : null"
+                destDir: params.dirPath
+                steps: {for_each: steps, only: [archive], item: {name: step.name, status: step.status}}
+                targets: {for_each: steps.promote, item: {app: step.item, id: step.id}}
+        steps:
+          - name: archive
+            run: echo archive
+            outputs: [zip]
+          - name: promote
+            for_each: ["a", "b"]
+            run: echo $ITEM
+        """
+
+    static func contract() throws -> APIContract {
+        let result = PipelineLoader.load(bytes: Array(yaml.utf8), file: "jobs.yaml")
+        let pipeline = try #require(result.pipeline, "\(result.diagnostics.map(\.message))")
+        return try #require(pipeline.pipeline.contract)
+    }
+
+    static func run(_ status: RunStatus, finished: Bool) -> RunFacts {
+        let created = Date(timeIntervalSince1970: 1_765_111_775.123)
+        var run = RunRecord(id: RunID("20251207-123935-00abcd"), pipeline: "jobs", pipelineFile: "jobs.yaml",
+                            definition: "", trigger: .api, params: ["dirPath": .string("dump1")], parallelism: 1,
+                            createdAt: created)
+        run.status = status
+        run.actor = "alice"
+        run.finishedAt = finished ? created.addingTimeInterval(2.5) : nil
+        var archive = StepRecord(name: "archive", step: "archive", item: nil, section: "main", position: 0)
+        archive.status = status == .succeeded ? .succeeded : .running
+        archive.outputs = ["zip": "dump1/backup.zip"]
+        var a = StepRecord(name: "promote[a]", step: "promote", item: "a", section: "main", position: 1)
+        a.status = .failed
+        let b = StepRecord(name: "promote[b]", step: "promote", item: "b", section: "main", position: 2)
+        return RunFacts(stored: StoredRun(run: run, steps: [archive, a, b], attempts: []), retryable: false,
+                        progress: 40, progressMessage: nil)
+    }
+
+    static func render(_ facts: RunFacts) throws -> JSONValue {
+        let contract = try contract()
+        let response = try #require(contract.routes.first?.response)
+        let bytes = ContractRenderer(contract: contract).render(response, request: RequestFacts(actor: "alice", method: "GET"),
+                                                                 run: facts)
+        return try #require(JSONValue.parse(bytes), "\(String(decoding: bytes, as: UTF8.self))")
+    }
+
+    @Test func aRunningJobInTheContractsWords() throws {
+        let job = try Self.render(Self.run(.running, finished: false))
+        #expect(job["jobId"] == .string("20251207-123935-00abcd"))
+        #expect(job["uid"] == .string("alice"))
+        #expect(job["type"] == .string("backup"))
+        #expect(job["status"] == .string("RUNNING"))
+        #expect(job["progress"] == .int(40))
+        #expect(job["startTime"] == .string("2025-12-07T12:49:35.123+00:00"))
+        #expect(job["endTime"] == .null)
+        #expect(job["zipFilePath"] == .null)
+        #expect(job["destDir"] == .string("dump1"))
+    }
+
+    @Test func aCompletedJobShowsItsEndAndItsZip() throws {
+        let job = try Self.render(Self.run(.succeeded, finished: true))
+        #expect(job["status"] == .string("COMPLETED"))
+        #expect(job["progress"] == .int(100))
+        #expect(job["endTime"] == .string("2025-12-07T12:49:37.623+00:00"))
+        #expect(job["zipFilePath"] == .string("dump1/backup.zip"))
+    }
+
+    @Test func loopsOverStepsAndInstances() throws {
+        let job = try Self.render(Self.run(.running, finished: false))
+        #expect(job["steps"] == .array([.object(["name": .string("archive"), "status": .string("running")])]))
+        guard case .array(let targets)? = job["targets"] else { Issue.record("targets is not a list"); return }
+        #expect(targets.map { $0["app"] } == [.string("a"), .string("b")])
+        #expect(Set(targets.compactMap { $0["id"]?.string }).count == 2, "each instance has its own id")
+    }
+
+    @Test func keysKeepTheOrderTheYAMLWroteThem() throws {
+        let contract = try Self.contract()
+        let response = try #require(contract.routes.first?.response)
+        let bytes = ContractRenderer(contract: contract).render(response, request: RequestFacts(actor: nil, method: "GET"),
+                                                                 run: Self.run(.queued, finished: false))
+        let text = String(decoding: bytes, as: UTF8.self)
+        let order = ["jobId", "uid", "type", "status", "progress", "startTime"].compactMap { text.firstRange(of: "\"\($0)\"")?.lowerBound }
+        #expect(order == order.sorted() && order.count == 6)
+    }
+
+    @Test func anErrorBodyReadsTheRequestsPath() throws {
+        let contract = try Self.contract()
+        let answer = try #require(contract.answer(for: .notFound, code: "RUN_NOT_FOUND"))
+        let body = try #require(answer.body)
+        let bytes = ContractRenderer(contract: contract).render(
+            body, request: RequestFacts(actor: "alice", method: "GET", path: ["jobId": "nope"]),
+            error: ErrorFacts(status: 404, code: "RUN_NOT_FOUND", message: "no run 'nope'"))
+        #expect(JSONValue.parse(bytes) == .object(["errorMessage": .string("Specified job is not found. jobId:nope")]))
+        #expect(answer.status?.value == 404)
+    }
+}
