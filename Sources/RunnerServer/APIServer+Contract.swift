@@ -10,20 +10,38 @@ extension APIServer {
     func addContractRoutes(_ endpoints: [ContractEndpoint], to router: inout Router) {
         for endpoint in endpoints {
             let basic = endpoint.entries.contains { $0.contract.auth.contains(.basic) }
-            router.add(endpoint.method, endpoint.pattern, access: endpoint.access, basic: basic,
-                       refusal: { [unowned self] refusal, request in
-                           let condition: ContractCondition = switch refusal.status {
-                           case 401: .unauthorized
-                           case 403: .forbidden
-                           default: .unavailable
-                           }
-                           var answer = contractError(endpoint.entries[0], condition, code: refusal.code.rawValue,
-                                                      message: refusal.message, facts: requestFacts(request, [:]))
-                           answer.headers += refusal.headers
-                           return answer
-                       },
-                       { [unowned self] request, captures in contractAnswer(endpoint, request, captures) })
+            let refusal: @Sendable (AccessRefusal, HTTPRequest) -> HTTPResponse = { [unowned self] refusal, request in
+                let condition: ContractCondition = switch refusal.status {
+                case 401: .unauthorized
+                case 403: .forbidden
+                default: .unavailable
+                }
+                var answer = contractError(endpoint.entries[0], condition, code: refusal.code.rawValue,
+                                           message: refusal.message, facts: requestFacts(request, [:]))
+                answer.headers += refusal.headers
+                return answer
+            }
+            router.add(endpoint.method, endpoint.pattern, access: endpoint.access, basic: basic, refusal: refusal) {
+                [unowned self] request, captures in contractAnswer(endpoint, request, captures)
+            }
+            guard let prefix = endpoint.literalPrefix else { continue }
+            router.add(endpoint.method, prefix + "/*", under: prefix, access: endpoint.access, basic: basic,
+                       refusal: refusal) { [unowned self] request, _ in contractUnrouted(endpoint, request) }
         }
+    }
+
+    /// A path below a route's literal start that no route takes — a parameter holding a `%2F`
+    /// (decoded before routing), an extra segment: the contract's `bad_request`, in its shape.
+    func contractUnrouted(_ endpoint: ContractEndpoint, _ request: HTTPRequest) -> HTTPResponse {
+        let parts = request.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        var captures: [String: String] = [:]
+        for (segment, part) in zip(endpoint.pattern.split(separator: "/"), parts) where segment.hasPrefix("{") {
+            captures[String(segment.dropFirst().dropLast())] = String(part)
+        }
+        return contractError(endpoint.entry(captures) ?? endpoint.entries[0], .badRequest,
+                             code: DiagnosticCode.routeNotFound.rawValue,
+                             message: "no route \(request.path): each path parameter is one non-empty segment, without '/'",
+                             facts: requestFacts(request, captures))
     }
 
     func contractAnswer(_ endpoint: ContractEndpoint, _ request: HTTPRequest, _ captures: [String: String]) -> HTTPResponse {

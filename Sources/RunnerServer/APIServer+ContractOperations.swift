@@ -49,7 +49,10 @@ extension APIServer {
         }
         switch outcome {
         case .accepted(let run), .skipped(let run, _):
-            return contractSuccess(entry, StoredRun(run: run, steps: [], attempts: []), facts)
+            // The step records are created with the run: a template looping over steps
+            // shows them (queued) in the launch's answer too.
+            let stored = (try? service.show(run.id)) ?? StoredRun(run: run, steps: [], attempts: [])
+            return contractSuccess(entry, stored, facts)
         case .rejected(let active, let code):
             return error(.conflict, .runBusy, LaunchOutcome.conflictMessage(pipeline: entry.pipeline, active: active),
                          contractCode: code, run: active)

@@ -25,6 +25,14 @@ struct ContractEndpoint: Sendable {
         return entries.first { $0.route.selector?.value == captures[selector] }
     }
 
+    /// The path's segments before its first parameter (`/api/br/status`), nil for a path
+    /// without parameters or one that starts with a parameter.
+    var literalPrefix: String? {
+        let segments = pattern.split(separator: "/")
+        guard let first = segments.firstIndex(where: { $0.hasPrefix("{") }), first > 0 else { return nil }
+        return "/" + segments[..<first].joined(separator: "/")
+    }
+
     /// Who may call it: viewers read, operators launch, cancel and retry.
     var access: Router.Access {
         switch entries.first?.route.operation.value {
