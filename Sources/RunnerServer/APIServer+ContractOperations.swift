@@ -120,7 +120,9 @@ extension APIServer {
     }
 
     /// Cancels, then waits (up to `cancel_wait`, 10 s by default) for the run to finish, so
-    /// the answer shows its end (seed 003 answers CANCELED at once).
+    /// the answer shows its end (seed 003 answers CANCELED at once). A run that did its work
+    /// to the end before the cancel took effect is the contract's `cannot_cancel`: a success
+    /// would tell the client it was cancelled.
     func contractCancel(_ entry: ContractEndpoint.Entry, _ request: HTTPRequest, _ captures: [String: String]) -> HTTPResponse {
         let stored: StoredRun
         switch contractRun(entry, request, captures) {
@@ -144,6 +146,11 @@ extension APIServer {
         case .requested:
             let wait = entry.route.cancelWait?.value ?? .seconds(10)
             let finished = awaitEnd(stored.run.id, within: Double(wait.components.seconds)) ?? stored
+            guard finished.run.status != .succeeded, finished.run.status != .partial else {
+                return contractError(entry, .cannotCancel, code: DiagnosticCode.runFinished.rawValue,
+                                     message: "run \(finished.run.id) finished (\(finished.run.status.rawValue)) before "
+                                         + "the cancel took effect", run: finished, facts: requestFacts(request, captures))
+            }
             return contractSuccess(entry, finished, requestFacts(request, captures))
         }
     }

@@ -28,7 +28,7 @@ os.makedirs(os.path.dirname(dest), exist_ok=True)
 partial = dest + ".partial"
 size = os.path.getsize(snapshot)
 report = Progress()
-report(0, size, "compressing")
+report(0, size)
 try:
     with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive, \
             open(snapshot, "rb") as source, archive.open("snapshot.db", "w", force_zip64=True) as member:
@@ -36,12 +36,12 @@ try:
         while chunk := source.read(CHUNK):
             member.write(chunk)
             done += len(chunk)
-            report(done, size, f"{done}/{size} bytes")
+            report(done, size)
     os.replace(partial, dest)
 except BaseException:
     remove(partial)
     raise
-report(size, size, "archived")
+report(size, size)
 print(f"archived {size} bytes into {relative} ({os.path.getsize(dest)} bytes)")
 output("zipFilePath", relative)
 output("destDir", dir_path)

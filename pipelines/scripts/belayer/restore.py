@@ -23,7 +23,7 @@ zip_path = os.environ.get("STEP_CHECK_ZIP", "")
 if not os.path.isfile(zip_path):
     die("no backup archive to restore: check must run first")
 report = Progress()
-report(0, 1, "testing the archive")
+report(0, 1)
 test = subprocess.run(["unzip", "-tq", zip_path], capture_output=True, text=True)
 if test.returncode != 0:
     die(f"the backup archive is corrupt: {(test.stdout + test.stderr).strip()}")
@@ -35,19 +35,19 @@ try:
             if names != ["snapshot.db"]:
                 die(f"unexpected archive content {names}: not a backup made by the backup pipeline")
             archive.extract("snapshot.db", scratch)
-        report(5, 100, "extracted")
+        report(5, 100)
         source = sqlite3.connect(os.path.join(scratch, "snapshot.db"))
         try:
             result = [row[0] for row in source.execute("PRAGMA integrity_check")]
             if result != ["ok"]:
                 die(f"the backup fails integrity_check: {'; '.join(result[:5])}")
-            report(10, 100, "integrity ok")
+            report(10, 100)
             os.makedirs(os.path.dirname(os.path.abspath(DATABASE)), exist_ok=True)
             target = sqlite3.connect(staging)
             copy = Progress(10, 95)
             try:
                 def batch(status, remaining, total):
-                    copy(total - remaining, total, f"{total - remaining}/{total} pages")
+                    copy(total - remaining, total)
                     throttle()
                 source.backup(target, pages=int(os.environ.get("BACKUP_PAGES", "64") or 64), progress=batch)
             finally:
@@ -64,7 +64,7 @@ try:
     orders = db.execute("SELECT count(*) FROM orders").fetchone()[0] if has_orders else 0
 finally:
     db.close()
-report(1, 1, "restored")
+report(1, 1)
 relative = os.path.relpath(zip_path, os.path.realpath(STORAGE_ROOT))
 print(f"restored {DATABASE} from {relative} ({orders} orders)")
 output("zipFilePath", relative)

@@ -21,12 +21,12 @@ target = os.path.join(run_dir("belayer"), "snapshot.db")
 partial = target + ".partial"
 remove(partial)
 report = Progress()
-report(0, 1, "starting")
+report(0, 1)
 source = sqlite3.connect(DATABASE)
 copy = sqlite3.connect(partial)
 try:
     def batch(status, remaining, total):
-        report(total - remaining, total, f"{total - remaining}/{total} pages")
+        report(total - remaining, total)
         throttle()
 
     source.backup(copy, pages=max(1, pages), progress=batch)
@@ -38,6 +38,6 @@ except BaseException:
     raise
 finally:
     source.close()
-report(1, 1, "snapshot complete")
+report(1, 1)
 print(f"snapshot of {DATABASE}: {os.path.getsize(target)} bytes")
 output("snapshot", os.path.abspath(target))

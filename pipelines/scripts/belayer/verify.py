@@ -20,7 +20,7 @@ path = confined(relative, "path")
 if not os.path.isfile(path):
     die(f"no archive at {relative}")
 report = Progress()
-report(0, 4, "testing the archive")
+report(0, 4)
 test = subprocess.run(["unzip", "-tq", path], capture_output=True, text=True)
 if test.returncode != 0:
     die(f"unzip -t {relative} failed: {(test.stdout + test.stderr).strip()}")
@@ -28,10 +28,10 @@ with zipfile.ZipFile(path) as archive:
     names = archive.namelist()
     if names != ["snapshot.db"]:
         die(f"unexpected archive content {names}")
-    report(1, 4, "extracting")
+    report(1, 4)
     with tempfile.TemporaryDirectory(dir=run_dir("belayer")) as scratch:
         archive.extract("snapshot.db", scratch)
-        report(2, 4, "integrity_check")
+        report(2, 4)
         db = sqlite3.connect(os.path.join(scratch, "snapshot.db"))
         try:
             result = [row[0] for row in db.execute("PRAGMA integrity_check")]
@@ -41,6 +41,6 @@ with zipfile.ZipFile(path) as archive:
 if result != ["ok"]:
     die(f"integrity_check of the archived database: {'; '.join(result[:5])}")
 remove(os.environ.get("STEP_SNAPSHOT_SNAPSHOT", "") or os.path.join(run_dir("belayer"), "snapshot.db"))
-report(4, 4, "verified")
+report(4, 4)
 print(f"{relative}: unzip -t ok, integrity_check ok, {tables} tables")
 output("output", f"[{stamp()}]finish:success")
