@@ -5,8 +5,8 @@
   b. `runner serve --pipelines pipelines` answers real requests — health, metrics, pipelines,
      a docs-publish launch (targetRef=HEAD) polled to its end, a 409 conflict, runs list and
      pages, run detail, step log, cancel of a finished run (409), retry (409, 202, 400), audit
-     (admin), the pipelines' own routes, a cancelled backup, a failed promotion and its retry,
-     Idempotency-Key replay and 422, a hook's launch (trigger hook), Server-Sent Events (live,
+     (admin), a pipeline's own route (promotion), a cancelled backup, a failed promotion and its
+     retry, Idempotency-Key replay and 422, a hook's launch (trigger hook), Server-Sent Events (live,
      history, resumed; each event's data against its schema), and 400, 401, 403, 404, 405 and
      413 — with a status the
      operation documents and a body that its schema for that status accepts (jsonschema, draft
@@ -250,15 +250,10 @@ def main():
         conflict = call("409 PUBLISH_ALREADY_ACTIVE with the active run", "POST", "/api/v1/pipelines/{name}/runs", launch_path,
                         expect=409, code="PUBLISH_ALREADY_ACTIVE", body={"params": {"targetRef": "HEAD"}})
         check("the conflict names the active run", conflict.get("run_id") == run_id, conflict)
-        call("409 PUBLISH_ALREADY_ACTIVE on the pipeline's own route", "POST", "/api/v1/admin/docs/publish", expect=409,
-             code="PUBLISH_ALREADY_ACTIVE", body={"targetRef": "HEAD"})
         run = wait(run_id)
         check("the docs-publish run succeeded", run.get("status") == "succeeded", run.get("status"))
-        call("200 the run on the pipeline's own route", "GET", "/api/v1/admin/docs/publish/{id}", f"/api/v1/admin/docs/publish/{run_id}", expect=200)
-        call("404 DOCS_PUBLISH_RUN_NOT_FOUND", "GET", "/api/v1/admin/docs/publish/{id}", "/api/v1/admin/docs/publish/20991231-000000-000000",
-             expect=404, code="DOCS_PUBLISH_RUN_NOT_FOUND")
-        call("400 INVALID_TARGET_REF (flat body)", "POST", "/api/v1/admin/docs/publish", expect=400, code="INVALID_TARGET_REF",
-             body={"targetRef": "no-such-branch"})
+        call("400 INVALID_TARGET_REF", "POST", "/api/v1/pipelines/{name}/runs", launch_path, expect=400, code="INVALID_TARGET_REF",
+             body={"params": {"targetRef": "no-such-branch"}})
         call("400 RUN2103 with diagnostics", "POST", "/api/v1/pipelines/{name}/runs", launch_path, expect=400, code="RUN2103",
              body={"params": {"targetRef": "HEAD", "bogus": 1}})
         call("400 RUN6001 (not JSON)", "POST", "/api/v1/pipelines/{name}/runs", launch_path, expect=400, code="RUN6001", raw=b"not json")
@@ -302,49 +297,52 @@ def main():
         retried = call("202 retry {from: switch}", "POST", retry_template, f"/api/v1/runs/{run_id}/retry", expect=202, body={"from": "switch"})
         wait(retried.get("run_id", "none"))
 
-        # ingestion (its own route): Idempotency-Key required, replayed, 422 for another payload
-        ingest = {"trigger_mode": "manual", "run_kind": "official_ingestion", "target_types": ["official"], "dry_run": True}
-        ingest_path = "/api/v1/ops/ingestion/runs"
-        call("400 MISSING_IDEMPOTENCY_KEY", "POST", ingest_path, expect=400, code="MISSING_IDEMPOTENCY_KEY", body=ingest)
-        call("400 INVALID_TARGET", "POST", ingest_path, expect=400, code="INVALID_TARGET", body=dict(ingest, target_types=["nope"]),
-             headers={"Idempotency-Key": "openapi-bad"})
-        first = call("202 with an Idempotency-Key", "POST", ingest_path, expect=202, body=ingest, headers={"Idempotency-Key": "openapi-1"})
-        again = call("202 the same key and body: replayed", "POST", ingest_path, expect=202, body=ingest, headers={"Idempotency-Key": "openapi-1"})
+        # Idempotency-Key: bound to its payload (docs-publish: 422 for another one), required by ingestion
+        keyed = call("202 docs-publish with an Idempotency-Key", "POST", "/api/v1/pipelines/{name}/runs", launch_path, expect=202,
+                     body={"params": {"targetRef": "HEAD"}}, headers={"Idempotency-Key": "openapi-dp"})
+        call("422 RUN6008 the same key, another payload", "POST", "/api/v1/pipelines/{name}/runs", launch_path, expect=422,
+             code="RUN6008", body={"params": {"targetRef": "HEAD", "reason": "another"}}, headers={"Idempotency-Key": "openapi-dp"})
+        wait(keyed.get("run_id", "none"))
+        ingest = {"params": {"trigger_mode": "manual", "run_kind": "official_ingestion", "target_types": ["official"], "dry_run": True}}
+        ingest_path = "/api/v1/pipelines/ingestion/runs"
+        launch_template = "/api/v1/pipelines/{name}/runs"
+        call("400 MISSING_IDEMPOTENCY_KEY", "POST", launch_template, ingest_path, expect=400, code="MISSING_IDEMPOTENCY_KEY", body=ingest)
+        call("400 INVALID_TARGET", "POST", launch_template, ingest_path, expect=400, code="INVALID_TARGET",
+             body={"params": dict(ingest["params"], target_types=["nope"])}, headers={"Idempotency-Key": "openapi-bad"})
+        first = call("202 with an Idempotency-Key", "POST", launch_template, ingest_path, expect=202, body=ingest,
+                     headers={"Idempotency-Key": "openapi-1"})
+        again = call("202 the same key and body: replayed", "POST", launch_template, ingest_path, expect=202, body=ingest,
+                     headers={"Idempotency-Key": "openapi-1"})
         check("the replay is the first answer, Idempotent-Replayed: true",
               again.raw == first.raw and again.headers.get("Idempotent-Replayed") == "true", dict(again.headers))
-        call("422 RUN6008 the same key, another payload", "POST", ingest_path, expect=422, code="RUN6008",
-             body=dict(ingest, run_kind="appearance_supplement"), headers={"Idempotency-Key": "openapi-1"})
         reply = server.request("POST", ingest_path, body=ingest, headers={"Idempotency-Key": "openapi-2"})
-        problems = conforms(spec, reply, "POST", ingest_path)
+        problems = conforms(spec, reply, "POST", launch_template)
         check(f"POST {ingest_path}: another key while it runs: {reply.status} {reply.get('code', '')} conforms"
               " (409 RUN_ALREADY_ACTIVE, or 202 when the first run was already done)",
               not problems and (reply.status == 202 or reply.get("code") == "RUN_ALREADY_ACTIVE"), problems)
-        ingest_id = first.get("run_id", "none")
-        wait(ingest_id, "/api/v1/ops/ingestion/runs/{id}")
+        wait(first.get("run_id", "none"))
         if reply.status == 202:
             wait(reply.get("run_id", "none"))
-        call("404 RUN_NOT_FOUND on its own route", "GET", "/api/v1/ops/ingestion/runs/{id}", f"{ingest_path}/20991231-000000-000000",
-             expect=404, code="RUN_NOT_FOUND")
-        call("404 another pipeline's run on its own route", "GET", "/api/v1/ops/ingestion/runs/{id}", f"{ingest_path}/{run_id}",
-             expect=404, code="RUN_NOT_FOUND")
 
-        # backup (its own route): queued behind another, cancel while running (202) and while queued
-        backup = call("202 backup", "POST", "/api/backup", expect=202, body={"dirPath": "openapi"})
+        # backup: queued behind another, cancel while running (202) and while queued
+        backup_path = "/api/v1/pipelines/backup/runs"
+        backup = call("202 backup", "POST", launch_template, backup_path, expect=202, body={"params": {"dirPath": "openapi"}})
         backup_id = backup.get("run_id", "none")
-        second = call("202 a second backup waits its turn (queue)", "POST", "/api/backup", expect=202, body={"dirPath": "openapi-2"})
-        wait(backup_id, "/api/backup/{id}", statuses={"running"} | TERMINAL)
+        second = call("202 a second backup waits its turn (queue)", "POST", launch_template, backup_path, expect=202,
+                      body={"params": {"dirPath": "openapi-2"}})
+        wait(backup_id, statuses={"running"} | TERMINAL)
         call("409 RUN4003 retry of a run that has not finished", "POST", retry_template, f"/api/v1/runs/{backup_id}/retry",
              expect=409, code="RUN4003")
         reply = call("202 cancel of the running backup", "POST", "/api/v1/runs/{id}/cancel", f"/api/v1/runs/{backup_id}/cancel", expect=202)
         check("cancel_requested, status running", reply.get("cancel_requested") is True and reply.get("status") == "running", reply)
         call("202 cancel of the waiting one", "POST", "/api/v1/runs/{id}/cancel", f"/api/v1/runs/{second.get('run_id')}/cancel", expect=202)
-        run = wait(backup_id, "/api/backup/{id}")
+        run = wait(backup_id)
         check("the backup ends cancelled", run.get("status") == "cancelled", run.get("status"))
         wait(second.get("run_id", "none"))
-        call("400 INVALID_PATH", "POST", "/api/backup", expect=400, code="INVALID_PATH", body={"dirPath": "../up"})
-        call("404 JOB_NOT_FOUND", "GET", "/api/backup/{id}", "/api/backup/20991231-000000-000000", expect=404, code="JOB_NOT_FOUND")
-        call("400 INVALID_PATH", "POST", "/api/restore", expect=400, code="INVALID_PATH", body={"zipFilePath": "x.tar"})
-        call("404 JOB_NOT_FOUND", "GET", "/api/restore/{id}", "/api/restore/20991231-000000-000000", expect=404, code="JOB_NOT_FOUND")
+        call("400 INVALID_PATH", "POST", launch_template, backup_path, expect=400, code="INVALID_PATH",
+             body={"params": {"dirPath": "../up"}})
+        call("400 INVALID_PATH", "POST", launch_template, "/api/v1/pipelines/restore/runs", expect=400, code="INVALID_PATH",
+             body={"params": {"zipFilePath": "x.tar"}})
 
         # promotion (its own route): a failed run, its failed step's log, a retry from it
         call("400 INVALID_APP", "POST", "/pipeline-promotions", expect=400, code="INVALID_APP", body={"source_app": "X", "targets": ["my-app-staging"]})

@@ -4,14 +4,14 @@
   health, pipelines list and detail; launch → poll → final state (docs-publish, seed 000);
   the seeds' param codes as 400 (INVALID_TARGET_REF, INVALID_TARGET, INVALID_TIMESTAMP,
   INVALID_TRIGGER_MODE, INVALID_RUN_KIND); an active publish → 409 PUBLISH_ALREADY_ACTIVE with
-  the active run's id; alias routes from triggers.api (flat bodies, the pipeline's not-found
+  the active run's id; the seeds' contract routes (flat bodies, the pipeline's not-found
   code); 100 concurrent launches of that reject pipeline → one 202, 99 × 409;
   unknown run / pipeline / route → 404, wrong method → 405 with Allow, bad and oversized
   bodies → 400 / 413; tokens: 401 without or with a bad or revoked one, 403 for a missing
   role, the audit log (actor, trace id), no token in any file; cancel of a running backup (seed 003) → cancelled, of a finished run →
   409; Idempotency-Key: required (MISSING_IDEMPOTENCY_KEY), 100 concurrent requests with one
-  key → one run and identical replies, replayed later and after a kill -9, 422 for another
-  payload, checked before the conflict rule; a failed run's step log and a retry from the
+  key → one run and identical replies, replayed later and after a kill -9, another payload
+  another request (scope: payload), checked before the conflict rule; a failed run's step log and a retry from the
   failed step; the CLI as a client (trigger, runs --server, a git hook with --server); metrics; Server-Sent Events (transitions, log lines, Last-Event-ID); a schedule missed while the server was down fires once at start; kill -9 of the server mid-run → the next start
   finishes the run.
 
@@ -111,16 +111,16 @@ def main():
         status, body, _ = server.request("GET", "/api/v2/nothing")
         check("an unknown route: 404 RUN6003", status == 404 and body.get("code") == "RUN6003", (status, body))
 
-        # --- alias routes declared by the pipelines (triggers.api): flat bodies, own not-found codes
+        # --- the seeds' own routes (the pipelines' api contracts; Tests/E2E/contract-*.py test them in full)
         status, body, _ = server.request("POST", "/api/v1/admin/docs/publish", {"targetRef": "no-such-branch"})
-        check("alias POST /api/v1/admin/docs/publish with a bad ref: 400 INVALID_TARGET_REF",
+        check("contract POST /api/v1/admin/docs/publish with a bad ref: 400 INVALID_TARGET_REF",
               status == 400 and body.get("code") == "INVALID_TARGET_REF", (status, body))
         status, body, _ = server.request("POST", "/api/v1/ops/ingestion/runs", dict(ingestion, trigger_mode="sometimes"),
                                          headers={"Idempotency-Key": "alias-1"})
-        check("alias POST /api/v1/ops/ingestion/runs: 400 INVALID_TRIGGER_MODE",
+        check("contract POST /api/v1/ops/ingestion/runs: 400 INVALID_TRIGGER_MODE",
               status == 400 and body.get("code") == "INVALID_TRIGGER_MODE", (status, body))
         status, body, _ = server.request("GET", "/api/v1/admin/docs/publish/20991231-000000-000000")
-        check("alias GET of an unknown run: 404 DOCS_PUBLISH_RUN_NOT_FOUND",
+        check("contract GET of an unknown run: 404 DOCS_PUBLISH_RUN_NOT_FOUND",
               status == 404 and body.get("code") == "DOCS_PUBLISH_RUN_NOT_FOUND", (status, body))
 
         # --- docs-publish: launch, conflict, poll to the end
@@ -164,7 +164,8 @@ def main():
         check("SSE with Last-Event-ID: only the later transitions",
               [int(e["id"]) for e in resumed if "id" in e] == ids[len(ids) // 2 + 1:], [e.get("id") for e in resumed][:5])
         status, body, _ = server.request("GET", f"/api/v1/admin/docs/publish/{run_id}")
-        check("alias GET of the run: 200, the same run", status == 200 and body.get("id") == run_id, (status, body.get("id")))
+        check("contract GET of the run: 200, the same run", status == 200 and body.get("docsPublishRunId") == run_id,
+              (status, body.get("docsPublishRunId")))
         status, body, _ = server.request("POST", f"/api/v1/runs/{run_id}/cancel")
         check("cancel of a finished run: 409 RUN4002 with its status",
               status == 409 and body.get("code") == "RUN4002" and body.get("status") == "succeeded", (status, body))
@@ -231,7 +232,8 @@ def main():
         check("the same key and payload later: the first reply, marked replayed",
               status == 202 and again == replies[0][1] and headers.get("Idempotent-Replayed") == "true", (status, headers))
         status, body, _ = keyed("ingest-1", dict(ingestion, run_kind="appearance_supplement"))
-        check("the same key with another payload: 422 RUN6008", status == 422 and json.loads(body).get("code") == "RUN6008", (status, body))
+        check("the same key with another payload is another request (idempotency.scope: payload): 409 while the first is active",
+              status == 409 and json.loads(body).get("code") == "RUN_ALREADY_ACTIVE", (status, body))
         status, body, _ = keyed("ingest-2", ingestion)
         active = json.loads(body)
         check("a new key while that run is active: 409 RUN_ALREADY_ACTIVE (the key is checked first, then the conflict)",
@@ -289,7 +291,7 @@ def main():
             first = sock.recv(4096).decode(errors="replace")
         check("SSE of a running backup starts streaming; the client hangs up", first.startswith("HTTP/1.1 200") and "text/event-stream" in first, first[:80])
         status, body, _ = server.request("GET", f"/api/v1/admin/docs/publish/{backup_id}")
-        check("alias GET of another pipeline's run: 404 DOCS_PUBLISH_RUN_NOT_FOUND",
+        check("contract GET of another pipeline's run: 404 DOCS_PUBLISH_RUN_NOT_FOUND",
               status == 404 and body.get("code") == "DOCS_PUBLISH_RUN_NOT_FOUND", (status, body))
         progress = None
         deadline = time.time() + 10
@@ -354,9 +356,9 @@ def main():
         check("the interrupted backup succeeded after the restart", run and run["status"] == "succeeded", run and run["status"])
         zip_path = next((st["outputs"].get("zipFilePath") for st in (run or {}).get("steps", []) if st["name"] == "archive"), None)
         status, accepted, _ = server.request("POST", "/api/restore", {"zipFilePath": zip_path})
-        restored = server.wait(accepted.get("run_id")) if status == 202 else {}
+        restored = server.wait(accepted.get("jobId")) if status == 200 else {}
         check("restore (seed 003) through its own route from that backup's zip: launched, polled, succeeded",
-              zip_path and status == 202 and restored.get("status") == "succeeded", (zip_path, status, restored and restored.get("status")))
+              zip_path and status == 200 and restored.get("status") == "succeeded", (zip_path, status, restored and restored.get("status")))
         status, again, _ = keyed("ingest-1", ingestion)
         check("after kill -9 and a restart the key still replays its first reply", status == 202 and again == ingest_reply, status)
         scheduled = None
