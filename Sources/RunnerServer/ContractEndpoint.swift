@@ -58,14 +58,16 @@ struct ContractEndpoint: Sendable {
                     problems.append((entry.file, [clash(route, "a pipeline's triggers.api route")]))
                     continue
                 }
-                guard let index = endpoints.firstIndex(where: { $0.method == route.method.value && $0.pattern == pattern })
-                else {
+                let shape = route.segments.map(\.routeShape)
+                guard let index = endpoints.firstIndex(where: {
+                    $0.method == route.method.value && $0.pattern.split(separator: "/").map(Self.shape) == shape
+                }) else {
                     endpoints.append(ContractEndpoint(method: route.method.value, pattern: pattern,
                                                       selector: route.selector?.name, entries: [item]))
                     continue
                 }
                 let other = endpoints[index]
-                guard let selector = route.selector, other.selector == selector.name,
+                guard other.pattern == pattern, let selector = route.selector, other.selector == selector.name,
                       !other.entries.contains(where: { $0.route.selector?.value == selector.value }) else {
                     problems.append((entry.file, [clash(route, "pipeline '\(other.entries[0].pipeline)'")]))
                     continue
@@ -74,6 +76,10 @@ struct ContractEndpoint: Sendable {
             }
         }
         return endpoints
+    }
+
+    private static func shape(_ segment: Substring) -> String {
+        segment.hasPrefix("{") ? "{}" : String(segment)
     }
 
     private static func clash(_ route: ContractRoute, _ other: String) -> Diagnostic {

@@ -102,6 +102,10 @@ import RunnerYAML
         let repository = try TemporaryGitRepository()
         try repository.commit(["README": "plans\n"])
         try repository.copy(Paths.pipelines, to: "pipelines")
+        // restore.yaml's zip must exist, in the caller's storage folder (`cli:<user>` here).
+        let zip = URL(fileURLWithPath: repository.path(".demo/belayer/storage/\(LocalAudit.actor)/dump1/job/backup-job.zip"))
+        try FileManager.default.createDirectory(at: zip.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data("PK".utf8).write(to: zip)
         let r = runCLI(["plan", repository.path("pipelines/\(name)")] + params.flatMap { ["-p", $0] })
         #expect(r.status == 0, "\(r.err)")
     }

@@ -52,6 +52,18 @@ import Testing
         #expect(s.request("GET", "/api/v1/runs/a/b").code == "RUN6003")
     }
 
+    /// `/jobs/status/{id}` is the route `/jobs/status/{jobId}` to the router: the later
+    /// pipeline's is left out with a diagnostic, not served unreachable.
+    @Test func routesDifferingOnlyInParameterNamesClash() throws {
+        let other = Self.jobs.replacing("name: jobs", with: "name: other").replacing("{jobId}", with: "{id}")
+            .replacing("path: /jobs\n", with: "path: /other\n")
+        let s = try InProcessServer(pipelines: ["jobs.yaml": Self.jobs, "other.yaml": other])
+        let problems = s.api.reload()
+        #expect(problems.map(\.file).map { URL(fileURLWithPath: $0).lastPathComponent } == ["other.yaml"])
+        #expect(problems.first?.diagnostics.first?.message.contains("also taken by pipeline 'jobs'") == true,
+                "\(problems)")
+    }
+
     @Test func theLongestPrefixAnswersAndRoutesComeFirst() {
         var r = Router()
         let refusal: @Sendable (APIServer.AccessRefusal, HTTPRequest) -> HTTPResponse = { _, _ in

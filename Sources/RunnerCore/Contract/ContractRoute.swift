@@ -88,6 +88,12 @@ public enum PathSegment: Hashable, Sendable {
         case .parameter(let name), .selector(let name, _): "{\(name)}"
         }
     }
+
+    /// What the router tells apart: a parameter's name is not (`/jobs/{id}` is `/jobs/{jobId}`).
+    public var routeShape: String {
+        if case .literal(let text) = self { return text }
+        return "{}"
+    }
 }
 
 /// Where a launch param's value comes from.

@@ -21,7 +21,7 @@ extension PipelineValidator {
         }
         var seen: [String: SourceLocation] = [:]
         for route in contract.routes {
-            let key = route.method.value + " " + route.segments.map(\.routePattern).joined(separator: "/")
+            let key = route.method.value + " " + route.segments.map(\.routeShape).joined(separator: "/")
                 + (route.selector.map { " \($0.name)=\($0.value)" } ?? "")
             if let first = seen[key] {
                 report(.duplicateRoute, "route \(route.method.value) \(route.path.value) is declared twice",
