@@ -38,9 +38,9 @@ extension APIServer {
         for (segment, part) in zip(endpoint.pattern.split(separator: "/"), parts) where segment.hasPrefix("{") {
             captures[String(segment.dropFirst().dropLast())] = String(part)
         }
+        let message = "no route \(request.path): each path parameter is one non-empty segment, without '/'"
         return contractError(endpoint.entry(captures) ?? endpoint.entries[0], .badRequest,
-                             code: DiagnosticCode.routeNotFound.rawValue,
-                             message: "no route \(request.path): each path parameter is one non-empty segment, without '/'",
+                             code: DiagnosticCode.routeNotFound.rawValue, message: message,
                              facts: requestFacts(request, captures))
     }
 

@@ -147,9 +147,10 @@ extension APIServer {
             let wait = entry.route.cancelWait?.value ?? .seconds(10)
             let finished = awaitEnd(stored.run.id, within: Double(wait.components.seconds)) ?? stored
             guard finished.run.status != .succeeded, finished.run.status != .partial else {
-                return contractError(entry, .cannotCancel, code: DiagnosticCode.runFinished.rawValue,
-                                     message: "run \(finished.run.id) finished (\(finished.run.status.rawValue)) before "
-                                         + "the cancel took effect", run: finished, facts: requestFacts(request, captures))
+                let message = "run \(finished.run.id) finished (\(finished.run.status.rawValue)) "
+                    + "before the cancel took effect"
+                return contractError(entry, .cannotCancel, code: DiagnosticCode.runFinished.rawValue, message: message,
+                                     run: finished, facts: requestFacts(request, captures))
             }
             return contractSuccess(entry, finished, requestFacts(request, captures))
         }

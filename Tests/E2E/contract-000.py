@@ -124,8 +124,9 @@ def main():
 
         # --- 000:L47, L75: a ref that resolves to nothing is refused before anything is created
         before = publishes()
-        for body, what in [({"targetRef": "no-such-branch-contract-000"}, "an unknown ref"), ({"targetRef": "a..b"}, "a malformed ref"),
-                           ({}, "no targetRef (required, 000:L35)"), ({"targetRef": {"ref": "main"}}, "targetRef an object"),
+        for body, what in [({"targetRef": "no-such-branch-contract-000"}, "an unknown ref"),
+                           ({"targetRef": "a..b"}, "a malformed ref"), ({}, "no targetRef (required, 000:L35)"),
+                           ({"targetRef": {"ref": "main"}}, "targetRef an object"),
                            ({"targetRef": ["main"]}, "targetRef a list")]:
             status, answer, _ = call("POST", PUBLISH, body)
             check(f"000:L47, L75 {what}: 400 INVALID_TARGET_REF", status == 400 and error_shape(answer, "INVALID_TARGET_REF"),
@@ -161,7 +162,8 @@ def main():
         # --- 000:L46 auth is checked: the runner's token, answered in the contract's shape
         status, body, headers = call("POST", PUBLISH, {"targetRef": "HEAD"}, token=None)
         check("000:L46 no token: 401 in the contract's shape, WWW-Authenticate: Bearer",
-              status == 401 and body.get("errorCode") and body.get("errorMessage") and headers.get("WWW-Authenticate") == "Bearer",
+              status == 401 and body.get("errorCode") and body.get("errorMessage")
+              and headers.get("WWW-Authenticate") == "Bearer",
               (status, body))
         status, body, _ = call("POST", PUBLISH, {"targetRef": "HEAD"}, token=viewer)
         check("000:L46 a token without the right to publish: 403 in the contract's shape",

@@ -132,7 +132,8 @@ def main():
               status == 400 and error(body, "MISSING_IDEMPOTENCY_KEY"), (status, body))
 
         # --- 002:L75, L95: the caller's token checked first: 401 UNAUTHORIZED
-        for token, what in [("", "no token"), ("nope", "a malformed token"), ("rnr_" + "0" * 16 + "_" + "0" * 64, "an unknown token")]:
+        unknown_token = "rnr_" + "0" * 16 + "_" + "0" * 64
+        for token, what in [("", "no token"), ("nope", "a malformed token"), (unknown_token, "an unknown token")]:
             status, body, headers, _ = post(MANUAL, key="unauthorized", token=token)
             check(f"002:L75, L95 {what}: 401 UNAUTHORIZED", status == 401 and error(body, "UNAUTHORIZED")
                   and headers.get("WWW-Authenticate") == "Bearer", (status, body))
@@ -148,10 +149,11 @@ def main():
                   and isinstance(body, dict) and body.get("code"), (reply.status, body))
 
         # a scheduled start through the same route (002:L29: 手動またはスケジュール起点)
-        status, body, _, _ = post({"trigger_mode": "scheduled", "run_kind": "incremental_update", "target_types": ["official"]},
-                                  key="scheduled-1")
+        scheduled = {"trigger_mode": "scheduled", "run_kind": "incremental_update", "target_types": ["official"]}
+        status, body, _, _ = post(scheduled, key="scheduled-1")
         check("002:L38-40 trigger_mode scheduled, run_kind incremental_update, optional fields left out: 202",
-              status == 202 and body.get("trigger_mode") == "scheduled" and body.get("target_types") == ["official"], (status, body))
+              status == 202 and body.get("trigger_mode") == "scheduled" and body.get("target_types") == ["official"],
+              (status, body))
         finish(body.get("run_id"))
         server.stop()
     checks.finish("contract-002")

@@ -42,7 +42,8 @@ def job_problems(job, kind):
         problems.append(f"progress {progress!r} when {status}")  # 003:L565, L743: 100 when finished
     if not TIME.match(str(job.get("startTime"))):
         problems.append(f"startTime {job.get('startTime')!r}")  # 003:L566, L580
-    if (status == "RUNNING") != (job.get("endTime") is None) or (status != "RUNNING" and not TIME.match(str(job.get("endTime")))):
+    end = job.get("endTime")
+    if (status == "RUNNING") != (end is None) or (status != "RUNNING" and not TIME.match(str(end))):
         problems.append(f"endTime {job.get('endTime')!r} when {status}")  # 003:L567, L620
     if (status == "FAILED") != isinstance(job.get("errorMessage"), str):
         problems.append(f"errorMessage {job.get('errorMessage')!r} when {status}")  # 003:L568, L608, L621
@@ -198,7 +199,8 @@ def refusals(alice, bob, storage, completed):
               (status, answer))
     for raw in [b"not json", b'["dump1"]', b"null"]:
         status, answer, _ = alice.call("POST", "/api/backup", raw=raw)
-        check(f"a backup body {raw!r}: 400 {{errorMessage}}", status == 400 and list(answer) == ["errorMessage"], (status, answer))
+        check(f"a backup body {raw!r}: 400 {{errorMessage}}", status == 400 and list(answer) == ["errorMessage"],
+              (status, answer))
     # 003:L540-543: no such backup file: 404 "Invalid path. path:<path>", before any job
     for path in ["dump1/missing.zip", f"../bob/dump1/{job_id}/backup-{job_id}.zip", "/etc/passwd", "dump1", "a/../../b.zip"]:
         status, answer, _ = alice.launch("restore", {"zipFilePath": path})
@@ -209,7 +211,8 @@ def refusals(alice, bob, storage, completed):
           status == 404 and answer.get("errorMessage", "").startswith("Invalid path. path:"), (status, answer))
     for body in [{"zipFilePath": 7}, {"zipFilePath": {"a": 1}}, {}]:
         status, answer, _ = alice.launch("restore", body)
-        check(f"restore {body}: a 4xx {{errorMessage}}", 400 <= status < 500 and list(answer) == ["errorMessage"], (status, answer))
+        check(f"restore {body}: a 4xx {{errorMessage}}", 400 <= status < 500 and list(answer) == ["errorMessage"],
+              (status, answer))
     status, answer, _ = Client(alice.server, None).call("GET", "/api/br/list/backup")
     check("003:L25-28 no access token: 401 {errorMessage}", status == 401 and list(answer) == ["errorMessage"], (status, answer))
     check("... none of those launched a job", alice.jobs("backup") == backups and alice.jobs("restore") == restores,
@@ -257,7 +260,8 @@ def cancels(alice, storage, completed):
     started = time.monotonic()
     status, job, is_json = alice.cancel("backup", first.get("jobId"))
     took = time.monotonic() - started
-    check(f"003:L935-961 cancel of a running backup (at {running.get('progress')} %): 200, CANCELED in the answer ({took:.1f}s)",
+    check(f"003:L935-961 cancel of a running backup (at {running.get('progress')} %): 200, CANCELED in the answer"
+          f" ({took:.1f}s)",
           status == 200 and is_json and job.get("status") == "CANCELED" and not job_problems(job, "backup"),
           (status, job, job_problems(job, "backup")))
     check("003:L940-960 the answer: uid the canceller, progress 100, endTime, errorMessage null, output the last progress "

@@ -103,7 +103,8 @@ import RunnerYAML
         try repository.commit(["README": "plans\n"])
         try repository.copy(Paths.pipelines, to: "pipelines")
         // restore.yaml's zip must exist, in the caller's storage folder (`cli:<user>` here).
-        let zip = URL(fileURLWithPath: repository.path(".demo/belayer/storage/\(LocalAudit.actor)/dump1/job/backup-job.zip"))
+        let storage = ".demo/belayer/storage/\(LocalAudit.actor)"
+        let zip = URL(fileURLWithPath: repository.path("\(storage)/dump1/job/backup-job.zip"))
         try FileManager.default.createDirectory(at: zip.deletingLastPathComponent(), withIntermediateDirectories: true)
         try Data("PK".utf8).write(to: zip)
         let r = runCLI(["plan", repository.path("pipelines/\(name)")] + params.flatMap { ["-p", $0] })

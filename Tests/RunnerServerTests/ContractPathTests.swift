@@ -45,7 +45,8 @@ import Testing
         }
         #expect(s.request("GET", "/jobs/status/nope").status == 404, "one segment: the route, an unknown run")
         let refused = s.request("GET", "/jobs/status/a/b", as: nil)
-        #expect(refused.status == 401 && refused.json?["errorMessage"] != nil, "a refused token in the contract's shape too")
+        #expect(refused.status == 401 && refused.json?["errorMessage"] != nil,
+                "a refused token in the contract's shape too")
         // Outside the contract's paths, and other methods, the runner's own answers stay.
         #expect(s.request("GET", "/jobs/x").code == "RUN6003")
         #expect(s.request("DELETE", "/jobs/status/a/b", as: .operator).code == "RUN6003")
