@@ -127,6 +127,17 @@ import Testing
         #expect(try s.store.runs(RunQuery(limit: 100)).isEmpty)
     }
 
+    /// libmicrohttpd decodes `%2F` before routing: `/jobs/a/x%2Fy` has one segment more than
+    /// any route. Under a contract's paths the answer is still the contract's 404.
+    @Test(arguments: ["/jobs/a/x/y", "/jobs/a/../etc", "/jobs/a/.."])
+    func pathsNoRouteTakesUnderAContractAnswerInItsShape(path: String) throws {
+        let s = try Self.server()
+        let answer = s.request("GET", path, as: .operator)
+        #expect(answer.status == 404)
+        #expect(answer.json?["errorMessage"] is String, "\(String(decoding: answer.body, as: UTF8.self))")
+        #expect(s.request("GET", "/elsewhere/x/y", as: .operator).code == "RUN6003", "elsewhere, the runner's own shape")
+    }
+
     @Test func aCallerSeesOnlyItsOwnRuns() throws {
         let s = try Self.server()
         let id = try #require(s.request("POST", "/jobs/a", as: .operator, body: Self.spec).json?["id"] as? String)
