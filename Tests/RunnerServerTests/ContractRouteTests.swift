@@ -77,6 +77,13 @@ import Testing
         #expect(try s.store.runs(RunQuery(limit: 100)).count == 2, "nothing launched")
     }
 
+    @Test func aPipelineShowsItsContractsRoutes() throws {
+        let s = try Self.server()
+        let routes = s.request("GET", "/api/v1/pipelines/jobs-a").json?["routes"] as? [[String: String]]
+        #expect(routes?.map { "\($0["method"] ?? "") \($0["path"] ?? "") \($0["operation"] ?? "")" }
+                == ["POST /jobs/{kind=a} launch", "GET /jobs/{kind=a}/{jobId} show", "GET /jobs/{kind=a} list"])
+    }
+
     @Test func twoPipelinesTakingOnePathServeTheFirstAndReportTheOther() throws {
         let s = try Self.server()
         let problems = s.api.reload()
