@@ -24,7 +24,8 @@ extension APIServer {
     }
 
     /// A refused token (401, 403) in the contract's shape.
-    func contractRefusal(_ entry: ContractEndpoint.Entry, _ refusal: AccessRefusal, _ request: HTTPRequest) -> HTTPResponse {
+    func contractRefusal(_ entry: ContractEndpoint.Entry, _ refusal: AccessRefusal,
+                         _ request: HTTPRequest) -> HTTPResponse {
         let condition: ContractCondition = switch refusal.status {
         case 401: .unauthorized
         case 403: .forbidden
@@ -45,7 +46,8 @@ extension APIServer {
                                  message: "no route \(request.path)", facts: facts)
         }
         var answer = contractError(entry, .badRequest, code: DiagnosticCode.methodNotAllowed.rawValue,
-                                   message: "\(request.path) does not take \(request.method)", status: 405, facts: facts)
+                                   message: "\(request.path) does not take \(request.method)", status: 405,
+                                   facts: facts)
         answer.headers.append(("Allow", allowed.joined(separator: ", ")))
         return answer
     }

@@ -64,10 +64,13 @@ import Testing
     /// elsewhere a miss stays the runner's 404.
     @Test func aContractsPrefixAnswersItsMisses() {
         var r = router
-        r.add("GET", "/promotions/{id}", access: .role(.viewer), basic: true, refusal: { _, _ in HTTPResponse(status: 401, body: []) },
+        let refused: @Sendable (APIServer.AccessRefusal, HTTPRequest) -> HTTPResponse = { _, _ in
+            HTTPResponse(status: 401, body: [])
+        }
+        r.add("GET", "/promotions/{id}", access: .role(.viewer), basic: true, refusal: refused,
               { _, c in HTTPResponse(status: 200, body: Array("promotion \(c["id"]!)".utf8)) })
         r.addFallback(Router.Fallback(segments: ["promotions"], acceptsBasic: true,
-                                      refusalShape: { _, _ in HTTPResponse(status: 401, body: []) },
+                                      refusalShape: refused,
                                       miss: { _, allowed in HTTPResponse(status: allowed.isEmpty ? 404 : 405,
                                                                          body: Array("miss \(allowed)".utf8)) }))
         #expect(body(r.match(method: "GET", path: "/promotions/7")) == "promotion 7")
@@ -79,7 +82,9 @@ import Testing
             #expect(body(r.match(method: "GET", path: path)) == "miss []", "\(path)")
         }
         #expect(body(r.match(method: "DELETE", path: "/promotions/7")) == "miss [\"GET\"]")
-        guard case .notFound = r.match(method: "GET", path: "/promotionsx/7") else { Issue.record("not under the prefix"); return }
+        guard case .notFound = r.match(method: "GET", path: "/promotionsx/7") else {
+            Issue.record("not under the prefix"); return
+        }
     }
 }
 
