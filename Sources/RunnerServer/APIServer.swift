@@ -23,8 +23,7 @@ public final class APIServer: @unchecked Sendable {
     let eventHub = EventHub()
     private var currentRouter = Router()
     var router: Router { lock.withLock { currentRouter } }
-    private var currentContracts: [ContractEndpoint] = []
-    var contractEndpoints: [ContractEndpoint] { lock.withLock { currentContracts } }
+
 
     public init(pipelinesDirectory: String, service: RunService) {
         self.directory = pipelinesDirectory
@@ -71,7 +70,6 @@ public final class APIServer: @unchecked Sendable {
         lock.withLock {
             pipelines = loaded
             currentRouter = router
-            currentContracts = contracts
         }
         return problems
     }
@@ -194,12 +192,6 @@ public final class APIServer: @unchecked Sendable {
                 .with(header: ("Allow", allowed.joined(separator: ", ")))
         case .notFound:
             metrics.count(route: "unmatched", status: 404)
-            // Under a contract's paths (a `%2F` in a parameter makes one segment two), the
-            // contract's own not-found shape.
-            if let entry = ContractEndpoint.nearest(to: request.path, in: contractEndpoints) {
-                return contractError(entry, .notFound, code: DiagnosticCode.routeNotFound.rawValue,
-                                     message: "no route \(request.path)", facts: requestFacts(request, [:]))
-            }
             return Self.error(404, .routeNotFound, "no route \(request.path)")
         }
     }
