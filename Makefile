@@ -48,6 +48,7 @@ test: deps
 	Tests/E2E/seed-runs.sh $(RUNNER_DEBUG)
 	Tests/E2E/git-hooks.sh $(RUNNER_DEBUG)
 	Tests/E2E/serve-api.py $(RUNNER_DEBUG)
+	Tests/E2E/contract-001.py $(RUNNER_DEBUG)
 	Tests/E2E/contract-000.py $(RUNNER_DEBUG)
 	Tests/E2E/contract-002.py $(RUNNER_DEBUG)
 	Tests/E2E/contract-003.py $(RUNNER_DEBUG)

@@ -24,6 +24,7 @@ public final class APIServer: @unchecked Sendable {
     private var currentRouter = Router()
     var router: Router { lock.withLock { currentRouter } }
 
+
     public init(pipelinesDirectory: String, service: RunService) {
         self.directory = pipelinesDirectory
         self.service = service

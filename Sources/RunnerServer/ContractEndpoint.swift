@@ -25,12 +25,15 @@ struct ContractEndpoint: Sendable {
         return entries.first { $0.route.selector?.value == captures[selector] }
     }
 
-    /// The path's segments before its first parameter (`/api/br/status`), nil for a path
-    /// without parameters or one that starts with a parameter.
-    var literalPrefix: String? {
-        let segments = pattern.split(separator: "/")
-        guard let first = segments.firstIndex(where: { $0.hasPrefix("{") }), first > 0 else { return nil }
-        return "/" + segments[..<first].joined(separator: "/")
+    /// The literal segments its path starts with (`/pipeline-promotions/{id}` → `pipeline-promotions`),
+    /// under which a request no route takes is answered in the contract's shape; nil when there
+    /// are none, or when they also lead to the runner's own API (`/api/{x}`).
+    var fallbackPrefix: [Substring]? {
+        let prefix = Array(pattern.split(separator: "/").prefix { !$0.hasPrefix("{") })
+        let path = "/" + prefix.joined(separator: "/")
+        let reserved = PipelineValidator.reservedPrefixes
+        guard !prefix.isEmpty, !reserved.contains(where: { $0 == path || $0.hasPrefix(path + "/") }) else { return nil }
+        return prefix
     }
 
     /// Who may call it: viewers read, operators launch, cancel and retry.
@@ -58,16 +61,14 @@ struct ContractEndpoint: Sendable {
                     problems.append((entry.file, [clash(route, "a pipeline's triggers.api route")]))
                     continue
                 }
-                let shape = route.segments.map(\.routeShape)
-                guard let index = endpoints.firstIndex(where: {
-                    $0.method == route.method.value && $0.pattern.split(separator: "/").map(Self.shape) == shape
-                }) else {
+                guard let index = endpoints.firstIndex(where: { $0.method == route.method.value && $0.pattern == pattern })
+                else {
                     endpoints.append(ContractEndpoint(method: route.method.value, pattern: pattern,
                                                       selector: route.selector?.name, entries: [item]))
                     continue
                 }
                 let other = endpoints[index]
-                guard other.pattern == pattern, let selector = route.selector, other.selector == selector.name,
+                guard let selector = route.selector, other.selector == selector.name,
                       !other.entries.contains(where: { $0.route.selector?.value == selector.value }) else {
                     problems.append((entry.file, [clash(route, "pipeline '\(other.entries[0].pipeline)'")]))
                     continue
@@ -76,10 +77,6 @@ struct ContractEndpoint: Sendable {
             }
         }
         return endpoints
-    }
-
-    private static func shape(_ segment: Substring) -> String {
-        segment.hasPrefix("{") ? "{}" : String(segment)
     }
 
     private static func clash(_ route: ContractRoute, _ other: String) -> Diagnostic {

@@ -43,10 +43,19 @@ public struct Router: Sendable {
     }
 
     private var routes: [Route] = []
-    /// Routes that answer, for their method, the paths below a prefix that no route takes
-    /// (`/api/br/status/…`: a contract's route whose parameter held a `%2F`, decoded into a
-    /// `/` before routing). The longest prefix answers.
-    private var prefixRoutes: [(literals: [Substring], route: Route)] = []
+
+    /// A contract's path prefix (`/pipeline-promotions`): a request under it that no route
+    /// takes (`/pipeline-promotions/a/b`, a wrong method) is answered in that contract's shape,
+    /// with its token transports, not in the runner's.
+    struct Fallback: Sendable {
+        var segments: [Substring]
+        var acceptsBasic: Bool
+        var refusalShape: @Sendable (APIServer.AccessRefusal, HTTPRequest) -> HTTPResponse
+        /// The answer to a request no route takes: 404, or 405 when `allowed` methods take its path.
+        var miss: @Sendable (HTTPRequest, _ allowed: [String]) -> HTTPResponse
+    }
+
+    private var fallbacks: [Fallback] = []
 
     public init() {}
 
@@ -58,20 +67,20 @@ public struct Router: Sendable {
                             segments: pattern.split(separator: "/")))
     }
 
-    /// Adds a contract's route: its own token transports and refusal shape. With `under`, it
-    /// answers the paths below that prefix that no route takes instead (`pattern` names it).
-    mutating func add(_ method: String, _ pattern: String, under prefix: String? = nil, access: Access, basic: Bool,
+    /// Adds a contract's route: its own token transports and refusal shape.
+    mutating func add(_ method: String, _ pattern: String, access: Access, basic: Bool,
                       refusal: @escaping @Sendable (APIServer.AccessRefusal, HTTPRequest) -> HTTPResponse,
                       _ handler: @escaping Handler) {
         var route = Route(method: method, pattern: pattern, access: access, name: "\(method) \(pattern)",
                           handler: handler, segments: pattern.split(separator: "/"))
         route.acceptsBasic = basic
         route.refusalShape = refusal
-        if let prefix {
-            prefixRoutes.append((prefix.split(separator: "/"), route))
-        } else {
-            routes.append(route)
-        }
+        routes.append(route)
+    }
+
+    /// Adds a contract's fallback for the paths under `prefix` (the first one added wins).
+    mutating func addFallback(_ fallback: Fallback) {
+        fallbacks.append(fallback)
     }
 
     public enum Match {
@@ -89,23 +98,27 @@ public struct Router: Sendable {
 
     public func match(method: String, path: String) -> Match {
         let parts = Array(path.split(separator: "/", omittingEmptySubsequences: false).dropFirst())
-        // A trailing slash or an empty segment names no route.
-        let isNamed = !parts.contains(where: \.isEmpty) || path == "/"
         var allowed: [String] = []
-        for route in routes where isNamed && route.segments.count == parts.count {
-            guard let captures = Self.captures(route.segments, parts) else { continue }
-            if Self.answers(route, method) { return .found(route, captures) }
-            allowed.append(route.method)
+        // A trailing slash or an empty segment names nothing.
+        if !parts.contains(where: \.isEmpty) || path == "/" {
+            for route in routes where route.segments.count == parts.count {
+                guard let captures = Self.captures(route.segments, parts) else { continue }
+                if route.method == method || (method == "HEAD" && route.method == "GET") {
+                    return .found(route, captures)
+                }
+                allowed.append(route.method)
+            }
         }
-        if !allowed.isEmpty { return .methodNotAllowed(allowed: allowed) }
-        let below = prefixRoutes.filter {
-            Self.answers($0.route, method) && parts.count > $0.literals.count && parts.starts(with: $0.literals)
+        guard let fallback = fallbacks.first(where: { parts.starts(with: $0.segments) }) else {
+            return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed: allowed)
         }
-        return below.max { $0.literals.count < $1.literals.count }.map { .found($0.route, [:]) } ?? .notFound
-    }
-
-    private static func answers(_ route: Route, _ method: String) -> Bool {
-        route.method == method || (method == "HEAD" && route.method == "GET")
+        let miss = fallback.miss, methods = allowed
+        var route = Route(method: method, pattern: "/" + fallback.segments.joined(separator: "/") + "/…",
+                          access: .default(for: method), name: "unmatched",
+                          handler: { request, _ in miss(request, methods) }, segments: [])
+        route.acceptsBasic = fallback.acceptsBasic
+        route.refusalShape = fallback.refusalShape
+        return .found(route, [:])
     }
 
     static func captures(_ pattern: [Substring], _ parts: [Substring]) -> [String: String]? {

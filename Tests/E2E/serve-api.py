@@ -356,6 +356,7 @@ def main():
         check("the interrupted backup succeeded after the restart", run and run["status"] == "succeeded", run and run["status"])
         zip_path = next((st["outputs"].get("zipFilePath") for st in (run or {}).get("steps", []) if st["name"] == "archive"), None)
         status, accepted, _ = server.request("POST", "/api/restore", {"zipFilePath": zip_path})
+        # seed 003's contract: 200 {jobId, uid, type} (the run's id is the job id)
         restored = server.wait(accepted.get("jobId")) if status == 200 else {}
         check("restore (seed 003) through its own route from that backup's zip: launched, polled, succeeded",
               zip_path and status == 200 and restored.get("status") == "succeeded", (zip_path, status, restored and restored.get("status")))

@@ -63,10 +63,10 @@ import Testing
         let missing = BinaryRunner.run(["apply", file, "-p", "zip=x.zip"], environment: env)
         #expect(missing.status == 2 && missing.stderr.contains("param 'zip': path 'x.zip' does not exist"),
                 "\(missing.stderr)")
-        // `cli:<user>` names a folder of a root (`:` is allowed there, PathRootTests): checked, and
-        // a dry run records nothing.
-        let mine = BinaryRunner.run(["apply", file, "-p", "mine=x", "--dry-run"], environment: env)
-        #expect(mine.status == 0, "\(mine.stderr)")
+        // `cli:<user>` names the caller's folder of a root; a path still cannot climb out of it.
+        let mine = BinaryRunner.run(["apply", file, "-p", "mine=../other"], environment: env)
+        #expect(mine.status == 2 && mine.stderr.contains("param 'mine': path '../other' leaves its root"),
+                "\(mine.stderr)")
         let listed = BinaryRunner.run(["runs", "list", "--json"], environment: env).stdout
         #expect(((try? JSONSerialization.jsonObject(with: Data(listed.utf8))) as? [Any])?.isEmpty == true,
                 "nothing recorded: \(listed)")

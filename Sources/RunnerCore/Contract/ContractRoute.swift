@@ -81,18 +81,22 @@ public enum PathSegment: Hashable, Sendable {
     case parameter(String)
     case selector(name: String, value: String)
 
+    /// What two routes taking the same requests share: parameters whatever their names,
+    /// selectors by their value.
+    public var shape: String {
+        switch self {
+        case .literal(let text): text
+        case .parameter: "{}"
+        case .selector(_, let value): "{=\(value)}"
+        }
+    }
+
     /// The segment as the router matches it: selectors are parameters there.
     public var routePattern: String {
         switch self {
         case .literal(let text): text
         case .parameter(let name), .selector(let name, _): "{\(name)}"
         }
-    }
-
-    /// What the router tells apart: a parameter's name is not (`/jobs/{id}` is `/jobs/{jobId}`).
-    public var routeShape: String {
-        if case .literal(let text) = self { return text }
-        return "{}"
     }
 }
 
@@ -125,13 +129,16 @@ public enum BodyPathStep: Hashable, Sendable {
     }
 }
 
-/// A response or error body: a YAML object whose leaves are expressions, lists, and loops
-/// (`{for_each: steps, only: [a, b], item: {...}}`).
+/// A response or error body: a YAML object whose leaves are expressions, lists, loops
+/// (`{for_each: steps, only: [a, b], item: {...}}`) and choices (`{if: c, then: {...}, else: null}`).
 public indirect enum ContractTemplate: Sendable {
     case value(ParsedExpression)
     case object([(key: String, value: ContractTemplate)])
     case array([ContractTemplate])
     case each(ContractLoop)
+    /// `{if: CONDITION, then: T, else: T}`: a whole object (or list) or another, where an
+    /// expression can only choose a value (Heroku's `release: {id} | null`); no `else`: `null`.
+    case choice(condition: ParsedExpression, then: ContractTemplate, otherwise: ContractTemplate?)
 }
 
 /// `{for_each: runs | steps | steps.NAME, only: [STEP, ...], item: TEMPLATE}`.
