@@ -53,6 +53,11 @@ public indirect enum OpenAPIJSON: Equatable, Sendable {
         return nil
     }
 
+    public var items: [OpenAPIJSON] {
+        if case .array(let items) = self { return items }
+        return []
+    }
+
     public var members: [Member] {
         if case .object(let members) = self { return members }
         return []
