@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The HTTP API under load, with wrk on loopback: GET /api/v1/runs/{id} throughput and p99 at 50
-# connections, launches/s of a one-step pipeline, and the server's peak RSS with 200 runs in
-# flight. Writes its section of bench/RESULTS.md (<!-- serve:begin --> … <!-- serve:end -->).
+# connections, the same run through a pipeline's contract route (a response template, a status
+# vocabulary, a time format, a step loop), launches/s of a one-step pipeline, and the server's
+# peak RSS with 200 runs in flight. Writes its section of bench/RESULTS.md (<!-- serve:begin --> … <!-- serve:end -->).
 # Usage: bench/serve.sh [RUNNER]   (default .build/release/runner)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -19,6 +20,26 @@ mkdir -p "$WORK/pipelines"
 cat > "$WORK/pipelines/noop.yaml" <<'EOF'
 version: 1
 name: noop
+api:
+  time_format: "yyyy-MM-dd'T'HH:mm:ss.SSSxxx"
+  statuses:
+    run: {queued: RUNNING, running: RUNNING, waiting: RUNNING, rollback_pending: RUNNING, succeeded: COMPLETED,
+          failed: FAILED, partial: FAILED, cancelled: CANCELED, rolled_back: FAILED, skipped: CANCELED}
+  routes:
+    - method: GET
+      path: /api/jobs/{jobId}
+      operation: show
+      response:
+        jobId: run.id
+        uid: run.actor
+        type: "'noop'"
+        status: run.status
+        progress: "run.status == 'RUNNING' ? run.progress : 100"
+        startTime: run.created_at
+        endTime: run.finished_at
+        errorMessage: "run.status == 'FAILED' ? run.error_message : null"
+        output: run.progress_message ?? ''
+        steps: {for_each: steps, item: {name: step.name, status: step.status}}
 steps:
   - {name: step, run: "true"}
 EOF
@@ -54,6 +75,11 @@ print(f"{rps:.0f} {p99:.1f} {non2xx.group(1) if non2xx else 0}")'
 
 echo "bench/serve.sh: GET /api/v1/runs/{id}, 50 connections, ${DURATION}s" >&2
 read -r GET_RPS GET_P99 GET_BAD < <(wrk -t2 -c50 -d"${DURATION}s" --latency -H "$AUTH" "$URL/api/v1/runs/$RUN" | wrk_figures)
+
+echo "bench/serve.sh: GET /api/jobs/{jobId} (the contract route), 50 connections, ${DURATION}s" >&2
+curl -sf -H "$AUTH" "$URL/api/jobs/$RUN" | grep -q '"status" : "COMPLETED"' || { echo "bench/serve.sh: the contract route does not answer" >&2; exit 1; }
+read -r CONTRACT_RPS CONTRACT_P99 CONTRACT_BAD < <(wrk -t2 -c50 -d"${DURATION}s" --latency -H "$AUTH" "$URL/api/jobs/$RUN" | wrk_figures)
+CONTRACT_RATIO=$(python3 -c "print(f'{$CONTRACT_RPS / $GET_RPS:.2f}')")
 
 echo "bench/serve.sh: POST /api/v1/pipelines/noop/runs, 10 connections, 5s" >&2
 cat > "$WORK/post.lua" <<'EOF'
@@ -103,6 +129,7 @@ $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2); 1-minute load average $(cut -
 | measure | result | target | |
 | --- | --- | --- | --- |
 | \`GET /api/v1/runs/{id}\` (a finished one-step run), 50 connections, ${DURATION} s | ${GET_RPS} req/s, p99 ${GET_P99} ms (${GET_BAD} non-2xx) | ≥ 5,000 req/s, p99 < 20 ms | $(verdict "$GET_RPS >= 5000 and $GET_P99 < 20") |
+| \`GET /api/jobs/{jobId}\`, the same run through a contract route (template of 10 fields, status words, time format, a step loop), 50 connections, ${DURATION} s | ${CONTRACT_RPS} req/s, p99 ${CONTRACT_P99} ms (${CONTRACT_BAD} non-2xx): ${CONTRACT_RATIO}× the generic route | ≥ 0.90× the generic route, ≥ 5,000 req/s, p99 < 20 ms | $(verdict "$CONTRACT_RPS >= 0.9 * $GET_RPS and $CONTRACT_RPS >= 5000 and $CONTRACT_P99 < 20") |
 | \`POST /api/v1/pipelines/noop/runs\` (one step \`true\`), 10 connections, 5 s | ${POST_RPS} launches/s accepted, p99 ${POST_P99} ms (${POST_BAD} non-2xx); ${LAUNCHED} runs recorded, ${SUCCEEDED} succeeded once drained | ≥ 200 launches/s | $(verdict "$POST_RPS >= 200") |
 | server peak RSS with ${RUNNING} runs in flight (\`sleep 20\` each) | ${RSS_MB} MB (the peak since the server started, launch test included; ${NOW_MB} MB at that moment) | < 100 MB | $(verdict "$RSS_MB < 100") |
 <!-- serve:end -->

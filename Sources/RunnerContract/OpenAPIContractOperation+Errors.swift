@@ -23,6 +23,9 @@ extension OpenAPIContractOperation {
                    Condition(condition: .unavailable, codes: ["RUN4004", "RUN4006"])]
         if role != "viewer" { all.append(Condition(condition: .forbidden, codes: ["RUN6007"])) }
         if route.selector != nil { all.append(Condition(condition: .badRequest, codes: ["RUN6003"])) }
+        // A `%2F` in a parameter makes two segments: no route takes the path, and the
+        // contract's not-found answers it.
+        if !route.parameterNames.isEmpty { all.append(Condition(condition: .notFound, codes: ["RUN6003"])) }
         let notFound = pipeline.triggers.api?.notFoundErrorCode?.value ?? APITrigger.defaultNotFoundErrorCode
         let invalid = Condition(condition: .invalid, codes: pipeline.params.compactMap(\.errorCode?.value)
                                 + ["RUN2101", "RUN2102", "RUN2103"])
@@ -73,7 +76,9 @@ extension OpenAPIContractOperation {
         var facts = OpenAPITemplateSchema(contract: contract, pipeline: pipeline, hasRun: met.hasRun,
                                           paramsAreDeclared: false, hasError: true,
                                           pathParameters: Set(route.parameterNames))
-        if met.condition == .unauthorized || met.condition == .forbidden { facts.pathParameters = [] }
+        // Refused before the route read its path (or after, where a shared path takes Basic).
+        if met.condition == .unauthorized || met.condition == .forbidden { facts.isPathKnown = false }
+        if met.codes == ["RUN6003"], met.condition == .notFound { facts.pathParameters = [] }
         return groups.flatMap { group -> [Answer] in
             var schema = (group.answer?.body ?? contract.errorBody).map(facts.schema) ?? .ref("schemas", "ContractError")
             // A store failure may come before the contract's answer is known: the runner's.

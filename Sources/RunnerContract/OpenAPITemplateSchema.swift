@@ -16,8 +16,11 @@ struct OpenAPITemplateSchema {
     var hasError = false
     /// Inside a loop over steps: `step.*`.
     var isInStep = false
-    /// The path parameters the request had (none for a refused token).
+    /// The path parameters the request had.
     var pathParameters: Set<String>
+    /// False where an answer may come before the path was read (a refused token): its
+    /// parameters may then be `null`.
+    var isPathKnown = true
 
     func schema(_ template: ContractTemplate) -> OpenAPIJSON {
         switch template {
@@ -112,7 +115,9 @@ struct OpenAPITemplateSchema {
         case ("step", 3) where path[1] == "outputs": return isInStep ? OpenAPIValueSchema.string.orNull : .null
         case ("steps", 3): return hasRun ? stepField(path[2]).orNull : .null
         case ("request", 2): return path[1] == "method" ? .string : OpenAPIValueSchema.string.orNull
-        case ("request", 3): return pathParameters.contains(path[2]) ? .string : .null
+        case ("request", 3):
+            guard pathParameters.contains(path[2]) else { return .null }
+            return isPathKnown ? .string : OpenAPIValueSchema.string.orNull
         case ("error", 2): return hasError ? errorField(path[1]) : .null
         default: return .any
         }

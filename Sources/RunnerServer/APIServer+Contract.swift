@@ -34,6 +34,15 @@ extension APIServer {
                                  message: "unknown \(name) '\(captures[name] ?? "")': one of \(values)",
                                  facts: requestFacts(request, captures))
         }
+        // The path is shared with a pipeline that takes Basic; this one does not.
+        if !entry.contract.auth.contains(.basic),
+           request.header("Authorization")?.lowercased().hasPrefix("basic ") == true {
+            var refusal = contractError(entry, .unauthorized, code: DiagnosticCode.unauthorized.rawValue,
+                                        message: AccessTokens.Failure.malformed.message,
+                                        facts: requestFacts(request, captures))
+            refusal.headers.append(("WWW-Authenticate", "Bearer"))
+            return refusal
+        }
         switch entry.route.operation.value {
         case .launch: return contractLaunch(entry, request, captures)
         case .show: return contractShow(entry, request, captures)

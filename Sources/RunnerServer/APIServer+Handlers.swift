@@ -19,13 +19,20 @@ extension APIServer {
         }
     }
 
+    struct RouteJSON: Encodable {
+        var method: String
+        var path: String
+        var operation: String
+    }
+
     struct PipelineJSON: Encodable {
         var name: String
         var description: String?
         var file: String
         var params: [ParamJSON]?
         var apiPath: String?
-        enum CodingKeys: String, CodingKey { case name, description, file, params, apiPath = "api_path" }
+        var routes: [RouteJSON]?
+        enum CodingKeys: String, CodingKey { case name, description, file, params, apiPath = "api_path", routes }
     }
 
     static func describe(_ loaded: LoadedPipeline, params: Bool) -> PipelineJSON {
@@ -36,7 +43,11 @@ extension APIServer {
                 ParamJSON(name: $0.name.value, type: $0.kind.displayName, required: $0.isRequired, secret: $0.isSecret,
                           defaultValue: $0.isSecret ? nil : $0.defaultValue?.value, errorCode: $0.errorCode?.value, description: $0.description)
             } : nil,
-            apiPath: p.triggers.api?.path.value)
+            apiPath: p.triggers.api?.path.value,
+            routes: params ? p.contract.map { contract in
+                contract.routes.map { RouteJSON(method: $0.method.value, path: $0.path.value,
+                                                operation: $0.operation.value.rawValue) }
+            } : nil)
     }
 
     func listPipelines() -> HTTPResponse {

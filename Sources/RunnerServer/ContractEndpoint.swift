@@ -68,6 +68,21 @@ struct ContractEndpoint: Sendable {
         return endpoints
     }
 
+    /// The entry whose path's leading words (one at least) all begin `path`, the most of them, for an
+    /// answer to a request no route takes under a contract's paths.
+    static func nearest(to path: String, in endpoints: [ContractEndpoint]) -> Entry? {
+        let parts = path.split(separator: "/")
+        var best: (shared: Int, entry: Entry)?
+        for endpoint in endpoints {
+            let words = endpoint.pattern.split(separator: "/").prefix { !$0.hasPrefix("{") }
+            let shared = zip(words, parts).prefix { $0 == $1 }.count
+            if shared >= 1, shared == words.count, shared > (best?.shared ?? 0), let entry = endpoint.entries.first {
+                best = (shared, entry)
+            }
+        }
+        return best?.entry
+    }
+
     private static func clash(_ route: ContractRoute, _ other: String) -> Diagnostic {
         Diagnostic(.duplicateRoute, "route \(route.method.value) \(route.path.value) is also taken by \(other); not served",
                    at: route.path.location,

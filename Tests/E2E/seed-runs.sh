@@ -526,7 +526,8 @@ PY
 # =============================================================================================
 backup_restore() {
   export RUNNER_HOME=$WORK/belayer/home DEMO_ROOT=$WORK/belayer/demo
-  local storage=$DEMO_ROOT/belayer/storage app=$DEMO_ROOT/belayer/app.db
+  # seed 003: STORAGE_DIR/[uid]/...; `runner apply`'s uid is cli:<user>
+  local storage=$DEMO_ROOT/belayer/storage/cli:$(id -un) app=$DEMO_ROOT/belayer/app.db
   local backup=$PIPELINES/backup.yaml restore=$PIPELINES/restore.yaml
 
   # --- 5. backup, happy path
@@ -591,13 +592,12 @@ backup_restore() {
     eq "$(sqlite3 "$app" 'PRAGMA integrity_check'),$(sqlite3 "$app" .dump | sha256sum | cut -d' ' -f1)" "ok,$dump_sha"
   check "restore: no temporary database left" eq "$(ls -A "$(dirname "$app")" | grep -c restoring)" 0
 
-  # --- 6. a well-formed path to no file: the check step refuses it (the seed's Invalid path)
+  # --- 6. a well-formed path to no file: refused at launch (seed 003:L540-543), no run
+  runs_before=$(run_ids | wc -l)
   apply restore-missing "$restore" zipFilePath=dump1/nope.zip
-  check "restore: a missing zip: run failed, INVALID_PATH from the check step, restore skipped" \
-    eq "$(v 'r["status"]'),$(v 'r.get("error_code")'),$(v 'step("check")["attempts"]'),$(v 'step("restore")["status"]'),exit $RC" \
-    "failed,INVALID_PATH,1,skipped,exit 1"
-  check "restore: the check step says 'Invalid path. path:dump1/nope.zip'" \
-    contains "$("$RUNNER" runs logs "$ID" check 2>&1)" "Invalid path. path:dump1/nope.zip"
+  check "restore: a missing zip is refused at launch: exit 2, INVALID_PATH, the path as given" \
+    eq "$RC,$(grep -c "error\[INVALID_PATH\].*path 'dump1/nope.zip' does not exist" "$E")" "2,1"
+  check "restore: the refused launch started no run" eq "$(run_ids | wc -l)" "$runs_before"
   check "restore: the database is unchanged" eq "$(sqlite3 "$app" .dump | sha256sum | cut -d' ' -f1)" "$dump_sha"
   J=""
 }

@@ -354,9 +354,10 @@ def main():
         check("the interrupted backup succeeded after the restart", run and run["status"] == "succeeded", run and run["status"])
         zip_path = next((st["outputs"].get("zipFilePath") for st in (run or {}).get("steps", []) if st["name"] == "archive"), None)
         status, accepted, _ = server.request("POST", "/api/restore", {"zipFilePath": zip_path})
-        restored = server.wait(accepted.get("run_id")) if status == 202 else {}
+        # seed 003's contract: 200 {jobId, uid, type} (the run's id is the job id)
+        restored = server.wait(accepted.get("jobId")) if status == 200 else {}
         check("restore (seed 003) through its own route from that backup's zip: launched, polled, succeeded",
-              zip_path and status == 202 and restored.get("status") == "succeeded", (zip_path, status, restored and restored.get("status")))
+              zip_path and status == 200 and restored.get("status") == "succeeded", (zip_path, status, restored and restored.get("status")))
         status, again, _ = keyed("ingest-1", ingestion)
         check("after kill -9 and a restart the key still replays its first reply", status == 202 and again == ingest_reply, status)
         scheduled = None

@@ -63,9 +63,10 @@ import Testing
         let missing = BinaryRunner.run(["apply", file, "-p", "zip=x.zip"], environment: env)
         #expect(missing.status == 2 && missing.stderr.contains("param 'zip': path 'x.zip' does not exist"),
                 "\(missing.stderr)")
-        // `cli:<user>` holds a ':', so it cannot name a folder of a root.
-        let mine = BinaryRunner.run(["apply", file, "-p", "mine=x"], environment: env)
-        #expect(mine.status == 2 && mine.stderr.contains("cannot name a folder"), "\(mine.stderr)")
+        // `cli:<user>` names the caller's folder of a root; a path still cannot climb out of it.
+        let mine = BinaryRunner.run(["apply", file, "-p", "mine=../other"], environment: env)
+        #expect(mine.status == 2 && mine.stderr.contains("param 'mine': path '../other' leaves its root"),
+                "\(mine.stderr)")
         let listed = BinaryRunner.run(["runs", "list", "--json"], environment: env).stdout
         #expect(((try? JSONSerialization.jsonObject(with: Data(listed.utf8))) as? [Any])?.isEmpty == true,
                 "nothing recorded: \(listed)")

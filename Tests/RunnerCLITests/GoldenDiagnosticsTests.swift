@@ -102,6 +102,13 @@ import RunnerYAML
         let repository = try TemporaryGitRepository()
         try repository.commit(["README": "plans\n"])
         try repository.copy(Paths.pipelines, to: "pipelines")
+        if name == "restore.yaml" {
+            // The zip must exist in the caller's folder: `cli:<user>` for the CLI.
+            let user = getpwuid(geteuid()).map { String(cString: $0.pointee.pw_name) } ?? "\(geteuid())"
+            let folder = repository.path(".demo/belayer/storage/cli:\(user)/dump1/job")
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try Data("zip".utf8).write(to: URL(fileURLWithPath: folder + "/backup-job.zip"))
+        }
         let r = runCLI(["plan", repository.path("pipelines/\(name)")] + params.flatMap { ["-p", $0] })
         #expect(r.status == 0, "\(r.err)")
     }

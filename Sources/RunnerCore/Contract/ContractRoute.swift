@@ -81,6 +81,16 @@ public enum PathSegment: Hashable, Sendable {
     case parameter(String)
     case selector(name: String, value: String)
 
+    /// What two routes taking the same requests share: parameters whatever their names,
+    /// selectors by their value.
+    public var shape: String {
+        switch self {
+        case .literal(let text): text
+        case .parameter: "{}"
+        case .selector(_, let value): "{=\(value)}"
+        }
+    }
+
     /// The segment as the router matches it: selectors are parameters there.
     public var routePattern: String {
         switch self {

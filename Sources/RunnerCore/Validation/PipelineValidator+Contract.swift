@@ -21,8 +21,7 @@ extension PipelineValidator {
         }
         var seen: [String: SourceLocation] = [:]
         for route in contract.routes {
-            let key = route.method.value + " " + route.segments.map(\.routePattern).joined(separator: "/")
-                + (route.selector.map { " \($0.name)=\($0.value)" } ?? "")
+            let key = route.method.value + " " + route.segments.map(\.shape).joined(separator: "/")
             if let first = seen[key] {
                 report(.duplicateRoute, "route \(route.method.value) \(route.path.value) is declared twice",
                        at: route.path.location, notes: [.init("first declared here", at: first)])
