@@ -22,10 +22,11 @@ struct OpenAPIAliasOperations {
         var responses: OpenAPIJSON = ["202": .ref("responses", "Accepted")]
         let onConflict = pipeline.concurrency?.onConflict
         if onConflict == .skip { responses["200"] = .ref("responses", "Skipped") }
-        let codes = pipeline.params.compactMap(\.errorCode?.value) + ["RUN2101", "RUN2102", "RUN2103", "RUN6001", "RUN6010"]
+        let codes = pipeline.params.compactMap(\.errorCode?.value)
+            + ["RUN2101", "RUN2102", "RUN2103", "RUN6001", "RUN6010"]
             + (pipeline.idempotency?.isRequired == true
                 ? [pipeline.idempotency?.errorCode?.value ?? IdempotencyPolicy.defaultErrorCode] : [])
-        responses["400"] = ["description": .string("A body, key or params the launch refuses: " + Self.list(codes) + "."),
+        responses["400"] = ["description": .string("A body, key or params the launch refuses: \(Self.list(codes))."),
                             "content": ["application/json": ["schema": .ref("schemas", "Error")]]]
         responses["401"] = .ref("responses", "Unauthorized")
         responses["403"] = .ref("responses", "Forbidden")
@@ -57,7 +58,8 @@ struct OpenAPIAliasOperations {
     }
 
     private func header(_ id: String, summary: String, role: String) -> OpenAPIJSON {
-        var operation: OpenAPIJSON = ["operationId": .string(id), "tags": ["pipeline routes"], "summary": .string(summary)]
+        var operation: OpenAPIJSON = ["operationId": .string(id), "tags": ["pipeline routes"],
+                                      "summary": .string(summary)]
         if let description = pipeline.description { operation["description"] = .string(description) }
         operation["x-required-role"] = .string(role)
         operation["x-pipeline"] = .string(name)
@@ -66,8 +68,6 @@ struct OpenAPIAliasOperations {
 
     /// `A`, `B`, `C` without repeats.
     static func list(_ codes: [String]) -> String {
-        var unique: [String] = []
-        for code in codes where !unique.contains(code) { unique.append(code) }
-        return unique.map { "`\($0)`" }.joined(separator: ", ")
+        OpenAPIGenerator.distinct(codes).map { "`\($0)`" }.joined(separator: ", ")
     }
 }

@@ -80,7 +80,8 @@ extension OpenAPIContractOperation {
         if met.condition == .unauthorized || met.condition == .forbidden { facts.isPathKnown = false }
         if met.codes == ["RUN6003"], met.condition == .notFound { facts.pathParameters = [] }
         return groups.flatMap { group -> [Answer] in
-            var schema = (group.answer?.body ?? contract.errorBody).map(facts.schema) ?? .ref("schemas", "ContractError")
+            let template = group.answer?.body ?? contract.errorBody
+            var schema = template.map(facts.schema) ?? .ref("schemas", "ContractError")
             // A store failure may come before the contract's answer is known: the runner's.
             if met.condition == .unavailable { schema = ["anyOf": [schema, .ref("schemas", "Error")]] }
             let description = "`\(met.condition.rawValue)` (\(group.codes.joined(separator: ", ")))."

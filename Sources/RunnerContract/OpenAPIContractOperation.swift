@@ -46,7 +46,8 @@ struct OpenAPIContractOperation {
         for (pipeline, route) in entries {
             guard let idPointer = Self.runIDPointer(route.response) else { continue }
             for other in others where [.show, .cancel, .retry].contains(other.operation.operation) {
-                guard let target = other.operation.entries.first(where: { $0.pipeline.name.value == pipeline.name.value }),
+                let name = pipeline.name.value
+                guard let target = other.operation.entries.first(where: { $0.pipeline.name.value == name }),
                       let runParameter = target.route.runParameter else { continue }
                 var parameters: OpenAPIJSON = [runParameter: .string("$response.body#" + idPointer)]
                 if let selector = target.route.selector { parameters[selector.name] = .string(selector.value) }
@@ -98,7 +99,8 @@ struct OpenAPIContractOperation {
             }
         }
         if operation == .list {
-            parameters.append(["name": "limit", "in": "query", "description": "At most this many runs, newest first (50).",
+            parameters.append(["name": "limit", "in": "query",
+                               "description": "At most this many runs, newest first (50).",
                                "schema": ["type": "integer", "minimum": 1, "maximum": 1000]])
         }
         if operation == .launch { parameters += Self.launchHeaders(first.pipeline) }
@@ -131,13 +133,9 @@ struct OpenAPIContractOperation {
     }
 
     private var requestBody: OpenAPIJSON? {
-        var schemas: [OpenAPIJSON] = []
-        var isRequired = false
-        for entry in entries {
-            guard let body = OpenAPIRequestBody.schema(entry.pipeline, route: entry.route) else { continue }
-            if !schemas.contains(body.schema) { schemas.append(body.schema) }
-            isRequired = isRequired || body.isRequired
-        }
+        let bodies = entries.compactMap { OpenAPIRequestBody.schema($0.pipeline, route: $0.route) }
+        let schemas = OpenAPIGenerator.distinct(bodies.map(\.schema))
+        let isRequired = bodies.contains { $0.isRequired }
         guard !schemas.isEmpty else { return nil }
         let schema: OpenAPIJSON = schemas.count == 1 ? schemas[0] : ["anyOf": .array(schemas)]
         return ["required": .bool(isRequired), "content": ["application/json": ["schema": schema]]]
@@ -162,13 +160,12 @@ struct OpenAPIContractOperation {
         var responses: OpenAPIJSON = [:]
         for status in Set(answers.map(\.status)).sorted() {
             let same = answers.filter { $0.status == status }
-            var schemas: [OpenAPIJSON] = []
-            for answer in same where !schemas.contains(answer.schema) { schemas.append(answer.schema) }
-            var descriptions: [String] = []
-            for answer in same where !descriptions.contains(answer.description) { descriptions.append(answer.description) }
+            let schemas = OpenAPIGenerator.distinct(same.map(\.schema))
+            let descriptions = OpenAPIGenerator.distinct(same.map(\.description))
             var response: OpenAPIJSON = ["description": .string(descriptions.joined(separator: " "))]
             if let headers = same.compactMap(\.headers).first { response["headers"] = headers }
-            response["content"] = ["application/json": ["schema": schemas.count == 1 ? schemas[0] : ["anyOf": .array(schemas)]]]
+            let schema: OpenAPIJSON = schemas.count == 1 ? schemas[0] : ["anyOf": .array(schemas)]
+            response["content"] = ["application/json": ["schema": schema]]
             responses[String(status)] = response
         }
         // Checked before any route: the runner's own answer.

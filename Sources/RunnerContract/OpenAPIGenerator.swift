@@ -67,6 +67,13 @@ public enum OpenAPIGenerator {
         return id
     }
 
+    /// Each value once, in the order first met.
+    static func distinct<T: Equatable>(_ values: [T]) -> [T] {
+        var distinct: [T] = []
+        for value in values where !distinct.contains(value) { distinct.append(value) }
+        return distinct
+    }
+
     /// `docs-publish` → `DocsPublish`, `br/list` → `BrList`.
     static func camelCase(_ words: [String]) -> String {
         words.flatMap { $0.split(whereSeparator: { !$0.isLetter && !$0.isNumber }) }

@@ -23,16 +23,19 @@ enum OpenAPIParamSchema {
             if let pattern = rules.pattern { schema["pattern"] = .string("^(?:\(pattern))$") }
             return schema
         case .int(let min, let max): return bounded("integer", min.map(OpenAPIJSON.int), max.map(OpenAPIJSON.int))
-        case .number(let min, let max): return bounded("number", min.map(OpenAPIJSON.number), max.map(OpenAPIJSON.number))
+        case .number(let min, let max):
+            return bounded("number", min.map(OpenAPIJSON.number), max.map(OpenAPIJSON.number))
         case .bool: return ["type": "boolean"]
         case .enumeration(let values): return ["type": "string", "enum": .array(values.map(OpenAPIJSON.string))]
         case .timestamp:
-            return ["type": "string", "description": "an ISO 8601 date or date-time (`2026-01-05`, `2026-01-05T09:00:00+09:00`)"]
-        case .gitref: return ["type": "string", "minLength": 1, "maxLength": 255, "description": "a git ref (branch, tag, commit)"]
+            return ["type": "string",
+                    "description": "an ISO 8601 date or date-time (`2026-01-05`, `2026-01-05T09:00:00+09:00`)"]
+        case .gitref:
+            return ["type": "string", "minLength": 1, "maxLength": 255, "description": "a git ref: branch, tag, commit"]
         case .path(let rules):
             let exists = rules.mustExist ? ", which must exist" : ""
-            return ["type": "string", "minLength": 1,
-                    "description": .string("a relative path below the param's root (no `..`, `.` or empty segment)\(exists)")]
+            let description = "a relative path below the param's root (no `..`, `.` or empty segment)\(exists)"
+            return ["type": "string", "minLength": 1, "description": .string(description)]
         case .list(let rules):
             var schema: OpenAPIJSON = ["type": "array", "items": request(rules.items)]
             listRules(rules, into: &schema)

@@ -29,7 +29,9 @@ indirect enum OpenAPIRequestBody {
 
     /// Each param the body gives, and its path in the body.
     private static func sources(_ pipeline: Pipeline, _ route: ContractRoute?) -> [(String, [BodyPathStep])] {
-        guard let route, !route.params.isEmpty else { return pipeline.params.map { ($0.name.value, [.key($0.name.value)]) } }
+        guard let route, !route.params.isEmpty else {
+            return pipeline.params.map { ($0.name.value, [.key($0.name.value)]) }
+        }
         return route.params.compactMap { mapping in
             if case .body(let steps) = mapping.source.value { (mapping.name.value, steps) } else { nil }
         }

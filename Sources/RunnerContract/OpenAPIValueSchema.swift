@@ -27,9 +27,7 @@ struct OpenAPIValueSchema: Equatable {
     static let boolean = OpenAPIValueSchema(kinds: [.boolean])
 
     static func words(_ words: [String]) -> OpenAPIValueSchema {
-        var unique: [OpenAPIJSON] = []
-        for word in words where !unique.contains(.string(word)) { unique.append(.string(word)) }
-        return OpenAPIValueSchema(kinds: [.string], values: unique)
+        OpenAPIValueSchema(kinds: [.string], values: OpenAPIGenerator.distinct(words).map(OpenAPIJSON.string))
     }
 
     static func integer(_ minimum: Int?, _ maximum: Int?) -> OpenAPIValueSchema {
@@ -54,7 +52,7 @@ struct OpenAPIValueSchema: Equatable {
     func joined(with other: OpenAPIValueSchema) -> OpenAPIValueSchema {
         guard let mine = kinds, let theirs = other.kinds else { return .any }
         var joined = OpenAPIValueSchema(kinds: mine.union(theirs))
-        if let a = values, let b = other.values { joined.values = a + b.filter { !a.contains($0) } }
+        if let a = values, let b = other.values { joined.values = OpenAPIGenerator.distinct(a + b) }
         let numbers: Set<Kind> = [.integer, .number]
         (joined.minimum, joined.maximum) = Self.shared(
             (minimum, maximum), mine.isDisjoint(with: numbers), (other.minimum, other.maximum),

@@ -10,7 +10,7 @@ extension APIServer {
         switch OpenAPIBase.document {
         case .failure(let unreadable):
             let reasons = unreadable.diagnostics.map(\.message).joined(separator: "; ")
-            return error(500, .internalError, "the runner was built with an unreadable schemas/openapi.yaml: \(reasons)")
+            return error(500, .internalError, "this runner was built with a broken schemas/openapi.yaml: \(reasons)")
         case .success(let base):
             let aliases = aliases.compactMap { alias in
                 loaded[alias.pipeline].map { OpenAPIGenerator.Alias(path: alias.path, pipeline: $0.pipeline.pipeline) }
@@ -20,7 +20,8 @@ extension APIServer {
                     loaded[entry.pipeline].map { ($0.pipeline.pipeline, entry.route) }
                 })
             }
-            return HTTPResponse(status: 200, body: OpenAPIGenerator.document(base: base, aliases: aliases, endpoints: endpoints).bytes)
+            let document = OpenAPIGenerator.document(base: base, aliases: aliases, endpoints: endpoints)
+            return HTTPResponse(status: 200, body: document.bytes)
         }
     }
 

@@ -442,6 +442,10 @@ def contract_routes(spec, server, tokens, call):
                          template.format(**dict(values, **{p["name"]: "nope"})), expect=400)
             if op.get("x-operation") in ("show", "cancel", "retry"):
                 call("404 an unknown run", method.upper(), template, path, expect=404)
+            for p in op.get("parameters", []):
+                if p.get("in") == "path" and "enum" not in p["schema"]:
+                    call(f"404 a %2F in {{{p['name']}}}", method.upper(), template,
+                         template.format(**dict(values, **{p["name"]: "a%2F..%2Fb"})), expect=404)
 
 
 def document(server, token, work):

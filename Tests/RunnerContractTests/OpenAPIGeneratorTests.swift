@@ -15,7 +15,8 @@ import Testing
 
     /// Every pipeline of `pipelines/`, by name.
     static func seeds() throws -> [Pipeline] {
-        let names = try FileManager.default.contentsOfDirectory(atPath: Paths.pipelines.path).filter { $0.hasSuffix(".yaml") }
+        let names = try FileManager.default.contentsOfDirectory(atPath: Paths.pipelines.path)
+            .filter { $0.hasSuffix(".yaml") }
         return try names.sorted().map { name in
             let file = Paths.pipelines.appendingPathComponent(name).path
             let bytes = try Array(Data(contentsOf: URL(fileURLWithPath: file)))
@@ -42,8 +43,11 @@ import Testing
     }
 
     static func document(_ pipelines: [Pipeline]) throws -> OpenAPIJSON {
-        let aliases = pipelines.compactMap { p in p.triggers.api.map { OpenAPIGenerator.Alias(path: $0.path.value, pipeline: p) } }
-        return OpenAPIGenerator.document(base: try OpenAPIBase.document.get(), aliases: aliases, endpoints: endpoints(pipelines))
+        let aliases = pipelines.compactMap { p in
+            p.triggers.api.map { OpenAPIGenerator.Alias(path: $0.path.value, pipeline: p) }
+        }
+        return OpenAPIGenerator.document(base: try OpenAPIBase.document.get(), aliases: aliases,
+                                         endpoints: endpoints(pipelines))
     }
 
     static func operation(_ document: OpenAPIJSON, _ method: String, _ path: String) throws -> OpenAPIJSON {
@@ -84,9 +88,9 @@ import Testing
                 if let selector = route.selector {
                     let parameter = names.first { $0["name"] == .string(selector.name) }
                     let values = parameter?["schema"]?["enum"]?.items ?? []
-                    #expect(values.contains(.string(selector.value)), "\(path): {\(selector.name)} takes \(selector.value)")
+                    #expect(values.contains(.string(selector.value)), "\(path): {\(selector.name)}: \(selector.value)")
                 }
-                let success = try #require(Self.schema(operation, route.successStatus), "\(path): \(route.successStatus)")
+                let success = try #require(Self.schema(operation, route.successStatus), "\(path): success")
                 if case .object(let members)? = route.response {
                     let options = success["anyOf"]?.items ?? [success]
                     let keys = members.map(\.key)
@@ -94,7 +98,7 @@ import Testing
                 }
                 #expect(operation["responses"]?["401"] != nil, "\(path): 401")
                 let isRead = route.operation.value == .show || route.operation.value == .list
-                #expect((operation["responses"]?["403"] != nil) == !isRead, "\(path): 403 only where an operator is needed")
+                #expect((operation["responses"]?["403"] != nil) == !isRead, "\(path): 403 only for an operator's")
             }
         }
         #expect(routes >= 8, "backup and restore declare four routes each")
@@ -142,7 +146,9 @@ import Testing
 
     @Test func operationIdsAreUnique() throws {
         let document = try Self.document(Self.seeds())
-        let ids = (document["paths"]?.members ?? []).flatMap { $0.value.members.compactMap { $0.value["operationId"]?.string } }
+        let ids = (document["paths"]?.members ?? []).flatMap { path in
+            path.value.members.compactMap { $0.value["operationId"]?.string }
+        }
         #expect(Set(ids).count == ids.count, "\(ids)")
     }
 }

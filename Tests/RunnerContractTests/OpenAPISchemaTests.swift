@@ -25,14 +25,16 @@ import Testing
         api:
           time_format: "yyyy-MM-dd'T'HH:mm:ss'Z'"
           statuses:
-            run: {queued: pending, running: pending, waiting: pending, rollback_pending: pending, succeeded: completed,
-                  failed: completed, partial: completed, cancelled: completed, rolled_back: completed, skipped: completed}
+            run: {queued: pending, running: pending, waiting: pending, rollback_pending: pending,
+                  succeeded: completed, failed: completed, partial: completed, cancelled: completed,
+                  rolled_back: completed, skipped: completed}
           routes:
             - method: POST
               path: /pipeline-promotions
               operation: launch
               status: 201
-              params: {source_app: body.source.app.id, targets: "body.targets[*].app.id", note: query.note, dry: body.dry}
+              params:
+                {source_app: body.source.app.id, targets: "body.targets[*].app.id", note: query.note, dry: body.dry}
               response:
                 id: run.id
                 status: run.status
@@ -47,7 +49,9 @@ import Testing
             - method: GET
               path: /pipeline-promotions/{id}/promotion-targets
               operation: show
-              response: {for_each: steps.promote, item: {app: {id: step.item}, status: step.status, error: step.error_message}}
+              response:
+                for_each: steps.promote
+                item: {app: {id: step.item}, status: step.status, error: step.error_message}
         steps:
           - name: promote
             for_each: params.targets
@@ -68,7 +72,8 @@ import Testing
         #expect(body["additionalProperties"] == false)
         let source = body["properties"]?["source"]
         #expect(source?["required"] == ["app"])
-        #expect(source?["properties"]?["app"]?["properties"]?["id"] == ["type": "string", "pattern": "^(?:[a-z][a-z0-9-]{2,29})$"])
+        let id: OpenAPIJSON = ["type": "string", "pattern": "^(?:[a-z][a-z0-9-]{2,29})$"]
+        #expect(source?["properties"]?["app"]?["properties"]?["id"] == id)
         let targets = try #require(body["properties"]?["targets"])
         #expect(targets["type"] == "array")
         #expect(targets["minItems"] == 1)
@@ -88,18 +93,21 @@ import Testing
         let answer = try #require(OpenAPIGeneratorTests.schema(launch, 201))
         let properties = try #require(answer["properties"])
         #expect(properties["status"] == ["type": "string", "enum": ["pending", "completed"]])
-        #expect(properties["created_at"] == ["type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"])
+        let time = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
+        #expect(properties["created_at"] == ["type": "string", "pattern": .string(time)])
         #expect(properties["finished"]?["type"] == "string", "?? with a string never gives null")
         #expect(properties["note"]?["type"] == ["string", "null"], "an optional param without a default")
         #expect(properties["progress"] == ["type": ["integer", "null"], "minimum": 0, "maximum": 100])
         #expect(properties["label"] == ["type": "string"])
         #expect(properties["source"]?["properties"]?["app"]?["required"] == ["id"])
-        #expect(properties["pair"]?["prefixItems"] == [["type": "boolean"], ["type": "integer", "enum": [1], "minimum": 1, "maximum": 1]])
-        let targets = try OpenAPIGeneratorTests.operation(document, "GET", "/pipeline-promotions/{id}/promotion-targets")
+        let one: OpenAPIJSON = ["type": "integer", "enum": [1], "minimum": 1, "maximum": 1]
+        #expect(properties["pair"]?["prefixItems"] == [["type": "boolean"], one])
+        let path = "/pipeline-promotions/{id}/promotion-targets"
+        let targets = try OpenAPIGeneratorTests.operation(document, "GET", path)
         let item = OpenAPIGeneratorTests.schema(targets, 200)?["items"]
         #expect(item?["properties"]?["status"]?["enum"] == .array(StepStatus.allCases.map { .string($0.rawValue) }))
         #expect(item?["properties"]?["error"]?["type"] == ["string", "null"])
-        #expect(OpenAPIGeneratorTests.schema(targets, 404) == .ref("schemas", "ContractError"), "no body declared: the runner's")
+        #expect(OpenAPIGeneratorTests.schema(targets, 404) == .ref("schemas", "ContractError"), "no body declared")
     }
 
     /// Every route of every seed contract, rendered over runs in every state (with and without
@@ -117,15 +125,15 @@ import Testing
                 let path = "/" + route.segments.map(\.routePattern).joined(separator: "/")
                 let operation = try OpenAPIGeneratorTests.operation(document, route.method.value, path)
                 let schema = try #require(OpenAPIGeneratorTests.schema(operation, route.successStatus))
-                let request = RequestFacts(actor: "alice", method: route.method.value,
-                                          path: Dictionary(uniqueKeysWithValues: route.parameterNames.map { ($0, "x") }))
+                let values = Dictionary(uniqueKeysWithValues: route.parameterNames.map { ($0, "x") })
+                let request = RequestFacts(actor: "alice", method: route.method.value, path: values)
                 for facts in Self.runs(of: pipeline) {
                     let bytes = route.operation.value == .list
                         ? renderer.render(response, request: request, runs: [facts, facts])
                         : renderer.render(response, request: request, run: facts)
                     let json = try #require(JSONValue.parse(bytes))
                     let problems = check.problems(json, schema)
-                    #expect(problems.isEmpty, "\(pipeline.name.value) \(path) (\(facts.stored.run.status)): \(problems)")
+                    #expect(problems.isEmpty, "\(pipeline.name.value) \(path) \(facts.stored.run.status): \(problems)")
                     rendered += 1
                 }
             }
@@ -140,9 +148,11 @@ import Testing
         let document = try OpenAPIGeneratorTests.document(seeds)
         let check = SchemaCheck(document: document)
         for pipeline in seeds {
-            guard let contract = pipeline.contract, let launch = contract.routes.first(where: { $0.operation.value == .launch })
-            else { continue }
-            let operation = try OpenAPIGeneratorTests.operation(document, "POST", "/" + launch.segments.map(\.routePattern).joined(separator: "/"))
+            guard let contract = pipeline.contract,
+                  let launch = contract.routes.first(where: { $0.operation.value == .launch }) else { continue }
+            let path = "/" + launch.segments.map(\.routePattern).joined(separator: "/")
+            let operation = try OpenAPIGeneratorTests.operation(document, "POST", path)
+            let param = pipeline.params.first?.name.value
             for given in [Value.string("../up"), .list([.null]), .int(3)] {
                 let params = Dictionary(uniqueKeysWithValues: pipeline.params.map { ($0.name.value, given) })
                 for code in pipeline.params.compactMap(\.errorCode?.value) + ["RUN2102"] {
@@ -151,8 +161,8 @@ import Testing
                     guard let body = answer?.body ?? contract.errorBody else { continue }
                     let bytes = ContractRenderer(contract: contract).render(
                         body, request: RequestFacts(actor: "alice", method: "POST", params: params),
-                        error: ErrorFacts(status: status, code: code, message: "invalid", param: pipeline.params.first?.name.value))
-                    let schema = try #require(OpenAPIGeneratorTests.schema(operation, status), "\(pipeline.name.value): \(status)")
+                        error: ErrorFacts(status: status, code: code, message: "invalid", param: param))
+                    let schema = try #require(OpenAPIGeneratorTests.schema(operation, status), "\(path): \(status)")
                     let problems = check.problems(try #require(JSONValue.parse(bytes)), schema)
                     #expect(problems.isEmpty, "\(pipeline.name.value) \(code) \(given): \(problems)")
                 }
@@ -166,12 +176,14 @@ import Testing
         let created = Date(timeIntervalSince1970: 1_765_111_775.123)
         var facts: [RunFacts] = []
         for status in RunStatus.allCases {
-            var run = RunRecord(id: RunID("20251207-123935-00abcd"), pipeline: pipeline.name.value, pipelineFile: "p.yaml",
-                                definition: "", trigger: .api, params: [:], parallelism: 1, createdAt: created)
+            var run = RunRecord(id: RunID("20251207-123935-00abcd"), pipeline: pipeline.name.value,
+                                pipelineFile: "p.yaml", definition: "", trigger: .api, params: [:], parallelism: 1,
+                                createdAt: created)
             run.status = status
             run.actor = "alice"
             run.params = Dictionary(uniqueKeysWithValues: pipeline.params.compactMap { spec in
-                spec.defaultValue.map { (spec.name.value, $0.value) } ?? (spec.isRequired ? (spec.name.value, sample(spec.kind)) : nil)
+                let value = spec.defaultValue?.value ?? (spec.isRequired ? sample(spec.kind) : nil)
+                return value.map { (spec.name.value, $0) }
             })
             if status.isTerminal {
                 run.startedAt = created.addingTimeInterval(0.5)
@@ -181,8 +193,9 @@ import Testing
             var steps: [StepRecord] = []
             for step in pipeline.allSteps {
                 for item in step.forEach == nil ? [nil] : ["a", "b"] as [String?] {
-                    var record = StepRecord(name: StepName(step.name.value + (item.map { "[\($0)]" } ?? "")), step: step.name.value,
-                                            item: item, section: "main", position: steps.count)
+                    let name = StepName(step.name.value + (item.map { "[\($0)]" } ?? ""))
+                    var record = StepRecord(name: name, step: step.name.value, item: item, section: "main",
+                                            position: steps.count)
                     record.status = status == .succeeded ? .succeeded : .running
                     record.progress = 50
                     for output in step.outputs { record.outputs[output.value] = "out" }
@@ -190,8 +203,9 @@ import Testing
                 }
             }
             for records in [[], steps] {
-                facts.append(RunFacts(stored: StoredRun(run: run, steps: records, attempts: []), retryable: status == .failed,
-                                      progress: 40, progressMessage: status == .running ? "half" : nil))
+                facts.append(RunFacts(stored: StoredRun(run: run, steps: records, attempts: []),
+                                      retryable: status == .failed, progress: 40,
+                                      progressMessage: status == .running ? "half" : nil))
             }
         }
         return facts

@@ -48,8 +48,8 @@ struct SchemaCheck {
 
     private func array(_ items: [JSONValue], _ schema: OpenAPIJSON, at path: String) -> [String] {
         var found: [String] = []
-        if case .int(let min)? = schema["minItems"], items.count < min { found.append("\(path): fewer than \(min) items") }
-        if case .int(let max)? = schema["maxItems"], items.count > max { found.append("\(path): more than \(max) items") }
+        if case .int(let min)? = schema["minItems"], items.count < min { found.append("\(path): under \(min) items") }
+        if case .int(let max)? = schema["maxItems"], items.count > max { found.append("\(path): over \(max) items") }
         let prefix: [OpenAPIJSON] = if case .array(let prefix)? = schema["prefixItems"] { prefix } else { [] }
         for (index, item) in items.enumerated() {
             guard let itemSchema = index < prefix.count ? prefix[index] : schema["items"] else { continue }
@@ -65,8 +65,12 @@ struct SchemaCheck {
         case .number(let d): d
         default: nil
         }
-        if let number, case .int(let min)? = schema["minimum"], number < Double(min) { found.append("\(path): below \(min)") }
-        if let number, case .int(let max)? = schema["maximum"], number > Double(max) { found.append("\(path): above \(max)") }
+        if let number, case .int(let min)? = schema["minimum"], number < Double(min) {
+            found.append("\(path): below \(min)")
+        }
+        if let number, case .int(let max)? = schema["maximum"], number > Double(max) {
+            found.append("\(path): above \(max)")
+        }
         if case .string(let text) = instance, case .string(let pattern)? = schema["pattern"] {
             let matches = (try? Regex(pattern)).map { text.contains($0) } ?? false
             if !matches { found.append("\(path): '\(text)' does not match \(pattern)") }

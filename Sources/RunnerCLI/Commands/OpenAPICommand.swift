@@ -10,9 +10,10 @@ enum OpenAPICommand {
         usage: "runner openapi [DIR]", options: [],
         positionalName: "DIR", positionals: 0...1,
         discussion: """
-        The runner's own routes (schemas/openapi.yaml, built in) and the routes of each pipeline of DIR (default: pipelines)
-        that loads, generated from its YAML: its triggers.api routes and the contract routes of its api: section, with their
-        bodies and every error they answer. Exits 2 when a pipeline is left out (each is reported, as runner serve does).
+        The runner's own routes (schemas/openapi.yaml, built in) and the routes of each pipeline of DIR
+        (default: pipelines) that loads, generated from its YAML: its triggers.api routes and the contract
+        routes of its api: section, with their bodies and every error they answer. Exits 2 when a pipeline
+        is left out (each is reported, as runner serve does).
         """)
 
     static func run(_ arguments: ParsedArguments, _ context: RunnerCLI.Context) -> ExitCode {
