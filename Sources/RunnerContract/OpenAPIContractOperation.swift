@@ -191,7 +191,9 @@ struct OpenAPIContractOperation {
         }
         let headers: OpenAPIJSON? = operation == .launch
             ? ["Idempotent-Replayed": .ref("headers", "Idempotent-Replayed")] : nil
-        return Answer(status: route.successStatus, description: what, schema: schema, headers: headers)
+        // Without a template a list is the runner's own answer, with its own status.
+        let status = operation == .list && route.response == nil ? 200 : route.successStatus
+        return Answer(status: status, description: what, schema: schema, headers: headers)
     }
 
     func contract(_ pipeline: Pipeline) -> APIContract {

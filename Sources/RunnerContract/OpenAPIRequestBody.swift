@@ -24,7 +24,9 @@ indirect enum OpenAPIRequestBody {
             body.insert(spec, at: steps[...], isRequired: needed)
         }
         if case .object(let members, _) = body, members.isEmpty { return nil }
-        return (body.json(rejectingUnknown: (route?.unknownFields ?? .reject) == .reject), isRequired)
+        // A flat body's other keys are params the launch does not know, whatever the route says.
+        let rejects = route.map { $0.params.isEmpty || $0.unknownFields == .reject } ?? true
+        return (body.json(rejectingUnknown: rejects), isRequired)
     }
 
     /// Each param the body gives, and its path in the body.

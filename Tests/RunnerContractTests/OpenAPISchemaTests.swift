@@ -46,6 +46,11 @@ import Testing
                 progress: "run.state == 'running' ? run.progress : null"
                 label: "'promotion ' + run.id"
                 pair: [run.retryable, 1]
+            - method: POST
+              path: /pipeline-promotions/lenient
+              operation: launch
+              unknown_fields: ignore
+              params: {source_app: body.source_app, targets: body.targets}
             - method: GET
               path: /pipeline-promotions/{id}/promotion-targets
               operation: show
@@ -85,6 +90,15 @@ import Testing
         let note = parameters.first { $0["name"] == "note" }
         #expect(note?["in"] == "query")
         #expect(note?["required"] == false)
+    }
+
+    @Test func unknownFieldsIgnoredLeaveTheBodyOpen() throws {
+        let (document, _) = try Self.document()
+        let launch = try OpenAPIGeneratorTests.operation(document, "POST", "/pipeline-promotions/lenient")
+        let body = try #require(launch["requestBody"]?["content"]?["application/json"]?["schema"])
+        #expect(body["additionalProperties"] == nil)
+        #expect(body["properties"]?["targets"]?["items"] == ["type": "string"], "a list param read whole")
+        #expect(OpenAPIGeneratorTests.schema(launch, 202) == .ref("schemas", "Run"), "no template: the run's own JSON")
     }
 
     @Test func answersTypedFromTheirExpressions() throws {
