@@ -64,13 +64,13 @@ extension OpenAPIContractOperation {
     private func answers(_ met: Condition, _ pipeline: Pipeline, _ route: ContractRoute) -> [Answer] {
         let contract = contract(pipeline)
         var groups: [(answer: ContractErrorAnswer?, codes: [String])] = []
-        for code in (met.codes as [String?]) + [nil] {
+        for code in OpenAPIGenerator.distinct(met.codes as [String?]) + [nil] {
             let answer = contract.answer(for: met.condition, code: code)
-            let label = code.map { "`\($0)`" } ?? "any other code"
+            let labels = code.map { ["`\($0)`"] } ?? []
             if let index = groups.firstIndex(where: { $0.answer?.key.value == answer?.key.value }) {
-                groups[index].codes.append(label)
+                groups[index].codes += labels
             } else {
-                groups.append((answer, [label]))
+                groups.append((answer, labels))
             }
         }
         var facts = OpenAPITemplateSchema(contract: contract, pipeline: pipeline, hasRun: met.hasRun,
@@ -84,7 +84,8 @@ extension OpenAPIContractOperation {
             var schema = template.map(facts.schema) ?? .ref("schemas", "ContractError")
             // A store failure may come before the contract's answer is known: the runner's.
             if met.condition == .unavailable { schema = ["anyOf": [schema, .ref("schemas", "Error")]] }
-            let description = "`\(met.condition.rawValue)` (\(group.codes.joined(separator: ", ")))."
+            let codes = group.codes.isEmpty ? "" : " (\(group.codes.joined(separator: ", ")))"
+            let description = "`\(met.condition.rawValue)`\(codes)."
             return statuses(met.condition, declared: group.answer?.status?.value).map { status in
                 Answer(status: status, description: description, schema: schema,
                        headers: status == 401 ? Self.authenticate : nil)

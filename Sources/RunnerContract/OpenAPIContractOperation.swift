@@ -157,8 +157,9 @@ struct OpenAPIContractOperation {
             answers.append(success(entry.pipeline, entry.route))
             answers += errorAnswers(entry.pipeline, entry.route)
         }
-        var responses: OpenAPIJSON = [:]
-        for status in Set(answers.map(\.status)).sorted() {
+        // Checked before any route: the runner's own answer.
+        var responses: [(status: Int, response: OpenAPIJSON)] = [(413, .ref("responses", "BodyTooLarge"))]
+        for status in Set(answers.map(\.status)) where status != 413 {
             let same = answers.filter { $0.status == status }
             let schemas = OpenAPIGenerator.distinct(same.map(\.schema))
             let descriptions = OpenAPIGenerator.distinct(same.map(\.description))
@@ -166,11 +167,11 @@ struct OpenAPIContractOperation {
             if let headers = same.compactMap(\.headers).first { response["headers"] = headers }
             let schema: OpenAPIJSON = schemas.count == 1 ? schemas[0] : ["anyOf": .array(schemas)]
             response["content"] = ["application/json": ["schema": schema]]
-            responses[String(status)] = response
+            responses.append((status, response))
         }
-        // Checked before any route: the runner's own answer.
-        responses["413"] = .ref("responses", "BodyTooLarge")
-        return responses
+        return .object(responses.sorted { $0.status < $1.status }.map {
+            .init(key: String($0.status), value: $0.response)
+        })
     }
 
     private func success(_ pipeline: Pipeline, _ route: ContractRoute) -> Answer {
