@@ -49,6 +49,7 @@ test: deps
 	Tests/E2E/seed-runs.sh $(RUNNER_DEBUG)
 	Tests/E2E/git-hooks.sh $(RUNNER_DEBUG)
 	Tests/E2E/serve-api.py $(RUNNER_DEBUG)
+	Tests/E2E/contract-001.py $(RUNNER_DEBUG)
 	Tests/E2E/openapi-check.py $(RUNNER_DEBUG)
 	Tests/Faults/run-all.sh $(RUNNER_DEBUG)
 	$(SWIFT) build -c release --product runner --static-swift-stdlib

@@ -50,6 +50,14 @@ public struct ContractRenderer: Sendable {
             json.beginArray()
             writeLoop(loop, scope, to: &json)
             json.endArray()
+        case .choice(let condition, let then, let otherwise):
+            if ExpressionEvaluator.evaluate(condition.root, in: scope.context) == .bool(true) {
+                write(then, scope, to: &json)
+            } else if let otherwise {
+                write(otherwise, scope, to: &json)
+            } else {
+                Value.null.write(to: &json)
+            }
         }
     }
 

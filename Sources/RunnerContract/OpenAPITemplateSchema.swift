@@ -1,7 +1,8 @@
 import RunnerCore
 
 /// What a contract template answers, as JSON Schema: objects with their keys in the order
-/// written (every key always there, no other), arrays for loops, and for each leaf what its
+/// written (every key always there, no other), arrays for loops, either branch of a choice
+/// (`{if, then, else}`), and for each leaf what its
 /// expression can give — the type of each field it reads (`run.progress` an integer 0–100, a
 /// timestamp a string in the contract's `time_format`, `null` until set), the contract's words
 /// for `run.status`, literals as themselves, joined over the branches of `?:` and `??`.
@@ -42,6 +43,9 @@ struct OpenAPITemplateSchema {
             case .steps, .instances: inner.isInStep = true
             }
             return ["type": "array", "items": inner.schema(loop.item)]
+        case .choice(_, let then, let otherwise):
+            let options = OpenAPIGenerator.distinct([schema(then), otherwise.map(schema) ?? ["type": "null"]])
+            return options.count == 1 ? options[0] : ["anyOf": .array(options)]
         }
     }
 

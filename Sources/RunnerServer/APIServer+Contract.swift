@@ -8,22 +8,48 @@ import RunnerJSON
 /// operation (launch, show, list, cancel, retry), the outcome written in the contract's shape.
 extension APIServer {
     func addContractRoutes(_ endpoints: [ContractEndpoint], to router: inout Router) {
+        var prefixes: Set<[Substring]> = []
         for endpoint in endpoints {
             let basic = endpoint.entries.contains { $0.contract.auth.contains(.basic) }
+            let entry = endpoint.entries[0]
             router.add(endpoint.method, endpoint.pattern, access: endpoint.access, basic: basic,
-                       refusal: { [unowned self] refusal, request in
-                           let condition: ContractCondition = switch refusal.status {
-                           case 401: .unauthorized
-                           case 403: .forbidden
-                           default: .unavailable
-                           }
-                           var answer = contractError(endpoint.entries[0], condition, code: refusal.code.rawValue,
-                                                      message: refusal.message, facts: requestFacts(request, [:]))
-                           answer.headers += refusal.headers
-                           return answer
-                       },
+                       refusal: { [unowned self] refusal, request in contractRefusal(entry, refusal, request) },
                        { [unowned self] request, captures in contractAnswer(endpoint, request, captures) })
+            guard let prefix = endpoint.fallbackPrefix, prefixes.insert(prefix).inserted else { continue }
+            router.addFallback(Router.Fallback(
+                segments: prefix, acceptsBasic: basic,
+                refusalShape: { [unowned self] refusal, request in contractRefusal(entry, refusal, request) },
+                miss: { [unowned self] request, allowed in contractMiss(entry, request, allowed: allowed) }))
         }
+    }
+
+    /// A refused token (401, 403) in the contract's shape.
+    func contractRefusal(_ entry: ContractEndpoint.Entry, _ refusal: AccessRefusal,
+                         _ request: HTTPRequest) -> HTTPResponse {
+        let condition: ContractCondition = switch refusal.status {
+        case 401: .unauthorized
+        case 403: .forbidden
+        default: .unavailable
+        }
+        var answer = contractError(entry, condition, code: refusal.code.rawValue, message: refusal.message,
+                                   facts: requestFacts(request, [:]))
+        answer.headers += refusal.headers
+        return answer
+    }
+
+    /// A request under a contract's paths that no route takes: its `not_found` (404), or a 405
+    /// with `Allow` in its error shape.
+    func contractMiss(_ entry: ContractEndpoint.Entry, _ request: HTTPRequest, allowed: [String]) -> HTTPResponse {
+        let facts = requestFacts(request, [:])
+        guard !allowed.isEmpty else {
+            return contractError(entry, .notFound, code: DiagnosticCode.routeNotFound.rawValue,
+                                 message: "no route \(request.path)", facts: facts)
+        }
+        var answer = contractError(entry, .badRequest, code: DiagnosticCode.methodNotAllowed.rawValue,
+                                   message: "\(request.path) does not take \(request.method)", status: 405,
+                                   facts: facts)
+        answer.headers.append(("Allow", allowed.joined(separator: ", ")))
+        return answer
     }
 
     func contractAnswer(_ endpoint: ContractEndpoint, _ request: HTTPRequest, _ captures: [String: String]) -> HTTPResponse {
@@ -97,9 +123,10 @@ extension APIServer {
     /// An error in the contract's shape: the answer its `errors` give the code or condition,
     /// else its `error_body` with the condition's status, else the runner's `{code, message, hint}`.
     func contractError(_ entry: ContractEndpoint.Entry, _ condition: ContractCondition, code: String, message: String,
-                       param: String? = nil, run: StoredRun? = nil, facts: RequestFacts) -> HTTPResponse {
+                       param: String? = nil, run: StoredRun? = nil, status fixed: Int? = nil,
+                       facts: RequestFacts) -> HTTPResponse {
         let answer = entry.contract.answer(for: condition, code: code)
-        let status = answer?.status?.value ?? condition.defaultStatus
+        let status = fixed ?? answer?.status?.value ?? condition.defaultStatus
         guard let body = answer?.body ?? entry.contract.errorBody else {
             return Self.json(status, ErrorBody(code: code, message: message, runID: run?.run.id.rawValue,
                                                status: run?.run.status.rawValue))

@@ -23,8 +23,6 @@ public final class APIServer: @unchecked Sendable {
     let eventHub = EventHub()
     private var currentRouter = Router()
     var router: Router { lock.withLock { currentRouter } }
-    private var currentContracts: [ContractEndpoint] = []
-    var contractEndpoints: [ContractEndpoint] { lock.withLock { currentContracts } }
     /// `GET /api/v1/openapi.json`: made at each load, for the routes then served.
     private var currentOpenAPI = HTTPResponse(status: 200, body: [])
     var openAPIDocument: HTTPResponse { lock.withLock { currentOpenAPI } }
@@ -48,7 +46,6 @@ public final class APIServer: @unchecked Sendable {
         lock.withLock {
             pipelines = served.loaded
             currentRouter = router
-            currentContracts = served.contracts
             currentOpenAPI = openAPI
         }
         return served.problems
@@ -214,12 +211,6 @@ public final class APIServer: @unchecked Sendable {
                 .with(header: ("Allow", allowed.joined(separator: ", ")))
         case .notFound:
             metrics.count(route: "unmatched", status: 404)
-            // Under a contract's paths (a `%2F` in a parameter makes one segment two), the
-            // contract's own not-found shape.
-            if let entry = ContractEndpoint.nearest(to: request.path, in: contractEndpoints) {
-                return contractError(entry, .notFound, code: DiagnosticCode.routeNotFound.rawValue,
-                                     message: "no route \(request.path)", facts: requestFacts(request, [:]))
-            }
             return Self.error(404, .routeNotFound, "no route \(request.path)")
         }
     }

@@ -25,6 +25,17 @@ struct ContractEndpoint: Sendable {
         return entries.first { $0.route.selector?.value == captures[selector] }
     }
 
+    /// The literal segments its path starts with (`/pipeline-promotions/{id}` → `pipeline-promotions`),
+    /// under which a request no route takes is answered in the contract's shape; nil when there
+    /// are none, or when they also lead to the runner's own API (`/api/{x}`).
+    var fallbackPrefix: [Substring]? {
+        let prefix = Array(pattern.split(separator: "/").prefix { !$0.hasPrefix("{") })
+        let path = "/" + prefix.joined(separator: "/")
+        let reserved = PipelineValidator.reservedPrefixes
+        guard !prefix.isEmpty, !reserved.contains(where: { $0 == path || $0.hasPrefix(path + "/") }) else { return nil }
+        return prefix
+    }
+
     /// Who may call it: viewers read, operators launch, cancel and retry.
     var access: Router.Access {
         switch entries.first?.route.operation.value {
@@ -66,21 +77,6 @@ struct ContractEndpoint: Sendable {
             }
         }
         return endpoints
-    }
-
-    /// The entry whose path's leading words (one at least) all begin `path`, the most of them, for an
-    /// answer to a request no route takes under a contract's paths.
-    static func nearest(to path: String, in endpoints: [ContractEndpoint]) -> Entry? {
-        let parts = path.split(separator: "/")
-        var best: (shared: Int, entry: Entry)?
-        for endpoint in endpoints {
-            let words = endpoint.pattern.split(separator: "/").prefix { !$0.hasPrefix("{") }
-            let shared = zip(words, parts).prefix { $0 == $1 }.count
-            if shared >= 1, shared == words.count, shared > (best?.shared ?? 0), let entry = endpoint.entries.first {
-                best = (shared, entry)
-            }
-        }
-        return best?.entry
     }
 
     private static func clash(_ route: ContractRoute, _ other: String) -> Diagnostic {

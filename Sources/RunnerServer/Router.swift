@@ -44,6 +44,19 @@ public struct Router: Sendable {
 
     private var routes: [Route] = []
 
+    /// A contract's path prefix (`/pipeline-promotions`): a request under it that no route
+    /// takes (`/pipeline-promotions/a/b`, a wrong method) is answered in that contract's shape,
+    /// with its token transports, not in the runner's.
+    struct Fallback: Sendable {
+        var segments: [Substring]
+        var acceptsBasic: Bool
+        var refusalShape: @Sendable (APIServer.AccessRefusal, HTTPRequest) -> HTTPResponse
+        /// The answer to a request no route takes: 404, or 405 when `allowed` methods take its path.
+        var miss: @Sendable (HTTPRequest, _ allowed: [String]) -> HTTPResponse
+    }
+
+    private var fallbacks: [Fallback] = []
+
     public init() {}
 
     /// Adds a route; `access` is the method's default (`Access.default(for:)`) unless given.
@@ -65,6 +78,11 @@ public struct Router: Sendable {
         routes.append(route)
     }
 
+    /// Adds a contract's fallback for the paths under `prefix` (the first one added wins).
+    mutating func addFallback(_ fallback: Fallback) {
+        fallbacks.append(fallback)
+    }
+
     public enum Match {
         case found(Route, [String: String])
         case methodNotAllowed(allowed: [String])
@@ -80,17 +98,27 @@ public struct Router: Sendable {
 
     public func match(method: String, path: String) -> Match {
         let parts = Array(path.split(separator: "/", omittingEmptySubsequences: false).dropFirst())
-        // A trailing slash or an empty segment names nothing.
-        guard !parts.contains(where: \.isEmpty) || path == "/" else { return .notFound }
         var allowed: [String] = []
-        for route in routes where route.segments.count == parts.count {
-            guard let captures = Self.captures(route.segments, parts) else { continue }
-            if route.method == method || (method == "HEAD" && route.method == "GET") {
-                return .found(route, captures)
+        // A trailing slash or an empty segment names nothing.
+        if !parts.contains(where: \.isEmpty) || path == "/" {
+            for route in routes where route.segments.count == parts.count {
+                guard let captures = Self.captures(route.segments, parts) else { continue }
+                if route.method == method || (method == "HEAD" && route.method == "GET") {
+                    return .found(route, captures)
+                }
+                allowed.append(route.method)
             }
-            allowed.append(route.method)
         }
-        return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed: allowed)
+        guard let fallback = fallbacks.first(where: { parts.starts(with: $0.segments) }) else {
+            return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed: allowed)
+        }
+        let miss = fallback.miss, methods = allowed
+        var route = Route(method: method, pattern: "/" + fallback.segments.joined(separator: "/") + "/…",
+                          access: .default(for: method), name: "unmatched",
+                          handler: { request, _ in miss(request, methods) }, segments: [])
+        route.acceptsBasic = fallback.acceptsBasic
+        route.refusalShape = fallback.refusalShape
+        return .found(route, [:])
     }
 
     static func captures(_ pattern: [Substring], _ parts: [Substring]) -> [String: String]? {

@@ -122,6 +122,7 @@ extension DecodingContext {
             return .array(items.compactMap { template($0, what) })
         case .mapping(let pairs):
             if pairs.contains(where: { $0.name == "for_each" }) { return loop(node, what).map(ContractTemplate.each) }
+            if pairs.contains(where: { $0.name == "if" }) { return choice(node, what) }
             var members: [(key: String, value: ContractTemplate)] = []
             for pair in pairs {
                 guard let value = template(pair.value, "'\(pair.name)' of \(what)") else { continue }
@@ -134,6 +135,16 @@ extension DecodingContext {
             }
             return expression(node, what).map(ContractTemplate.value)
         }
+    }
+
+    /// `{if: CONDITION, then: T, else: T}` (`else` left out: `null`).
+    private mutating func choice(_ node: YAMLNode, _ what: String) -> ContractTemplate? {
+        guard let f = fields(node, "a choice of \(what)", allowed: ["if", "then", "else"]),
+              let conditionNode = f["if"], let condition = expression(conditionNode, "'if' of \(what)"),
+              let thenNode = require(f, "then", "the choice of \(what)"),
+              let then = template(thenNode, "'then' of \(what)") else { return nil }
+        let otherwise = f["else"].flatMap { template($0, "'else' of \(what)") }
+        return .choice(condition: condition, then: then, otherwise: otherwise)
     }
 
     private mutating func loop(_ node: YAMLNode, _ what: String) -> ContractLoop? {

@@ -353,17 +353,19 @@ def main():
         call("200 the caller's restores", "GET", "/api/br/list/{type}", "/api/br/list/restore", expect=200)
         contract_routes(spec, server, tokens, call)
 
-        # promotion (its own route): a failed run, its failed step's log, a retry from it
-        call("400 INVALID_APP", "POST", "/pipeline-promotions", expect=400, code="INVALID_APP", body={"source_app": "X", "targets": ["my-app-staging"]})
-        promo = call("202 promotion of an unknown source app", "POST", "/pipeline-promotions", expect=202,
-                     body={"source_app": "no-such-app", "targets": ["my-app-staging"]})
+        # promotion through the runner's own routes (its contract's, /pipeline-promotions, are
+        # Tests/E2E/contract-001.py's): a failed run, its failed step's log, a retry from it
+        promo_launch = "/api/v1/pipelines/promotion/runs"
+        call("400 INVALID_APP", "POST", "/api/v1/pipelines/{name}/runs", promo_launch, expect=400, code="INVALID_APP",
+             body={"params": {"source_app": "X", "targets": ["my-app-staging"]}})
+        promo = call("202 promotion of an unknown source app", "POST", "/api/v1/pipelines/{name}/runs", promo_launch,
+                     expect=202,
+                     body={"params": {"source_app": "no-such-app", "targets": ["my-app-staging"]}})
         promo_id = promo.get("run_id", "none")
-        run = wait(promo_id, "/pipeline-promotions/{id}")
+        run = wait(promo_id)
         failed_step = next((s["name"] for s in run.get("steps", []) if s.get("status") == "failed"), "none")
         check("the promotion failed at a step", run.get("status") == "failed" and failed_step != "none", run.get("status"))
         call("200 the failed step's log", "GET", log_template, f"/api/v1/runs/{promo_id}/steps/{failed_step}/log", expect=200)
-        call("404 PROMOTION_NOT_FOUND", "GET", "/pipeline-promotions/{id}", "/pipeline-promotions/20991231-000000-000000", expect=404,
-             code="PROMOTION_NOT_FOUND")
         retried = call("202 retry from the failed step", "POST", retry_template, f"/api/v1/runs/{promo_id}/retry", expect=202)
         wait(retried.get("run_id", "none"))
 

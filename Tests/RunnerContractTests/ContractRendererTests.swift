@@ -35,7 +35,13 @@ import Testing
                 zipFilePath: "run.status == 'COMPLETED' ? steps.archive.outputs.zip : null"
                 destDir: params.dirPath
                 steps: {for_each: steps, only: [archive], item: {name: step.name, status: step.status}}
-                targets: {for_each: steps.promote, item: {app: step.item, id: step.id}}
+                targets:
+                  for_each: steps.promote
+                  item:
+                    app: step.item
+                    id: step.id
+                    release: {if: "step.state == 'succeeded'", then: {id: step.outputs.release}, else: null}
+                    error: {if: "step.state == 'failed'", then: [step.name]}
         steps:
           - name: archive
             run: echo archive
@@ -104,6 +110,43 @@ import Testing
         guard case .array(let targets)? = job["targets"] else { Issue.record("targets is not a list"); return }
         #expect(targets.map { $0["app"] } == [.string("a"), .string("b")])
         #expect(Set(targets.compactMap { $0["id"]?.string }).count == 2, "each instance has its own id")
+    }
+
+    /// `{if, then, else}`: an object where the condition holds, the `else` (here `null`) or
+    /// `null` where it does not — what a ternary cannot do, since it only chooses values.
+    @Test func aChoiceWritesAWholeObjectOrNull() throws {
+        var facts = Self.run(.running, finished: false)
+        facts.stored.steps[2].status = .succeeded
+        facts.stored.steps[2].outputs = ["release": "r2"]
+        let job = try Self.render(facts)
+        guard case .array(let targets)? = job["targets"] else { Issue.record("targets is not a list"); return }
+        #expect(targets.map { $0["release"] } == [.null, .object(["id": .string("r2")])])
+        #expect(targets.map { $0["error"] } == [.array([.string("promote[a]")]), .null])
+    }
+
+    /// A choice's condition is a boolean expression over what its place reads, and it takes
+    /// only `if`, `then`, `else`.
+    @Test func aChoiceIsChecked() {
+        let yaml = """
+            version: 1
+            name: jobs
+            api:
+              routes:
+                - method: GET
+                  path: /api/jobs/{jobId}
+                  operation: show
+                  response:
+                    a: {if: run.id, then: 1}
+                    b: {if: "run.nope == 'x'", then: 1}
+                    c: {if: "run.id == 'x'", then: 1, elsif: 2}
+                    d: {if: "run.id == 'x'", else: 2}
+            steps:
+              - {name: work, run: echo work}
+            """
+        let result = PipelineLoader.load(bytes: Array(yaml.utf8), file: "jobs.yaml")
+        let found = result.diagnostics.map { "\($0.location?.line ?? 0) \($0.code.rawValue)" }
+        #expect(found == ["9 RUN2028", "10 RUN2011", "11 RUN2001", "12 RUN2004"],
+                "\(result.diagnostics.map(\.message))")
     }
 
     @Test func keysKeepTheOrderTheYAMLWroteThem() throws {

@@ -58,6 +58,34 @@ import Testing
         #expect(r.match(method: "GET", path: "/nope").access(method: "GET") == .role(.viewer))
         #expect(r.match(method: "DELETE", path: "/runs").access(method: "DELETE") == .role(.operator))
     }
+
+    /// Under a contract's prefix, a path no route takes (a `%2F` decoded into a segment, a
+    /// trailing slash, a wrong method) reaches the contract's answer, with its token transports;
+    /// elsewhere a miss stays the runner's 404.
+    @Test func aContractsPrefixAnswersItsMisses() {
+        var r = router
+        let refused: @Sendable (APIServer.AccessRefusal, HTTPRequest) -> HTTPResponse = { _, _ in
+            HTTPResponse(status: 401, body: [])
+        }
+        r.add("GET", "/promotions/{id}", access: .role(.viewer), basic: true, refusal: refused,
+              { _, c in HTTPResponse(status: 200, body: Array("promotion \(c["id"]!)".utf8)) })
+        r.addFallback(Router.Fallback(segments: ["promotions"], acceptsBasic: true,
+                                      refusalShape: refused,
+                                      miss: { _, allowed in HTTPResponse(status: allowed.isEmpty ? 404 : 405,
+                                                                         body: Array("miss \(allowed)".utf8)) }))
+        #expect(body(r.match(method: "GET", path: "/promotions/7")) == "promotion 7")
+        for path in ["/promotions/../etc", "/promotions/", "/promotions/7/x", "/promotions"] {
+            guard case .found(let route, _) = r.match(method: "GET", path: path), route.acceptsBasic,
+                  route.refusalShape != nil, route.metricName(for: "GET") == "unmatched" else {
+                Issue.record("\(path) should reach the contract's miss"); continue
+            }
+            #expect(body(r.match(method: "GET", path: path)) == "miss []", "\(path)")
+        }
+        #expect(body(r.match(method: "DELETE", path: "/promotions/7")) == "miss [\"GET\"]")
+        guard case .notFound = r.match(method: "GET", path: "/promotionsx/7") else {
+            Issue.record("not under the prefix"); return
+        }
+    }
 }
 
 /// The server over real HTTP (URLSession on loopback).

@@ -620,6 +620,21 @@ PY
   check "per-target error_message, like Heroku's promotion targets" contains "$(out targets)" '"app": "my-app-production", "status": "failed", "release": null, "error_message": "Release could not be created on my-app-production: the app is in maintenance mode"'
   check "production still runs its previous release" eq "$(readlink "$apps/my-app-production/current")" "$production_before"
 
+  # Heroku names apps by id (001:L146): the UUIDs the demo setup wrote in each app.json
+  local dev_id staging_id
+  dev_id=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["id"])' "$apps/my-app-development/app.json")
+  staging_id=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["id"])' "$apps/my-app-staging/app.json")
+  begin_run "$file" source_app="$dev_id" targets="$staging_id"
+  run_step resolve_source && run_step -i "$staging_id" promote && run_step report || return 1
+  check "apps named by their ids: staging (by id) runs a copy of the development release" \
+    eq "$(out summary)|$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["source"]["app"])' \
+      "$apps/my-app-staging/current/release.json")" "my-app-staging=succeeded|my-app-development"
+  local unknown_id
+  unknown_id=$(printf '%s' "$dev_id" | tr '0-9a-f' '1-9a-f0')   # every digit moved on: no app's id
+  begin_run "$file" source_app="$unknown_id" targets="$staging_id"
+  run_step -x 1 resolve_source || return 1
+  check "an id no app has fails clearly" contains "$(err)" "source app '$unknown_id' does not exist"
+
   begin_run "$file" source_app=no-such-app targets=my-app-staging
   run_step -x 1 resolve_source || return 1
   check "an unknown source app fails clearly" contains "$(err)" "source app 'no-such-app' does not exist"

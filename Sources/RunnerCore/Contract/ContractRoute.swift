@@ -129,13 +129,16 @@ public enum BodyPathStep: Hashable, Sendable {
     }
 }
 
-/// A response or error body: a YAML object whose leaves are expressions, lists, and loops
-/// (`{for_each: steps, only: [a, b], item: {...}}`).
+/// A response or error body: a YAML object whose leaves are expressions, lists, loops
+/// (`{for_each: steps, only: [a, b], item: {...}}`) and choices (`{if: c, then: {...}, else: null}`).
 public indirect enum ContractTemplate: Sendable {
     case value(ParsedExpression)
     case object([(key: String, value: ContractTemplate)])
     case array([ContractTemplate])
     case each(ContractLoop)
+    /// `{if: CONDITION, then: T, else: T}`: a whole object (or list) or another, where an
+    /// expression can only choose a value (Heroku's `release: {id} | null`); no `else`: `null`.
+    case choice(condition: ParsedExpression, then: ContractTemplate, otherwise: ContractTemplate?)
 }
 
 /// `{for_each: runs | steps | steps.NAME, only: [STEP, ...], item: TEMPLATE}`.

@@ -3,7 +3,7 @@
 /// place can read — so a contract never answers a runtime `null` for a misspelt field.
 extension PipelineValidator {
     /// Paths of the runner's own API a contract route may not take.
-    static let reservedPrefixes = ["/api/v1/pipelines", "/api/v1/runs", "/api/v1/audit", "/api/v1/openapi.json",
+    public static let reservedPrefixes = ["/api/v1/pipelines", "/api/v1/runs", "/api/v1/audit", "/api/v1/openapi.json",
                                    "/healthz", "/metrics"]
 
     mutating func checkContract() {
@@ -110,14 +110,20 @@ extension PipelineValidator {
 
     static func pathReads(_ template: ContractTemplate) -> [String] {
         switch template {
-        case .value(let expression):
-            return expression.root.references.compactMap {
-                if case .field(let path) = $0.reference, path.count == 3, path[0] == "request", path[1] == "path" { path[2] }
-                else { nil }
-            }
+        case .value(let expression): return pathReads(expression)
         case .object(let members): return members.flatMap { pathReads($0.value) }
         case .array(let items): return items.flatMap(pathReads)
         case .each(let loop): return pathReads(loop.item)
+        case .choice(let condition, let then, let otherwise):
+            return pathReads(condition) + pathReads(then) + (otherwise.map(pathReads) ?? [])
+        }
+    }
+
+    private static func pathReads(_ expression: ParsedExpression) -> [String] {
+        expression.root.references.compactMap {
+            guard case .field(let path) = $0.reference, path.count == 3, path[0] == "request", path[1] == "path"
+            else { return nil }
+            return path[2]
         }
     }
 
@@ -133,6 +139,11 @@ extension PipelineValidator {
             for item in items { checkTemplate(item, place: place, owner: owner, allowsRuns: allowsRuns) }
         case .each(let loop):
             checkLoop(loop, place: place, owner: owner, allowsRuns: allowsRuns)
+        case .choice(let condition, let then, let otherwise):
+            let scope = contractScope(place, owner: "'if' of \(owner)")
+            diagnostics += ExpressionChecker.check(condition, in: scope, expecting: .bool)
+            checkTemplate(then, place: place, owner: owner, allowsRuns: allowsRuns)
+            if let otherwise { checkTemplate(otherwise, place: place, owner: owner, allowsRuns: allowsRuns) }
         }
     }
 

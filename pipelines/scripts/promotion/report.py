@@ -30,13 +30,14 @@ def load(path):
 
 
 results = []
-for target in targets:
+for target in targets:  # each as the request named it: an app id or name
     record = load(os.path.join(records_dir, f"{target}.json")) if "/" not in target else None
     record = record or {"app": target, "status": "failed", "release": None, "error_message": "the promotion did not reach this target"}
-    if record.get("status") == "succeeded":
-        running = load(os.path.join(APPS_ROOT, target, "current", "release.json")) or {}
+    app = str(record.get("app") or target)
+    if record.get("status") == "succeeded" and "/" not in app:
+        running = load(os.path.join(APPS_ROOT, app, "current", "release.json")) or {}
         if running.get("promotion") != run:
-            record = dict(record, status="failed", error_message=f"{target} no longer runs {record.get('release')}")
+            record = dict(record, status="failed", error_message=f"{app} no longer runs {record.get('release')}")
     results.append({k: record.get(k) for k in ("app", "status", "release", "error_message")})
     print(f"{target}: {record['status']}" + (f" ({record.get('release')})" if record.get("release") else "")
           + (f": {record['error_message']}" if record.get("error_message") else ""))
