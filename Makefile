@@ -25,7 +25,8 @@ apt-deps:
 
 # check-jsonschema validates the pipeline schema against the loader; PyYAML reads the example
 # pipelines in Tests/Scripts/seed-scripts.sh; openapi-spec-validator, jsonschema and
-# schemathesis check schemas/openapi.yaml against the live server (Tests/E2E/openapi-check.py).
+# schemathesis check the OpenAPI document the server answers (schemas/openapi.yaml and the
+# pipelines' generated routes) against the live server (Tests/E2E/openapi-check.py).
 PY_PACKAGES := check-jsonschema pyyaml openapi-spec-validator jsonschema referencing schemathesis
 py-deps:
 	@python3 -c "import check_jsonschema, yaml, openapi_spec_validator, jsonschema, referencing, schemathesis" 2>/dev/null || { \

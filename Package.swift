@@ -71,6 +71,10 @@ let package = Package(
         /// One request with libcurl (whose setopt is variadic): method, URL, headers, body.
         .target(name: "CCurlShim", dependencies: ["CCurl", "CShimSupport"]),
 
+        /// `schemas/openapi.yaml` (the runner's own routes) compiled in with C23 `#embed`: one
+        /// source for the document, and the binary stays one file (docs/DECISIONS.md, OpenAPI).
+        .target(name: "COpenAPI"),
+
         /// posix_spawn with a process group, a working directory and no inherited descriptors
         /// (GNU extensions Swift cannot see).
         .target(name: "CProcess"),
@@ -86,8 +90,9 @@ let package = Package(
         .target(name: "RunnerJSON", dependencies: ["RunnerCore"]),
 
         /// API contracts declared in pipelines: a request mapped to params, a template rendered
-        /// over a run (pure: the server gathers the facts).
-        .target(name: "RunnerContract", dependencies: ["RunnerCore", "RunnerJSON"]),
+        /// over a run (pure: the server gathers the facts); the OpenAPI document of the runner's
+        /// routes and the pipelines' (its generic part read from `COpenAPI` with `RunnerYAML`).
+        .target(name: "RunnerContract", dependencies: ["COpenAPI", "RunnerCore", "RunnerJSON", "RunnerYAML"]),
 
         // MARK: - Adapters
 

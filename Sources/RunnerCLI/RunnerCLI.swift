@@ -50,6 +50,7 @@ public enum RunnerCLI {
         Command(spec: HookCommand.spec, run: { _, _ in .usage }, subcommands: HookCommand.subcommands),
         Command(spec: GCCommand.spec, run: GCCommand.run),
         Command(spec: ServeCommand.spec, run: ServeCommand.run),
+        Command(spec: OpenAPICommand.spec, run: OpenAPICommand.run),
         Command(spec: TokenCommand.spec, run: { _, _ in .usage }, subcommands: TokenCommand.subcommands),
         Command(spec: AuditCommand.spec, run: AuditCommand.run),
         Command(spec: TriggerCommand.spec, run: TriggerCommand.run),

@@ -18,7 +18,7 @@ extension APIServer {
         switch RequestMapping.params(entry.route, body: request.body, path: captures, query: request.query) {
         case .success(let params):
             launch.params = LaunchRequest.given(params)
-            facts.params = params.filter { loaded.pipeline.pipeline.param(named: $0.key)?.isSecret == false }
+            facts.params = Self.shownInErrors(params, of: loaded.pipeline.pipeline)
         case .failure(let problem):
             let spec = problem.param.flatMap { loaded.pipeline.pipeline.param(named: $0) }
             let code = problem.condition == .badRequest ? DiagnosticCode.invalidBody.rawValue
@@ -67,6 +67,21 @@ extension APIServer {
         case .keyInFlight:
             return error(.idempotencyKeyInFlight, .idempotencyKeyInFlight,
                          "the first request with this Idempotency-Key is still being processed")
+        }
+    }
+
+    /// The params as a client sent them, for error templates: secret ones left out; a value
+    /// of another type than the param's (a list for a path) as its text, so that
+    /// `'Invalid path. path:' + params.zipFilePath` still writes what was sent.
+    static func shownInErrors(_ params: [String: Value], of pipeline: Pipeline) -> [String: Value] {
+        params.reduce(into: [:]) { shown, param in
+            guard let spec = pipeline.param(named: param.key), !spec.isSecret else { return }
+            switch (spec.kind.expressionType, param.value) {
+            case (.string, .string), (.number, .int), (.number, .number), (.bool, .bool), (.list, .list), (_, .null):
+                shown[param.key] = param.value
+            default:
+                shown[param.key] = .string(param.value.displayText)
+            }
         }
     }
 

@@ -23,12 +23,15 @@ public final class APIServer: @unchecked Sendable {
     let eventHub = EventHub()
     private var currentRouter = Router()
     var router: Router { lock.withLock { currentRouter } }
-
+    /// `GET /api/v1/openapi.json`: made at each load, for the routes then served.
+    private var currentOpenAPI = HTTPResponse(status: 200, body: [])
+    var openAPIDocument: HTTPResponse { lock.withLock { currentOpenAPI } }
 
     public init(pipelinesDirectory: String, service: RunService) {
         self.directory = pipelinesDirectory
         self.service = service
         currentRouter = routes(aliases: [], contracts: [])
+        currentOpenAPI = Self.openAPI(of: [:], aliases: [], contracts: [])
     }
 
     // MARK: - Pipelines
@@ -37,6 +40,27 @@ public final class APIServer: @unchecked Sendable {
     /// (they are left out; the others are served). Replaces what was loaded before.
     @discardableResult
     public func reload() -> [(file: String, diagnostics: [Diagnostic])] {
+        let served = Self.load(directory)
+        let router = routes(aliases: served.aliases, contracts: served.contracts)
+        let openAPI = Self.openAPI(of: served.loaded, aliases: served.aliases, contracts: served.contracts)
+        lock.withLock {
+            pipelines = served.loaded
+            currentRouter = router
+            currentOpenAPI = openAPI
+        }
+        return served.problems
+    }
+
+    /// What a directory serves: its pipelines that load, their alias and contract routes, and
+    /// the diagnostics of what is left out.
+    struct Served {
+        var loaded: [String: LoadedPipeline]
+        var aliases: [(path: String, pipeline: String)]
+        var contracts: [ContractEndpoint]
+        var problems: [(file: String, diagnostics: [Diagnostic])]
+    }
+
+    static func load(_ directory: String) -> Served {
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
             .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
         var loaded: [String: LoadedPipeline] = [:]
@@ -66,12 +90,7 @@ public final class APIServer: @unchecked Sendable {
         }
         let aliases = Self.aliases(of: loaded, problems: &problems)
         let contracts = ContractEndpoint.endpoints(of: loaded, aliases: aliases, problems: &problems)
-        let router = routes(aliases: aliases, contracts: contracts)
-        lock.withLock {
-            pipelines = loaded
-            currentRouter = router
-        }
-        return problems
+        return Served(loaded: loaded, aliases: aliases, contracts: contracts, problems: problems)
     }
 
     /// Alias routes declared by the pipelines (`triggers.api.path`); the first one wins.
@@ -212,6 +231,7 @@ public final class APIServer: @unchecked Sendable {
         r.add("GET", "/healthz", access: .open) { [unowned self] _, _ in health() }
         r.add("GET", "/metrics") { [unowned self] _, _ in metricsText() }
         r.add("GET", "/api/v1/pipelines") { [unowned self] _, _ in listPipelines() }
+        r.add("GET", "/api/v1/openapi.json") { [unowned self] _, _ in openAPIDocument }
         r.add("GET", "/api/v1/pipelines/{name}") { [unowned self] _, c in showPipeline(c["name"]!) }
         r.add("POST", "/api/v1/pipelines/{name}/runs") { [unowned self] request, c in
             launch(c["name"]!, request, flatBody: false)

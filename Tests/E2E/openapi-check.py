@@ -1,24 +1,29 @@
 #!/usr/bin/env -S python3 -B
-"""schemas/openapi.yaml against the server that `runner serve` is today.
+"""The OpenAPI document `runner serve` answers (GET /api/v1/openapi.json: schemas/openapi.yaml
+with the routes of the pipelines served, generated from their YAML) against the server itself.
 
-  a. the document is valid OpenAPI 3.1 (openapi-spec-validator);
+  a. the document is valid OpenAPI 3.1 (openapi-spec-validator), the one `runner openapi
+     pipelines` prints, with every route of the server and every contract route of pipelines/;
   b. `runner serve --pipelines pipelines` answers real requests — health, metrics, pipelines,
      a docs-publish launch (targetRef=HEAD) polled to its end, a 409 conflict, runs list and
      pages, run detail, step log, cancel of a finished run (409), retry (409, 202, 400), audit
-     (admin), a pipeline's own route (promotion), a cancelled backup, a failed promotion and its
-     retry, Idempotency-Key replay and 422, a hook's launch (trigger hook), Server-Sent Events (live,
+     (admin), the pipelines' own routes, the contract routes of backup and restore (launch,
+     list, status, a cancel while running and while queued, their errors in their contract's
+     shape; then every contract route's 401, 403, 404 and unknown selector), a failed
+     promotion and its retry,
+     Idempotency-Key replay and 422, a hook's launch (trigger hook), Server-Sent Events (live,
      history, resumed; each event's data against its schema), and 400, 401, 403, 404, 405 and
      413 — with a status the
      operation documents and a body that its schema for that status accepts (jsonschema, draft
      2020-12, `$ref`s resolved in the document); then every run the server holds, listed and
      shown;
-  c. schemathesis fuzzes the routes (not /metrics, and not the launches of backup and restore,
-     whose steps are slow) with an operator token: no 5xx, every status documented, every
-     body conforming.
+  c. schemathesis fuzzes every route but /metrics, contract routes included, with an operator
+     token: no 5xx, every status documented, every body conforming.
 
 Usage: Tests/E2E/openapi-check.py [RUNNER]   (default .build/debug/runner). Exit 0 = all passed.
 Environment: OPENAPI_CHECK_EXAMPLES (schemathesis examples per operation, 60), OPENAPI_CHECK_FUZZ_TIMEOUT
-(seconds, 150), OPENAPI_CHECK_SEED, OPENAPI_CHECK_SPEC (another copy of the document, to see a drift caught).
+(seconds, 150), OPENAPI_CHECK_SEED, OPENAPI_CHECK_SPEC (a document to check instead of the served one, to see a
+drift caught).
 Needs: openapi-spec-validator, jsonschema, PyYAML, schemathesis (`make py-deps`).
 """
 import json
@@ -32,7 +37,7 @@ import time
 import urllib.parse
 
 from runner_e2e import ROOT, TERMINAL, ServeProcess, Work, check, checks
-SPEC_PATH = os.path.abspath(os.environ.get("OPENAPI_CHECK_SPEC") or os.path.join(ROOT, "schemas", "openapi.yaml"))
+SPEC_OVERRIDE = os.environ.get("OPENAPI_CHECK_SPEC")
 BASE = "urn:runner:openapi"
 # schemathesis: examples per operation and a hard limit on the whole step (seconds).
 FUZZ_EXAMPLES = int(os.environ.get("OPENAPI_CHECK_EXAMPLES", "60"))
@@ -144,7 +149,12 @@ def conforms(spec, reply, method, template, response_pointer=None):
         schema_pointer = pointer + spec.pointer("content", media, "schema")
         if reply.body is None:
             return problems + ["the body is not JSON" if media == "application/json" else "the body is not UTF-8 text"]
-        problems += spec.errors(schema_pointer, reply.body)
+        if media.startswith("text/event-stream"):
+            # The schema is one event's (its data's own schema is checked by sse()).
+            for n, fields in enumerate(events_of(reply.body)):
+                problems += [f"event {n + 1}: {e}" for e in spec.errors(schema_pointer, dict(fields, event=fields.get("event", "message")))]
+        else:
+            problems += spec.errors(schema_pointer, reply.body)
     elif reply.raw:
         problems.append(f"a body where none is documented: {reply.raw[:100]!r}")
     for name in response.get("headers", {}):
@@ -162,20 +172,7 @@ def conforms(spec, reply, method, template, response_pointer=None):
 
 def main():
     started = time.time()
-    print("openapi-check: schemas/openapi.yaml")
-    # --- a. the document itself
-    try:
-        spec = Spec(SPEC_PATH)
-        validate_spec(spec.doc)
-        check("schemas/openapi.yaml is valid OpenAPI 3.1 (openapi-spec-validator)", spec.doc.get("openapi", "").startswith("3.1"))
-    except Exception as error:  # noqa: BLE001 - any failure here is the check's answer
-        check("schemas/openapi.yaml is valid OpenAPI 3.1 (openapi-spec-validator)", False, f"{type(error).__name__}: {str(error)[:600]}")
-        checks.finish("openapi-check")
-    check("every route of the server (APIServer.routes) is in the document",
-          {"/healthz", "/metrics", "/api/v1/pipelines", "/api/v1/pipelines/{name}", "/api/v1/pipelines/{name}/runs", "/api/v1/runs",
-           "/api/v1/runs/{id}", "/api/v1/runs/{id}/cancel", "/api/v1/runs/{id}/retry", "/api/v1/runs/{id}/steps/{step}/log",
-           "/api/v1/runs/{id}/events", "/api/v1/audit"} <= set(spec.doc["paths"]), sorted(spec.doc["paths"]))
-
+    print("openapi-check: GET /api/v1/openapi.json")
     with Work("openapi-check.") as folder, Server(folder.dir) as server:
         work = folder.dir
         tokens = {role: server.new_token(role, f"openapi-{role}") for role in ("viewer", "operator", "admin")}
@@ -186,6 +183,7 @@ def main():
         server.token = tokens["operator"]
         server.start()
         print(f"  (runner serve on 127.0.0.1:{server.port})")
+        spec, spec_path = document(server, tokens["viewer"], work)
 
         def call(name, method, template, path=None, expect=None, code=None, response=None, **kwargs):
             """One request, checked against the document; `expect` the status, `code` the error code."""
@@ -325,25 +323,32 @@ def main():
         if reply.status == 202:
             wait(reply.get("run_id", "none"))
 
-        # backup: queued behind another, cancel while running (202) and while queued
-        backup_path = "/api/v1/pipelines/backup/runs"
-        backup = call("202 backup", "POST", launch_template, backup_path, expect=202, body={"params": {"dirPath": "openapi"}})
-        backup_id = backup.get("run_id", "none")
-        second = call("202 a second backup waits its turn (queue)", "POST", launch_template, backup_path, expect=202,
-                      body={"params": {"dirPath": "openapi-2"}})
+        # backup and restore (contract routes, seed 003): a second backup waits its turn; both
+        # are cancelled through the contract (the running one, the waiting one), which answers
+        # once the run has ended; then their errors, each in the contract's shape
+        status_t, cancel_t = "/api/br/status/{type}/{jobId}", "/api/br/cancel/{type}/{jobId}"
+        backup = call("200 backup {jobId, uid, type}", "POST", "/api/backup", expect=200, body={"dirPath": "openapi"})
+        backup_id = backup.get("jobId", "none")
+        check("the launch answers the job's id, its caller and its type",
+              backup.get("uid") == "openapi-operator" and backup.get("type") == "backup", backup)
+        second = call("200 a second backup waits its turn (queue)", "POST", "/api/backup", expect=200, body={"dirPath": "openapi-2"})
         wait(backup_id, statuses={"running"} | TERMINAL)
         call("409 RUN4003 retry of a run that has not finished", "POST", retry_template, f"/api/v1/runs/{backup_id}/retry",
              expect=409, code="RUN4003")
-        reply = call("202 cancel of the running backup", "POST", "/api/v1/runs/{id}/cancel", f"/api/v1/runs/{backup_id}/cancel", expect=202)
-        check("cancel_requested, status running", reply.get("cancel_requested") is True and reply.get("status") == "running", reply)
-        call("202 cancel of the waiting one", "POST", "/api/v1/runs/{id}/cancel", f"/api/v1/runs/{second.get('run_id')}/cancel", expect=202)
-        run = wait(backup_id)
-        check("the backup ends cancelled", run.get("status") == "cancelled", run.get("status"))
-        wait(second.get("run_id", "none"))
-        call("400 INVALID_PATH", "POST", launch_template, backup_path, expect=400, code="INVALID_PATH",
-             body={"params": {"dirPath": "../up"}})
-        call("400 INVALID_PATH", "POST", launch_template, "/api/v1/pipelines/restore/runs", expect=400, code="INVALID_PATH",
-             body={"params": {"zipFilePath": "x.tar"}})
+        call("200 the running backup", "GET", status_t, f"/api/br/status/backup/{backup_id}", expect=200)
+        call("200 the caller's backups", "GET", "/api/br/list/{type}", "/api/br/list/backup", expect=200)
+        for job, what in ((backup_id, "the running backup"), (second.get("jobId", "none"), "the waiting one")):
+            reply = call(f"200 cancel of {what}", "POST", cancel_t, f"/api/br/cancel/backup/{job}", expect=200)
+            check(f"{what} is CANCELED when the cancel answers", reply.get("status") == "CANCELED", reply)
+        call("400 cancel of a finished job (cannot_cancel)", "POST", cancel_t, f"/api/br/cancel/backup/{backup_id}", expect=400)
+        call("400 INVALID_PATH", "POST", "/api/backup", expect=400, body={"dirPath": "../up"})
+        call("400 an unknown field", "POST", "/api/backup", expect=400, body={"dirPath": "x", "extra": 1})
+        call("400 a body that is not JSON", "POST", "/api/backup", expect=400, raw=b"nope")
+        call("404 an unknown job", "GET", status_t, "/api/br/status/backup/20991231-000000-000000", expect=404)
+        call("404 a backup's job under restore", "GET", status_t, f"/api/br/status/restore/{backup_id}", expect=404)
+        call("404 INVALID_PATH: no such zip", "POST", "/api/restore", expect=404, body={"zipFilePath": "x.zip"})
+        call("200 the caller's restores", "GET", "/api/br/list/{type}", "/api/br/list/restore", expect=200)
+        contract_routes(spec, server, tokens, call)
 
         # promotion through the runner's own routes (its contract's, /pipeline-promotions, are
         # Tests/E2E/contract-001.py's): a failed run, its failed step's log, a retry from it
@@ -412,8 +417,81 @@ def main():
 
         # --- c. schemathesis
         print(f"  (live checks took {time.time() - started:.0f}s; schemathesis next, at most {FUZZ_TIMEOUT}s)")
-        fuzz(server, tokens["operator"], work)
+        fuzz(server, tokens["operator"], work, spec_path)
     checks.finish("openapi-check", f" ({time.time() - started:.0f}s)")
+
+
+def contract_routes(spec, server, tokens, call):
+    """Every contract route of the document, as a client that has it wrong meets it: without a
+    token (401), with a viewer's where an operator is needed (403), with an unknown selector
+    value (400) or run (404) — each answer in the route's own shape."""
+    unknown = "20991231-000000-000000"
+    for template, item in spec.doc["paths"].items():
+        for method, op in item.items():
+            if not isinstance(op, dict) or "contract routes" not in op.get("tags", []):
+                continue
+            values = {p["name"]: (p["schema"].get("enum") or [unknown])[0] for p in op.get("parameters", []) if p.get("in") == "path"}
+            path = template.format(**values)
+            call("401 without a token", method.upper(), template, path, expect=401, token=None)
+            if op.get("x-required-role") == "operator":
+                call("403 a viewer's token", method.upper(), template, path, expect=403, token=tokens["viewer"])
+            for p in op.get("parameters", []):
+                if p.get("in") == "path" and "enum" in p["schema"]:
+                    call(f"400 an unknown {{{p['name']}}}", method.upper(), template,
+                         template.format(**dict(values, **{p["name"]: "nope"})), expect=400)
+            if op.get("x-operation") in ("show", "cancel", "retry"):
+                call("404 an unknown run", method.upper(), template, path, expect=404)
+            for p in op.get("parameters", []):
+                if p.get("in") == "path" and "enum" not in p["schema"]:
+                    call(f"404 a %2F in {{{p['name']}}}", method.upper(), template,
+                         template.format(**dict(values, **{p["name"]: "a%2F..%2Fb"})), expect=404)
+
+
+def document(server, token, work):
+    """a. The document the server answers (or OPENAPI_CHECK_SPEC's), saved for schemathesis:
+    valid, the one `runner openapi` prints, with every route the server has."""
+    reply = server.request("GET", "/api/v1/openapi.json", token=token)
+    check("GET /api/v1/openapi.json: 200 application/json (viewer)", reply.status == 200 and isinstance(reply.body, dict),
+          repr(reply)[:300])
+    path = os.path.join(work, "openapi.json")
+    with open(path, "wb") as f:
+        f.write(reply.raw)
+    printed = server.cli("openapi", server.pipelines)
+    check("`runner openapi pipelines` prints the same document", printed.returncode == 0
+          and printed.stdout.encode() == reply.raw, f"exit {printed.returncode}: {printed.stderr[:300]}")
+    path = os.path.abspath(SPEC_OVERRIDE) if SPEC_OVERRIDE else path
+    try:
+        spec = Spec(path)
+        validate_spec(spec.doc)
+        check("the document is valid OpenAPI 3.1 (openapi-spec-validator)", spec.doc.get("openapi", "").startswith("3.1"))
+    except Exception as error:  # noqa: BLE001 - any failure here is the check's answer
+        check("the document is valid OpenAPI 3.1 (openapi-spec-validator)", False, f"{type(error).__name__}: {str(error)[:600]}")
+        checks.finish("openapi-check")
+    check("every route of the server (APIServer.routes) is in the document",
+          {"/healthz", "/metrics", "/api/v1/pipelines", "/api/v1/pipelines/{name}", "/api/v1/pipelines/{name}/runs", "/api/v1/runs",
+           "/api/v1/runs/{id}", "/api/v1/runs/{id}/cancel", "/api/v1/runs/{id}/retry", "/api/v1/runs/{id}/steps/{step}/log",
+           "/api/v1/runs/{id}/events", "/api/v1/audit", "/api/v1/openapi.json"} <= set(spec.doc["paths"]), sorted(spec.doc["paths"]))
+    contract = {f"{m.upper()} {p}" for p, item in spec.doc["paths"].items() for m, op in item.items()
+                if isinstance(op, dict) and "contract routes" in op.get("tags", [])}
+    expected = {"POST /api/backup", "POST /api/restore", "GET /api/br/list/{type}", "GET /api/br/status/{type}/{jobId}",
+                "POST /api/br/cancel/{type}/{jobId}"}
+    check(f"the contract routes of pipelines/ are in the document ({len(contract)})", expected <= contract, sorted(contract))
+    return spec, path
+
+
+def events_of(text):
+    """The events of a Server-Sent Events stream: each its fields (`id`, `event`, `data`)."""
+    events = []
+    for block in text.split("\n\n"):
+        fields = {}
+        for line in block.split("\n"):
+            if not line or line.startswith(":"):
+                continue
+            key, _, value = line.partition(": ")
+            fields[key] = value
+        if fields:
+            events.append(fields)
+    return events
 
 
 def sse(spec, server, run_id, name, query="", headers=None):
@@ -424,15 +502,7 @@ def sse(spec, server, run_id, name, query="", headers=None):
     problems = conforms(spec, reply, "GET", template)
     kinds = spec.operation("GET", template)["x-events"]
     events = []
-    for block in str(reply.body or "").split("\n\n"):
-        fields = {}
-        for line in block.split("\n"):
-            if not line or line.startswith(":"):
-                continue
-            key, _, value = line.partition(": ")
-            fields[key] = value
-        if not fields:
-            continue
+    for fields in events_of(str(reply.body or "")):
         kind = fields.get("event", "message")
         if kind not in kinds or "data" not in fields or set(fields) - {"id", "event", "data"}:
             problems.append(f"an event not described: {fields}")
@@ -454,20 +524,19 @@ def sse(spec, server, run_id, name, query="", headers=None):
     return events
 
 
-def fuzz(server, token, work):
+def fuzz(server, token, work, spec_path):
     # The same Python as this script's (its packages), not whichever `st` is on PATH.
     probe = subprocess.run([sys.executable, "-m", "schemathesis.cli", "--version"], capture_output=True, text=True)
     if probe.returncode != 0:
         check("schemathesis is installed", False, "python3 -m pip install schemathesis")
         return
     command = [
-        sys.executable, "-m", "schemathesis.cli", "run", SPEC_PATH, "--url", f"http://127.0.0.1:{server.port}",
+        sys.executable, "-m", "schemathesis.cli", "run", spec_path, "--url", f"http://127.0.0.1:{server.port}",
         "-H", f"Authorization: Bearer {token}",
         "--checks", "not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance,"
                     "response_headers_conformance",
-        # /metrics is text; the launches of backup and restore run slow steps (minutes of SQLite
-        # work under BACKUP_THROTTLE_MS) that would outlive the run.
-        "--exclude-path-regex", r"^/(metrics|api/backup|api/restore)$",
+        # /metrics is text.
+        "--exclude-path-regex", r"^/metrics$",
         "--max-examples", str(FUZZ_EXAMPLES), "--seed", FUZZ_SEED, "--generation-database", "none",
         "--request-timeout", "20", "--workers", "1", "--no-color", "--max-failures", "20",
         "--report", "ndjson", "--report-dir", os.path.join(work, "schemathesis"),

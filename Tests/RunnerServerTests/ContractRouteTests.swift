@@ -24,6 +24,7 @@ import Testing
           errors:
             unauthorized: {body: {code: "'UNAUTHORIZED'", errorMessage: error.message}}
             not_found: {status: 404, body: {errorMessage: "'no job ' + request.path.jobId"}}
+            BAD_NAME: {status: 400, body: {errorMessage: "'bad name:' + params.name", code: error.code}}
           routes:
             - method: POST
               path: /jobs/{kind=\(kind)}
@@ -143,6 +144,15 @@ import Testing
         #expect(answer.status == 404)
         #expect(answer.json?["errorMessage"] is String, "\(String(decoding: answer.body, as: UTF8.self))")
         #expect(s.request("GET", "/elsewhere/x/y", as: .operator).code == "RUN6003", "elsewhere, the runner's own shape")
+    }
+
+    /// An error template reads the params as sent: a value of the wrong type as its text.
+    @Test func anErrorTemplateShowsAValueOfTheWrongTypeAsItsText() throws {
+        let s = try Self.server()
+        let answer = s.request("POST", "/jobs/a", as: .operator, body: #"{"spec": {"name": ["a", 1]}}"#)
+        #expect(answer.status == 400)
+        #expect(answer.json?["errorMessage"] as? String == #"bad name:["a", 1]"#,
+                "\(String(decoding: answer.body, as: UTF8.self))")
     }
 
     @Test func aCallerSeesOnlyItsOwnRuns() throws {
