@@ -17,7 +17,7 @@ extension APIServer {
         var facts = requestFacts(request, captures)
         switch RequestMapping.params(entry.route, body: request.body, path: captures, query: request.query) {
         case .success(let params):
-            launch.params = LaunchRequest.given(params)
+            launch.params = Self.launchInputs(params, route: entry.route)
             facts.params = Self.shownInErrors(params, of: loaded.pipeline.pipeline)
         case .failure(let problem):
             let spec = problem.param.flatMap { loaded.pipeline.pipeline.param(named: $0) }
@@ -68,6 +68,20 @@ extension APIServer {
             return error(.idempotencyKeyInFlight, .idempotencyKeyInFlight,
                          "the first request with this Idempotency-Key is still being processed")
         }
+    }
+
+    /// Params read from the path or the query are text, typed as their declaration says
+    /// (`/jobs/3` gives an int param 3), as `-p k=v` is; a body's values are typed already.
+    static func launchInputs(_ params: [String: Value], route: ContractRoute) -> LaunchRequest.Params {
+        let textual = Set(route.params.compactMap { mapping -> String? in
+            if case .body = mapping.source.value { return nil }
+            return mapping.name.value
+        })
+        return .given(params.keys.sorted().compactMap { name in
+            guard let value = params[name] else { return nil }
+            if textual.contains(name), case .string(let text) = value { return (name: name, input: .text(text)) }
+            return (name: name, input: .value(value))
+        })
     }
 
     /// The params as a client sent them, for error templates: secret ones left out; a value

@@ -146,6 +146,33 @@ import Testing
         #expect(s.request("GET", "/elsewhere/x/y", as: .operator).code == "RUN6003", "elsewhere, the runner's own shape")
     }
 
+    /// A param read from the path (or the query) is typed by its declaration, as `-p k=v` is.
+    @Test func pathAndQueryParamsAreTypedByTheirDeclaration() throws {
+        let counted = """
+            version: 1
+            name: counted
+            params:
+              count: {type: int, required: true, max: 10, error: BAD_COUNT}
+              verbose: {type: bool, default: false}
+            api:
+              routes:
+                - method: POST
+                  path: /counted/{n}
+                  operation: launch
+                  params: {count: path.n, verbose: query.verbose}
+                  response: {count: params.count, verbose: params.verbose}
+            steps:
+              - {name: work, run: "true"}
+            """
+        let s = try InProcessServer(pipelines: ["counted.yaml": counted])
+        let three = s.request("POST", "/counted/3", as: .operator, query: ["verbose": "true"])
+        #expect(three.status == 202, "\(String(decoding: three.body, as: UTF8.self))")
+        #expect(three.json?["count"] as? Int == 3 && three.json?["verbose"] as? Bool == true)
+        let word = s.request("POST", "/counted/three", as: .operator)
+        #expect(word.status == 400 && word.code == "BAD_COUNT", "\(String(decoding: word.body, as: UTF8.self))")
+        #expect(s.request("POST", "/counted/11", as: .operator).code == "BAD_COUNT")
+    }
+
     /// An error template reads the params as sent: a value of the wrong type as its text.
     @Test func anErrorTemplateShowsAValueOfTheWrongTypeAsItsText() throws {
         let s = try Self.server()
