@@ -16,10 +16,19 @@ extension APIServer {
                        refusal: { [unowned self] refusal, request in contractRefusal(entry, refusal, request) },
                        { [unowned self] request, captures in contractAnswer(endpoint, request, captures) })
             guard let prefix = endpoint.fallbackPrefix, prefixes.insert(prefix).inserted else { continue }
+            let under = endpoints.filter { $0.fallbackPrefix == prefix }
             router.addFallback(Router.Fallback(
                 segments: prefix, acceptsBasic: basic,
                 refusalShape: { [unowned self] refusal, request in contractRefusal(entry, refusal, request) },
-                miss: { [unowned self] request, allowed in contractMiss(entry, request, allowed: allowed) }))
+                miss: { [unowned self] request, allowed in
+                    // A `%2F` in the last parameter (`/api/br/status/backup/a%2Fb`): that route's
+                    // not-found about the parameter as sent (`a/b`).
+                    if allowed.isEmpty, let (meant, captures) = ContractEndpoint.loose(request, in: under) {
+                        return contractError(meant, .notFound, code: DiagnosticCode.routeNotFound.rawValue,
+                                             message: "no route \(request.path)", facts: requestFacts(request, captures))
+                    }
+                    return contractMiss(entry, request, allowed: allowed)
+                }))
         }
     }
 

@@ -36,6 +36,24 @@ struct ContractEndpoint: Sendable {
         return prefix
     }
 
+    /// The entry a request no route takes was meant for, and its captures: a route of the
+    /// request's method whose segments match the path's when its last segment, a parameter,
+    /// takes the rest of the path (`/api/br/status/{type}/{jobId}` for
+    /// `/api/br/status/backup/a/b`: jobId `a/b`).
+    static func loose(_ request: HTTPRequest, in endpoints: [ContractEndpoint]) -> (Entry, [String: String])? {
+        let parts = request.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        for endpoint in endpoints where endpoint.method == request.method {
+            let segments = endpoint.pattern.split(separator: "/")
+            guard let last = segments.last, last.hasPrefix("{"), parts.count > segments.count else { continue }
+            let head = Array(parts.prefix(segments.count - 1))
+            let rest = parts.dropFirst(segments.count - 1).joined(separator: "/")
+            guard var captures = Router.captures(Array(segments.dropLast()), head) else { continue }
+            captures[String(last.dropFirst().dropLast())] = rest
+            if let entry = endpoint.entry(captures) { return (entry, captures) }
+        }
+        return nil
+    }
+
     /// Who may call it: viewers read, operators launch, cancel and retry.
     var access: Router.Access {
         switch entries.first?.route.operation.value {

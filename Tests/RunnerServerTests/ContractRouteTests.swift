@@ -146,6 +146,15 @@ import Testing
         #expect(s.request("GET", "/elsewhere/x/y", as: .operator).code == "RUN6003", "elsewhere, the runner's own shape")
     }
 
+    /// A `%2F` in the run's id reaches the router as a `/`: the show route's not-found still
+    /// names the id as sent.
+    @Test func anIdWithASlashIsNamedInTheShowRoutesNotFound() throws {
+        let s = try Self.server()
+        let answer = s.request("GET", "/jobs/a/x/y", as: .operator)
+        #expect(answer.status == 404)
+        #expect(answer.json?["errorMessage"] as? String == "no job x/y", "\(String(decoding: answer.body, as: UTF8.self))")
+    }
+
     /// A param read from the path (or the query) is typed by its declaration, as `-p k=v` is.
     @Test func pathAndQueryParamsAreTypedByTheirDeclaration() throws {
         let counted = """
