@@ -108,9 +108,11 @@ extension CronExpression {
                 throw error("'\(word)' stands alone: a macro takes no other fields", at: rest.lowerBound,
                             length: rest.count, hint: "write '\(word)' alone, or 5 fields instead of the macro")
             }
-            // The expansions are valid by construction.
+            // The expansions are a fixed table of valid expressions: never thrown, but an
+            // error rather than a trap if the table were ever wrong.
             guard case .success(let expanded) = CronExpression.parse(expansion) else {
-                preconditionFailure("cron macro \(word) expands to an invalid expression")
+                throw error("cron macro '\(word)' has no valid expansion", at: fields[0].lowerBound,
+                            length: fields[0].count, hint: "write the 5 fields instead of the macro")
             }
             return CronExpression(source: text, minutes: expanded.minutes, hours: expanded.hours,
                                   daysOfMonth: expanded.daysOfMonth, months: expanded.months,
