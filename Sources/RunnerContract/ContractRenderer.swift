@@ -126,7 +126,7 @@ public struct ContractRenderer: Sendable {
     /// `steps.NAME.*`: the step's record; for a for_each step, its instances summed up (the
     /// status a whole step would have, outputs only of a single record).
     private func addStepByName(_ name: String, _ records: [StepRecord], to context: inout EvaluationContext) {
-        let status = Self.summary(records.map(\.status))
+        let status = StepStatus.combined(records.lazy.map(\.status))
         context.stepStatuses[name] = status
         guard records.count == 1, let record = records.first else { return }
         context.stepOutputs[name] = record.outputs
@@ -138,13 +138,6 @@ public struct ContractRenderer: Sendable {
         context.fields[prefix + "started_at"] = time(record.startedAt)
         context.fields[prefix + "finished_at"] = time(record.finishedAt)
         context.fields[prefix + "attempts"] = .int(record.attempts)
-    }
-
-    static func summary(_ statuses: [StepStatus]) -> StepStatus {
-        if statuses.contains(.running) { return .running }
-        if statuses.contains(.queued) { return statuses.allSatisfy { $0 == .queued } ? .queued : .running }
-        for status in [StepStatus.failed, .cancelled, .succeeded] where statuses.contains(status) { return status }
-        return .skipped
     }
 
     func addStep(_ record: StepRecord, run: RunRecord, to context: inout EvaluationContext) {

@@ -139,20 +139,7 @@ extension RunScheduler {
     /// The status of a node that has finished, from its instances; nil while it runs.
     public func nodeStatus(_ node: Int) -> StepStatus? {
         guard nodeIsTerminal[node] else { return nil }
-        let list = nodeInstances[node]
-        if list.isEmpty { return .skipped }
-        var sawFailed = false, sawCancelled = false, sawSucceeded = false
-        for i in list {
-            switch instances[i].status {
-            case .failed: sawFailed = true
-            case .cancelled: sawCancelled = true
-            case .succeeded: sawSucceeded = true
-            default: break
-            }
-        }
-        if sawCancelled { return .cancelled }
-        if sawFailed { return .failed }
-        return sawSucceeded ? .succeeded : .skipped
+        return StepStatus.combined(nodeInstances[node].lazy.map { instances[$0].status })
     }
 
     /// A failure dependents may ignore: `continue_on_error`, or `allow_partial` with some

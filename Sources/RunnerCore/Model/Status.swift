@@ -2,6 +2,29 @@
 public enum StepStatus: String, CaseIterable, Hashable, Sendable, Codable {
     case queued, running, succeeded, failed, skipped, cancelled
 
+    /// A for_each step's status from its instances': queued while all are, running while any
+    /// runs or some are still to run, then cancelled, failed, succeeded, skipped in that order
+    /// (no instances: skipped). What `steps.X.status` reads, in `if` and in contract templates.
+    public static func combined(_ statuses: some Sequence<StepStatus>) -> StepStatus {
+        var queued = false, running = false, cancelled = false, failed = false, succeeded = false, other = false
+        for status in statuses {
+            switch status {
+            case .queued: queued = true
+            case .running: running = true
+            case .cancelled: cancelled = true
+            case .failed: failed = true
+            case .succeeded: succeeded = true
+            case .skipped: other = true
+            }
+        }
+        if queued, !(running || cancelled || failed || succeeded || other) { return .queued }
+        if running || queued { return .running }
+        if cancelled { return .cancelled }
+        if failed { return .failed }
+        if succeeded { return .succeeded }
+        return .skipped
+    }
+
     public var isTerminal: Bool {
         switch self {
         case .queued, .running: false
