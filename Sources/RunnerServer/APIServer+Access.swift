@@ -2,9 +2,10 @@ import FoundationEssentials
 import RunnerCore
 
 extension APIServer {
-    /// Why a request may not go on: 401, 403, or 503 while the store cannot be read. A
-    /// contract route writes it in its own error shape.
-    struct AccessRefusal {
+    /// An error answer before it is written: a refused token (401, 403), a store that failed
+    /// (503 while it may pass, else 500). The runner writes it as `{code, message, hint}`, a
+    /// contract route in its own error shape.
+    struct ErrorAnswer {
         var status: Int
         var code: DiagnosticCode
         var message: String
@@ -20,18 +21,18 @@ extension APIServer {
     /// Checks the request's API token against the role its route needs: nil when the request
     /// may go on (its `actor` set to the token's name). `basic`: the route also takes the token
     /// as the password of HTTP Basic (a contract declaring `auth: [basic]`).
-    func authorize(_ request: inout HTTPRequest, needing needed: Role, basic: Bool = false) -> AccessRefusal? {
+    func authorize(_ request: inout HTTPRequest, needing needed: Role, basic: Bool = false) -> ErrorAnswer? {
         switch AccessTokens.authenticate(request.header("Authorization"), store: service.store, basic: basic) {
         case .failure(.storeUnavailable(let why)):
-            return AccessRefusal(status: 503, code: .stateBusy,
+            return ErrorAnswer(status: 503, code: .stateBusy,
                                  message: "cannot check the API token: the state store is unavailable (\(why))",
                                  headers: [("Retry-After", "1")])
         case .failure(let failure):
-            return AccessRefusal(status: 401, code: .unauthorized, message: failure.message,
+            return ErrorAnswer(status: 401, code: .unauthorized, message: failure.message,
                                  headers: [("WWW-Authenticate", basic ? "Basic realm=\"runner\"" : "Bearer")])
         case .success(let token):
             guard token.role >= needed else {
-                return AccessRefusal(status: 403, code: .forbidden, message: "token '\(token.name)' is "
+                return ErrorAnswer(status: 403, code: .forbidden, message: "token '\(token.name)' is "
                                      + "\(token.role.rawValue); \(request.method) \(request.path) needs \(needed.rawValue)")
             }
             request.actor = token.name

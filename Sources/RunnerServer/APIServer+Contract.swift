@@ -33,7 +33,7 @@ extension APIServer {
     }
 
     /// A refused token (401, 403) in the contract's shape.
-    func contractRefusal(_ entry: ContractEndpoint.Entry, _ refusal: AccessRefusal,
+    func contractRefusal(_ entry: ContractEndpoint.Entry, _ refusal: ErrorAnswer,
                          _ request: HTTPRequest) -> HTTPResponse {
         let condition: ContractCondition = switch refusal.status {
         case 401: .unauthorized
@@ -114,8 +114,8 @@ extension APIServer {
         let id = entry.route.runParameter.flatMap { captures[$0] } ?? ""
         let found: StoredRun?
         do { found = try service.show(RunID(id)) } catch {
-            return .refused(contractError(entry, .unavailable, code: DiagnosticCode.stateBusy.rawValue,
-                                          message: "cannot read run '\(id)': \(error)", facts: requestFacts(request, captures)))
+            return .refused(contractFailure(entry, Self.storeFailureAnswer(error, "cannot read run '\(id)'"),
+                                            request, captures))
         }
         guard let stored = found, stored.run.pipeline == entry.pipeline,
               entry.contract.visibility == .all || stored.run.actor == request.actor else {
@@ -148,12 +148,14 @@ extension APIServer {
     /// A store failure during a contract operation: 503 (or 500) in the contract's shape.
     func contractFailure(_ entry: ContractEndpoint.Entry, _ error: any Error, _ request: HTTPRequest,
                          _ captures: [String: String]) -> HTTPResponse {
-        let generic = Self.failure(error)
-        let code = JSONValue.parse(generic.body)?["code"]?.string ?? DiagnosticCode.stateUnavailable.rawValue
-        let message = JSONValue.parse(generic.body)?["message"]?.string ?? "\(error)"
-        var answer = contractError(entry, .unavailable, code: code, message: message, facts: requestFacts(request, captures))
-        answer.status = generic.status
-        answer.headers = generic.headers
+        contractFailure(entry, Self.failureAnswer(error), request, captures)
+    }
+
+    func contractFailure(_ entry: ContractEndpoint.Entry, _ failure: ErrorAnswer, _ request: HTTPRequest,
+                         _ captures: [String: String]) -> HTTPResponse {
+        var answer = contractError(entry, .unavailable, code: failure.code.rawValue, message: failure.message,
+                                   status: failure.status, facts: requestFacts(request, captures))
+        answer.headers += failure.headers
         return answer
     }
 }

@@ -228,13 +228,19 @@ extension APIServer {
     /// An engine operation that failed: a store failure says what it was doing (503 when it
     /// may pass), anything else is a 500.
     static func failure(_ error: any Error, run id: String = "") -> HTTPResponse {
-        guard let failure = error as? OperationFailure else { return Self.error(500, .stateUnavailable, "\(error)") }
+        failureAnswer(error, run: id).response
+    }
+
+    static func failureAnswer(_ error: any Error, run id: String = "") -> ErrorAnswer {
+        guard let failure = error as? OperationFailure else {
+            return ErrorAnswer(status: 500, code: .stateUnavailable, message: "\(error)")
+        }
         let doing = switch failure.stage {
         case .readingRun: "cannot read run '\(id)'"
         case .recordingKey: "cannot record the Idempotency-Key"
         case .recordingRun: "cannot record the run"
         case .recordingCancel: "cannot record the cancel"
         }
-        return storeFailure(failure.error, doing)
+        return storeFailureAnswer(failure.error, doing)
     }
 }

@@ -283,10 +283,15 @@ public final class APIServer: @unchecked Sendable {
     /// A store that failed: 503 with a `Retry-After` when the failure may pass (a lock held
     /// elsewhere, a full disk), 500 otherwise. Never "not found".
     static func storeFailure(_ error: any Error, _ doing: String) -> HTTPResponse {
+        storeFailureAnswer(error, doing).response
+    }
+
+    static func storeFailureAnswer(_ error: any Error, _ doing: String) -> ErrorAnswer {
         if error.isTransientStoreFailure {
-            return Self.error(503, .stateBusy, "\(doing): the state store is busy or failing (\(error))")
-                .with(header: ("Retry-After", "1"))
+            return ErrorAnswer(status: 503, code: .stateBusy,
+                               message: "\(doing): the state store is busy or failing (\(error))",
+                               headers: [("Retry-After", "1")])
         }
-        return Self.error(500, .stateUnavailable, "\(doing): \(error)")
+        return ErrorAnswer(status: 500, code: .stateUnavailable, message: "\(doing): \(error)")
     }
 }

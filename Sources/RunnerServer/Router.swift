@@ -34,7 +34,7 @@ public struct Router: Sendable {
         /// The token is also taken as HTTP Basic's password (a contract's `auth: [basic]`).
         var acceptsBasic = false
         /// How a refused request is answered on this route (a contract's error shape).
-        var refusalShape: (@Sendable (APIServer.AccessRefusal, HTTPRequest) -> HTTPResponse)?
+        var refusalShape: (@Sendable (APIServer.ErrorAnswer, HTTPRequest) -> HTTPResponse)?
 
         /// The name a request is counted under: a HEAD answered by a GET route keeps its method.
         func metricName(for method: String) -> String {
@@ -50,7 +50,7 @@ public struct Router: Sendable {
     struct Fallback: Sendable {
         var segments: [Substring]
         var acceptsBasic: Bool
-        var refusalShape: @Sendable (APIServer.AccessRefusal, HTTPRequest) -> HTTPResponse
+        var refusalShape: @Sendable (APIServer.ErrorAnswer, HTTPRequest) -> HTTPResponse
         /// The answer to a request no route takes: 404, or 405 when `allowed` methods take its path.
         var miss: @Sendable (HTTPRequest, _ allowed: [String]) -> HTTPResponse
     }
@@ -69,7 +69,7 @@ public struct Router: Sendable {
 
     /// Adds a contract's route: its own token transports and refusal shape.
     mutating func add(_ method: String, _ pattern: String, access: Access, basic: Bool,
-                      refusal: @escaping @Sendable (APIServer.AccessRefusal, HTTPRequest) -> HTTPResponse,
+                      refusal: @escaping @Sendable (APIServer.ErrorAnswer, HTTPRequest) -> HTTPResponse,
                       _ handler: @escaping Handler) {
         var route = Route(method: method, pattern: pattern, access: access, name: "\(method) \(pattern)",
                           handler: handler, segments: pattern.split(separator: "/"))

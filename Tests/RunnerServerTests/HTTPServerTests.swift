@@ -64,7 +64,7 @@ import Testing
     /// elsewhere a miss stays the runner's 404.
     @Test func aContractsPrefixAnswersItsMisses() {
         var r = router
-        let refused: @Sendable (APIServer.AccessRefusal, HTTPRequest) -> HTTPResponse = { _, _ in
+        let refused: @Sendable (APIServer.ErrorAnswer, HTTPRequest) -> HTTPResponse = { _, _ in
             HTTPResponse(status: 401, body: [])
         }
         r.add("GET", "/promotions/{id}", access: .role(.viewer), basic: true, refusal: refused,
