@@ -99,11 +99,10 @@ extension APIServer {
         }
     }
 
-    /// The param a launch diagnostic is about (its messages name it as `param 'NAME'`).
+    /// The param a launch diagnostic is about: its subject, `params.NAME`.
     static func paramName(_ diagnostic: Diagnostic) -> String? {
-        guard let start = diagnostic.message.firstRange(of: "param '") else { return nil }
-        let rest = diagnostic.message[start.upperBound...]
-        return rest.firstIndex(of: "'").map { String(rest[..<$0]) }
+        guard let subject = diagnostic.subject, subject.hasPrefix("params.") else { return nil }
+        return String(subject.dropFirst("params.".count))
     }
 
     /// The route's success status and response about `stored`; without a response, the run's

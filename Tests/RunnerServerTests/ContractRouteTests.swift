@@ -24,7 +24,7 @@ import Testing
           errors:
             unauthorized: {body: {code: "'UNAUTHORIZED'", errorMessage: error.message}}
             not_found: {status: 404, body: {errorMessage: "'no job ' + request.path.jobId"}}
-            BAD_NAME: {status: 400, body: {errorMessage: "'bad name:' + params.name", code: error.code}}
+            BAD_NAME: {status: 400, body: {errorMessage: "'bad name:' + params.name", code: error.code, param: error.param}}
           routes:
             - method: POST
               path: /jobs/{kind=\(kind)}
@@ -189,6 +189,7 @@ import Testing
         #expect(answer.status == 400)
         #expect(answer.json?["errorMessage"] as? String == #"bad name:["a", 1]"#,
                 "\(String(decoding: answer.body, as: UTF8.self))")
+        #expect(answer.json?["param"] as? String == "name", "error.param names the param the launch refused")
     }
 
     @Test func aCallerSeesOnlyItsOwnRuns() throws {
