@@ -1,5 +1,5 @@
 import FoundationEssentials
-import RunnerContract
+@testable import RunnerContract
 import RunnerCore
 import RunnerYAML
 import Testing
@@ -168,5 +168,22 @@ import Testing
             error: ErrorFacts(status: 404, code: "RUN_NOT_FOUND", message: "no run 'nope'"))
         #expect(JSONValue.parse(bytes) == .object(["errorMessage": .string("Specified job is not found. jobId:nope")]))
         #expect(answer.status?.value == 404)
+    }
+
+    /// The checker's list of fields (`ContractFields`) and what the renderer fills agree: a
+    /// field the checker accepts is never silently missing at runtime.
+    @Test func everyFieldTheCheckerAcceptsIsFilled() throws {
+        let renderer = ContractRenderer(contract: try Self.contract())
+        let facts = Self.run(.succeeded, finished: true)
+        var context = EvaluationContext()
+        renderer.addRequest(RequestFacts(actor: "alice", method: "GET"), to: &context)
+        renderer.addError(ErrorFacts(status: 404, code: "X", message: "m"), to: &context)
+        renderer.addRun(facts, to: &context)
+        renderer.addStep(facts.stored.steps[0], run: facts.stored.run, to: &context)
+        let expected = ContractFields.run.map { "run.\($0.name)" } + ContractFields.step.map { "step.\($0.name)" }
+            + ContractFields.error.map { "error.\($0.name)" } + ContractFields.request.map { "request.\($0.name)" }
+            + ContractFields.stepByName.map { "steps.archive.\($0.name)" }
+        #expect(expected.filter { context.fields[$0] == nil } == [])
+        #expect(Set(context.fields.keys).subtracting(expected).filter { !$0.hasPrefix("step.outputs.") } == [])
     }
 }
